@@ -1,0 +1,11 @@
+/* fasterapi.h: the umbrella header of the embedding API. */
+#ifndef FASTERAPI_H
+#define FASTERAPI_H
+
+#include "fasterapi/common.h"
+#include "fasterapi/error.h"
+#include "fasterapi/log.h"
+#include "fasterapi/queue.h"
+#include "fasterapi/version.h"
+
+#endif

@@ -1,0 +1,78 @@
+/* log.c: lock-free stderr logging. One record = one write(2) of a line built on the stack. */
+#include "core/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fasterapi/error.h"
+
+_Atomic int fa__log_threshold = FA_LOG_INFO;
+
+static const char *const level_names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "OFF"};
+
+void fa_log_set_level(fa_log_level_t level) {
+    atomic_store_explicit(&fa__log_threshold, (int)level, memory_order_relaxed);
+}
+
+fa_log_level_t fa_log_get_level(void) {
+    return (fa_log_level_t)atomic_load_explicit(&fa__log_threshold, memory_order_relaxed);
+}
+
+int fa_log_parse_level(const char *name, fa_log_level_t *out) {
+    static const struct {
+        const char *name;
+        fa_log_level_t level;
+    } names[] = {{"trace", FA_LOG_TRACE}, {"debug", FA_LOG_DEBUG},  {"info", FA_LOG_INFO},
+                 {"warn", FA_LOG_WARN},   {"warning", FA_LOG_WARN}, {"error", FA_LOG_ERROR},
+                 {"off", FA_LOG_OFF}};
+    for (size_t i = 0; name && i < sizeof names / sizeof names[0]; i++) {
+        if (strcasecmp(name, names[i].name) == 0) {
+            *out = names[i].level;
+            return 0;
+        }
+    }
+    return FA_EINVAL;
+}
+
+static void log_vwrite(fa_log_level_t level, const char *fmt, va_list ap) {
+    char line[4096];
+    struct timeval tv;
+    struct tm tm;
+    gettimeofday(&tv, NULL);
+    gmtime_r(&tv.tv_sec, &tm);
+    int n = snprintf(line, sizeof line, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ fasterapi[%d] %-5s ",
+                     tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                     (int)(tv.tv_usec / 1000), (int)getpid(), level_names[level]);
+    if (n < 0)
+        return;
+    size_t used = (size_t)n;
+    int m = vsnprintf(line + used, sizeof line - used - 1, fmt, ap);
+    if (m > 0)
+        used += (size_t)m < sizeof line - used - 1 ? (size_t)m : sizeof line - used - 2;
+    line[used++] = '\n';
+    /* stderr only; a short write here has nowhere better to be reported. */
+    ssize_t w = write(STDERR_FILENO, line, used);
+    (void)w;
+}
+
+void fa__log_write(fa_log_level_t level, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    log_vwrite(level, fmt, ap);
+    va_end(ap);
+}
+
+void fa_log(fa_log_level_t level, const char *fmt, ...) {
+    if ((int)level < atomic_load_explicit(&fa__log_threshold, memory_order_relaxed) ||
+        level >= FA_LOG_OFF)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    log_vwrite(level, fmt, ap);
+    va_end(ap);
+}
