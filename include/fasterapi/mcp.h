@@ -1,0 +1,177 @@
+/* fasterapi/mcp.h: an MCP server with tools written in C, served over stdio.
+ *
+ *   fa_server_options_t opts;
+ *   fa_server_options_init(&opts);
+ *   opts.name = "demo";
+ *   fa_server_t *srv;
+ *   fa_server_new(&srv, &opts);
+ *   fa_tool_def_t echo = {.name = "echo", .description = "Echo the text back",
+ *                         .input_schema = "{\"type\":\"object\",\"properties\":"
+ *                                         "{\"text\":{\"type\":\"string\"}},\"required\":[\"text\"]}",
+ *                         .cb = echo_cb};
+ *   fa_server_add_tool(srv, &echo);
+ *   int rc = fa_server_run_stdio(srv);   // returns at EOF on stdin or SIGINT/SIGTERM
+ *   fa_server_free(srv);
+ *
+ * Threads. fa_server_new/add_tool/run/free are called from one thread, the "owner" (run blocks it:
+ * it becomes the I/O loop). Tool callbacks run on the server's worker threads (opts.workers of
+ * them), one call at a time per worker. A call is finished exactly once, by fa_call_complete,
+ * fa_call_fail or fa_call_error, from any thread, either inside the callback or later; after that
+ * the fa_call_t must not be touched. fa_call_log/progress/is_cancelled may be called from any
+ * thread until the call is finished. fa_server_stop may be called from any thread or a signal
+ * handler-free context at any time.
+ *
+ * Ownership words follow jansson: "steals" means the function takes the caller's reference, even
+ * when it fails; "borrowed" means the caller must not decref it and it is valid only as documented.
+ */
+#ifndef FASTERAPI_MCP_H
+#define FASTERAPI_MCP_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fasterapi/common.h"
+
+/* JSON-RPC 2.0 and MCP error codes (JSON-RPC 2.0 §5.1; MCP schema 2025-11-25). */
+#define FA_RPC_PARSE_ERROR (-32700)
+#define FA_RPC_INVALID_REQUEST (-32600)
+#define FA_RPC_METHOD_NOT_FOUND (-32601)
+#define FA_RPC_INVALID_PARAMS (-32602)
+#define FA_RPC_INTERNAL_ERROR (-32603)
+/* Implementation-defined range -32000..-32099: */
+#define FA_RPC_SERVER_OVERLOADED (-32000) /* a queue or in-flight limit is full; retry later */
+#define FA_RPC_SHUTTING_DOWN (-32001)     /* the server stopped before the call finished */
+#define FA_MCP_RESOURCE_NOT_FOUND (-32002)
+#define FA_MCP_URL_ELICITATION_REQUIRED (-32042)
+
+typedef struct fa_server_s fa_server_t;
+typedef struct fa_call_s fa_call_t;
+
+/* Limits: named, with the reason for each default; every one is an option below. */
+/* A stdio line may carry a whole tool result or a base64 image: 16 MiB, like the TS SDK default. */
+#define FA_MCP_MAX_MESSAGE (16u * 1024u * 1024u)
+/* JSON nesting deeper than any real tool argument; bounds recursion in validation/conversion. */
+#define FA_RPC_MAX_DEPTH 64
+/* Elements in one JSON-RPC batch (only protocol 2025-03-26 has batches). */
+#define FA_RPC_MAX_BATCH 256
+/* Calls running or queued at once per server; also the job queue's capacity (power of two). */
+#define FA_MCP_MAX_INFLIGHT 4096
+/* Output queued to a slow client before the server stops reading new requests (backpressure). */
+#define FA_STDIO_MAX_PENDING_OUTPUT (8u * 1024u * 1024u)
+/* Tools per tools/list page. */
+#define FA_MCP_PAGE_SIZE 100
+/* How long shutdown waits for running calls before answering them with an error. */
+#define FA_SHUTDOWN_TIMEOUT_MS 5000
+
+typedef struct {
+    const char *name;             /* serverInfo.name (default "fasterapi") */
+    const char *version;          /* serverInfo.version (default FasterAPI's version) */
+    const char *title;            /* serverInfo.title, optional */
+    const char *instructions;     /* InitializeResult.instructions, optional */
+    int workers;                  /* worker threads running tool callbacks; 0 = number of CPUs */
+    size_t max_message;           /* bytes per message (stdio line); default FA_MCP_MAX_MESSAGE */
+    int max_depth;                /* JSON nesting; default FA_RPC_MAX_DEPTH */
+    size_t max_batch;             /* elements per batch; default FA_RPC_MAX_BATCH */
+    size_t max_inflight;          /* default FA_MCP_MAX_INFLIGHT, rounded up to a power of two */
+    size_t max_pending_output;    /* default FA_STDIO_MAX_PENDING_OUTPUT */
+    size_t page_size;             /* default FA_MCP_PAGE_SIZE */
+    unsigned shutdown_timeout_ms; /* default FA_SHUTDOWN_TIMEOUT_MS */
+    unsigned tool_timeout_ms;     /* 0 = no per-call timeout (default) */
+} fa_server_options_t;
+
+/* Fills every field with its default. */
+FA_EXTERN void fa_server_options_init(fa_server_options_t *opts);
+
+/* Creates a server; opts may be NULL for defaults (strings are copied). Returns 0 or FA_ENOMEM /
+ * FA_EINVAL. Owner thread. */
+FA_EXTERN int fa_server_new(fa_server_t **out, const fa_server_options_t *opts);
+
+/* Frees a server that is not running. Owner thread. */
+FA_EXTERN void fa_server_free(fa_server_t *srv);
+
+/* ---- tools ---- */
+
+/* A tool callback. Runs on a worker thread. `args` is borrowed and valid until the call is
+ * finished; it is the request's `arguments` object ({} when absent), already validated against
+ * the tool's input schema. The callback finishes the call (now or later, any thread). */
+typedef void (*fa_tool_cb)(fa_call_t *call, const json_t *args, void *data);
+
+typedef struct {
+    const char *name;          /* required: 1-128 chars of [A-Za-z0-9_.-] (SEP-986) */
+    const char *title;         /* optional */
+    const char *description;   /* optional but recommended (clients show it to the model) */
+    const char *input_schema;  /* JSON text of a JSON Schema with root "type":"object";
+                                  NULL = {"type":"object"} (any arguments) */
+    const char *output_schema; /* JSON text, optional: the tool returns structuredContent */
+    const char *annotations;   /* JSON text of ToolAnnotations, optional */
+    fa_tool_cb cb;             /* required */
+    void *data;                /* passed to cb */
+} fa_tool_def_t;
+
+/* Registers a tool (strings and schemas are copied). Returns 0, FA_EEXIST (name taken),
+ * FA_EINVAL (bad name, missing cb), FA_ESCHEMA (schema text is not a JSON object with
+ * "type":"object", or uses a keyword form the validator rejects) or FA_ENOMEM. Owner thread,
+ * before fa_server_run_stdio. */
+FA_EXTERN int fa_server_add_tool(fa_server_t *srv, const fa_tool_def_t *def);
+
+/* ---- running ---- */
+
+/* Serves MCP over stdin/stdout (newline-delimited JSON-RPC) on the calling thread until EOF on
+ * stdin, fa_server_stop, or SIGINT/SIGTERM; then finishes running calls (up to
+ * shutdown_timeout_ms), flushes stdout and returns 0. Returns a negative FA_E* code if stdio
+ * cannot be set up. Nothing but protocol bytes is written to stdout; logs go to stderr. */
+FA_EXTERN int fa_server_run_stdio(fa_server_t *srv);
+
+/* Same, on the given file descriptors (tests, embedding behind another transport). */
+FA_EXTERN int fa_server_run_fds(fa_server_t *srv, int in_fd, int out_fd);
+
+/* Asks a running server to shut down as on SIGTERM. Any thread. Returns 0 or FA_ESTATE. */
+FA_EXTERN int fa_server_stop(fa_server_t *srv);
+
+/* ---- finishing a call (any thread, exactly once) ---- */
+
+/* Finishes with a CallToolResult object ({"content":[...], "structuredContent":..., "isError":
+ * ...}); steals `result`. A NULL or non-object result becomes a JSON-RPC internal error.
+ * Returns 0, or FA_EALREADY if the call was already finished (result is released). */
+FA_EXTERN int fa_call_complete(fa_call_t *call, json_t *result);
+
+/* Finishes with a tool execution error: {"content":[{"type":"text","text":message}],
+ * "isError":true}, which the model can read and react to. */
+FA_EXTERN int fa_call_fail(fa_call_t *call, const char *message);
+
+/* Finishes with a JSON-RPC error (a protocol error, not a tool failure); steals `data` (may be
+ * NULL). */
+FA_EXTERN int fa_call_error(fa_call_t *call, int code, const char *message, json_t *data);
+
+/* Sends notifications/message {level, logger, data} to the client if `level` is at or above the
+ * level it set with logging/setLevel (default "info"). level is an RFC 5424 name ("debug",
+ * "info", "notice", "warning", "error", "critical", "alert", "emergency"); steals `data`.
+ * Returns 0, FA_EINVAL (bad level), FA_EALREADY (call finished) or FA_ENOMEM. */
+FA_EXTERN int fa_call_log(fa_call_t *call, const char *level, const char *logger, json_t *data);
+
+/* Sends notifications/progress for this call if the request carried _meta.progressToken
+ * (otherwise does nothing and returns 0). total < 0 and message NULL are omitted. */
+FA_EXTERN int fa_call_progress(fa_call_t *call, double progress, double total, const char *message);
+
+/* True once the client cancelled the call (notifications/cancelled) or it timed out. A
+ * cancelled call must still be finished; its result is discarded, as the spec asks. */
+FA_EXTERN int fa_call_is_cancelled(const fa_call_t *call);
+
+/* The tool name this call is for (borrowed, valid until the call is finished). */
+FA_EXTERN const char *fa_call_tool_name(const fa_call_t *call);
+
+/* ---- content helpers (new references; NULL on allocation failure or invalid UTF-8) ---- */
+
+/* {"type":"text","text":text} */
+FA_EXTERN json_t *fa_content_text(const char *text);
+
+/* {"content":[{"type":"text","text":text}]} : the usual tool result. */
+FA_EXTERN json_t *fa_result_text(const char *text);
+
+/* {"content":[{"type":"text","text":<structured as JSON text>}], "structuredContent":structured}
+ * for tools with an output schema (the text block keeps older clients working, as the spec
+ * suggests). Steals `structured`. */
+FA_EXTERN json_t *fa_result_structured(json_t *structured);
+
+#endif

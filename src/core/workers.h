@@ -1,0 +1,36 @@
+/* core/workers.h: a fixed pool of worker threads sharing one bounded MPMC job queue.
+ *
+ * Work sharing (DESIGN.md §2): producers (I/O loops) push jobs; every idle worker pops from the
+ * same queue. An idle worker spins briefly (a job usually follows soon under load and a futex
+ * sleep/wake costs microseconds on this VM), then parks on an event count, so an idle pool uses
+ * no CPU. Producers pay one relaxed load when nobody sleeps.
+ *
+ * Threads: _new/_free on the owner thread; _submit from any thread.
+ */
+#ifndef FA_CORE_WORKERS_H
+#define FA_CORE_WORKERS_H
+
+#include <stddef.h>
+
+/* Runs one job on a worker thread. */
+typedef void (*fa__job_fn)(void *job, void *ctx);
+
+typedef struct fa__workers_s fa__workers_t;
+
+/* Starts n threads (n >= 1) with a job queue of `capacity` slots. 0, FA_EINVAL, FA_ENOMEM, or the
+ * pthread error as FA_E*. */
+int fa__workers_new(fa__workers_t **out, int n, size_t capacity, fa__job_fn fn, void *ctx);
+
+/* Queues a job. Returns 0 or FA_EFULL (the caller keeps the job). */
+int fa__workers_submit(fa__workers_t *w, void *job);
+
+/* Runs every job still queued, stops and joins the threads, frees the pool. Blocks while a job is
+ * running. */
+void fa__workers_free(fa__workers_t *w);
+
+int fa__workers_count(const fa__workers_t *w);
+
+/* Number of CPUs this process may run on (sched_getaffinity), at least 1. */
+int fa__cpu_count(void);
+
+#endif

@@ -1,0 +1,233 @@
+/* call.c: finishing a tools/call from any thread, and the content helpers.
+ *
+ * The finishing thread does the expensive part of the reply: it validates the CallToolResult,
+ * serialises the whole JSON-RPC response and releases the arguments, so the loop thread only
+ * copies finished bytes into its output (DESIGN.md §2: keep the I/O thread lean).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "fasterapi/error.h"
+#include "mcp/jsonrpc.h"
+#include "mcp/server_internal.h"
+
+void fa__call_free(fa_call_t *c) {
+    json_decref(c->args);
+    json_decref(c->progress_token);
+    free(c->id_text);
+    free(c->reply);
+    free(c);
+}
+
+void fa__call_run(void *job, void *ctx) {
+    (void)ctx;
+    fa_call_t *c = job;
+    /* Acquire pairs with the loop's release store: a call cancelled while queued never runs. */
+    if (atomic_load_explicit(&c->cancelled, memory_order_acquire)) {
+        fa_call_complete(c, NULL);
+        return;
+    }
+    c->tool->cb(c, c->args, c->tool->data);
+}
+
+static json_t *error_result(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static json_t *error_result(const char *fmt, ...) {
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    json_t *r = fa_result_text(msg);
+    if (r)
+        json_object_set_new(r, "isError", json_true());
+    return r;
+}
+
+/* Builds c->reply from a result (steals) or an error. Runs on the finishing thread. */
+static void build_reply(fa_call_t *c, json_t *result, int code, const char *message, json_t *data) {
+    fa__buf_t b = FA__BUF_INIT;
+    size_t max = c->srv->opts.max_message;
+    int rc;
+    if (message) {
+        rc = fa__rpc_write_error(&b, c->id_text, c->id_len, code, message, data);
+    } else if (!json_is_object(result)) {
+        rc = fa__rpc_write_error(&b, c->id_text, c->id_len, FA_RPC_INTERNAL_ERROR,
+                                 "Internal error: the tool returned no result object", NULL);
+    } else {
+        json_t *content = json_object_get(result, "content");
+        if (!content) /* content is required in CallToolResult; structured-only tools omit it */
+            json_object_set_new(result, "content", json_array());
+        if (content && !json_is_array(content)) {
+            rc = fa__rpc_write_error(&b, c->id_text, c->id_len, FA_RPC_INTERNAL_ERROR,
+                                     "Internal error: the tool result's content is not an array",
+                                     NULL);
+        } else {
+            rc = fa__rpc_write_result(&b, c->id_text, c->id_len, result);
+            if (rc == 0 && b.len > max) {
+                /* The client could not read a line this long: tell the model instead. */
+                size_t n = b.len;
+                b.len = 0;
+                json_t *r = error_result("Tool %s returned %zu bytes, over the %zu-byte message "
+                                         "limit",
+                                         c->tool->name, n, max);
+                rc = r ? fa__rpc_write_result(&b, c->id_text, c->id_len, r) : FA_ENOMEM;
+                json_decref(r);
+            } else if (rc == FA_ELIMIT) {
+                json_t *r = error_result("Tool %s returned a result nested too deeply to send",
+                                         c->tool->name);
+                rc = r ? fa__rpc_write_result(&b, c->id_text, c->id_len, r) : FA_ENOMEM;
+                json_decref(r);
+            }
+        }
+    }
+    json_decref(result);
+    json_decref(data);
+    if (rc) {
+        /* Out of memory: leave reply NULL; the loop answers with an internal error. */
+        fa__buf_free(&b);
+        return;
+    }
+    c->reply = fa__buf_detach(&b, &c->reply_len);
+}
+
+static int finish(fa_call_t *c, json_t *result, int code, const char *message, json_t *data) {
+    int expected = 0;
+    /* acq_rel: exactly one thread wins; it sees everything the tool wrote before finishing. */
+    if (!atomic_compare_exchange_strong_explicit(&c->finished, &expected, 1, memory_order_acq_rel,
+                                                 memory_order_relaxed)) {
+        json_decref(result);
+        json_decref(data);
+        return FA_EALREADY;
+    }
+    if (atomic_load_explicit(&c->cancelled, memory_order_acquire)) {
+        json_decref(result); /* the spec asks for no response to a cancelled request */
+        json_decref(data);
+    } else {
+        build_reply(c, result, code, message, data);
+    }
+    json_decref(c->args);
+    json_decref(c->progress_token);
+    c->args = c->progress_token = NULL;
+    if (fa__server_post(c->srv, c) != 0) {
+        /* The server shut down without this call: it was answered with an error already and
+         * the loop is gone. Nothing else references the call now. */
+        free(c->reply);
+        c->reply = NULL;
+        FA_WARN("tool %s finished after the server stopped; result dropped", c->tool->name);
+    }
+    return 0;
+}
+
+int fa_call_complete(fa_call_t *call, json_t *result) {
+    return finish(call, result, 0, NULL, NULL);
+}
+
+int fa_call_fail(fa_call_t *call, const char *message) {
+    json_t *r = error_result("%s", message ? message : "tool failed");
+    return finish(call, r, 0, NULL, NULL);
+}
+
+int fa_call_error(fa_call_t *call, int code, const char *message, json_t *data) {
+    return finish(call, NULL, code, message ? message : "error", data);
+}
+
+int fa_call_is_cancelled(const fa_call_t *call) {
+    return atomic_load_explicit(&call->cancelled, memory_order_acquire);
+}
+
+const char *fa_call_tool_name(const fa_call_t *call) {
+    return call->tool->name;
+}
+
+static int post_notification(fa_call_t *c, const char *method, json_t *params) {
+    fa__notify_t *n = calloc(1, sizeof *n);
+    fa__buf_t b = FA__BUF_INIT;
+    int rc = n ? fa__rpc_write_notification(&b, method, params) : FA_ENOMEM;
+    json_decref(params);
+    if (rc == 0 && b.len > c->srv->opts.max_message)
+        rc = FA_EMSGSIZE;
+    if (rc == 0 && !(n->text = fa__buf_detach(&b, &n->len)))
+        rc = FA_ENOMEM;
+    if (rc) {
+        fa__buf_free(&b);
+        free(n);
+        return rc;
+    }
+    n->kind = FA__ITEM_NOTIFY;
+    n->call = c;
+    if ((rc = fa__server_post(c->srv, n)) != 0) {
+        free(n->text);
+        free(n);
+    }
+    return rc;
+}
+
+int fa_call_log(fa_call_t *call, const char *level, const char *logger, json_t *data) {
+    int idx = fa__mcp_log_level(level);
+    if (idx < 0) {
+        json_decref(data);
+        return FA_EINVAL;
+    }
+    if (atomic_load_explicit(&call->finished, memory_order_acquire)) {
+        json_decref(data);
+        return FA_EALREADY;
+    }
+    /* Relaxed: the level is a filter; a message racing a logging/setLevel may go either way. */
+    if (idx < atomic_load_explicit(&call->session->log_level, memory_order_relaxed)) {
+        json_decref(data);
+        return 0;
+    }
+    json_t *params = json_object();
+    if (!params || json_object_set_new(params, "level", json_string(level)) ||
+        (logger && json_object_set_new(params, "logger", json_string(logger))) ||
+        json_object_set_new(params, "data", data ? data : json_null())) {
+        json_decref(params);
+        return FA_ENOMEM;
+    }
+    return post_notification(call, "notifications/message", params);
+}
+
+int fa_call_progress(fa_call_t *call, double progress, double total, const char *message) {
+    if (atomic_load_explicit(&call->finished, memory_order_acquire))
+        return FA_EALREADY;
+    if (!call->progress_token)
+        return 0;
+    json_t *params = json_object();
+    if (!params || json_object_set(params, "progressToken", call->progress_token) ||
+        json_object_set_new(params, "progress", json_real(progress)) ||
+        (total >= 0 && json_object_set_new(params, "total", json_real(total))) ||
+        (message && json_object_set_new(params, "message", json_string(message)))) {
+        json_decref(params);
+        return FA_ENOMEM;
+    }
+    return post_notification(call, "notifications/progress", params);
+}
+
+/* ---- content helpers ---- */
+
+json_t *fa_content_text(const char *text) {
+    json_t *t = json_string(text ? text : "");
+    return t ? json_pack("{s:s, s:o}", "type", "text", "text", t) : NULL;
+}
+
+json_t *fa_result_text(const char *text) {
+    json_t *block = fa_content_text(text);
+    return block ? json_pack("{s:[o]}", "content", block) : NULL;
+}
+
+json_t *fa_result_structured(json_t *structured) {
+    if (!structured)
+        return NULL;
+    char *text = fa__json_dumps(structured, NULL);
+    json_t *block = text ? fa_content_text(text) : NULL;
+    free(text);
+    if (!block) {
+        json_decref(structured);
+        return NULL;
+    }
+    return json_pack("{s:[o], s:o}", "content", block, "structuredContent", structured);
+}

@@ -1,0 +1,691 @@
+/* engine.c: the MCP protocol engine for one client session, 2025 era (initialize handshake).
+ *
+ * Everything that needs no user code is answered here, in C, on the loop thread: initialize,
+ * ping, tools/list (from cached text), logging/setLevel, cancellation and every validation error.
+ * Only tools/call becomes a job for the workers (DESIGN.md §2).
+ *
+ * One message flows: bytes -> nesting scan -> jansson parse -> envelope classification ->
+ * method dispatch -> a reply written as text into the transport's output (or into a batch slot,
+ * for protocol 2025-03-26 batches) -> one write per loop iteration.
+ *
+ * Choices where the spec is silent (README "Protocol notes"):
+ *  - Requests other than initialize and ping before initialize get -32600 ("not initialized").
+ *    Requests after the initialize response but before notifications/initialized are served
+ *    (clients race these; the TypeScript SDK serves them too).
+ *  - A request id that is still in flight cannot be reused: -32600.
+ *  - Unknown tool: JSON-RPC -32602 "Unknown tool: <name>" (the spec's own example); arguments
+ *    that fail the input schema: an isError result the model can read (SEP-1303).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "fasterapi/error.h"
+#include "fasterapi/version.h"
+#include "mcp/jsonrpc.h"
+#include "mcp/schema.h"
+#include "mcp/server_internal.h"
+
+const char *const fa__mcp_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
+const size_t fa__mcp_nversions = sizeof fa__mcp_versions / sizeof fa__mcp_versions[0];
+
+const char *const fa__mcp_log_levels[FA_MCP_NLOG_LEVELS] = {
+    "debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"};
+
+int fa__mcp_log_level(const char *name) {
+    for (int i = 0; name && i < FA_MCP_NLOG_LEVELS; i++)
+        if (strcmp(name, fa__mcp_log_levels[i]) == 0)
+            return i;
+    return -1;
+}
+
+/* Where a reply goes: straight to the transport, or into slot `slot` of a batch. */
+typedef struct {
+    fa__batch_t *batch;
+    size_t slot;
+} reply_to_t;
+
+static const reply_to_t DIRECT = {NULL, 0};
+
+void fa__session_init(fa__session_t *s, fa_server_t *srv, const fa__session_ops_t *ops,
+                      void *transport) {
+    memset(s, 0, sizeof *s);
+    s->srv = srv;
+    s->ops = ops;
+    s->transport = transport;
+    atomic_init(&s->log_level, FA_MCP_DEFAULT_LOG_LEVEL);
+}
+
+void fa__session_free(fa__session_t *s) {
+    fa__map_free(&s->ids);
+    fa__buf_free(&s->scratch);
+    json_decref(s->client_caps);
+    s->client_caps = NULL;
+}
+
+/* ---- replies ---- */
+
+static void batch_finish(fa__session_t *s, fa__batch_t *b) {
+    fa__buf_t *out = s->ops->out(s);
+    size_t mark = out->len;
+    int any = 0, rc = 0;
+    for (size_t i = 0; i < b->n && rc == 0; i++) {
+        if (!b->slots[i].len)
+            continue;
+        rc = fa__buf_putc(out, any ? ',' : '[');
+        if (rc == 0)
+            rc = fa__buf_append(out, b->slots[i].data, b->slots[i].len);
+        any = 1;
+    }
+    if (any && rc == 0)
+        rc = fa__buf_putc(out, ']');
+    if (rc) {
+        out->len = mark;
+        FA_ERROR("out of memory assembling a batch response; answering with an error");
+        rc = fa__rpc_write_error(out, "null", 4, FA_RPC_INTERNAL_ERROR,
+                                 "Internal error: out of memory assembling the batch response",
+                                 NULL);
+        any = rc == 0;
+    }
+    if (any)
+        s->ops->commit(s);
+    for (size_t i = 0; i < b->n; i++)
+        fa__buf_free(&b->slots[i]);
+    free(b->slots);
+    free(b);
+}
+
+/* One element of a batch has its answer (or needs none). */
+static void batch_done(fa__session_t *s, fa__batch_t *b) {
+    if (--b->pending == 0)
+        batch_finish(s, b);
+}
+
+static fa__buf_t *reply_buf(fa__session_t *s, reply_to_t to) {
+    return to.batch ? &to.batch->slots[to.slot] : s->ops->out(s);
+}
+
+static void reply_commit(fa__session_t *s, reply_to_t to) {
+    if (to.batch)
+        batch_done(s, to.batch);
+    else
+        s->ops->commit(s);
+}
+
+static void reply_none(fa__session_t *s, reply_to_t to) {
+    if (to.batch)
+        batch_done(s, to.batch);
+}
+
+/* Writes the error reply; `id` may be NULL (unknown id -> null). */
+static void reply_error(fa__session_t *s, reply_to_t to, const json_t *id, int code,
+                        const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static void reply_error(fa__session_t *s, reply_to_t to, const json_t *id, int code,
+                        const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    fa__buf_t idb = FA__BUF_INIT;
+    fa__buf_t *out = reply_buf(s, to);
+    if (fa__rpc_write_id(&idb, id) != 0 ||
+        fa__rpc_write_error(out, idb.data, idb.len, code, msg, NULL) != 0) {
+        FA_ERROR("out of memory writing an error reply (%d %s)", code, msg);
+        fa__buf_free(&idb);
+        reply_none(s, to);
+        return;
+    }
+    fa__buf_free(&idb);
+    reply_commit(s, to);
+}
+
+static void reply_result(fa__session_t *s, reply_to_t to, const json_t *id, const json_t *result) {
+    fa__buf_t idb = FA__BUF_INIT;
+    fa__buf_t *out = reply_buf(s, to);
+    int rc = fa__rpc_write_id(&idb, id);
+    if (rc == 0)
+        rc = fa__rpc_write_result(out, idb.data, idb.len, result);
+    fa__buf_free(&idb);
+    if (rc) {
+        reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: %s", fa_strerror(rc));
+        return;
+    }
+    reply_commit(s, to);
+}
+
+static void reply_raw(fa__session_t *s, reply_to_t to, const json_t *id, const char *raw,
+                      size_t len) {
+    fa__buf_t idb = FA__BUF_INIT;
+    fa__buf_t *out = reply_buf(s, to);
+    int rc = fa__rpc_write_id(&idb, id);
+    if (rc == 0)
+        rc = fa__rpc_write_result_raw(out, idb.data, idb.len, raw, len);
+    fa__buf_free(&idb);
+    if (rc) {
+        reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: %s", fa_strerror(rc));
+        return;
+    }
+    reply_commit(s, to);
+}
+
+static void reply_empty(fa__session_t *s, reply_to_t to, const json_t *id) {
+    reply_raw(s, to, id, "{}", 2);
+}
+
+/* ---- initialize ---- */
+
+static void do_initialize(fa__session_t *s, reply_to_t to, const json_t *id, json_t *params) {
+    fa_server_t *srv = s->srv;
+    if (to.batch) {
+        reply_error(s, to, id, FA_RPC_INVALID_REQUEST,
+                    "Invalid Request: initialize must not be part of a batch");
+        return;
+    }
+    if (s->state != FA__SESS_NEW) {
+        reply_error(s, to, id, FA_RPC_INVALID_REQUEST,
+                    "Invalid Request: the session is already initialized");
+        return;
+    }
+    json_t *pv = json_object_get(params, "protocolVersion");
+    if (!json_is_string(pv)) {
+        reply_error(s, to, id, FA_RPC_INVALID_PARAMS,
+                    "Invalid params: initialize needs protocolVersion (a string)");
+        return;
+    }
+    json_t *caps = json_object_get(params, "capabilities");
+    if (caps && !json_is_object(caps)) {
+        reply_error(s, to, id, FA_RPC_INVALID_PARAMS,
+                    "Invalid params: capabilities must be an object");
+        return;
+    }
+    json_t *info = json_object_get(params, "clientInfo");
+    if (info && !json_is_object(info)) {
+        reply_error(s, to, id, FA_RPC_INVALID_PARAMS,
+                    "Invalid params: clientInfo must be an object");
+        return;
+    }
+    /* Version negotiation (basic/lifecycle): the same version if we support it, otherwise our
+     * latest; the client decides whether it can continue. */
+    const char *version = FA_MCP_LATEST_VERSION;
+    for (size_t i = 0; i < fa__mcp_nversions; i++)
+        if (strcmp(json_string_value(pv), fa__mcp_versions[i]) == 0)
+            version = fa__mcp_versions[i];
+
+    json_t *server_info = json_pack("{s:s, s:s}", "name", srv->name, "version", srv->version);
+    json_t *result =
+        json_pack("{s:s, s:{s:{}, s:{s:b}}, s:o}", "protocolVersion", version, "capabilities",
+                  "logging", "tools", "listChanged", 0, "serverInfo", server_info);
+    if (result && srv->title)
+        json_object_set_new(server_info, "title", json_string(srv->title));
+    if (result && srv->instructions)
+        json_object_set_new(result, "instructions", json_string(srv->instructions));
+    if (!result) {
+        reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        return;
+    }
+    snprintf(s->version, sizeof s->version, "%s", version);
+    json_decref(s->client_caps);
+    s->client_caps = caps ? json_incref(caps) : json_object();
+    s->state = FA__SESS_INITIALIZED;
+    reply_result(s, to, id, result);
+    json_decref(result);
+    const char *cname = json_string_value(json_object_get(info, "name"));
+    FA_INFO("session initialized: protocol %s (client asked %s), client %s", version,
+            json_string_value(pv), cname ? cname : "(unnamed)");
+}
+
+/* ---- tools ---- */
+
+static void do_tools_list(fa__session_t *s, reply_to_t to, const json_t *id, json_t *params) {
+    json_t *cursor = json_object_get(params, "cursor");
+    if (cursor && !json_is_string(cursor)) {
+        reply_error(s, to, id, FA_RPC_INVALID_PARAMS, "Invalid params: cursor must be a string");
+        return;
+    }
+    const char *raw;
+    size_t len;
+    if (fa__tools_build_pages(s->srv) != 0) {
+        reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        return;
+    }
+    if (fa__tools_page(s->srv, json_string_value(cursor), &raw, &len) != 0) {
+        reply_error(s, to, id, FA_RPC_INVALID_PARAMS, "Invalid params: unknown cursor");
+        return;
+    }
+    reply_raw(s, to, id, raw, len);
+}
+
+static void pending_link(fa__session_t *s, fa_call_t *c) {
+    c->prev = s->newest;
+    c->next = NULL;
+    if (s->newest)
+        s->newest->next = c;
+    else
+        s->oldest = c;
+    s->newest = c;
+}
+
+static void pending_unlink(fa__session_t *s, fa_call_t *c) {
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        s->oldest = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        s->newest = c->prev;
+    c->prev = c->next = NULL;
+}
+
+/* The call's response is no longer owed (answered early, cancelled or timed out). */
+static void detach(fa__session_t *s, fa_call_t *c) {
+    if (c->detached)
+        return;
+    c->detached = 1;
+    fa__map_del(&s->ids, c->id_text, c->id_len);
+    pending_unlink(s, c);
+}
+
+static void do_tools_call(fa__session_t *s, reply_to_t to, const json_t *id, json_t *params) {
+    fa_server_t *srv = s->srv;
+    json_t *name = json_object_get(params, "name");
+    if (!json_is_string(name)) {
+        reply_error(s, to, id, FA_RPC_INVALID_PARAMS,
+                    "Invalid params: tools/call needs name (a string)");
+        return;
+    }
+    const fa__tool_t *tool = fa__tools_find(srv, json_string_value(name));
+    if (!tool) {
+        reply_error(s, to, id, FA_RPC_INVALID_PARAMS, "Unknown tool: %s", json_string_value(name));
+        return;
+    }
+    json_t *args = json_object_get(params, "arguments");
+    if (args && !json_is_object(args)) {
+        reply_error(s, to, id, FA_RPC_INVALID_PARAMS,
+                    "Invalid params: arguments must be an object");
+        return;
+    }
+    json_t *meta = json_object_get(params, "_meta");
+    json_t *token = json_is_object(meta) ? json_object_get(meta, "progressToken") : NULL;
+    if (token && !json_is_string(token) && !json_is_integer(token)) {
+        reply_error(s, to, id, FA_RPC_INVALID_PARAMS,
+                    "Invalid params: _meta.progressToken must be a string or an integer");
+        return;
+    }
+    /* Input validation errors are tool execution errors (SEP-1303): the model reads them. */
+    json_t *empty = NULL;
+    if (!args)
+        args = empty = json_object();
+    fa__buf_t *why = &s->scratch;
+    why->len = 0;
+    int vrc = args ? fa__schema_validate(tool->input_schema, args, why) : FA_ENOMEM;
+    if (vrc != 0) {
+        json_t *r = NULL;
+        if (vrc == FA_ESCHEMA && fa__buf_putc(why, '\0') == 0) {
+            char *msg = NULL;
+            if (asprintf(&msg, "Invalid arguments for tool %s: %s", tool->name, why->data) >= 0) {
+                r = fa_result_text(msg);
+                if (r)
+                    json_object_set_new(r, "isError", json_true());
+            }
+            free(msg);
+        }
+        if (r)
+            reply_result(s, to, id, r);
+        else
+            reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        json_decref(r);
+        json_decref(empty);
+        return;
+    }
+    /* The id keys the in-flight table (cancellation); a live id cannot be reused. */
+    fa__buf_t idb = FA__BUF_INIT;
+    if (fa__rpc_write_id(&idb, id) != 0 || fa__buf_putc(&idb, '\0') != 0) {
+        fa__buf_free(&idb);
+        json_decref(empty);
+        reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        return;
+    }
+    if (fa__map_get(&s->ids, idb.data, idb.len - 1)) {
+        reply_error(s, to, id, FA_RPC_INVALID_REQUEST,
+                    "Invalid Request: id %s is already used by a request in progress", idb.data);
+        fa__buf_free(&idb);
+        json_decref(empty);
+        return;
+    }
+    size_t limit = srv->opts.max_inflight;
+    if (s->outstanding >= limit) {
+        reply_error(s, to, id, FA_RPC_SERVER_OVERLOADED,
+                    "Server overloaded: %zu calls are already running; retry later", limit);
+        fa__buf_free(&idb);
+        json_decref(empty);
+        return;
+    }
+    fa_call_t *c = calloc(1, sizeof *c);
+    if (!c) {
+        fa__buf_free(&idb);
+        json_decref(empty);
+        reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        return;
+    }
+    c->kind = FA__ITEM_CALL;
+    c->srv = srv;
+    c->session = s;
+    c->tool = tool;
+    c->args = empty ? empty : json_incref(args);
+    c->progress_token = token ? json_incref(token) : NULL;
+    c->id_len = idb.len - 1;
+    c->id_text = fa__buf_detach(&idb, NULL);
+    c->seq = ++srv->next_seq;
+    c->batch = to.batch;
+    c->slot = to.slot;
+    if (fa__map_put(&s->ids, c->id_text, c->id_len, c) != 0) {
+        fa__call_free(c);
+        reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        return;
+    }
+    if (fa__workers_submit(srv->workers, c) != 0) {
+        fa__map_del(&s->ids, c->id_text, c->id_len);
+        fa__call_free(c);
+        reply_error(s, to, id, FA_RPC_SERVER_OVERLOADED,
+                    "Server overloaded: the job queue is full; retry later");
+        return;
+    }
+    pending_link(s, c);
+    s->outstanding++;
+    if (srv->opts.tool_timeout_ms) {
+        c->deadline_ms = uv_now(&srv->loop) + srv->opts.tool_timeout_ms;
+        if (c == s->oldest)
+            fa__server_arm_call_timer(srv, c->deadline_ms);
+    }
+    if (s->outstanding >= limit && !s->paused) {
+        /* Backpressure: stop taking new messages until calls come back (DESIGN.md §2). */
+        s->paused = 1;
+        s->ops->pause(s);
+    }
+}
+
+/* ---- logging, cancellation ---- */
+
+static void do_set_level(fa__session_t *s, reply_to_t to, const json_t *id, json_t *params) {
+    json_t *level = json_object_get(params, "level");
+    int idx = json_is_string(level) ? fa__mcp_log_level(json_string_value(level)) : -1;
+    if (idx < 0) {
+        reply_error(s, to, id, FA_RPC_INVALID_PARAMS,
+                    "Invalid params: level must be one of debug, info, notice, warning, error, "
+                    "critical, alert, emergency");
+        return;
+    }
+    /* Relaxed: tool threads read it as a filter hint; a late view only changes one message. */
+    atomic_store_explicit(&s->log_level, idx, memory_order_relaxed);
+    reply_empty(s, to, id);
+}
+
+static void do_cancelled(fa__session_t *s, json_t *params) {
+    json_t *rid = json_object_get(params, "requestId");
+    if (!json_is_string(rid) && !json_is_integer(rid))
+        return; /* invalid cancellations SHOULD be ignored (utilities/cancellation) */
+    fa__buf_t *key = &s->scratch;
+    key->len = 0;
+    if (fa__rpc_write_id(key, rid) != 0)
+        return;
+    fa_call_t *c = fa__map_get(&s->ids, key->data, key->len);
+    if (!c)
+        return; /* unknown or already finished: the race the spec tells us to tolerate */
+    /* Release: a tool that sees the flag also sees nothing else it needs; relaxed would do, but
+     * release keeps the flag ordered after our bookkeeping for anyone inspecting the call. */
+    atomic_store_explicit(&c->cancelled, 1, memory_order_release);
+    detach(s, c);
+    const char *reason = json_string_value(json_object_get(params, "reason"));
+    FA_DEBUG("call %s cancelled by the client%s%s", c->id_text, reason ? ": " : "",
+             reason ? reason : "");
+    if (c->batch) {
+        /* No response for a cancelled request, also inside a batch: its slot stays empty. */
+        fa__batch_t *b = c->batch;
+        c->batch = NULL;
+        batch_done(s, b);
+    }
+}
+
+/* ---- dispatch ---- */
+
+static int known_but_unsupported(const char *m) {
+    static const char *const methods[] = {"resources/list",
+                                          "resources/read",
+                                          "resources/templates/list",
+                                          "resources/subscribe",
+                                          "resources/unsubscribe",
+                                          "prompts/list",
+                                          "prompts/get",
+                                          "completion/complete",
+                                          "tasks/get",
+                                          "tasks/result",
+                                          "tasks/list",
+                                          "tasks/cancel"};
+    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++)
+        if (strcmp(m, methods[i]) == 0)
+            return 1;
+    return 0;
+}
+
+static void handle_request(fa__session_t *s, reply_to_t to, const fa__rpc_msg_t *m) {
+    const char *method = m->method;
+    json_t *params = m->params;
+    if (params && !json_is_object(params)) {
+        reply_error(s, to, m->id, FA_RPC_INVALID_PARAMS,
+                    "Invalid params: MCP methods take params as an object");
+        return;
+    }
+    if (strcmp(method, "initialize") == 0) {
+        do_initialize(s, to, m->id, params);
+        return;
+    }
+    if (strcmp(method, "ping") == 0) {
+        reply_empty(s, to, m->id); /* exactly {} (utilities/ping), in any state */
+        return;
+    }
+    if (s->state == FA__SESS_NEW) {
+        reply_error(s, to, m->id, FA_RPC_INVALID_REQUEST,
+                    "Invalid Request: the session is not initialized; send initialize first");
+        return;
+    }
+    if (strcmp(method, "tools/call") == 0)
+        do_tools_call(s, to, m->id, params);
+    else if (strcmp(method, "tools/list") == 0)
+        do_tools_list(s, to, m->id, params);
+    else if (strcmp(method, "logging/setLevel") == 0)
+        do_set_level(s, to, m->id, params);
+    else if (known_but_unsupported(method))
+        reply_error(s, to, m->id, FA_RPC_METHOD_NOT_FOUND,
+                    "Method not found: %s (this server does not offer that capability)", method);
+    else
+        reply_error(s, to, m->id, FA_RPC_METHOD_NOT_FOUND, "Method not found: %s", method);
+}
+
+static void handle_notification(fa__session_t *s, const fa__rpc_msg_t *m) {
+    const char *method = m->method;
+    json_t *params = json_is_object(m->params) ? m->params : NULL;
+    if (strcmp(method, "notifications/initialized") == 0) {
+        if (s->state == FA__SESS_INITIALIZED)
+            s->state = FA__SESS_READY;
+    } else if (strcmp(method, "notifications/cancelled") == 0) {
+        do_cancelled(s, params);
+    } else {
+        /* progress, roots/list_changed and unknown notifications need nothing from us; a
+         * notification is never answered (JSON-RPC §4.1). */
+        FA_DEBUG("notification %s ignored", method);
+    }
+}
+
+static void handle_one(fa__session_t *s, reply_to_t to, json_t *msg) {
+    fa__rpc_msg_t m;
+    fa__rpc_classify(msg, &m);
+    switch (m.kind) {
+    case FA_RPC_REQUEST:
+        handle_request(s, to, &m);
+        return;
+    case FA_RPC_NOTIFICATION:
+        handle_notification(s, &m);
+        break;
+    case FA_RPC_RESPONSE:
+        /* We send no server-to-client requests yet, so no response can be expected. */
+        FA_WARN("ignoring a response to a request this server never sent");
+        break;
+    case FA_RPC_INVALID_RESPONSE:
+        FA_WARN("ignoring a malformed response: %s", m.why);
+        break;
+    case FA_RPC_INVALID:
+        reply_error(s, to, m.id, FA_RPC_INVALID_REQUEST, "Invalid Request: %s", m.why);
+        return;
+    }
+    reply_none(s, to);
+}
+
+static void handle_batch(fa__session_t *s, json_t *arr) {
+    size_t n = json_array_size(arr);
+    if (n == 0) {
+        reply_error(s, DIRECT, NULL, FA_RPC_INVALID_REQUEST,
+                    "Invalid Request: an empty batch is not a valid request");
+        return;
+    }
+    /* Batches exist only in protocol 2025-03-26 (MUST support receiving); 2025-06-18 removed
+     * them and 2024-11-05 never had them. Before initialize the version is unknown. */
+    if (strcmp(s->version, "2025-03-26") != 0) {
+        reply_error(s, DIRECT, NULL, FA_RPC_INVALID_REQUEST,
+                    "Invalid Request: JSON-RPC batches are only supported with protocol "
+                    "2025-03-26 (this session uses %s)",
+                    s->version[0] ? s->version : "no protocol yet");
+        return;
+    }
+    if (n > s->srv->opts.max_batch) {
+        reply_error(s, DIRECT, NULL, FA_RPC_INVALID_REQUEST,
+                    "Invalid Request: batch of %zu messages exceeds the limit of %zu", n,
+                    s->srv->opts.max_batch);
+        return;
+    }
+    fa__batch_t *b = calloc(1, sizeof *b);
+    if (b && !(b->slots = calloc(n, sizeof *b->slots))) {
+        free(b);
+        b = NULL;
+    }
+    if (!b) {
+        reply_error(s, DIRECT, NULL, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        return;
+    }
+    b->n = n;
+    b->pending = n + 1; /* +1 holds the batch open while its elements are dispatched */
+    for (size_t i = 0; i < n; i++)
+        handle_one(s, (reply_to_t){b, i}, json_array_get(arr, i));
+    batch_done(s, b);
+}
+
+void fa__session_on_line(fa__session_t *s, const char *text, size_t len) {
+    char why[200];
+    json_t *msg = fa__rpc_parse(text, len, why, sizeof why);
+    if (!msg) {
+        reply_error(s, DIRECT, NULL, FA_RPC_PARSE_ERROR, "Parse error: %s", why);
+        return;
+    }
+    int max_depth = s->srv->opts.max_depth;
+    if (fa__json_scan_depth(text, len, max_depth) > max_depth) {
+        json_t *id = json_is_object(msg) ? json_object_get(msg, "id") : NULL;
+        if (!json_is_string(id) && !json_is_integer(id))
+            id = NULL;
+        reply_error(s, DIRECT, id, FA_RPC_INVALID_REQUEST,
+                    "Invalid Request: JSON nested deeper than the limit of %d levels", max_depth);
+        json_decref(msg);
+        return;
+    }
+    if (json_is_array(msg))
+        handle_batch(s, msg);
+    else
+        handle_one(s, DIRECT, msg);
+    json_decref(msg);
+}
+
+void fa__session_on_toobig(fa__session_t *s, size_t len) {
+    FA_WARN("message of at least %zu bytes exceeds the %zu-byte limit; skipped to the next line",
+            len, s->srv->opts.max_message);
+    reply_error(s, DIRECT, NULL, FA_RPC_INVALID_REQUEST,
+                "Invalid Request: message exceeds the size limit of %zu bytes",
+                s->srv->opts.max_message);
+}
+
+/* ---- results coming back from the workers ---- */
+
+void fa__session_on_complete(fa__session_t *s, fa_call_t *c) {
+    s->outstanding--;
+    if (!c->detached) {
+        detach(s, c);
+        reply_to_t to = {c->batch, c->slot};
+        fa__buf_t *out = reply_buf(s, to);
+        if (c->reply && fa__buf_append(out, c->reply, c->reply_len) == 0) {
+            reply_commit(s, to);
+        } else {
+            /* The finishing thread could not build the reply (out of memory): still answer. */
+            fa__rpc_write_error(out, c->id_text, c->id_len, FA_RPC_INTERNAL_ERROR,
+                                "Internal error: the result could not be delivered", NULL);
+            reply_commit(s, to);
+        }
+    }
+    fa__call_free(c);
+    if (s->paused && s->outstanding < s->srv->opts.max_inflight) {
+        s->paused = 0;
+        s->ops->resume(s);
+    }
+}
+
+void fa__session_on_notify(fa__session_t *s, fa__notify_t *n) {
+    /* Progress and log messages for a call the client cancelled (or that timed out) are dropped:
+     * the spec forbids progress for requests that are no longer active. */
+    if (!n->call || !n->call->detached) {
+        fa__buf_t *out = s->ops->out(s);
+        if (fa__buf_append(out, n->text, n->len) == 0)
+            s->ops->commit(s);
+    }
+    free(n->text);
+    free(n);
+}
+
+uint64_t fa__session_expire(fa__session_t *s, uint64_t now_ms) {
+    while (s->oldest && s->oldest->deadline_ms && s->oldest->deadline_ms <= now_ms) {
+        fa_call_t *c = s->oldest;
+        reply_to_t to = {c->batch, c->slot};
+        atomic_store_explicit(&c->cancelled, 1, memory_order_release);
+        detach(s, c);
+        c->batch = NULL;
+        char msg[256];
+        snprintf(msg, sizeof msg, "Tool %s timed out after %u ms", c->tool->name,
+                 s->srv->opts.tool_timeout_ms);
+        json_t *r = fa_result_text(msg);
+        fa__buf_t *out = reply_buf(s, to);
+        if (r && json_object_set_new(r, "isError", json_true()) == 0 &&
+            fa__rpc_write_result(out, c->id_text, c->id_len, r) == 0)
+            reply_commit(s, to);
+        else
+            reply_none(s, to);
+        json_decref(r);
+        FA_WARN("tool %s (call %s) timed out after %u ms", c->tool->name, c->id_text,
+                s->srv->opts.tool_timeout_ms);
+    }
+    return s->oldest ? s->oldest->deadline_ms : 0;
+}
+
+void fa__session_abandon(fa__session_t *s, int code, const char *message) {
+    while (s->oldest) {
+        fa_call_t *c = s->oldest;
+        reply_to_t to = {c->batch, c->slot};
+        atomic_store_explicit(&c->cancelled, 1, memory_order_release);
+        detach(s, c);
+        c->batch = NULL;
+        fa__buf_t *out = reply_buf(s, to);
+        if (fa__rpc_write_error(out, c->id_text, c->id_len, code, message, NULL) == 0)
+            reply_commit(s, to);
+        else
+            reply_none(s, to);
+    }
+}

@@ -1,0 +1,59 @@
+/* mcp/jsonrpc.h: the JSON-RPC 2.0 envelope (https://www.jsonrpc.org/specification), as MCP uses it.
+ *
+ * Messages are parsed once by jansson (JSON_DECODE_ANY, JSON_REJECT_DUPLICATES) after a byte scan
+ * has bounded their nesting; fa__rpc_classify then sorts a parsed value into request,
+ * notification, response or invalid, with a reason for the invalid ones. Replies are written as
+ * text straight into an output buffer: `{"jsonrpc":"2.0","id":<id>,"result":<result>}` or
+ * `...,"error":{"code":c,"message":m[,"data":d]}}`, never with a newline.
+ *
+ * MCP narrows JSON-RPC: ids are strings or integers, never null (basic/index 1.2); params are
+ * objects for every MCP method. Pure functions; any thread.
+ */
+#ifndef FA_MCP_JSONRPC_H
+#define FA_MCP_JSONRPC_H
+
+#include <jansson.h>
+
+#include "core/buf.h"
+#include "fasterapi/mcp.h"
+
+typedef enum {
+    FA_RPC_REQUEST = 1,
+    FA_RPC_NOTIFICATION,
+    FA_RPC_RESPONSE,
+    FA_RPC_INVALID,         /* answer with -32600 and the id (or null) */
+    FA_RPC_INVALID_RESPONSE /* response-shaped but malformed: log it, never answer a response */
+} fa__rpc_kind_t;
+
+typedef struct {
+    fa__rpc_kind_t kind;
+    json_t *id;         /* borrowed; string or integer; NULL for notifications or unreadable ids */
+    const char *method; /* borrowed; requests and notifications */
+    json_t *params;     /* borrowed; NULL when absent */
+    json_t *result;     /* borrowed; responses */
+    json_t *error;      /* borrowed; responses */
+    const char *why;    /* static text for the invalid kinds */
+} fa__rpc_msg_t;
+
+/* Classifies a parsed message (borrowed). Never fails. */
+void fa__rpc_classify(json_t *msg, fa__rpc_msg_t *out);
+
+/* Parses one message. On success returns the new value (caller owns it). On failure returns
+ * NULL and writes the -32700 detail ("line 1 column 7: ...") into why[0..why_size). */
+json_t *fa__rpc_parse(const char *text, size_t len, char *why, size_t why_size);
+
+/* Appends the id as JSON text: the integer, the quoted string, or null when id is NULL. */
+int fa__rpc_write_id(fa__buf_t *b, const json_t *id);
+
+/* Append a complete response (no newline). id_text is JSON text ("7", "\"a\"", "null"). The
+ * _raw variant splices already-serialised result JSON. `data` is borrowed and may be NULL.
+ * On failure b->len is restored and FA_ENOMEM/FA_ELIMIT returned. */
+int fa__rpc_write_result(fa__buf_t *b, const char *id_text, size_t id_len, const json_t *result);
+int fa__rpc_write_result_raw(fa__buf_t *b, const char *id_text, size_t id_len, const char *raw,
+                             size_t raw_len);
+int fa__rpc_write_error(fa__buf_t *b, const char *id_text, size_t id_len, int code,
+                        const char *message, const json_t *data);
+/* Appends a notification {"jsonrpc":"2.0","method":m,"params":p}; params borrowed, may be NULL. */
+int fa__rpc_write_notification(fa__buf_t *b, const char *method, const json_t *params);
+
+#endif

@@ -1,0 +1,553 @@
+/* schema.c: a JSON Schema 2020-12 subset validator (see schema.h for the keyword list).
+ *
+ * The validator walks schema and instance together, keeping a JSON Pointer to the instance
+ * location for error messages. The first failure is reported (enough for a model to correct its
+ * call); anyOf/oneOf failures report the composite failure, not each branch.
+ */
+#include "mcp/schema.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "fasterapi/error.h"
+
+typedef struct {
+    const json_t *root;
+    fa__buf_t *err;
+    char path[512]; /* JSON Pointer of the instance being checked */
+    size_t path_len;
+    int depth;
+    int quiet; /* inside anyOf/oneOf/not branches: failures are not reported */
+} vctx_t;
+
+static const char *type_name(const json_t *v) {
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_STRING:
+        return "string";
+    case JSON_INTEGER:
+        return "integer";
+    case JSON_REAL:
+        return "number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "boolean";
+    case JSON_NULL:
+        return "null";
+    }
+    return "unknown";
+}
+
+static int fail(vctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(vctx_t *c, const char *fmt, ...) {
+    if (c->quiet)
+        return FA_ESCHEMA;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int rc =
+        fa__buf_appendf(c->err, "%s%s%s", c->path_len ? c->path : "", c->path_len ? ": " : "", msg);
+    return rc ? rc : FA_ESCHEMA;
+}
+
+static int is_number(const json_t *v) {
+    return json_is_integer(v) || json_is_real(v);
+}
+
+static double num(const json_t *v) {
+    return json_number_value(v);
+}
+
+static int type_matches(const char *t, const json_t *v) {
+    if (strcmp(t, "integer") == 0) {
+        if (json_is_integer(v))
+            return 1;
+        /* 2020-12: any number with a zero fractional part is an integer. */
+        return json_is_real(v) && floor(json_real_value(v)) == json_real_value(v);
+    }
+    if (strcmp(t, "number") == 0)
+        return is_number(v);
+    if (strcmp(t, "boolean") == 0)
+        return json_is_boolean(v);
+    return strcmp(t, type_name(v)) == 0;
+}
+
+/* Number of Unicode code points in UTF-8 text (jansson has validated the encoding). */
+static size_t utf8_len(const char *s, size_t n) {
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        if (((unsigned char)s[i] & 0xC0) != 0x80)
+            count++;
+    return count;
+}
+
+/* Equality as JSON Schema defines it: 1 and 1.0 are equal numbers. */
+static int json_eq(const json_t *a, const json_t *b) {
+    if (is_number(a) && is_number(b))
+        return num(a) == num(b);
+    return json_equal(a, b);
+}
+
+static const json_t *resolve_ref(const json_t *root, const char *ref) {
+    if (ref[0] != '#')
+        return NULL; /* only local references: never fetch (spec 2026-07-28 forbids auto-deref) */
+    const json_t *cur = root;
+    const char *p = ref + 1;
+    if (*p == '\0')
+        return root;
+    if (*p != '/')
+        return NULL;
+    while (*p == '/' && cur) {
+        p++;
+        char tok[256];
+        size_t n = 0;
+        while (*p && *p != '/' && n < sizeof tok - 1) {
+            if (p[0] == '~' && p[1] == '1') {
+                tok[n++] = '/';
+                p += 2;
+            } else if (p[0] == '~' && p[1] == '0') {
+                tok[n++] = '~';
+                p += 2;
+            } else {
+                tok[n++] = *p++;
+            }
+        }
+        tok[n] = '\0';
+        cur = json_is_object(cur) ? json_object_get(cur, tok) : NULL;
+    }
+    return *p ? NULL : cur;
+}
+
+static int validate(vctx_t *c, const json_t *s, const json_t *v);
+
+/* Pushes a path segment (property name or index) for the duration of a child check. */
+static size_t path_push(vctx_t *c, const char *seg) {
+    size_t mark = c->path_len;
+    int n = snprintf(c->path + c->path_len, sizeof c->path - c->path_len, "/%s", seg);
+    if (n > 0)
+        c->path_len +=
+            (size_t)n < sizeof c->path - c->path_len ? (size_t)n : sizeof c->path - c->path_len - 1;
+    return mark;
+}
+
+static void path_pop(vctx_t *c, size_t mark) {
+    c->path_len = mark;
+    c->path[mark] = '\0';
+}
+
+static int child(vctx_t *c, const json_t *s, const json_t *v, const char *seg) {
+    size_t mark = path_push(c, seg);
+    int rc = validate(c, s, v);
+    path_pop(c, mark);
+    return rc;
+}
+
+static int check_object(vctx_t *c, const json_t *s, const json_t *v) {
+    int rc;
+    const json_t *props = json_object_get(s, "properties");
+    const json_t *req = json_object_get(s, "required");
+    const json_t *addl = json_object_get(s, "additionalProperties");
+    size_t i;
+    const json_t *name;
+    json_array_foreach (req, i, name) {
+        if (json_is_string(name) && !json_object_get(v, json_string_value(name)))
+            return fail(c, "missing required property '%s'", json_string_value(name));
+    }
+    const char *key;
+    json_t *val;
+    json_t *obj = (json_t *)(uintptr_t)v;
+    json_object_foreach (obj, key, val) {
+        const json_t *ps = props ? json_object_get(props, key) : NULL;
+        if (ps) {
+            if ((rc = child(c, ps, val, key)) != 0)
+                return rc;
+        } else if (json_is_false(addl)) {
+            return fail(c, "unexpected property '%s'", key);
+        } else if (json_is_object(addl)) {
+            if ((rc = child(c, addl, val, key)) != 0)
+                return rc;
+        }
+    }
+    const json_t *k;
+    if ((k = json_object_get(s, "minProperties")) && json_is_integer(k) &&
+        (json_int_t)json_object_size(v) < json_integer_value(k))
+        return fail(c, "expected at least %lld properties", (long long)json_integer_value(k));
+    if ((k = json_object_get(s, "maxProperties")) && json_is_integer(k) &&
+        (json_int_t)json_object_size(v) > json_integer_value(k))
+        return fail(c, "expected at most %lld properties", (long long)json_integer_value(k));
+    return 0;
+}
+
+static int check_array(vctx_t *c, const json_t *s, const json_t *v) {
+    int rc;
+    size_t n = json_array_size(v), first = 0;
+    char idx[24];
+    const json_t *prefix = json_object_get(s, "prefixItems");
+    if (json_is_array(prefix)) {
+        for (; first < json_array_size(prefix) && first < n; first++) {
+            snprintf(idx, sizeof idx, "%zu", first);
+            if ((rc = child(c, json_array_get(prefix, first), json_array_get(v, first), idx)))
+                return rc;
+        }
+    }
+    const json_t *items = json_object_get(s, "items");
+    if (json_is_false(items) && n > first)
+        return fail(c, "expected at most %zu items", first);
+    if (json_is_object(items)) {
+        for (size_t i = first; i < n; i++) {
+            snprintf(idx, sizeof idx, "%zu", i);
+            if ((rc = child(c, items, json_array_get(v, i), idx)))
+                return rc;
+        }
+    }
+    const json_t *k;
+    if ((k = json_object_get(s, "minItems")) && json_is_integer(k) &&
+        (json_int_t)n < json_integer_value(k))
+        return fail(c, "expected at least %lld items, got %zu", (long long)json_integer_value(k),
+                    n);
+    if ((k = json_object_get(s, "maxItems")) && json_is_integer(k) &&
+        (json_int_t)n > json_integer_value(k))
+        return fail(c, "expected at most %lld items, got %zu", (long long)json_integer_value(k), n);
+    if (json_is_true(json_object_get(s, "uniqueItems"))) {
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = i + 1; j < n; j++)
+                if (json_eq(json_array_get(v, i), json_array_get(v, j)))
+                    return fail(c, "items %zu and %zu are equal but must be unique", i, j);
+    }
+    return 0;
+}
+
+static int check_number(vctx_t *c, const json_t *s, const json_t *v) {
+    double x = num(v);
+    const json_t *k;
+    if ((k = json_object_get(s, "minimum")) && is_number(k) && x < num(k))
+        return fail(c, "%g is less than the minimum %g", x, num(k));
+    if ((k = json_object_get(s, "maximum")) && is_number(k) && x > num(k))
+        return fail(c, "%g is greater than the maximum %g", x, num(k));
+    if ((k = json_object_get(s, "exclusiveMinimum")) && is_number(k) && x <= num(k))
+        return fail(c, "%g must be greater than %g", x, num(k));
+    if ((k = json_object_get(s, "exclusiveMaximum")) && is_number(k) && x >= num(k))
+        return fail(c, "%g must be less than %g", x, num(k));
+    if ((k = json_object_get(s, "multipleOf")) && is_number(k) && num(k) > 0) {
+        double q = x / num(k);
+        if (fabs(q - nearbyint(q)) > 1e-9)
+            return fail(c, "%g is not a multiple of %g", x, num(k));
+    }
+    return 0;
+}
+
+static int check_string(vctx_t *c, const json_t *s, const json_t *v) {
+    size_t n = utf8_len(json_string_value(v), json_string_length(v));
+    const json_t *k;
+    if ((k = json_object_get(s, "minLength")) && json_is_integer(k) &&
+        (json_int_t)n < json_integer_value(k))
+        return fail(c, "expected at least %lld characters, got %zu",
+                    (long long)json_integer_value(k), n);
+    if ((k = json_object_get(s, "maxLength")) && json_is_integer(k) &&
+        (json_int_t)n > json_integer_value(k))
+        return fail(c, "expected at most %lld characters, got %zu",
+                    (long long)json_integer_value(k), n);
+    return 0;
+}
+
+static int count_matches(vctx_t *c, const json_t *list, const json_t *v) {
+    int quiet = c->quiet, matches = 0;
+    c->quiet = 1;
+    size_t i;
+    const json_t *sub;
+    json_array_foreach (list, i, sub) {
+        int rc = validate(c, sub, v);
+        if (rc == FA_ENOMEM) {
+            c->quiet = quiet;
+            return rc;
+        }
+        if (rc == 0)
+            matches++;
+    }
+    c->quiet = quiet;
+    return matches;
+}
+
+static int validate(vctx_t *c, const json_t *s, const json_t *v) {
+    int rc;
+    if (json_is_true(s))
+        return 0;
+    if (json_is_false(s))
+        return fail(c, "no value is allowed here");
+    if (!json_is_object(s))
+        return 0;
+    if (++c->depth > FA_SCHEMA_MAX_DEPTH) {
+        c->depth--;
+        return fail(c, "schema nesting is too deep");
+    }
+    const json_t *k;
+    if ((k = json_object_get(s, "$ref")) && json_is_string(k)) {
+        const json_t *target = resolve_ref(c->root, json_string_value(k));
+        if (!target) {
+            rc = fail(c, "unresolvable $ref %s", json_string_value(k));
+            goto out;
+        }
+        if ((rc = validate(c, target, v)))
+            goto out;
+    }
+    if ((k = json_object_get(s, "type"))) {
+        int ok = 0;
+        if (json_is_string(k)) {
+            ok = type_matches(json_string_value(k), v);
+        } else if (json_is_array(k)) {
+            size_t i;
+            const json_t *t;
+            json_array_foreach (k, i, t) {
+                if (json_is_string(t) && type_matches(json_string_value(t), v))
+                    ok = 1;
+            }
+        } else {
+            ok = 1;
+        }
+        if (!ok) {
+            char want[128] = "";
+            if (json_is_string(k))
+                snprintf(want, sizeof want, "%s", json_string_value(k));
+            else
+                snprintf(want, sizeof want, "one of the listed types");
+            rc = fail(c, "expected %s, got %s", want, type_name(v));
+            goto out;
+        }
+    }
+    if ((k = json_object_get(s, "const")) && !json_eq(k, v)) {
+        rc = fail(c, "value must be the constant given in the schema");
+        goto out;
+    }
+    if ((k = json_object_get(s, "enum")) && json_is_array(k)) {
+        int found = 0;
+        size_t i;
+        const json_t *e;
+        json_array_foreach (k, i, e) {
+            if (json_eq(e, v))
+                found = 1;
+        }
+        if (!found) {
+            fa__buf_t allowed = FA__BUF_INIT;
+            json_array_foreach (k, i, e) {
+                if (i >= 10)
+                    break;
+                if (i)
+                    fa__buf_append(&allowed, ", ", 2);
+                fa__json_write(&allowed, e);
+            }
+            fa__buf_putc(&allowed, '\0');
+            rc = fail(c, "value is not one of the allowed values (%s%s)",
+                      allowed.data ? allowed.data : "", json_array_size(k) > 10 ? ", ..." : "");
+            fa__buf_free(&allowed);
+            goto out;
+        }
+    }
+    if (json_is_object(v))
+        rc = check_object(c, s, v);
+    else if (json_is_array(v))
+        rc = check_array(c, s, v);
+    else if (is_number(v))
+        rc = check_number(c, s, v);
+    else if (json_is_string(v))
+        rc = check_string(c, s, v);
+    else
+        rc = 0;
+    if (rc)
+        goto out;
+    if ((k = json_object_get(s, "allOf")) && json_is_array(k)) {
+        size_t i;
+        const json_t *sub;
+        json_array_foreach (k, i, sub) {
+            if ((rc = validate(c, sub, v)))
+                goto out;
+        }
+    }
+    if ((k = json_object_get(s, "anyOf")) && json_is_array(k)) {
+        int m = count_matches(c, k, v);
+        if (m < 0 || m == 0) {
+            rc = m < 0 ? m : fail(c, "value matches none of the allowed forms (anyOf)");
+            goto out;
+        }
+    }
+    if ((k = json_object_get(s, "oneOf")) && json_is_array(k)) {
+        int m = count_matches(c, k, v);
+        if (m != 1) {
+            rc = m < 0
+                     ? m
+                     : fail(c, "value must match exactly one allowed form (oneOf), matched %d", m);
+            goto out;
+        }
+    }
+    if ((k = json_object_get(s, "not"))) {
+        int quiet = c->quiet;
+        c->quiet = 1;
+        int r = validate(c, k, v);
+        c->quiet = quiet;
+        if (r == FA_ENOMEM) {
+            rc = r;
+            goto out;
+        }
+        if (r == 0) {
+            rc = fail(c, "value matches a form the schema excludes (not)");
+            goto out;
+        }
+    }
+    rc = 0;
+out:
+    c->depth--;
+    return rc;
+}
+
+int fa__schema_validate(const json_t *schema, const json_t *instance, fa__buf_t *err) {
+    vctx_t c;
+    memset(&c, 0, sizeof c);
+    c.root = schema;
+    c.err = err;
+    return validate(&c, schema, instance);
+}
+
+/* ---- registration-time checks ---- */
+
+typedef struct {
+    const json_t *root;
+    char *why;
+    size_t why_size;
+    int depth;
+} cctx_t;
+
+static int bad(cctx_t *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int bad(cctx_t *c, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(c->why, c->why_size, fmt, ap);
+    va_end(ap);
+    return FA_ESCHEMA;
+}
+
+static int check_schema(cctx_t *c, const json_t *s);
+
+static int check_list(cctx_t *c, const json_t *s, const char *kw) {
+    const json_t *k = json_object_get(s, kw);
+    if (!k)
+        return 0;
+    if (!json_is_array(k) || json_array_size(k) == 0)
+        return bad(c, "%s must be a non-empty array of schemas", kw);
+    size_t i;
+    const json_t *sub;
+    json_array_foreach (k, i, sub) {
+        int rc = check_schema(c, sub);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+static int check_schema(cctx_t *c, const json_t *s) {
+    static const char *const types[] = {"object",  "array",   "string", "number",
+                                        "integer", "boolean", "null"};
+    if (json_is_boolean(s))
+        return 0;
+    if (!json_is_object(s))
+        return bad(c, "a schema must be an object or a boolean");
+    if (++c->depth > FA_SCHEMA_MAX_DEPTH)
+        return bad(c, "schema nesting is too deep");
+    const json_t *k;
+    int rc;
+    if ((k = json_object_get(s, "type"))) {
+        const json_t *t;
+        size_t i, n = json_is_array(k) ? json_array_size(k) : 1;
+        for (i = 0; i < n; i++) {
+            t = json_is_array(k) ? json_array_get(k, i) : k;
+            int known = 0;
+            for (size_t j = 0; json_is_string(t) && j < sizeof types / sizeof types[0]; j++)
+                known |= strcmp(json_string_value(t), types[j]) == 0;
+            if (!known)
+                return bad(c, "unknown type in \"type\"");
+        }
+    }
+    if ((k = json_object_get(s, "$ref"))) {
+        if (!json_is_string(k) || !resolve_ref(c->root, json_string_value(k)))
+            return bad(c, "$ref must be a local reference that resolves (e.g. #/$defs/Name)");
+    }
+    if ((k = json_object_get(s, "properties"))) {
+        if (!json_is_object(k))
+            return bad(c, "properties must be an object");
+        const char *key;
+        json_t *sub;
+        json_object_foreach ((json_t *)(uintptr_t)k, key, sub) {
+            if ((rc = check_schema(c, sub)))
+                return rc;
+        }
+    }
+    if ((k = json_object_get(s, "required"))) {
+        size_t i;
+        const json_t *e;
+        if (!json_is_array(k))
+            return bad(c, "required must be an array of strings");
+        json_array_foreach (k, i, e) {
+            if (!json_is_string(e))
+                return bad(c, "required must be an array of strings");
+        }
+    }
+    const char *const sub_schemas[] = {"additionalProperties", "items", "not"};
+    for (size_t i = 0; i < 3; i++)
+        if ((k = json_object_get(s, sub_schemas[i])) && (rc = check_schema(c, k)))
+            return rc;
+    if ((rc = check_list(c, s, "allOf")) || (rc = check_list(c, s, "anyOf")) ||
+        (rc = check_list(c, s, "oneOf")) || (rc = check_list(c, s, "prefixItems")))
+        return rc;
+    if ((k = json_object_get(s, "enum")) && !json_is_array(k))
+        return bad(c, "enum must be an array");
+    const char *const counts[] = {"minLength", "maxLength",     "minItems",
+                                  "maxItems",  "minProperties", "maxProperties"};
+    for (size_t i = 0; i < 6; i++)
+        if ((k = json_object_get(s, counts[i])) &&
+            (!json_is_integer(k) || json_integer_value(k) < 0))
+            return bad(c, "%s must be a non-negative integer", counts[i]);
+    const char *const bounds[] = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
+                                  "multipleOf"};
+    for (size_t i = 0; i < 5; i++)
+        if ((k = json_object_get(s, bounds[i])) && !is_number(k))
+            return bad(c, "%s must be a number", bounds[i]);
+    const char *const defs[] = {"$defs", "definitions"};
+    for (size_t i = 0; i < 2; i++) {
+        if ((k = json_object_get(s, defs[i]))) {
+            if (!json_is_object(k))
+                return bad(c, "%s must be an object", defs[i]);
+            const char *key;
+            json_t *sub;
+            json_object_foreach ((json_t *)(uintptr_t)k, key, sub) {
+                if ((rc = check_schema(c, sub)))
+                    return rc;
+            }
+        }
+    }
+    c->depth--;
+    return 0;
+}
+
+int fa__schema_check(const json_t *schema, char *why, size_t why_size) {
+    cctx_t c = {schema, why, why_size, 0};
+    if (!json_is_object(schema))
+        return bad(&c, "a tool schema must be a JSON object");
+    const json_t *type = json_object_get(schema, "type");
+    if (!json_is_string(type) || strcmp(json_string_value(type), "object") != 0)
+        return bad(&c, "a tool schema needs \"type\": \"object\" at its root");
+    const json_t *dialect = json_object_get(schema, "$schema");
+    if (dialect) {
+        const char *d = json_is_string(dialect) ? json_string_value(dialect) : "";
+        if (!strstr(d, "json-schema.org/draft/2020-12/schema") &&
+            !strstr(d, "json-schema.org/draft-07/schema"))
+            return bad(&c, "unsupported $schema dialect (2020-12 and draft-07 are supported)");
+    }
+    return check_schema(&c, schema);
+}

@@ -1,0 +1,182 @@
+/* mcp/server_internal.h: the structures behind fa_server_t, fa_call_t and a client session.
+ *
+ * Threads and ownership (DESIGN.md §2):
+ *  - The I/O loop thread owns the server's runtime state, every session, the in-flight tables and
+ *    the output buffers. Nothing else touches them.
+ *  - A tools/call becomes an fa_call_t. The loop creates it, pushes it on the workers' MPMC job
+ *    queue (ownership of the call's job part moves to the worker), and gets it back on the MPSC
+ *    completion queue once the tool finished it. Between those two points the worker (or
+ *    whichever thread finishes it) may read the call's immutable fields and write only `reply`;
+ *    the loop may only set the `cancelled` flag. The loop frees the call after the completion.
+ *  - Notifications a tool sends (log, progress) travel as fa__notify_t on the same MPSC queue,
+ *    so they reach the client before the call's result when sent from the finishing thread.
+ */
+#ifndef FA_MCP_SERVER_INTERNAL_H
+#define FA_MCP_SERVER_INTERNAL_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "core/buf.h"
+#include "core/map.h"
+#include "core/workers.h"
+#include "fasterapi/mcp.h"
+#include "fasterapi/queue.h"
+#include "transport/stdio.h"
+
+/* Protocol revisions of the 2025 era (initialize handshake), newest first. */
+#define FA_MCP_LATEST_VERSION "2025-11-25"
+extern const char *const fa__mcp_versions[];
+extern const size_t fa__mcp_nversions;
+
+/* RFC 5424 severities as MCP names them, least severe first (logging/setLevel). */
+extern const char *const fa__mcp_log_levels[];
+#define FA_MCP_NLOG_LEVELS 8
+#define FA_MCP_DEFAULT_LOG_LEVEL 1 /* "info": until the client asks, skip debug chatter */
+/* Returns the index of an MCP log level name, or -1. */
+int fa__mcp_log_level(const char *name);
+
+typedef struct fa__session_s fa__session_t;
+typedef struct fa__batch_s fa__batch_t;
+
+typedef struct {
+    char *name;
+    json_t *def;                /* the Tool object served by tools/list */
+    const json_t *input_schema; /* borrowed from def */
+    fa_tool_cb cb;
+    void *data;
+} fa__tool_t;
+
+enum { FA__ITEM_CALL = 1, FA__ITEM_NOTIFY = 2 };
+
+struct fa_call_s {
+    int kind; /* FA__ITEM_CALL; first member so completion items can be told apart */
+    fa_server_t *srv;
+    fa__session_t *session;
+    const fa__tool_t *tool;
+    json_t *args;           /* owned until finished: the arguments object */
+    json_t *progress_token; /* owned until finished, or NULL */
+    char *id_text;          /* owned: the request id as JSON text (map key) */
+    size_t id_len;
+    uint64_t seq;
+    fa__batch_t *batch; /* NULL, or the batch this call answers into (slot) */
+    size_t slot;
+    _Atomic int finished;  /* 0 -> 1 once, by the finishing thread */
+    _Atomic int cancelled; /* set by the loop (cancel, timeout, shutdown); read by tools */
+    char *reply;           /* written by the finishing thread: the whole response, or NULL */
+    size_t reply_len;
+    /* Loop thread only: */
+    int detached;           /* answered or cancelled already; the result will be discarded */
+    uint64_t deadline_ms;   /* per-call timeout, in uv_now() time */
+    fa_call_t *prev, *next; /* the session's pending list, in dispatch order */
+};
+
+typedef struct {
+    int kind; /* FA__ITEM_NOTIFY */
+    fa_call_t *call;
+    char *text; /* a complete JSON-RPC notification */
+    size_t len;
+} fa__notify_t;
+
+struct fa__batch_s {
+    size_t n;
+    size_t pending;   /* slots not answered yet, +1 while the batch is being dispatched */
+    fa__buf_t *slots; /* slot i holds element i's response, empty for none */
+};
+
+typedef struct {
+    fa__buf_t *(*out)(fa__session_t *s); /* buffer to append one message to */
+    void (*commit)(fa__session_t *s);    /* the message appended to out() is complete */
+    void (*pause)(fa__session_t *s);     /* stop handing new messages (in-flight limit) */
+    void (*resume)(fa__session_t *s);
+} fa__session_ops_t;
+
+enum { FA__SESS_NEW = 0, FA__SESS_INITIALIZED, FA__SESS_READY };
+
+struct fa__session_s {
+    fa_server_t *srv;
+    const fa__session_ops_t *ops;
+    void *transport;
+    int state;
+    char version[16];           /* negotiated protocol revision */
+    json_t *client_caps;        /* owned; the client's capabilities from initialize */
+    _Atomic int log_level;      /* index into fa__mcp_log_levels; read by tool threads */
+    fa__map_t ids;              /* id text -> fa_call_t, calls that still owe a response */
+    fa_call_t *oldest, *newest; /* the same calls, in dispatch order (timeouts, shutdown) */
+    size_t outstanding;         /* calls not yet back from the workers (incl. detached) */
+    int paused;
+    fa__buf_t scratch;
+};
+
+struct fa_server_s {
+    fa_server_options_t opts;
+    char *name, *version, *title, *instructions; /* owned copies of the option strings */
+
+    fa__tool_t **tools;
+    size_t ntools, tools_cap;
+    fa__map_t tool_index; /* name -> fa__tool_t */
+    char **pages;         /* cached tools/list results, serialised */
+    size_t *page_lens;
+    size_t npages;
+
+    /* Runtime (loop thread, while running). */
+    uv_loop_t loop;
+    uv_async_t wake;
+    uv_signal_t sigint, sigterm;
+    uv_timer_t shutdown_timer, call_timer;
+    fa__workers_t *workers;
+    fa_mpsc_t *completions;
+    fa__stdio_t stdio;
+    fa__session_t session; /* stdio has exactly one client */
+    uint64_t next_seq;
+    int running;
+    int stopping;     /* shutdown begun: no new input */
+    int deadline_hit; /* shutdown deadline passed: pending calls were answered with errors */
+    int handles_open;
+    int signals;      /* signals received */
+    size_t abandoned; /* calls still inside tools after shutdown: their memory is leaked */
+
+    /* Cross-thread. */
+    _Atomic int stop_requested; /* fa_server_stop */
+    _Atomic int gate_closed;    /* the loop is gone: finishing threads must not touch it */
+    _Atomic int gate_users;     /* finishing threads between gate check and uv_async_send */
+};
+
+/* ---- tools.c ---- */
+const fa__tool_t *fa__tools_find(const fa_server_t *srv, const char *name);
+/* Serialises the tools/list pages once (after registration). 0 or FA_ENOMEM. */
+int fa__tools_build_pages(fa_server_t *srv);
+/* Page for a cursor (NULL = first). Returns 0 and the raw result JSON, or FA_EINVAL. */
+int fa__tools_page(const fa_server_t *srv, const char *cursor, const char **raw, size_t *len);
+void fa__tools_free(fa_server_t *srv);
+void fa__tools_free_pages(fa_server_t *srv);
+
+/* ---- engine.c (loop thread) ---- */
+void fa__session_init(fa__session_t *s, fa_server_t *srv, const fa__session_ops_t *ops,
+                      void *transport);
+void fa__session_free(fa__session_t *s);
+void fa__session_on_line(fa__session_t *s, const char *text, size_t len);
+void fa__session_on_toobig(fa__session_t *s, size_t len);
+void fa__session_on_complete(fa__session_t *s, fa_call_t *call);
+void fa__session_on_notify(fa__session_t *s, fa__notify_t *n);
+/* Answers calls whose deadline passed (tool_timeout_ms) with a tool error; returns the earliest
+ * remaining deadline, or 0 when none. */
+uint64_t fa__session_expire(fa__session_t *s, uint64_t now_ms);
+/* Answers every pending call with a JSON-RPC error (shutdown deadline). */
+void fa__session_abandon(fa__session_t *s, int code, const char *message);
+
+/* ---- call.c (any thread) ---- */
+/* Worker job entry: runs the tool for one call. */
+void fa__call_run(void *job, void *ctx);
+void fa__call_free(fa_call_t *call);
+
+/* ---- server.c ---- */
+/* Hands a finished call or a notification to the loop (any thread). Returns 0, or FA_ESTATE when
+ * the loop is gone (the item was not queued; the caller frees it). */
+int fa__server_post(fa_server_t *srv, void *item);
+/* Re-arms the per-call timeout timer (loop thread). */
+void fa__server_arm_call_timer(fa_server_t *srv, uint64_t deadline_ms);
+
+#endif

@@ -1,0 +1,200 @@
+/* tools.c: the tool registry and the cached tools/list pages.
+ *
+ * Tools are registered before the server runs and never change while it runs, so tools/list is
+ * answered from text serialised once (DESIGN.md §2): the reply is the id spliced into a cached
+ * page. Cursors are opaque to clients (spec: utilities/pagination); ours name a page ("c2"), are
+ * stable for the server's lifetime and anything else is rejected with -32602.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/json.h"
+#include "core/log.h"
+#include "fasterapi/error.h"
+#include "mcp/schema.h"
+#include "mcp/server_internal.h"
+
+/* SEP-986 (2025-11-25): 1-128 characters from [A-Za-z0-9_.-]. */
+static int valid_tool_name(const char *name) {
+    size_t n = name ? strlen(name) : 0;
+    if (n < 1 || n > 128)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = name[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
+            return 0;
+    }
+    return 1;
+}
+
+static json_t *load_schema(const char *text, const char *what, const char *tool) {
+    json_error_t err;
+    json_t *s = json_loads(text, JSON_REJECT_DUPLICATES, &err);
+    if (!s) {
+        FA_ERROR("tool %s: %s is not valid JSON: %s", tool, what, err.text);
+        return NULL;
+    }
+    char why[256];
+    if (fa__schema_check(s, why, sizeof why) != 0) {
+        FA_ERROR("tool %s: %s rejected: %s", tool, what, why);
+        json_decref(s);
+        return NULL;
+    }
+    return s;
+}
+
+int fa_server_add_tool(fa_server_t *srv, const fa_tool_def_t *def) {
+    if (!srv || !def || !def->cb || !valid_tool_name(def->name))
+        return FA_EINVAL;
+    if (srv->running)
+        return FA_ESTATE;
+    if (fa__tools_find(srv, def->name))
+        return FA_EEXIST;
+    json_t *in = load_schema(def->input_schema ? def->input_schema : "{\"type\":\"object\"}",
+                             "input_schema", def->name);
+    if (!in)
+        return FA_ESCHEMA;
+    json_t *out = NULL, *ann = NULL;
+    if (def->output_schema &&
+        !(out = load_schema(def->output_schema, "output_schema", def->name))) {
+        json_decref(in);
+        return FA_ESCHEMA;
+    }
+    if (def->annotations) {
+        ann = json_loads(def->annotations, JSON_REJECT_DUPLICATES, NULL);
+        if (!json_is_object(ann)) {
+            FA_ERROR("tool %s: annotations must be a JSON object", def->name);
+            json_decref(ann);
+            json_decref(in);
+            json_decref(out);
+            return FA_ESCHEMA;
+        }
+    }
+    fa__tool_t *t = calloc(1, sizeof *t);
+    json_t *d = json_object();
+    int rc = FA_ENOMEM;
+    if (!t || !d || !(t->name = strdup(def->name)))
+        goto fail;
+    /* Key order follows the spec's Tool definition; optional fields are omitted, never null. */
+    if (json_object_set_new(d, "name", json_string(def->name)) ||
+        (def->title && json_object_set_new(d, "title", json_string(def->title))) ||
+        (def->description &&
+         json_object_set_new(d, "description", json_string(def->description))) ||
+        json_object_set(d, "inputSchema", in) || (out && json_object_set(d, "outputSchema", out)) ||
+        (ann && json_object_set(d, "annotations", ann))) {
+        rc = FA_EINVAL; /* json_string refuses text that is not UTF-8 */
+        goto fail;
+    }
+    if (srv->ntools == srv->tools_cap) {
+        size_t cap = srv->tools_cap ? srv->tools_cap * 2 : 16;
+        fa__tool_t **tools = realloc(srv->tools, cap * sizeof *tools);
+        if (!tools)
+            goto fail;
+        srv->tools = tools;
+        srv->tools_cap = cap;
+    }
+    if ((rc = fa__map_put(&srv->tool_index, t->name, strlen(t->name), t)) != 0)
+        goto fail;
+    t->def = d;
+    t->input_schema = json_object_get(d, "inputSchema");
+    t->cb = def->cb;
+    t->data = def->data;
+    srv->tools[srv->ntools++] = t;
+    json_decref(in);
+    json_decref(out);
+    json_decref(ann);
+    fa__tools_free_pages(srv);
+    return 0;
+fail:
+    if (t)
+        free(t->name);
+    free(t);
+    json_decref(d);
+    json_decref(in);
+    json_decref(out);
+    json_decref(ann);
+    return rc;
+}
+
+const fa__tool_t *fa__tools_find(const fa_server_t *srv, const char *name) {
+    return fa__map_get(&srv->tool_index, name, strlen(name));
+}
+
+void fa__tools_free_pages(fa_server_t *srv) {
+    for (size_t i = 0; i < srv->npages; i++)
+        free(srv->pages[i]);
+    free(srv->pages);
+    free(srv->page_lens);
+    srv->pages = NULL;
+    srv->page_lens = NULL;
+    srv->npages = 0;
+}
+
+int fa__tools_build_pages(fa_server_t *srv) {
+    if (srv->npages)
+        return 0;
+    size_t per = srv->opts.page_size ? srv->opts.page_size : FA_MCP_PAGE_SIZE;
+    size_t npages = srv->ntools ? (srv->ntools + per - 1) / per : 1;
+    srv->pages = calloc(npages, sizeof *srv->pages);
+    srv->page_lens = calloc(npages, sizeof *srv->page_lens);
+    if (!srv->pages || !srv->page_lens)
+        goto nomem;
+    srv->npages = npages;
+    for (size_t p = 0; p < npages; p++) {
+        fa__buf_t b = FA__BUF_INIT;
+        int rc = fa__buf_append_str(&b, "{\"tools\":[");
+        for (size_t i = p * per; rc == 0 && i < srv->ntools && i < (p + 1) * per; i++) {
+            if (i > p * per)
+                rc = fa__buf_putc(&b, ',');
+            if (rc == 0)
+                rc = fa__json_write(&b, srv->tools[i]->def);
+        }
+        if (rc == 0)
+            rc = fa__buf_putc(&b, ']');
+        if (rc == 0 && p + 1 < npages)
+            rc = fa__buf_appendf(&b, ",\"nextCursor\":\"c%zu\"", p + 1);
+        if (rc == 0)
+            rc = fa__buf_putc(&b, '}');
+        if (rc || !(srv->pages[p] = fa__buf_detach(&b, &srv->page_lens[p]))) {
+            fa__buf_free(&b);
+            goto nomem;
+        }
+    }
+    return 0;
+nomem:
+    fa__tools_free_pages(srv);
+    return FA_ENOMEM;
+}
+
+int fa__tools_page(const fa_server_t *srv, const char *cursor, const char **raw, size_t *len) {
+    size_t page = 0;
+    if (cursor) {
+        char *end;
+        if (cursor[0] != 'c' || cursor[1] < '1' || cursor[1] > '9')
+            return FA_EINVAL;
+        unsigned long long v = strtoull(cursor + 1, &end, 10);
+        if (*end || v >= srv->npages)
+            return FA_EINVAL;
+        page = (size_t)v;
+    }
+    if (page >= srv->npages)
+        return FA_EINVAL;
+    *raw = srv->pages[page];
+    *len = srv->page_lens[page];
+    return 0;
+}
+
+void fa__tools_free(fa_server_t *srv) {
+    for (size_t i = 0; i < srv->ntools; i++) {
+        json_decref(srv->tools[i]->def);
+        free(srv->tools[i]->name);
+        free(srv->tools[i]);
+    }
+    free(srv->tools);
+    srv->tools = NULL;
+    srv->ntools = srv->tools_cap = 0;
+    fa__map_free(&srv->tool_index);
+    fa__tools_free_pages(srv);
+}
