@@ -4,6 +4,7 @@
  * serialises the whole JSON-RPC response and releases the arguments, so the loop thread only
  * copies finished bytes into its output (DESIGN.md §2: keep the I/O thread lean).
  */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,15 +192,24 @@ int fa_call_log(fa_call_t *call, const char *level, const char *logger, json_t *
     return post_notification(call, "notifications/message", params);
 }
 
+/* Integral values go out as JSON integers ("progress":3, not 3.0), as clients print them. */
+static json_t *number(double d) {
+    if (d > -9007199254740992.0 && d < 9007199254740992.0 && d == floor(d))
+        return json_integer((json_int_t)d);
+    return json_real(d);
+}
+
 int fa_call_progress(fa_call_t *call, double progress, double total, const char *message) {
     if (atomic_load_explicit(&call->finished, memory_order_acquire))
         return FA_EALREADY;
+    if (!isfinite(progress) || isnan(total))
+        return FA_EINVAL;
     if (!call->progress_token)
         return 0;
     json_t *params = json_object();
     if (!params || json_object_set(params, "progressToken", call->progress_token) ||
-        json_object_set_new(params, "progress", json_real(progress)) ||
-        (total >= 0 && json_object_set_new(params, "total", json_real(total))) ||
+        json_object_set_new(params, "progress", number(progress)) ||
+        (total >= 0 && json_object_set_new(params, "total", number(total))) ||
         (message && json_object_set_new(params, "message", json_string(message)))) {
         json_decref(params);
         return FA_ENOMEM;

@@ -53,10 +53,18 @@ size_t fa__line_framer_feed(fa__line_framer_t *f, const char *in, size_t n, fa__
             f->discarding = 0; /* resynchronised: the next byte starts a new message */
         return consumed;
     }
-    /* The limit counts the line without its "\n"; a CR before the newline is allowed on top. */
+    /* The limit counts the line without its "\n" or "\r\n". Until the newline is seen, one
+     * extra byte is allowed because it may turn out to be the CR of a CRLF. */
     size_t total = f->partial.len + upto;
-    size_t limit = f->max + (nl && upto && in[upto - 1] == '\r' ? 1 : 0);
-    if (total > limit) {
+    int too_big;
+    if (nl) {
+        char last =
+            upto ? in[upto - 1] : (f->partial.len ? f->partial.data[f->partial.len - 1] : 0);
+        too_big = total - (total && last == '\r' ? 1 : 0) > f->max;
+    } else {
+        too_big = total > f->max + 1;
+    }
+    if (too_big) {
         fa__buf_free(&f->partial);
         f->discarding = nl ? 0 : 1;
         f->oversized++;

@@ -9,8 +9,10 @@
  *  - Each byte is scanned once (memchr over new bytes only), so framing is amortised O(1) per byte
  *    however the input is split: no re-scan, no quadratic concatenation.
  *  - A trailing '\r' is dropped (CRLF tolerated); empty and whitespace-only lines are skipped.
- *  - A line longer than `max` bytes is reported once as FA_LINE_TOOBIG as soon as the limit is
- *    crossed (nothing of it is kept), then skipped up to the next '\n': the stream resynchronises.
+ *  - A line longer than `max` bytes (not counting its "\n" or "\r\n") is reported once as
+ *    FA_LINE_TOOBIG, then skipped up to the next '\n': the stream resynchronises. It is reported
+ *    as soon as max + 2 bytes without a newline have arrived (max + 1 may still be a line of max
+ *    bytes plus the CR of a CRLF), or at its newline; nothing of it is kept.
  *
  * Thread affinity: one framer belongs to one thread.
  */

@@ -253,6 +253,7 @@ static void flush(fa__stdio_t *io) {
     io->fill = t;
     io->fill.len = 0;
     uv_check_stop(&io->flush_check);
+    io->writes++;
     if (is_stream(io->out_type)) {
         uv_buf_t b = uv_buf_init(io->inflight.data, (unsigned)io->inflight.len);
         io->write_req.data = io;

@@ -17,6 +17,7 @@
 #define FA_TRANSPORT_STDIO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <uv.h>
 
 #include "core/buf.h"
@@ -61,6 +62,7 @@ struct fa__stdio_s {
     int failed;        /* a read/write error was reported; output is dropped */
     int closing;
     int open_handles;
+    uint64_t writes; /* write calls issued (statistics: batching shows as writes << messages) */
     const fa__stdio_cbs_t *cbs;
     void *ctx;
 };

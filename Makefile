@@ -1,0 +1,37 @@
+# The two commands (README.md):
+#   make run    install what is missing, build (release) and start the example MCP server on stdio
+#   make test   install what is missing, build and run every test: the main suite (-Werror build),
+#               then the unit tests and fuzz corpora under ASan+UBSan and the unit tests under TSan
+# Other targets: make bench (queue + stdio benchmarks), make test-quick (main suite only),
+# make format, make clean.
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+
+.PHONY: run test test-quick bench format clean bootstrap
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+run:
+	@scripts/bootstrap.sh
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+	@exec ./build/release/examples/embed_c/fasterapi-example-c
+
+test:
+	@scripts/test_all.sh
+
+test-quick:
+	@scripts/test_all.sh --quick
+
+bench:
+	@scripts/bootstrap.sh --test
+	@cmake --preset release >/dev/null
+	@cmake --build --preset release -j $(JOBS)
+	@./build/release/bench/queue/bench_queue
+	@bench/stdio/run.sh
+
+format:
+	@clang-format-14 -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build
