@@ -17,9 +17,12 @@ int fa__buf_reserve(fa__buf_t *b, size_t extra) {
     size_t cap = b->cap ? b->cap : 256;
     while (cap < need)
         cap *= 2;
-    char *p = realloc(b->data, cap);
+    char *p = b->borrowed ? malloc(cap) : realloc(b->data, cap);
     if (!p)
         return FA_ENOMEM;
+    if (b->borrowed && b->len)
+        memcpy(p, b->data, b->len);
+    b->borrowed = 0;
     b->data = p;
     b->cap = cap;
     return 0;
@@ -65,12 +68,16 @@ void fa__buf_consume(fa__buf_t *b, size_t n) {
 }
 
 void fa__buf_free(fa__buf_t *b) {
-    free(b->data);
+    if (!b->borrowed)
+        free(b->data);
+    b->borrowed = 0;
     b->data = NULL;
     b->len = b->cap = 0;
 }
 
 char *fa__buf_detach(fa__buf_t *b, size_t *len) {
+    if (b->borrowed && fa__buf_reserve(b, b->cap - b->len + 1)) /* move to the heap */
+        return NULL;
     if (fa__buf_putc(b, '\0'))
         return NULL;
     char *p = b->data;

@@ -10,10 +10,19 @@ typedef struct {
     char *data;
     size_t len;
     size_t cap;
+    int borrowed; /* data is caller-provided storage: never realloc'd or freed by us */
 } fa__buf_t;
 
 #define FA__BUF_INIT                                                                               \
-    { NULL, 0, 0 }
+    { NULL, 0, 0, 0 }
+
+/* A buffer that writes into `storage` (cap bytes) and moves to the heap only if it outgrows it.
+ * Lets a thread fill memory another thread allocated, so each thread frees what it allocated
+ * (glibc malloc locks an arena when a thread frees another thread's chunks). */
+static inline fa__buf_t fa__buf_on(char *storage, size_t cap) {
+    fa__buf_t b = {storage, 0, cap, 1};
+    return b;
+}
 
 /* Makes room for `extra` more bytes (geometric growth). 0 or FA_ENOMEM. */
 int fa__buf_reserve(fa__buf_t *b, size_t extra);

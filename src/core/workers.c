@@ -169,6 +169,14 @@ int fa__workers_submit(fa__workers_t *w, void *job) {
     return rc;
 }
 
+int fa__workers_submit_lazy(fa__workers_t *w, void *job) {
+    return fa_mpmc_push(w->queue, job);
+}
+
+void fa__workers_wake(fa__workers_t *w, int n) {
+    wake(w, n < w->n ? n : w->n);
+}
+
 void fa__workers_free(fa__workers_t *w) {
     if (!w)
         return;

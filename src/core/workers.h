@@ -21,8 +21,17 @@ typedef struct fa__workers_s fa__workers_t;
  * pthread error as FA_E*. */
 int fa__workers_new(fa__workers_t **out, int n, size_t capacity, fa__job_fn fn, void *ctx);
 
-/* Queues a job. Returns 0 or FA_EFULL (the caller keeps the job). */
+/* Queues a job and wakes a parked worker. Returns 0 or FA_EFULL (the caller keeps the job). */
 int fa__workers_submit(fa__workers_t *w, void *job);
+
+/* Queues a job without waking anyone: a producer that submits a burst (an I/O loop handling a
+ * read chunk of hundreds of requests) calls fa__workers_wake once afterwards instead of paying a
+ * futex syscall per job. Returns 0 or FA_EFULL. */
+int fa__workers_submit_lazy(fa__workers_t *w, void *job);
+
+/* Wakes up to n parked workers if any are parked (a no-op costing one fence and a load when all
+ * are busy or spinning). */
+void fa__workers_wake(fa__workers_t *w, int n);
 
 /* Runs every job still queued, stops and joins the threads, frees the pool. Blocks while a job is
  * running. */

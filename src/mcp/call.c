@@ -16,11 +16,13 @@
 #include "mcp/jsonrpc.h"
 #include "mcp/server_internal.h"
 
+/* Loop thread: releases what the loop allocated (and a reply that outgrew its inline room). */
 void fa__call_free(fa_call_t *c) {
     json_decref(c->args);
     json_decref(c->progress_token);
     free(c->id_text);
-    free(c->reply);
+    if (c->reply_heap)
+        free(c->reply);
     free(c);
 }
 
@@ -50,7 +52,7 @@ static json_t *error_result(const char *fmt, ...) {
 
 /* Builds c->reply from a result (steals) or an error. Runs on the finishing thread. */
 static void build_reply(fa_call_t *c, json_t *result, int code, const char *message, json_t *data) {
-    fa__buf_t b = FA__BUF_INIT;
+    fa__buf_t b = fa__buf_on(c->inline_reply, FA_CALL_INLINE_REPLY);
     size_t max = c->srv->opts.max_message;
     int rc;
     if (message) {
@@ -92,7 +94,9 @@ static void build_reply(fa_call_t *c, json_t *result, int code, const char *mess
         fa__buf_free(&b);
         return;
     }
-    c->reply = fa__buf_detach(&b, &c->reply_len);
+    c->reply = b.data;
+    c->reply_len = b.len;
+    c->reply_heap = !b.borrowed;
 }
 
 static int finish(fa_call_t *c, json_t *result, int code, const char *message, json_t *data) {
@@ -110,14 +114,14 @@ static int finish(fa_call_t *c, json_t *result, int code, const char *message, j
     } else {
         build_reply(c, result, code, message, data);
     }
-    json_decref(c->args);
-    json_decref(c->progress_token);
-    c->args = c->progress_token = NULL;
+    /* args and progress_token stay: the loop allocated them and frees them (fa__call_free). */
     if (fa__server_post(c->srv, c) != 0) {
         /* The server shut down without this call: it was answered with an error already and
          * the loop is gone. Nothing else references the call now. */
-        free(c->reply);
+        if (c->reply_heap)
+            free(c->reply);
         c->reply = NULL;
+        c->reply_heap = 0;
         FA_WARN("tool %s finished after the server stopped; result dropped", c->tool->name);
     }
     return 0;

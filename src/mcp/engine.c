@@ -365,7 +365,9 @@ static void do_tools_call(fa__session_t *s, reply_to_t to, const json_t *id, jso
         json_decref(empty);
         return;
     }
-    fa_call_t *c = calloc(1, sizeof *c);
+    fa_call_t *c = malloc(sizeof *c + FA_CALL_INLINE_REPLY);
+    if (c)
+        *c = (fa_call_t){0}; /* the header only: inline_reply needs no zeroing */
     if (!c) {
         fa__buf_free(&idb);
         json_decref(empty);
@@ -388,7 +390,7 @@ static void do_tools_call(fa__session_t *s, reply_to_t to, const json_t *id, jso
         reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
         return;
     }
-    if (fa__workers_submit(srv->workers, c) != 0) {
+    if (fa__server_submit(srv, c) != 0) {
         fa__map_del(&s->ids, c->id_text, c->id_len);
         fa__call_free(c);
         reply_error(s, to, id, FA_RPC_SERVER_OVERLOADED,

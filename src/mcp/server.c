@@ -178,6 +178,7 @@ static void finish_shutdown(fa_server_t *srv) {
     close_handle(srv, (uv_handle_t *)&srv->sigterm);
     close_handle(srv, (uv_handle_t *)&srv->shutdown_timer);
     close_handle(srv, (uv_handle_t *)&srv->call_timer);
+    close_handle(srv, (uv_handle_t *)&srv->job_wake);
     fa__stdio_close(&srv->stdio);
 }
 
@@ -260,6 +261,20 @@ static void on_call_timer(uv_timer_t *t) {
     uint64_t next = fa__session_expire(&srv->session, uv_now(&srv->loop));
     if (next)
         fa__server_arm_call_timer(srv, next);
+}
+
+static void on_job_wake(uv_check_t *h) {
+    fa_server_t *srv = h->data;
+    fa__workers_wake(srv->workers, srv->jobs_unwoken);
+    srv->jobs_unwoken = 0;
+    uv_check_stop(h);
+}
+
+int fa__server_submit(fa_server_t *srv, fa_call_t *call) {
+    int rc = fa__workers_submit_lazy(srv->workers, call);
+    if (rc == 0 && srv->jobs_unwoken++ == 0)
+        uv_check_start(&srv->job_wake, on_job_wake);
+    return rc;
 }
 
 void fa__server_arm_call_timer(fa_server_t *srv, uint64_t deadline_ms) {
@@ -347,9 +362,11 @@ int fa_server_run_fds(fa_server_t *srv, int in_fd, int out_fd) {
     uv_signal_init(&srv->loop, &srv->sigterm);
     uv_timer_init(&srv->loop, &srv->shutdown_timer);
     uv_timer_init(&srv->loop, &srv->call_timer);
+    uv_check_init(&srv->loop, &srv->job_wake);
+    srv->jobs_unwoken = 0;
     srv->wake.data = srv->sigint.data = srv->sigterm.data = srv;
-    srv->shutdown_timer.data = srv->call_timer.data = srv;
-    srv->handles_open = 6; /* 5 above + the stdio transport */
+    srv->shutdown_timer.data = srv->call_timer.data = srv->job_wake.data = srv;
+    srv->handles_open = 7; /* 6 above + the stdio transport */
     uv_signal_start(&srv->sigint, on_signal, SIGINT);
     uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
 

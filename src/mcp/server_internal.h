@@ -56,8 +56,8 @@ struct fa_call_s {
     fa_server_t *srv;
     fa__session_t *session;
     const fa__tool_t *tool;
-    json_t *args;           /* owned until finished: the arguments object */
-    json_t *progress_token; /* owned until finished, or NULL */
+    json_t *args;           /* owned by the loop; read-only for the tool until finished */
+    json_t *progress_token; /* owned by the loop, or NULL */
     char *id_text;          /* owned: the request id as JSON text (map key) */
     size_t id_len;
     uint64_t seq;
@@ -67,11 +67,20 @@ struct fa_call_s {
     _Atomic int cancelled; /* set by the loop (cancel, timeout, shutdown); read by tools */
     char *reply;           /* written by the finishing thread: the whole response, or NULL */
     size_t reply_len;
+    int reply_heap; /* reply outgrew inline_reply and was malloc'd by the finisher */
     /* Loop thread only: */
     int detached;           /* answered or cancelled already; the result will be discarded */
     uint64_t deadline_ms;   /* per-call timeout, in uv_now() time */
     fa_call_t *prev, *next; /* the session's pending list, in dispatch order */
+    /* The finishing thread writes the reply here when it fits. Allocated by the loop with the
+     * call and freed by the loop: each thread frees only what it allocated, which keeps glibc
+     * malloc from locking one thread's arena for another thread's frees (measured: that
+     * contention cost more than the rest of a call on the 2-vCPU bench machine). */
+    char inline_reply[];
 };
+
+/* Inline reply room: a typical text result reply is under 200 bytes. */
+#define FA_CALL_INLINE_REPLY 448
 
 typedef struct {
     int kind; /* FA__ITEM_NOTIFY */
@@ -126,6 +135,8 @@ struct fa_server_s {
     uv_async_t wake;
     uv_signal_t sigint, sigterm;
     uv_timer_t shutdown_timer, call_timer;
+    uv_check_t job_wake; /* wakes parked workers once per loop iteration (see fa__server_submit) */
+    int jobs_unwoken;    /* jobs queued this iteration without a wake-up */
     fa__workers_t *workers;
     fa_mpsc_t *completions;
     fa__stdio_t stdio;
@@ -176,6 +187,9 @@ void fa__call_free(fa_call_t *call);
 /* Hands a finished call or a notification to the loop (any thread). Returns 0, or FA_ESTATE when
  * the loop is gone (the item was not queued; the caller frees it). */
 int fa__server_post(fa_server_t *srv, void *item);
+/* Queues a call for the workers (loop thread). Parked workers are woken once, at the end of the
+ * loop iteration, however many calls were queued in it. Returns 0 or FA_EFULL. */
+int fa__server_submit(fa_server_t *srv, fa_call_t *call);
 /* Re-arms the per-call timeout timer (loop thread). */
 void fa__server_arm_call_timer(fa_server_t *srv, uint64_t deadline_ms);
 

@@ -58,10 +58,12 @@ static void handle_eof(fa__stdio_t *io) {
     io->reading = 0;
     if (io->eof_reported || io->closing)
         return;
-    fa__line_t line;
-    fa__line_framer_finish(&io->framer, &line);
-    if (line.event == FA_LINE_OK)
-        io->cbs->on_line(io->ctx, line.data, line.len);
+    fa__line_t last;
+    fa__line_framer_finish(&io->framer, &last);
+    const char *data = last.data;
+    size_t len = last.len;
+    if (last.event == FA_LINE_OK)
+        io->cbs->on_line(io->ctx, data, len);
     io->eof_reported = 1;
     io->cbs->on_eof(io->ctx);
 }
