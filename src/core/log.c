@@ -39,6 +39,8 @@ int fa_log_parse_level(const char *name, fa_log_level_t *out) {
     return FA_EINVAL;
 }
 
+static void log_vwrite(fa_log_level_t level, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 static void log_vwrite(fa_log_level_t level, const char *fmt, va_list ap) {
     char line[4096];
     struct timeval tv;

@@ -21,6 +21,11 @@
 
 /* Schema and instance recursion bound (a $ref cycle cannot loop forever). */
 #define FA_SCHEMA_MAX_DEPTH 128
+/* Work bound for one validation, in schema/instance node visits. anyOf/oneOf over $refs can make
+ * validation exponential in the instance depth (found by fuzzing: a 400-byte argument against a
+ * recursive schema); real tool arguments need a few hundred steps. Exceeding it fails the call
+ * with a clear message instead of burning a worker. */
+#define FA_SCHEMA_MAX_STEPS 1000000
 
 /* Checks that `schema` is usable as a tool schema: an object whose root "type" is "object", with
  * well-formed keywords and resolvable $refs, and a supported "$schema" if present. Returns 0 or

@@ -100,7 +100,18 @@ void fa__line_framer_finish(fa__line_framer_t *f, fa__line_t *out) {
     out->data = NULL;
     out->len = 0;
     if (!f->discarding && f->partial.len) {
-        emit(f, f->partial.data, f->partial.len, out);
+        /* _feed keeps up to max + 1 bytes while waiting for a possible CRLF; at end of input
+         * that extra byte is only allowed if it is the CR (found by fuzzing). */
+        size_t len = f->partial.len;
+        if (f->partial.data[len - 1] == '\r')
+            len--;
+        if (len > f->max) {
+            f->oversized++;
+            out->event = FA_LINE_TOOBIG;
+            out->len = f->partial.len;
+        } else {
+            emit(f, f->partial.data, f->partial.len, out);
+        }
         f->partial.len = 0; /* the line stays readable until the next feed/reset */
     }
     f->discarding = 0;

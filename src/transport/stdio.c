@@ -64,6 +64,8 @@ static void handle_eof(fa__stdio_t *io) {
     size_t len = last.len;
     if (last.event == FA_LINE_OK)
         io->cbs->on_line(io->ctx, data, len);
+    else if (last.event == FA_LINE_TOOBIG)
+        io->cbs->on_toobig(io->ctx, len);
     io->eof_reported = 1;
     io->cbs->on_eof(io->ctx);
 }

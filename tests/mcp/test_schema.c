@@ -125,6 +125,41 @@ START_TEST(test_refs_and_defs) {
 }
 END_TEST
 
+START_TEST(test_work_is_bounded) {
+    /* Regression (found by fuzzing): anyOf over $refs is exponential in the instance depth; a
+     * 40-deep argument must fail fast with a clear message rather than run for years. */
+    const char *s = "{\"type\":\"object\",\"$ref\":\"#/$defs/N\",\"$defs\":{\"N\":{\"type\":"
+                    "\"object\",\"properties\":{\"c\":{\"anyOf\":[{\"$ref\":\"#/$defs/N\"},"
+                    "{\"$ref\":\"#/$defs/N\"},{\"type\":\"integer\"}]}}}}}";
+    char inst[1024] = "";
+    for (int i = 0; i < 40; i++)
+        strcat(inst, "{\"c\":");
+    strcat(inst, "\"x\"");
+    for (int i = 0; i < 40; i++)
+        strcat(inst, "}");
+    ck_assert_str_eq(check(s, inst), "the arguments are too complex to check against this schema "
+                                     "(more than 1000000 validation steps)");
+    /* anyOf stops at the first match, so the matching case stays cheap at any depth. */
+    inst[0] = '\0';
+    for (int i = 0; i < 40; i++)
+        strcat(inst, "{\"c\":");
+    strcat(inst, "1");
+    for (int i = 0; i < 40; i++)
+        strcat(inst, "}");
+    VALID(s, inst);
+    /* uniqueItems is O(n log n): 20000 distinct items validate quickly, a duplicate is found. */
+    fa__buf_t big = FA__BUF_INIT;
+    fa__buf_putc(&big, '[');
+    for (int i = 0; i < 20000; i++)
+        fa__buf_appendf(&big, "%s%d", i ? "," : "", i);
+    fa__buf_append_str(&big, ",7.0]");
+    fa__buf_putc(&big, '\0');
+    ck_assert_str_eq(check("{\"uniqueItems\":true}", big.data),
+                     "items 7 and 20000 are equal but must be unique");
+    fa__buf_free(&big);
+}
+END_TEST
+
 static int schema_ok(const char *schema, char *why) {
     json_t *s = J(schema);
     int rc = fa__schema_check(s, why, 256);
@@ -172,6 +207,7 @@ int main(void) {
     tcase_add_test(tc, test_numbers_strings_arrays);
     tcase_add_test(tc, test_enum_const_composition);
     tcase_add_test(tc, test_refs_and_defs);
+    tcase_add_test(tc, test_work_is_bounded);
     tcase_add_test(tc, test_registration_checks);
     suite_add_tcase(s, tc);
     return fa_test_run(s);

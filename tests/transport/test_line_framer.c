@@ -40,11 +40,12 @@ static void run(size_t max, const char *in, size_t n, size_t step, int finish, c
     if (finish) {
         fa__line_t line;
         fa__line_framer_finish(&f, &line);
-        if (line.event == FA_LINE_OK) {
-            char ev[256];
+        char ev[256] = "";
+        if (line.event == FA_LINE_OK)
             snprintf(ev, sizeof ev, "L:%.*s|", (int)line.len, line.data);
-            strncat(out, ev, outsz - strlen(out) - 1);
-        }
+        else if (line.event == FA_LINE_TOOBIG)
+            snprintf(ev, sizeof ev, "BIG|");
+        strncat(out, ev, outsz - strlen(out) - 1);
     }
     fa__line_framer_reset(&f);
 }
@@ -117,6 +118,10 @@ START_TEST(test_oversized_line_reported_once_then_resync) {
     check_all_splits(4, "aaaaaaaaaaaaaaaa\nbb\nccccccc\ndd\n", 0, "BIG|L:bb|BIG|L:dd|");
     /* An oversized line still open at EOF is not returned by finish. */
     check_all_splits(4, "ok\naaaaaaaaaa", 1, "L:ok|BIG|");
+    /* Regression (found by fuzzing): max + 1 bytes at EOF are over the limit unless the extra
+     * byte is the CR of a CRLF. */
+    check_all_splits(3, "abcd", 1, "BIG|");
+    check_all_splits(3, "abc\r", 1, "L:abc|");
 }
 END_TEST
 
