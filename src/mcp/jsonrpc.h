@@ -1,9 +1,10 @@
 /* mcp/jsonrpc.h: the JSON-RPC 2.0 envelope (https://www.jsonrpc.org/specification), as MCP uses it.
  *
  * Messages are parsed once by jansson (JSON_DECODE_ANY, JSON_REJECT_DUPLICATES; its own 2048-level
- * cap protects the stack), then a byte scan checks our configurable nesting limit; fa__rpc_classify then sorts a parsed value into request,
- * notification, response or invalid, with a reason for the invalid ones. Replies are written as
- * text straight into an output buffer: `{"jsonrpc":"2.0","id":<id>,"result":<result>}` or
+ * cap protects the stack), then a byte scan checks our configurable nesting limit; fa__rpc_classify
+ * then sorts a parsed value into request, notification, response or invalid, with a reason for the
+ * invalid ones. Replies are written as text straight into an output buffer:
+ * `{"jsonrpc":"2.0","id":<id>,"result":<result>}` or
  * `...,"error":{"code":c,"message":m[,"data":d]}}`, never with a newline.
  *
  * MCP narrows JSON-RPC: ids are strings or integers, never null (basic/index 1.2); params are
