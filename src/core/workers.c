@@ -26,7 +26,8 @@
 #include "fasterapi/queue.h"
 
 /* Pops tried before parking. At ~10-40 ns per empty pop plus a pause this is a few microseconds:
- * less than a futex sleep+wake round trip, short enough not to starve the I/O thread on 2 cores. */
+ * less than a futex sleep+wake round trip, short enough not to starve the I/O thread on 2 cores.
+ * With a single usable CPU spinning only delays the thread we wait for, so it is off. */
 #define FA_WORKER_SPIN 200
 
 struct fa__workers_s {
@@ -38,6 +39,7 @@ struct fa__workers_s {
     _Alignas(64) _Atomic uint32_t epoch; /* futex word: bumped on every wake */
     _Alignas(64) _Atomic uint32_t waiters;
     _Atomic int stopping;
+    int spin; /* FA_WORKER_SPIN, or 0 on a single CPU */
 };
 
 static inline void cpu_relax(void) {
@@ -82,7 +84,7 @@ static void *worker_main(void *arg) {
     fa__workers_t *w = arg;
     for (;;) {
         void *job = fa_mpmc_pop(w->queue);
-        for (int i = 0; !job && i < FA_WORKER_SPIN; i++) {
+        for (int i = 0; !job && i < w->spin; i++) {
             cpu_relax();
             job = fa_mpmc_pop(w->queue);
         }
@@ -133,6 +135,7 @@ int fa__workers_new(fa__workers_t **out, int n, size_t capacity, fa__job_fn fn, 
     memset(w, 0, sizeof *w);
     w->fn = fn;
     w->ctx = ctx;
+    w->spin = fa__cpu_count() > 1 ? FA_WORKER_SPIN : 0;
     int rc = fa_mpmc_new(&w->queue, capacity);
     if (rc) {
         free(w);

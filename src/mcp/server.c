@@ -2,8 +2,8 @@
  *
  * Running a server: the calling thread becomes the I/O loop (libuv). Calls go to the worker pool
  * through its MPMC queue; finished calls and tool notifications come back on one MPSC queue and a
- * uv_async wake-up. libuv coalesces uv_async_send calls made before the callback runs, and the
- * callback drains the whole queue, so a burst of completions costs one wake-up (DESIGN.md §2).
+ * coalescing eventfd wake-up (core/wakeup.h): only the first of a burst of sends writes the
+ * eventfd, and the callback drains the whole queue (DESIGN.md §2).
  *
  * Shutdown (EOF on stdin, SIGINT/SIGTERM, fa_server_stop, or the client closing stdout): stop
  * reading, let running calls finish for up to shutdown_timeout_ms, answer the ones still running
@@ -11,7 +11,7 @@
  *
  * The gate: threads that finish calls touch the loop only through fa__server_post, which enters
  * the gate (gate_users) and checks gate_closed. The loop closes the gate and waits for the users
- * to leave before closing its async handle, so no thread can uv_async_send on a closed handle.
+ * to leave before closing the wake-up, so no thread can write to a closed eventfd.
  * Calls still inside tools at that point are "abandoned": their threads are left running and
  * their memory (and the pool's) is never freed, since those threads still reference it.
  */
@@ -117,10 +117,10 @@ int fa__server_post(fa_server_t *srv, void *item) {
          * tools flood notifications faster than the client reads: then the tool thread waits
          * here, which is the backpressure we want. */
         while (fa_mpsc_push(srv->completions, item) != 0) {
-            uv_async_send(&srv->wake);
+            fa__wakeup_send(&srv->wake);
             sched_yield();
         }
-        uv_async_send(&srv->wake);
+        fa__wakeup_send(&srv->wake);
     }
     /* Release: our push and async_send happen before the loop sees us leave. */
     atomic_fetch_sub_explicit(&srv->gate_users, 1, memory_order_release);
@@ -134,7 +134,7 @@ int fa_server_stop(fa_server_t *srv) {
         rc = FA_ESTATE;
     } else {
         atomic_store_explicit(&srv->stop_requested, 1, memory_order_release);
-        uv_async_send(&srv->wake);
+        fa__wakeup_send(&srv->wake);
     }
     atomic_fetch_sub_explicit(&srv->gate_users, 1, memory_order_release);
     return rc;
@@ -144,6 +144,12 @@ int fa_server_stop(fa_server_t *srv) {
 
 static void close_cb(uv_handle_t *h) {
     fa_server_t *srv = h->data;
+    srv->handles_open--;
+}
+
+static void wake_closed(uv_handle_t *h) {
+    fa__wakeup_t *w = h->data; /* the poll handle inside the wake-up */
+    fa_server_t *srv = w->data;
     srv->handles_open--;
 }
 
@@ -173,7 +179,7 @@ static void finish_shutdown(fa_server_t *srv) {
         FA_WARN("%zu tool call(s) still running at exit were answered with an error and left "
                 "behind",
                 srv->abandoned);
-    close_handle(srv, (uv_handle_t *)&srv->wake);
+    fa__wakeup_close(&srv->wake, wake_closed);
     close_handle(srv, (uv_handle_t *)&srv->sigint);
     close_handle(srv, (uv_handle_t *)&srv->sigterm);
     close_handle(srv, (uv_handle_t *)&srv->shutdown_timer);
@@ -241,8 +247,8 @@ static void drain(fa_server_t *srv, int force) {
     }
 }
 
-static void on_wake(uv_async_t *h) {
-    fa_server_t *srv = h->data;
+static void on_wake(fa__wakeup_t *w) {
+    fa_server_t *srv = w->data;
     /* Acquire pairs with the release store in fa_server_stop. */
     if (atomic_load_explicit(&srv->stop_requested, memory_order_acquire))
         begin_shutdown(srv, "stop requested");
@@ -357,7 +363,8 @@ int fa_server_run_fds(fa_server_t *srv, int in_fd, int out_fd) {
     if ((rc = fa__workers_new(&srv->workers, nworkers, inflight, fa__call_run, srv)) != 0)
         goto fail_queue;
 
-    uv_async_init(&srv->loop, &srv->wake, on_wake);
+    if ((rc = fa__wakeup_init(&srv->wake, &srv->loop, on_wake)) != 0)
+        goto fail_workers;
     uv_signal_init(&srv->loop, &srv->sigint);
     uv_signal_init(&srv->loop, &srv->sigterm);
     uv_timer_init(&srv->loop, &srv->shutdown_timer);
@@ -416,6 +423,9 @@ int fa_server_run_fds(fa_server_t *srv, int in_fd, int out_fd) {
         FA_ERROR("event loop did not close cleanly: %s", uv_strerror(lrc));
     return rc;
 
+fail_workers:
+    fa__workers_free(srv->workers);
+    srv->workers = NULL;
 fail_queue:
     fa_mpsc_free(srv->completions);
     srv->completions = NULL;

@@ -21,6 +21,7 @@
 
 #include "core/buf.h"
 #include "core/map.h"
+#include "core/wakeup.h"
 #include "core/workers.h"
 #include "fasterapi/mcp.h"
 #include "fasterapi/queue.h"
@@ -132,7 +133,7 @@ struct fa_server_s {
 
     /* Runtime (loop thread, while running). */
     uv_loop_t loop;
-    uv_async_t wake;
+    fa__wakeup_t wake; /* workers -> loop: finished calls and notifications are queued */
     uv_signal_t sigint, sigterm;
     uv_timer_t shutdown_timer, call_timer;
     uv_check_t job_wake; /* wakes parked workers once per loop iteration (see fa__server_submit) */
