@@ -49,14 +49,21 @@ typedef struct fa_server_s fa_server_t;
 typedef struct fa_call_s fa_call_t;
 
 /* Limits: named, with the reason for each default; every one is an option below. */
-/* A stdio line may carry a whole tool result or a base64 image: 16 MiB, like the TS SDK default. */
+/* An incoming stdio line may carry large arguments or a base64 file: 16 MiB. */
 #define FA_MCP_MAX_MESSAGE (16u * 1024u * 1024u)
+/* Longest line we send. The official TypeScript SDK client (1.32.2) closes the connection when a
+ * line reaches 10 MiB (its ReadBuffer limit), so a bigger tool result becomes an isError result
+ * naming the size instead of a line the client cannot read. */
+#define FA_MCP_MAX_RESULT (10u * 1024u * 1024u - 4096u)
 /* JSON nesting deeper than any real tool argument; bounds recursion in validation/conversion. */
 #define FA_RPC_MAX_DEPTH 64
 /* Elements in one JSON-RPC batch (only protocol 2025-03-26 has batches). */
 #define FA_RPC_MAX_BATCH 256
-/* Calls running or queued at once per server; also the job queue's capacity (power of two). */
+/* Calls handed to the workers at once per server; also the job queue's capacity (power of 2). */
 #define FA_MCP_MAX_INFLIGHT 4096
+/* Calls accepted beyond max_inflight, waiting for a slot (they can still be cancelled, and pings
+ * and cancellations are still read). Beyond this, the transport stops reading (backpressure). */
+#define FA_MCP_MAX_QUEUED 4096
 /* Output queued to a slow client before the server stops reading new requests (backpressure). */
 #define FA_STDIO_MAX_PENDING_OUTPUT (8u * 1024u * 1024u)
 /* Tools per tools/list page. */
@@ -65,15 +72,17 @@ typedef struct fa_call_s fa_call_t;
 #define FA_SHUTDOWN_TIMEOUT_MS 5000
 
 typedef struct {
-    const char *name;             /* serverInfo.name (default "fasterapi") */
-    const char *version;          /* serverInfo.version (default FasterAPI's version) */
-    const char *title;            /* serverInfo.title, optional */
-    const char *instructions;     /* InitializeResult.instructions, optional */
-    int workers;                  /* worker threads running tool callbacks; 0 = number of CPUs */
-    size_t max_message;           /* bytes per message (stdio line); default FA_MCP_MAX_MESSAGE */
-    int max_depth;                /* JSON nesting; default FA_RPC_MAX_DEPTH */
-    size_t max_batch;             /* elements per batch; default FA_RPC_MAX_BATCH */
-    size_t max_inflight;          /* default FA_MCP_MAX_INFLIGHT, rounded up to a power of two */
+    const char *name;         /* serverInfo.name (default "fasterapi") */
+    const char *version;      /* serverInfo.version (default FasterAPI's version) */
+    const char *title;        /* serverInfo.title, optional */
+    const char *instructions; /* InitializeResult.instructions, optional */
+    int workers;              /* worker threads running tool callbacks; 0 = number of CPUs */
+    size_t max_message;  /* bytes per incoming message (stdio line); default FA_MCP_MAX_MESSAGE */
+    size_t max_result;   /* bytes per outgoing message; default FA_MCP_MAX_RESULT */
+    int max_depth;       /* JSON nesting; default FA_RPC_MAX_DEPTH */
+    size_t max_batch;    /* elements per batch; default FA_RPC_MAX_BATCH */
+    size_t max_inflight; /* default FA_MCP_MAX_INFLIGHT, rounded up to a power of two */
+    size_t max_queued;   /* default FA_MCP_MAX_QUEUED */
     size_t max_pending_output;    /* default FA_STDIO_MAX_PENDING_OUTPUT */
     size_t page_size;             /* default FA_MCP_PAGE_SIZE */
     unsigned shutdown_timeout_ms; /* default FA_SHUTDOWN_TIMEOUT_MS */

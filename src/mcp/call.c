@@ -12,6 +12,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "fasterapi/error.h"
 #include "mcp/jsonrpc.h"
 #include "mcp/server_internal.h"
@@ -37,23 +38,37 @@ void fa__call_run(void *job, void *ctx) {
     c->tool->cb(c, c->args, c->tool->data);
 }
 
+/* {"content":[{"type":"text","text":...}],"isError":true}; invalid UTF-8 in the text (a C
+ * tool's message) is replaced with U+FFFD rather than losing the whole result. */
+static json_t *text_error_result(const char *text, size_t len) {
+    json_t *t = json_stringn(text, len);
+    if (!t) {
+        size_t n;
+        char *clean = fa__utf8_sanitize(text, len, &n);
+        t = clean ? json_stringn(clean, n) : NULL;
+        free(clean);
+    }
+    return t ? json_pack("{s:[{s:s, s:o}], s:b}", "content", "type", "text", "text", t, "isError",
+                         1)
+             : NULL;
+}
+
 static json_t *error_result(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static json_t *error_result(const char *fmt, ...) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    json_t *r = fa_result_text(msg);
-    if (r)
-        json_object_set_new(r, "isError", json_true());
-    return r;
+    if (n >= (int)sizeof msg)
+        msg[fa__utf8_clip(msg, sizeof msg - 1)] = '\0';
+    return text_error_result(msg, strlen(msg));
 }
 
 /* Builds c->reply from a result (steals) or an error. Runs on the finishing thread. */
 static void build_reply(fa_call_t *c, json_t *result, int code, const char *message, json_t *data) {
     fa__buf_t b = fa__buf_on(c->inline_reply, FA_CALL_INLINE_REPLY);
-    size_t max = c->srv->opts.max_message;
+    size_t max = c->srv->opts.max_result;
     int rc;
     if (message) {
         rc = fa__rpc_write_error(&b, c->id_text, c->id_len, code, message, data);
@@ -132,12 +147,20 @@ int fa_call_complete(fa_call_t *call, json_t *result) {
 }
 
 int fa_call_fail(fa_call_t *call, const char *message) {
-    json_t *r = error_result("%s", message ? message : "tool failed");
-    return finish(call, r, 0, NULL, NULL);
+    if (!message)
+        message = "tool failed";
+    return finish(call, text_error_result(message, strlen(message)), 0, NULL, NULL);
 }
 
 int fa_call_error(fa_call_t *call, int code, const char *message, json_t *data) {
-    return finish(call, NULL, code, message ? message : "error", data);
+    if (!message)
+        message = "error";
+    if (fa__utf8_valid(message, strlen(message)))
+        return finish(call, NULL, code, message, data);
+    char *clean = fa__utf8_sanitize(message, strlen(message), NULL);
+    int rc = finish(call, NULL, code, clean ? clean : "error (invalid UTF-8 message)", data);
+    free(clean);
+    return rc;
 }
 
 int fa_call_is_cancelled(const fa_call_t *call) {
@@ -153,7 +176,7 @@ static int post_notification(fa_call_t *c, const char *method, json_t *params) {
     fa__buf_t b = FA__BUF_INIT;
     int rc = n ? fa__rpc_write_notification(&b, method, params) : FA_ENOMEM;
     json_decref(params);
-    if (rc == 0 && b.len > c->srv->opts.max_message)
+    if (rc == 0 && b.len > c->srv->opts.max_result)
         rc = FA_EMSGSIZE;
     if (rc == 0 && !(n->text = fa__buf_detach(&b, &n->len)))
         rc = FA_ENOMEM;

@@ -23,6 +23,7 @@
 
 #include "core/json.h"
 #include "core/log.h"
+#include "core/utf8.h"
 #include "fasterapi/error.h"
 #include "fasterapi/version.h"
 #include "mcp/jsonrpc.h"
@@ -128,8 +129,10 @@ static void reply_error(fa__session_t *s, reply_to_t to, const json_t *id, int c
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof msg) /* a long quoted name was cut: do not leave half a character */
+        msg[fa__utf8_clip(msg, sizeof msg - 1)] = '\0';
     fa__buf_t idb = FA__BUF_INIT;
     fa__buf_t *out = reply_buf(s, to);
     if (fa__rpc_write_id(&idb, id) != 0 ||
@@ -290,6 +293,56 @@ static void detach(fa__session_t *s, fa_call_t *c) {
     pending_unlink(s, c);
 }
 
+static void backlog_push(fa__session_t *s, fa_call_t *c) {
+    c->queued = 1;
+    c->qprev = s->qtail;
+    c->qnext = NULL;
+    if (s->qtail)
+        s->qtail->qnext = c;
+    else
+        s->qhead = c;
+    s->qtail = c;
+    s->queued++;
+}
+
+static void backlog_remove(fa__session_t *s, fa_call_t *c) {
+    if (c->qprev)
+        c->qprev->qnext = c->qnext;
+    else
+        s->qhead = c->qnext;
+    if (c->qnext)
+        c->qnext->qprev = c->qprev;
+    else
+        s->qtail = c->qprev;
+    c->qprev = c->qnext = NULL;
+    c->queued = 0;
+    s->queued--;
+}
+
+/* Hands a call to the workers. The job queue holds max_inflight calls, so it cannot be full
+ * while outstanding < max_inflight; should it be, the call is answered, never lost. */
+static void dispatch(fa__session_t *s, fa_call_t *c) {
+    if (fa__server_submit(s->srv, c) != 0) {
+        reply_to_t to = {c->batch, c->slot};
+        detach(s, c);
+        fa__buf_t *out = reply_buf(s, to);
+        if (fa__rpc_write_error(out, c->id_text, c->id_len, FA_RPC_SERVER_OVERLOADED,
+                                "Server overloaded: the job queue is full; retry later", NULL) == 0)
+            reply_commit(s, to);
+        else
+            reply_none(s, to);
+        fa__call_free(c);
+        return;
+    }
+    s->outstanding++;
+}
+
+/* A call that never reached the workers and no longer needs to: free it now. */
+static void drop_queued(fa__session_t *s, fa_call_t *c) {
+    backlog_remove(s, c);
+    fa__call_free(c);
+}
+
 static void do_tools_call(fa__session_t *s, reply_to_t to, const json_t *id, json_t *params) {
     fa_server_t *srv = s->srv;
     json_t *name = json_object_get(params, "name");
@@ -322,7 +375,7 @@ static void do_tools_call(fa__session_t *s, reply_to_t to, const json_t *id, jso
         args = empty = json_object();
     fa__buf_t *why = &s->scratch;
     why->len = 0;
-    int vrc = args ? fa__schema_validate(tool->input_schema, args, why) : FA_ENOMEM;
+    int vrc = args ? fa__schema_validate_args(tool->input_schema, args, why) : FA_ENOMEM;
     if (vrc != 0) {
         json_t *r = NULL;
         if (vrc == FA_ESCHEMA && fa__buf_putc(why, '\0') == 0) {
@@ -357,10 +410,10 @@ static void do_tools_call(fa__session_t *s, reply_to_t to, const json_t *id, jso
         json_decref(empty);
         return;
     }
-    size_t limit = srv->opts.max_inflight;
-    if (s->outstanding >= limit) {
+    if (s->outstanding >= srv->opts.max_inflight && s->queued >= srv->opts.max_queued) {
         reply_error(s, to, id, FA_RPC_SERVER_OVERLOADED,
-                    "Server overloaded: %zu calls are already running; retry later", limit);
+                    "Server overloaded: %zu calls are running and %zu waiting; retry later",
+                    s->outstanding, s->queued);
         fa__buf_free(&idb);
         json_decref(empty);
         return;
@@ -390,24 +443,21 @@ static void do_tools_call(fa__session_t *s, reply_to_t to, const json_t *id, jso
         reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
         return;
     }
-    if (fa__server_submit(srv, c) != 0) {
-        fa__map_del(&s->ids, c->id_text, c->id_len);
-        fa__call_free(c);
-        reply_error(s, to, id, FA_RPC_SERVER_OVERLOADED,
-                    "Server overloaded: the job queue is full; retry later");
-        return;
-    }
     pending_link(s, c);
-    s->outstanding++;
     if (srv->opts.tool_timeout_ms) {
         c->deadline_ms = uv_now(&srv->loop) + srv->opts.tool_timeout_ms;
         if (c == s->oldest)
             fa__server_arm_call_timer(srv, c->deadline_ms);
     }
-    if (s->outstanding >= limit && !s->paused) {
-        /* Backpressure: stop taking new messages until calls come back (DESIGN.md §2). */
-        s->paused = 1;
-        s->ops->pause(s);
+    if (s->outstanding < srv->opts.max_inflight) {
+        dispatch(s, c);
+    } else {
+        backlog_push(s, c);
+        if (s->queued >= srv->opts.max_queued && !s->paused) {
+            /* Backpressure: stop reading until calls come back (DESIGN.md §2). */
+            s->paused = 1;
+            s->ops->pause(s);
+        }
     }
 }
 
@@ -451,6 +501,8 @@ static void do_cancelled(fa__session_t *s, json_t *params) {
         c->batch = NULL;
         batch_done(s, b);
     }
+    if (c->queued)
+        drop_queued(s, c);
 }
 
 /* ---- dispatch ---- */
@@ -635,7 +687,12 @@ void fa__session_on_complete(fa__session_t *s, fa_call_t *c) {
         }
     }
     fa__call_free(c);
-    if (s->paused && s->outstanding < s->srv->opts.max_inflight) {
+    while (s->qhead && s->outstanding < s->srv->opts.max_inflight) {
+        fa_call_t *next = s->qhead;
+        backlog_remove(s, next);
+        dispatch(s, next);
+    }
+    if (s->paused && s->queued < s->srv->opts.max_queued) {
         s->paused = 0;
         s->ops->resume(s);
     }
@@ -673,6 +730,8 @@ uint64_t fa__session_expire(fa__session_t *s, uint64_t now_ms) {
         json_decref(r);
         FA_WARN("tool %s (call %s) timed out after %u ms", c->tool->name, c->id_text,
                 s->srv->opts.tool_timeout_ms);
+        if (c->queued)
+            drop_queued(s, c);
     }
     return s->oldest ? s->oldest->deadline_ms : 0;
 }
@@ -689,5 +748,7 @@ void fa__session_abandon(fa__session_t *s, int code, const char *message) {
             reply_commit(s, to);
         else
             reply_none(s, to);
+        if (c->queued)
+            drop_queued(s, c);
     }
 }

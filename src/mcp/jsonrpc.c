@@ -81,7 +81,10 @@ void fa__rpc_classify(json_t *msg, fa__rpc_msg_t *out) {
 
 json_t *fa__rpc_parse(const char *text, size_t len, char *why, size_t why_size) {
     json_error_t err;
-    json_t *v = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
+    /* JSON_ALLOW_NUL: "\u0000" is valid JSON in a string value (jansson refuses it by default);
+     * C tools reading json_string_value see the text up to the NUL, json_string_length has all. */
+    json_t *v =
+        json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
     if (!v)
         snprintf(why, why_size, "line %d column %d: %s", err.line, err.column, err.text);
     return v;

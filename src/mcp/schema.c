@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/utf8.h"
 #include "fasterapi/error.h"
 
 typedef struct {
@@ -25,7 +26,20 @@ typedef struct {
     int quiet;     /* inside anyOf/oneOf/not branches: failures are not reported */
     long steps;    /* remaining work budget (FA_SCHEMA_MAX_STEPS) */
     int exhausted; /* the budget ran out: the result is an error whatever the branches say */
+    /* Where the value being checked lives (set by child()), so an integral real that the schema
+     * types "integer" can be recorded and turned into an integer after a successful check. */
+    const json_t *parent;
+    const char *key; /* object member name, or NULL for an array element */
+    size_t index;
+    fa__buf_t coerce; /* coerce_t records; kept only along branches that matched */
+    int want_coerce;
 } vctx_t;
+
+typedef struct {
+    json_t *parent;
+    const char *key;
+    size_t index;
+} coerce_t;
 
 static const char *type_name(const json_t *v) {
     switch (json_typeof(v)) {
@@ -55,8 +69,10 @@ static int fail(vctx_t *c, const char *fmt, ...) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    if (n >= (int)sizeof msg)
+        msg[fa__utf8_clip(msg, sizeof msg - 1)] = '\0';
     int rc =
         fa__buf_appendf(c->err, "%s%s%s", c->path_len ? c->path : "", c->path_len ? ": " : "", msg);
     return rc ? rc : FA_ESCHEMA;
@@ -136,13 +152,27 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Pushes a path segment (property name or index) for the duration of a child check. */
+/* Pushes a path segment (property name or index) for the duration of a child check, escaped
+ * as a JSON Pointer token (RFC 6901: "~" -> "~0", "/" -> "~1"). A path too long for the buffer
+ * is cut at a character boundary. */
 static size_t path_push(vctx_t *c, const char *seg) {
-    size_t mark = c->path_len;
-    int n = snprintf(c->path + c->path_len, sizeof c->path - c->path_len, "/%s", seg);
-    if (n > 0)
-        c->path_len +=
-            (size_t)n < sizeof c->path - c->path_len ? (size_t)n : sizeof c->path - c->path_len - 1;
+    size_t mark = c->path_len, room = sizeof c->path - 1;
+    size_t at = c->path_len;
+    if (at < room)
+        c->path[at++] = '/';
+    for (const char *p = seg; *p && at < room; p++) {
+        if (*p == '~' || *p == '/') {
+            if (at + 2 > room)
+                break;
+            c->path[at++] = '~';
+            c->path[at++] = *p == '~' ? '0' : '1';
+        } else {
+            c->path[at++] = *p;
+        }
+    }
+    at = mark + fa__utf8_clip(c->path + mark, at - mark);
+    c->path[at] = '\0';
+    c->path_len = at;
     return mark;
 }
 
@@ -151,11 +181,31 @@ static void path_pop(vctx_t *c, size_t mark) {
     c->path[mark] = '\0';
 }
 
-static int child(vctx_t *c, const json_t *s, const json_t *v, const char *seg) {
+static int child(vctx_t *c, const json_t *s, const json_t *v, const json_t *parent, const char *key,
+                 size_t index, const char *seg) {
     size_t mark = path_push(c, seg);
+    const json_t *p0 = c->parent;
+    const char *k0 = c->key;
+    size_t i0 = c->index;
+    c->parent = parent;
+    c->key = key;
+    c->index = index;
     int rc = validate(c, s, v);
+    c->parent = p0;
+    c->key = k0;
+    c->index = i0;
     path_pop(c, mark);
     return rc;
+}
+
+/* Remembers that the current value (an integral real typed "integer") should become an integer
+ * once the whole instance is known to be valid. */
+static void note_integer(vctx_t *c) {
+    if (!c->want_coerce || !c->parent)
+        return;
+    coerce_t r = {(json_t *)(uintptr_t)c->parent, c->key, c->index};
+    if (fa__buf_append(&c->coerce, &r, sizeof r) != 0)
+        c->want_coerce = 0; /* out of memory: validation still stands, values stay as sent */
 }
 
 static int check_object(vctx_t *c, const json_t *s, const json_t *v) {
@@ -175,12 +225,12 @@ static int check_object(vctx_t *c, const json_t *s, const json_t *v) {
     json_object_foreach (obj, key, val) {
         const json_t *ps = props ? json_object_get(props, key) : NULL;
         if (ps) {
-            if ((rc = child(c, ps, val, key)) != 0)
+            if ((rc = child(c, ps, val, v, key, 0, key)) != 0)
                 return rc;
         } else if (json_is_false(addl)) {
             return fail(c, "unexpected property '%s'", key);
         } else if (json_is_object(addl)) {
-            if ((rc = child(c, addl, val, key)) != 0)
+            if ((rc = child(c, addl, val, v, key, 0, key)) != 0)
                 return rc;
         }
     }
@@ -287,7 +337,8 @@ static int check_array(vctx_t *c, const json_t *s, const json_t *v) {
     if (json_is_array(prefix)) {
         for (; first < json_array_size(prefix) && first < n; first++) {
             snprintf(idx, sizeof idx, "%zu", first);
-            if ((rc = child(c, json_array_get(prefix, first), json_array_get(v, first), idx)))
+            if ((rc = child(c, json_array_get(prefix, first), json_array_get(v, first), v, NULL,
+                            first, idx)))
                 return rc;
         }
     }
@@ -297,7 +348,7 @@ static int check_array(vctx_t *c, const json_t *s, const json_t *v) {
     if (json_is_object(items)) {
         for (size_t i = first; i < n; i++) {
             snprintf(idx, sizeof idx, "%zu", i);
-            if ((rc = child(c, items, json_array_get(v, i), idx)))
+            if ((rc = child(c, items, json_array_get(v, i), v, NULL, i, idx)))
                 return rc;
         }
     }
@@ -314,21 +365,41 @@ static int check_array(vctx_t *c, const json_t *s, const json_t *v) {
     return 0;
 }
 
+/* Formats a number for a message exactly as it reads in JSON: 12345678901, not 1.23457e+10. */
+static const char *numstr(double d, char *buf, size_t size) {
+    if (d == floor(d) && fabs(d) < 9007199254740992.0) {
+        snprintf(buf, size, "%.0f", d);
+        return buf;
+    }
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, size, "%.*g", prec, d);
+        if (strtod(buf, NULL) == d)
+            break;
+    }
+    return buf;
+}
+
 static int check_number(vctx_t *c, const json_t *s, const json_t *v) {
     double x = num(v);
+    char a[40], b[40];
     const json_t *k;
     if ((k = json_object_get(s, "minimum")) && is_number(k) && x < num(k))
-        return fail(c, "%g is less than the minimum %g", x, num(k));
+        return fail(c, "%s is less than the minimum %s", numstr(x, a, sizeof a),
+                    numstr(num(k), b, sizeof b));
     if ((k = json_object_get(s, "maximum")) && is_number(k) && x > num(k))
-        return fail(c, "%g is greater than the maximum %g", x, num(k));
+        return fail(c, "%s is greater than the maximum %s", numstr(x, a, sizeof a),
+                    numstr(num(k), b, sizeof b));
     if ((k = json_object_get(s, "exclusiveMinimum")) && is_number(k) && x <= num(k))
-        return fail(c, "%g must be greater than %g", x, num(k));
+        return fail(c, "%s must be greater than %s", numstr(x, a, sizeof a),
+                    numstr(num(k), b, sizeof b));
     if ((k = json_object_get(s, "exclusiveMaximum")) && is_number(k) && x >= num(k))
-        return fail(c, "%g must be less than %g", x, num(k));
+        return fail(c, "%s must be less than %s", numstr(x, a, sizeof a),
+                    numstr(num(k), b, sizeof b));
     if ((k = json_object_get(s, "multipleOf")) && is_number(k) && num(k) > 0) {
         double q = x / num(k);
         if (fabs(q - nearbyint(q)) > 1e-9)
-            return fail(c, "%g is not a multiple of %g", x, num(k));
+            return fail(c, "%s is not a multiple of %s", numstr(x, a, sizeof a),
+                        numstr(num(k), b, sizeof b));
     }
     return 0;
 }
@@ -355,11 +426,14 @@ static int count_matches(vctx_t *c, const json_t *list, const json_t *v, int eno
     size_t i;
     const json_t *sub;
     json_array_foreach (list, i, sub) {
+        size_t mark = c->coerce.len;
         int rc = validate(c, sub, v);
         if (rc == FA_ENOMEM || rc == FA_ELIMIT) {
             c->quiet = quiet;
             return rc;
         }
+        if (rc != 0)
+            c->coerce.len = mark; /* a branch that failed decides nothing about types */
         if (rc == 0 && ++matches >= enough)
             break;
     }
@@ -394,19 +468,22 @@ static int validate(vctx_t *c, const json_t *s, const json_t *v) {
             goto out;
     }
     if ((k = json_object_get(s, "type"))) {
-        int ok = 0;
-        if (json_is_string(k)) {
-            ok = type_matches(json_string_value(k), v);
-        } else if (json_is_array(k)) {
-            size_t i;
-            const json_t *t;
-            json_array_foreach (k, i, t) {
-                if (json_is_string(t) && type_matches(json_string_value(t), v))
-                    ok = 1;
+        int ok = 0, as_number = 0, as_integer = 0;
+        size_t i, n = json_is_array(k) ? json_array_size(k) : 1;
+        for (i = 0; i < n; i++) {
+            const json_t *t = json_is_array(k) ? json_array_get(k, i) : k;
+            const char *name = json_string_value(t);
+            if (name && type_matches(name, v)) {
+                ok = 1;
+                as_number |= strcmp(name, "number") == 0;
+                as_integer |= strcmp(name, "integer") == 0;
             }
-        } else {
-            ok = 1;
         }
+        if (!json_is_string(k) && !json_is_array(k))
+            ok = 1;
+        if (as_integer && !as_number && json_is_real(v) &&
+            fabs(json_real_value(v)) <= 9007199254740992.0)
+            note_integer(c);
         if (!ok) {
             char want[128] = "";
             if (json_is_string(k))
@@ -483,9 +560,11 @@ static int validate(vctx_t *c, const json_t *s, const json_t *v) {
     }
     if ((k = json_object_get(s, "not"))) {
         int quiet = c->quiet;
+        size_t mark = c->coerce.len;
         c->quiet = 1;
         int r = validate(c, k, v);
         c->quiet = quiet;
+        c->coerce.len = mark;
         if (r == FA_ENOMEM || r == FA_ELIMIT) {
             rc = r;
             goto out;
@@ -501,12 +580,14 @@ out:
     return rc;
 }
 
-int fa__schema_validate(const json_t *schema, const json_t *instance, fa__buf_t *err) {
+static int run_validation(const json_t *schema, const json_t *instance, fa__buf_t *err,
+                          int coerce) {
     vctx_t c;
     memset(&c, 0, sizeof c);
     c.root = schema;
     c.err = err;
     c.steps = FA_SCHEMA_MAX_STEPS;
+    c.want_coerce = coerce;
     int rc = validate(&c, schema, instance);
     if (c.exhausted) {
         err->len = 0;
@@ -514,9 +595,31 @@ int fa__schema_validate(const json_t *schema, const json_t *instance, fa__buf_t 
                              "the arguments are too complex to check against this schema "
                              "(more than %d validation steps)",
                              FA_SCHEMA_MAX_STEPS);
-        return rc ? rc : FA_ESCHEMA;
+        rc = rc ? rc : FA_ESCHEMA;
+    } else if (rc == 0 && c.want_coerce) {
+        coerce_t *r = (coerce_t *)(void *)c.coerce.data;
+        for (size_t i = 0; i < c.coerce.len / sizeof *r; i++) {
+            json_t *old = r[i].key ? json_object_get(r[i].parent, r[i].key)
+                                   : json_array_get(r[i].parent, r[i].index);
+            if (!json_is_real(old)) /* already converted (the value was checked twice) */
+                continue;
+            json_t *as_int = json_integer((json_int_t)json_real_value(old));
+            if (r[i].key)
+                json_object_set_new(r[i].parent, r[i].key, as_int);
+            else
+                json_array_set_new(r[i].parent, r[i].index, as_int);
+        }
     }
+    fa__buf_free(&c.coerce);
     return rc;
+}
+
+int fa__schema_validate(const json_t *schema, const json_t *instance, fa__buf_t *err) {
+    return run_validation(schema, instance, err, 0);
+}
+
+int fa__schema_validate_args(const json_t *schema, json_t *instance, fa__buf_t *err) {
+    return run_validation(schema, instance, err, 1);
 }
 
 /* ---- registration-time checks ---- */

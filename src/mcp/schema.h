@@ -37,4 +37,9 @@ int fa__schema_check(const json_t *schema, char *why, size_t why_size);
  * or FA_ENOMEM. */
 int fa__schema_validate(const json_t *schema, const json_t *instance, fa__buf_t *err);
 
+/* The same for tool arguments, and when they are valid, every number the schema types
+ * "integer" (and not also "number") that arrived as an integral real (50.0, which 2020-12
+ * accepts as an integer) is replaced by a JSON integer, so tools read it as one. */
+int fa__schema_validate_args(const json_t *schema, json_t *instance, fa__buf_t *err);
+
 #endif

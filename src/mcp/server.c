@@ -31,9 +31,11 @@ void fa_server_options_init(fa_server_options_t *o) {
     o->name = "fasterapi";
     o->version = FA_VERSION_STRING;
     o->max_message = FA_MCP_MAX_MESSAGE;
+    o->max_result = FA_MCP_MAX_RESULT;
     o->max_depth = FA_RPC_MAX_DEPTH;
     o->max_batch = FA_RPC_MAX_BATCH;
     o->max_inflight = FA_MCP_MAX_INFLIGHT;
+    o->max_queued = FA_MCP_MAX_QUEUED;
     o->max_pending_output = FA_STDIO_MAX_PENDING_OUTPUT;
     o->page_size = FA_MCP_PAGE_SIZE;
     o->shutdown_timeout_ms = FA_SHUTDOWN_TIMEOUT_MS;
@@ -60,8 +62,9 @@ int fa_server_new(fa_server_t **out, const fa_server_options_t *opts) {
     fa_server_options_init(&o);
     if (opts)
         o = *opts;
-    if (o.max_message == 0 || o.max_depth < 1 || o.max_batch == 0 || o.max_inflight == 0 ||
-        o.max_pending_output == 0 || o.page_size == 0 || o.workers < 0)
+    if (o.max_message == 0 || o.max_result < 1024 || o.max_depth < 1 || o.max_batch == 0 ||
+        o.max_inflight == 0 || o.max_queued == 0 || o.max_pending_output == 0 || o.page_size == 0 ||
+        o.workers < 0)
         return FA_EINVAL;
     o.max_inflight = pow2_at_least(o.max_inflight);
     fa_server_t *srv = calloc(1, sizeof *srv);
@@ -189,7 +192,7 @@ static void finish_shutdown(fa_server_t *srv) {
 }
 
 static void maybe_done(fa_server_t *srv) {
-    if (srv->stopping && srv->running && srv->session.outstanding == 0)
+    if (srv->stopping && srv->running && srv->session.outstanding == 0 && srv->session.queued == 0)
         finish_shutdown(srv);
 }
 
@@ -218,9 +221,9 @@ static void begin_shutdown(fa_server_t *srv, const char *why) {
     }
     srv->stopping = 1;
     fa__stdio_stop_reading(&srv->stdio);
-    if (srv->session.outstanding) {
-        FA_INFO("shutting down (%s): waiting up to %u ms for %zu running call(s)", why,
-                srv->opts.shutdown_timeout_ms, srv->session.outstanding);
+    if (srv->session.outstanding || srv->session.queued) {
+        FA_INFO("shutting down (%s): waiting up to %u ms for %zu running and %zu queued call(s)",
+                why, srv->opts.shutdown_timeout_ms, srv->session.outstanding, srv->session.queued);
         uv_timer_start(&srv->shutdown_timer, on_shutdown_deadline, srv->opts.shutdown_timeout_ms,
                        0);
     } else {
@@ -233,9 +236,11 @@ static void begin_shutdown(fa_server_t *srv, const char *why) {
  * above max_pending_output) unless `force` (shutdown: the queue is bounded, and a tool thread may
  * be waiting for room in it). */
 static void drain(fa_server_t *srv, int force) {
-    void *items[256];
+    /* Small steps: the blocked check runs every 32 results, so a stalled client holds at most
+     * max_pending_output plus 32 results in our output buffer. */
+    void *items[32];
     while (force || !fa__stdio_output_blocked(&srv->stdio)) {
-        size_t n = fa_mpsc_pop_batch(srv->completions, items, 256);
+        size_t n = fa_mpsc_pop_batch(srv->completions, items, 32);
         if (n == 0)
             break;
         for (size_t i = 0; i < n; i++) {

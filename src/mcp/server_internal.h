@@ -70,9 +70,11 @@ struct fa_call_s {
     size_t reply_len;
     int reply_heap; /* reply outgrew inline_reply and was malloc'd by the finisher */
     /* Loop thread only: */
-    int detached;           /* answered or cancelled already; the result will be discarded */
-    uint64_t deadline_ms;   /* per-call timeout, in uv_now() time */
-    fa_call_t *prev, *next; /* the session's pending list, in dispatch order */
+    int detached;             /* answered or cancelled already; the result will be discarded */
+    uint64_t deadline_ms;     /* per-call timeout, in uv_now() time */
+    fa_call_t *prev, *next;   /* the session's pending list, in arrival order */
+    fa_call_t *qprev, *qnext; /* the session's backlog (accepted, not yet given to workers) */
+    int queued;               /* in the backlog */
     /* The finishing thread writes the reply here when it fits. Allocated by the loop with the
      * call and freed by the loop: each thread frees only what it allocated, which keeps glibc
      * malloc from locking one thread's arena for another thread's frees (measured: that
@@ -115,7 +117,9 @@ struct fa__session_s {
     _Atomic int log_level;      /* index into fa__mcp_log_levels; read by tool threads */
     fa__map_t ids;              /* id text -> fa_call_t, calls that still owe a response */
     fa_call_t *oldest, *newest; /* the same calls, in dispatch order (timeouts, shutdown) */
-    size_t outstanding;         /* calls not yet back from the workers (incl. detached) */
+    size_t outstanding;         /* calls given to the workers and not back yet (incl. detached) */
+    fa_call_t *qhead, *qtail;   /* backlog: calls waiting for an in-flight slot, FIFO */
+    size_t queued;
     int paused;
     fa__buf_t scratch;
 };

@@ -186,6 +186,10 @@ static void flush_check_cb(uv_check_t *h) {
     flush(h->data);
 }
 
+static void flush_prepare_cb(uv_prepare_t *h) {
+    flush(h->data);
+}
+
 void fa__stdio_commit(fa__stdio_t *io) {
     if (io->failed) {
         io->fill.len = 0; /* the reader is gone: nothing can be delivered */
@@ -196,8 +200,10 @@ void fa__stdio_commit(fa__stdio_t *io) {
         FA_ERROR("stdio: out of memory queueing output");
         return;
     }
-    if (!uv_is_active((uv_handle_t *)&io->flush_check))
+    if (!uv_is_active((uv_handle_t *)&io->flush_check)) {
         uv_check_start(&io->flush_check, flush_check_cb);
+        uv_prepare_start(&io->flush_prepare, flush_prepare_cb);
+    }
     if (!io->write_blocked && fa__stdio_pending(io) > io->max_pending) {
         io->write_blocked = 1;
         if (io->reading && is_stream(io->in_type)) {
@@ -247,8 +253,10 @@ static void flush(fa__stdio_t *io) {
         io->fill.len = 0;
     }
     if (io->inflight.len || !io->fill.len) {
-        if (!io->fill.len)
+        if (!io->fill.len) {
             uv_check_stop(&io->flush_check);
+            uv_prepare_stop(&io->flush_prepare);
+        }
         return;
     }
     /* Swap: the filled buffer goes out as one write; new messages fill the other one. */
@@ -257,6 +265,7 @@ static void flush(fa__stdio_t *io) {
     io->fill = t;
     io->fill.len = 0;
     uv_check_stop(&io->flush_check);
+    uv_prepare_stop(&io->flush_prepare);
     io->writes++;
     if (is_stream(io->out_type)) {
         uv_buf_t b = uv_buf_init(io->inflight.data, (unsigned)io->inflight.len);
@@ -334,8 +343,9 @@ int fa__stdio_init(fa__stdio_t *io, uv_loop_t *loop, int in_fd, int out_fd, size
         return rc;
     }
     uv_check_init(loop, &io->flush_check);
-    io->flush_check.data = io;
-    io->open_handles++;
+    uv_prepare_init(loop, &io->flush_prepare);
+    io->flush_check.data = io->flush_prepare.data = io;
+    io->open_handles += 2;
     start_reading(io);
     return 0;
 }
@@ -379,6 +389,7 @@ static void maybe_finish_close(fa__stdio_t *io) {
         close(io->out_fd);
     }
     uv_close((uv_handle_t *)&io->flush_check, close_cb);
+    uv_close((uv_handle_t *)&io->flush_prepare, close_cb);
 }
 
 void fa__stdio_close(fa__stdio_t *io) {

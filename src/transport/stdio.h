@@ -6,10 +6,12 @@
  * the middle of a read chunk: the rest of the chunk waits in place, nothing is copied) and resume
  * later.
  *
- * Output: messages are appended to a fill buffer; once per loop iteration (a uv_check handle) the
- * whole buffer goes out in one write, while the previous write is still in flight the next batch
- * keeps filling. When more than max_pending bytes wait, input pauses by itself and
- * fa__stdio_output_blocked() tells producers to hold back; on_writable fires when it drains.
+ * Output: messages are appended to a fill buffer; once per loop iteration the whole buffer goes
+ * out in one write (a uv_check after the I/O callbacks, and a uv_prepare before the loop blocks,
+ * so output committed from timers is not held until the next I/O event); while the previous
+ * write is still in flight the next batch keeps filling. When more than max_pending bytes wait,
+ * input pauses by itself and fa__stdio_output_blocked() tells producers to hold back; on_writable
+ * fires when it drains.
  *
  * Thread affinity: everything on the loop thread.
  */
@@ -48,6 +50,7 @@ struct fa__stdio_s {
     uv_fs_t read_req;
     uv_write_t write_req;
     uv_check_t flush_check;
+    uv_prepare_t flush_prepare;
     fa__line_framer_t framer;
     char *chunk; /* read buffer; [pos, end) is not yet fed to the framer */
     size_t pos, end;

@@ -1,8 +1,9 @@
 """integration/concurrency: pipelined calls, the in-flight limit and backpressure.
 
-Many requests written at once must each get exactly one correct response. With --max-inflight
-the server stops reading while the limit is reached (DESIGN.md §2: backpressure, not errors), so
-pipelined single requests are never refused or lost.
+Many requests written at once must each get exactly one correct response. Calls beyond
+--max-inflight wait in a backlog (pings and cancellations are still read); when --max-queued calls
+wait there too, the server stops reading (DESIGN.md §2: backpressure, not errors), so pipelined
+single requests are never refused or lost.
 """
 
 import threading
@@ -50,7 +51,7 @@ class Concurrency(ServerTestCase):
         for i in ids:
             self.assertJson(got[i], result(i, text_result(str(i))))
 
-    def test_inflight_limit_pauses_reading(self) -> None:
+    def test_inflight_limit_queues_calls(self) -> None:
         srv = self.started("--max-inflight", "4")
         n = 200
         data = b"".join(dumps(call(i, "sleep", {"ms": 1})) + b"\n" for i in range(n))
@@ -61,8 +62,19 @@ class Concurrency(ServerTestCase):
             self.assertJson(got[i], result(i, text_result("slept 1 ms")))
         self.assertEqual(self.assertClean(srv), [])
 
+    def test_full_backlog_pauses_reading(self) -> None:
+        srv = self.started("--max-inflight", "4", "--max-queued", "4")
+        n = 200
+        data = b"".join(dumps(call(i, "sleep", {"ms": 1})) + b"\n" for i in range(n))
+        writer = self.send_in_background(srv, data)
+        got = self.collect(srv, n)
+        writer.join(10)
+        for i in range(n):
+            self.assertJson(got[i], result(i, text_result("slept 1 ms")))
+        self.assertEqual(self.assertClean(srv), [])
+
     def test_inflight_limit_with_blocking_tools_and_one_worker(self) -> None:
-        srv = self.started("--max-inflight", "2", "--workers", "1")
+        srv = self.started("--max-inflight", "2", "--max-queued", "2", "--workers", "1")
         n = 50
         data = b"".join(dumps(call(i, "sleep", {"ms": 2, "block": True})) + b"\n"
                         for i in range(n))
@@ -87,7 +99,7 @@ class Concurrency(ServerTestCase):
             self.assertJson(got["p%d" % i], result("p%d" % i, {}))
 
     def test_eof_while_paused_answers_everything(self) -> None:
-        srv = self.started("--max-inflight", "4")
+        srv = self.started("--max-inflight", "4", "--max-queued", "4")
         n = 40
         srv.send_raw(b"".join(dumps(call(i, "sleep", {"ms": 10})) + b"\n" for i in range(n)))
         rest = self.assertClean(srv, timeout=20)

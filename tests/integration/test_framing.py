@@ -175,16 +175,18 @@ class Framing(ServerTestCase):
         """A parse error quoting non-ASCII input must still be a UTF-8 line."""
         srv = self.started()
         for pad in range(3):
-            for line in (b'{"a":"' + b"x" * pad + "é€😀".encode() * 100,
-                         b'{"a":"' + b"x" * pad + "é€😀".encode() * 30 + b'\\u0000"}',
-                         b'{"a":"' + b"x" * pad + "é€😀".encode() * 30 + b'\t"}',
-                         b'{"a":' + b"x" * pad + "é€😀".encode() * 100,
-                         b'{"' + b"x" * pad + "é€😀".encode() * 100 + b'"}'):
+            # "\u0000" in a string is valid JSON, so that object is an invalid request (-32600).
+            for line, code in ((b'{"a":"' + b"x" * pad + "é€😀".encode() * 100, -32700),
+                               (b'{"a":"' + b"x" * pad + "é€😀".encode() * 30 + b'\\u0000"}',
+                                -32600),
+                               (b'{"a":"' + b"x" * pad + "é€😀".encode() * 30 + b'\t"}', -32700),
+                               (b'{"a":' + b"x" * pad + "é€😀".encode() * 100, -32700),
+                               (b'{"' + b"x" * pad + "é€😀".encode() * 100 + b'"}', -32700)):
                 with self.subTest(line=line[:12], pad=pad):
                     srv.send_raw(line + b"\n")
                     resp = srv.recv()
                     self.assertNotIn(INVALID_UTF8, resp, "reply is not UTF-8")
-                    self.assertEqual(resp["error"]["code"], -32700)
+                    self.assertEqual(resp["error"]["code"], code)
         self.assertJson(srv.request(3, "ping"), result(3, {}))
 
     def test_unicode_round_trip(self) -> None:

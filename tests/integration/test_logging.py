@@ -63,8 +63,8 @@ class Logging(ServerTestCase):
         self.assertEqual(before, [])
 
     def test_notification_over_the_message_limit_is_refused(self) -> None:
-        """A log notification longer than --max-message is not sent; fa_call_log says so."""
-        srv = self.started("--max-message", "1000")
+        """A log notification longer than --max-result is not sent; fa_call_log says so."""
+        srv = self.started("--max-result", "1024")
         resp, before = srv.call(1, "log", {"level": "error", "message": "m", "repeat": 2000})
         self.assertJson(resp, result(1, text_result("fa_call_log failed: message too long",
                                                     is_error=True)))

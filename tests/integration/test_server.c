@@ -278,7 +278,8 @@ static const fa_tool_def_t tools[] = {
 /* ---- options ---- */
 
 static void usage(void) {
-    fprintf(stderr, "usage: fa_test_server [--workers N] [--max-message BYTES] [--max-inflight N]\n"
+    fprintf(stderr, "usage: fa_test_server [--workers N] [--max-message BYTES] [--max-result "
+                    "BYTES] [--max-queued N] [--max-inflight N]\n"
                     "  [--max-batch N] [--max-depth N] [--tool-timeout-ms N]\n"
                     "  [--shutdown-timeout-ms N] [--page-size N] [--max-pending-output BYTES]\n"
                     "  [--extra-tools K] [--log-level trace|debug|info|warn|error|off]\n");
@@ -328,6 +329,10 @@ int main(int argc, char **argv) {
             opts.workers = (int)v;
         else if (strcmp(opt, "--max-message") == 0)
             opts.max_message = (size_t)v;
+        else if (strcmp(opt, "--max-result") == 0)
+            opts.max_result = (size_t)v;
+        else if (strcmp(opt, "--max-queued") == 0)
+            opts.max_queued = (size_t)v;
         else if (strcmp(opt, "--max-inflight") == 0)
             opts.max_inflight = (size_t)v;
         else if (strcmp(opt, "--max-batch") == 0)

@@ -346,7 +346,7 @@ class ToolsCall(ServerTestCase):
 
     def test_big_results_and_the_message_limit(self) -> None:
         limit = 100000
-        srv = self.started("--max-message", str(limit))
+        srv = self.started("--max-result", str(limit))
 
         def line_len(id_, nbytes: int) -> int:
             return len(dumps(result(id_, text_result("x" * nbytes))))
@@ -369,9 +369,10 @@ class ToolsCall(ServerTestCase):
         srv = self.started()
         resp, _ = srv.call(1, "big", {"bytes": 4 << 20})
         self.assertEqual(len(resp["result"]["content"][0]["text"]), 4 << 20)
-        resp, _ = srv.call(2, "big", {"bytes": 17 << 20})
+        # The outgoing limit defaults to just under the TypeScript SDK client's 10 MiB line limit.
+        resp, _ = srv.call(2, "big", {"bytes": 11 << 20})
         self.assertTrue(resp["result"]["isError"])
-        self.assertIn("over the 16777216-byte message limit",
+        self.assertIn("over the %d-byte message limit" % ((10 << 20) - 4096),
                       resp["result"]["content"][0]["text"])
 
     def test_duplicate_in_flight_id(self) -> None:

@@ -199,6 +199,30 @@ START_TEST(test_registration_checks) {
 }
 END_TEST
 
+START_TEST(test_integral_reals_become_integers) {
+    json_t *schema = J("{\"type\":\"object\",\"properties\":{\"n\":{\"type\":\"integer\"},"
+                       "\"x\":{\"type\":\"number\"},\"l\":{\"type\":\"array\",\"items\":"
+                       "{\"type\":\"integer\"}},\"o\":{\"anyOf\":[{\"type\":\"integer\"},"
+                       "{\"type\":\"null\"}]},\"f\":{\"anyOf\":[{\"type\":\"string\"},"
+                       "{\"type\":\"integer\",\"maximum\":0}]}}}");
+    json_t *args = J("{\"n\":50.0,\"x\":2.0,\"l\":[1.0,2],\"o\":3.0,\"f\":-1.0}");
+    fa__buf_t err = FA__BUF_INIT;
+    ck_assert_int_eq(fa__schema_validate_args(schema, args, &err), 0);
+    char *s = json_dumps(args, JSON_COMPACT);
+    /* integer-typed values arrive as integers; a "number" stays as sent */
+    ck_assert_str_eq(s, "{\"n\":50,\"x\":2.0,\"l\":[1,2],\"o\":3,\"f\":-1}");
+    free(s);
+    json_decref(args);
+    /* Nothing changes when validation fails. */
+    args = J("{\"n\":50.0,\"x\":\"no\"}");
+    ck_assert_int_eq(fa__schema_validate_args(schema, args, &err), FA_ESCHEMA);
+    ck_assert(json_is_real(json_object_get(args, "n")));
+    fa__buf_free(&err);
+    json_decref(args);
+    json_decref(schema);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("mcp/schema");
     TCase *tc = tcase_create("schema");
@@ -208,6 +232,7 @@ int main(void) {
     tcase_add_test(tc, test_enum_const_composition);
     tcase_add_test(tc, test_refs_and_defs);
     tcase_add_test(tc, test_work_is_bounded);
+    tcase_add_test(tc, test_integral_reals_become_integers);
     tcase_add_test(tc, test_registration_checks);
     suite_add_tcase(s, tc);
     return fa_test_run(s);

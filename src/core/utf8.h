@@ -1,0 +1,20 @@
+/* core/utf8.h: UTF-8 helpers for text we build from untrusted pieces (error messages that quote
+ * a method name, tool messages). Everything we emit must stay valid UTF-8: clients reject the
+ * line otherwise, and jansson refuses to build such strings. Pure functions; any thread. */
+#ifndef FA_CORE_UTF8_H
+#define FA_CORE_UTF8_H
+
+#include <stddef.h>
+
+/* Length of the longest prefix of s[0..len) that does not end inside a multi-byte sequence
+ * (use after truncating valid UTF-8 at an arbitrary byte). */
+size_t fa__utf8_clip(const char *s, size_t len);
+
+/* True when s[0..len) is valid UTF-8 (RFC 3629: no overlongs, no surrogates, <= U+10FFFF). */
+int fa__utf8_valid(const char *s, size_t len);
+
+/* A malloc'd, NUL-terminated copy of s[0..len) with every invalid sequence replaced by U+FFFD;
+ * *out_len gets its length. NULL on allocation failure. */
+char *fa__utf8_sanitize(const char *s, size_t len, size_t *out_len);
+
+#endif
