@@ -28,12 +28,14 @@ run_suite() { # preset
     rm -f "build-$preset.log"
     echo "==> [$preset] ctest"
     out=$(mktemp)
-    ctest --preset "$preset" -j "$jobs" 2>&1 | tee "$out"
-    rc=$?
+    rcfile=$(mktemp)
+    # POSIX sh has no pipefail: carry ctest's exit status out of the pipe in a file.
+    { ctest --preset "$preset" -j "$jobs" 2>&1; echo $? >"$rcfile"; } | tee "$out"
+    rc=$(cat "$rcfile")
     line=$(grep -E "tests passed|tests failed" "$out" | tail -1)
-    rm -f "$out"
+    rm -f "$out" "$rcfile"
     [ -z "$line" ] && line="no summary (ctest exit $rc)"
-    if ! [ "$rc" -eq 0 ] || echo "$line" | grep -q "tests failed"; then
+    if [ "$rc" != 0 ] || ! echo "$line" | grep -q " 0 tests failed"; then
         status=1
     fi
     summary="$summary
