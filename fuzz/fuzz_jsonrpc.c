@@ -1,10 +1,11 @@
 /* fuzz/fuzz_jsonrpc.c: the JSON-RPC envelope (mcp/jsonrpc.h) and our JSON writer (core/json.h).
  *
  * The input is one stdio message. What the harness checks, on every input:
- *   - fa__json_scan_depth: for every limit L it returns min(depth, L + 1), and when the text
- *     parses, depth is the nesting depth of the parsed value (the engine relies on the byte scan
- *     to enforce max_depth, so scan and parser must agree on valid JSON);
- *   - fa__rpc_parse: a value, or NULL with a "line L column C: ..." reason;
+ *   - fa__rpc_parse (our parser, core/json_parse.c) accepts exactly what json_loadb accepts
+ *     (JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL) and builds an equal value;
+ *     otherwise NULL with a "line L column C: ..." reason;
+ *   - nesting limits: for every limit L the parse succeeds iff the value's depth is <= L, and
+ *     fails with FA_ELIMIT otherwise;
  *   - fa__rpc_classify, on the message and on each element of a batch: the kind equals an
  *     independent classification written from the header's rules, and the borrowed fields point
  *     at the message's own members;
@@ -24,6 +25,7 @@
 #include <jansson.h>
 
 #include "core/json.h"
+#include "core/json_parse.h"
 #include "fasterapi/error.h"
 #include "fuzz_common.h"
 #include "mcp/jsonrpc.h"
@@ -34,7 +36,7 @@
 
 static json_t *load(const char *s, size_t n) {
     json_error_t err;
-    return json_loadb(s, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &err);
+    return json_loadb(s, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
 }
 
 /* Containers nested around the deepest value: 0 for a scalar, 1 for [] or [1]. */
@@ -122,7 +124,11 @@ static int check_write(const json_t *v) {
         FUZZ_CHECK(rc == 0 || rc == FA_ELIMIT);
     if (rc == 0) {
         FUZZ_CHECK(!has_newline(&b, 0));
-        FUZZ_CHECK(fa__json_scan_depth(b.data, b.len, 1 << 30) == depth);
+        int reparsed_depth = -1;
+        fa__json_error_t perr;
+        json_t *reparsed = fa__json_parse(b.data, b.len, 4096, &reparsed_depth, &perr);
+        FUZZ_CHECK(reparsed != NULL && reparsed_depth == depth);
+        json_decref(reparsed);
         json_t *back = load(b.data, b.len);
         FUZZ_CHECK(back != NULL);
         FUZZ_CHECK(same_value(v, back));
@@ -315,23 +321,34 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const char *text = (const char *)data;
     check_real(data, size);
 
-    /* The scan is defined on any bytes: min(depth, limit + 1) for every limit. */
-    int depth = fa__json_scan_depth(text, size, 1 << 30);
-    static const int limits[] = {0, 1, 2, 3, 16, 64, 1000};
-    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
-        int l = limits[i];
-        FUZZ_CHECK(fa__json_scan_depth(text, size, l) == (depth > l ? l + 1 : depth));
-    }
-
     char why[200];
     memset(why, 0x55, sizeof why);
-    json_t *msg = fa__rpc_parse(text, size, why, sizeof why);
+    int pcode = 0;
+    json_t *msg = fa__rpc_parse(text, size, FA_RPC_PARSE_DEPTH_CAP, &pcode, why, sizeof why);
+    /* Differential: the same verdict and an equal value as jansson's loader. A raw NUL byte is
+     * never valid JSON; jansson sometimes skips it (it accepts "[1\0]"), so we only require
+     * that we refuse it. */
+    json_t *ref = memchr(text, '\0', size) ? NULL : load(text, size);
+    FUZZ_CHECK((msg == NULL) == (ref == NULL));
+    if (ref)
+        FUZZ_CHECK(same_value(msg, ref));
+    json_decref(ref);
     if (!msg) {
         FUZZ_CHECK(memchr(why, '\0', sizeof why) != NULL);
         FUZZ_CHECK(strncmp(why, "line ", 5) == 0);
+        FUZZ_CHECK(pcode == FA_EJSON || pcode == FA_ELIMIT);
         return 0;
     }
-    FUZZ_CHECK(depth == depth_of(msg));
+    int depth = depth_of(msg);
+    static const int limits[] = {0, 1, 2, 3, 16, 64, 1000};
+    for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++) {
+        int lcode = 0;
+        json_t *lim = fa__rpc_parse(text, size, limits[i], &lcode, why, sizeof why);
+        FUZZ_CHECK((lim != NULL) == (depth <= limits[i]));
+        if (!lim)
+            FUZZ_CHECK(lcode == FA_ELIMIT);
+        json_decref(lim);
+    }
     check_write(msg);
 
     /* Any int is a valid code on the wire; derive one from the input for variety. */

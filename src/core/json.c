@@ -157,26 +157,3 @@ char *fa__json_dumps(const json_t *v, size_t *len) {
     }
     return fa__buf_detach(&b, len);
 }
-
-int fa__json_scan_depth(const char *s, size_t n, int limit) {
-    int depth = 0, max = 0;
-    size_t i = 0;
-    while (i < n) {
-        char c = s[i++];
-        if (c == '"') {
-            /* Skip the string body; an escape consumes the next byte whatever it is. */
-            while (i < n && s[i] != '"')
-                i += (s[i] == '\\') ? 2 : 1;
-            i++;
-        } else if (c == '[' || c == '{') {
-            if (++depth > max) {
-                max = depth;
-                if (max > limit)
-                    return limit + 1;
-            }
-        } else if (c == ']' || c == '}') {
-            depth--;
-        }
-    }
-    return max;
-}

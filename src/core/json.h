@@ -26,11 +26,6 @@ int fa__json_write_string(fa__buf_t *b, const char *s, size_t len);
 /* Appends the shortest text that reads back as exactly d (NaN/Inf are written as null). */
 int fa__json_write_real(fa__buf_t *b, double d);
 
-/* Returns the maximum nesting depth of arrays/objects in the JSON text (0 for a scalar),
- * stopping early and returning limit + 1 once the depth exceeds limit. Tolerates invalid input
- * (the parser reports that); strings and escapes are skipped correctly. O(n), no allocation. */
-int fa__json_scan_depth(const char *s, size_t n, int limit);
-
 /* Serialises v to a new malloc'd NUL-terminated string (compact); NULL on failure. */
 char *fa__json_dumps(const json_t *v, size_t *len);
 

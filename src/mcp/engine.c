@@ -639,19 +639,24 @@ static void handle_batch(fa__session_t *s, json_t *arr) {
 
 void fa__session_on_line(fa__session_t *s, const char *text, size_t len) {
     char why[200];
-    json_t *msg = fa__rpc_parse(text, len, why, sizeof why);
-    if (!msg) {
-        reply_error(s, DIRECT, NULL, FA_RPC_PARSE_ERROR, "Parse error: %s", why);
-        return;
-    }
-    int max_depth = s->srv->opts.max_depth;
-    if (fa__json_scan_depth(text, len, max_depth) > max_depth) {
-        json_t *id = json_is_object(msg) ? json_object_get(msg, "id") : NULL;
+    int code, max_depth = s->srv->opts.max_depth;
+    json_t *msg = fa__rpc_parse(text, len, max_depth, &code, why, sizeof why);
+    if (!msg && code == FA_ELIMIT) {
+        /* Over our nesting limit: parse again up to the hard cap only to answer with its id. */
+        json_t *full = fa__rpc_parse(text, len, FA_RPC_PARSE_DEPTH_CAP, &code, why, sizeof why);
+        json_t *id = json_is_object(full) ? json_object_get(full, "id") : NULL;
         if (!json_is_string(id) && !json_is_integer(id))
             id = NULL;
         reply_error(s, DIRECT, id, FA_RPC_INVALID_REQUEST,
                     "Invalid Request: JSON nested deeper than the limit of %d levels", max_depth);
-        json_decref(msg);
+        json_decref(full);
+        return;
+    }
+    if (!msg) {
+        if (code == FA_ENOMEM)
+            reply_error(s, DIRECT, NULL, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        else
+            reply_error(s, DIRECT, NULL, FA_RPC_PARSE_ERROR, "Parse error: %s", why);
         return;
     }
     if (json_is_array(msg))

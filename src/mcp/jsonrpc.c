@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "core/json.h"
+#include "core/json_parse.h"
 #include "fasterapi/error.h"
 
 static int valid_id(const json_t *id) {
@@ -79,14 +80,14 @@ void fa__rpc_classify(json_t *msg, fa__rpc_msg_t *out) {
     out->kind = id ? FA_RPC_REQUEST : FA_RPC_NOTIFICATION;
 }
 
-json_t *fa__rpc_parse(const char *text, size_t len, char *why, size_t why_size) {
-    json_error_t err;
-    /* JSON_ALLOW_NUL: "\u0000" is valid JSON in a string value (jansson refuses it by default);
-     * C tools reading json_string_value see the text up to the NUL, json_string_length has all. */
-    json_t *v =
-        json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
-    if (!v)
+json_t *fa__rpc_parse(const char *text, size_t len, int max_depth, int *code, char *why,
+                      size_t why_size) {
+    fa__json_error_t err;
+    json_t *v = fa__json_parse(text, len, max_depth, NULL, &err);
+    if (!v) {
+        *code = err.code;
         snprintf(why, why_size, "line %d column %d: %s", err.line, err.column, err.text);
+    }
     return v;
 }
 

@@ -1,7 +1,8 @@
 /* mcp/jsonrpc.h: the JSON-RPC 2.0 envelope (https://www.jsonrpc.org/specification), as MCP uses it.
  *
- * Messages are parsed once by jansson (JSON_DECODE_ANY, JSON_REJECT_DUPLICATES; its own 2048-level
- * cap protects the stack), then a byte scan checks our configurable nesting limit; fa__rpc_classify
+ * Messages are parsed once, into jansson values, by core/json_parse.c (which accepts what
+ * json_loadb with JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL accepts, at a third of
+ * the cost) with the nesting limit enforced while parsing; fa__rpc_classify
  * then sorts a parsed value into request, notification, response or invalid, with a reason for the
  * invalid ones. Replies are written as text straight into an output buffer:
  * `{"jsonrpc":"2.0","id":<id>,"result":<result>}` or
@@ -39,9 +40,16 @@ typedef struct {
 /* Classifies a parsed message (borrowed). Never fails. */
 void fa__rpc_classify(json_t *msg, fa__rpc_msg_t *out);
 
+/* Deepest nesting ever parsed, whatever max_depth is configured: when a message is over the
+ * configured limit it is parsed again up to this cap to find its id for the error reply. The
+ * same as jansson's JSON_PARSER_MAX_DEPTH. */
+#define FA_RPC_PARSE_DEPTH_CAP 2048
+
 /* Parses one message. On success returns the new value (caller owns it). On failure returns
- * NULL and writes the -32700 detail ("line 1 column 7: ...") into why[0..why_size). */
-json_t *fa__rpc_parse(const char *text, size_t len, char *why, size_t why_size);
+ * NULL, sets *code (FA_EJSON, FA_ELIMIT when nested deeper than max_depth, FA_ENOMEM) and writes
+ * the detail ("line 1 column 7: ...") into why[0..why_size). */
+json_t *fa__rpc_parse(const char *text, size_t len, int max_depth, int *code, char *why,
+                      size_t why_size);
 
 /* Appends the id as JSON text: the integer, the quoted string, or null when id is NULL. */
 int fa__rpc_write_id(fa__buf_t *b, const json_t *id);

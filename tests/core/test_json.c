@@ -1,5 +1,5 @@
 /* Tests for src/core/json.c: the writer round-trips through jansson, reals are shortest, the
- * output never holds a raw newline, and the depth scan matches the real nesting. */
+ * output never holds a raw newline. */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -146,28 +146,6 @@ static json_t *gen(int depth) {
     }
 }
 
-/* The nesting depth of a value, computed on the tree (the scan computes it on the text). */
-static int depth_of(const json_t *v) {
-    int max = 0;
-    if (json_is_array(v)) {
-        for (size_t i = 0; i < json_array_size(v); i++) {
-            int d = depth_of(json_array_get(v, i));
-            max = d > max ? d : max;
-        }
-        return max + 1;
-    }
-    if (json_is_object(v)) {
-        const char *k;
-        json_t *val;
-        json_object_foreach ((json_t *)(uintptr_t)v, k, val) {
-            int d = depth_of(val);
-            max = d > max ? d : max;
-        }
-        return max + 1;
-    }
-    return 0;
-}
-
 START_TEST(test_round_trip_property) {
     for (int i = 0; i < 5000; i++) {
         json_t *v = gen(0);
@@ -180,7 +158,6 @@ START_TEST(test_round_trip_property) {
         ck_assert_msg(back != NULL, "%s: %s", s, err.text);
         /* jansson's json_equal compares reals exactly, so equality proves exact round trip. */
         ck_assert_msg(json_equal(v, back), "round trip changed %s", s);
-        ck_assert_int_eq(fa__json_scan_depth(s, len, 1000), depth_of(v));
         free(s);
         json_decref(back);
         json_decref(v);
@@ -202,22 +179,6 @@ START_TEST(test_depth_limit_when_writing) {
 }
 END_TEST
 
-START_TEST(test_scan_depth) {
-    ck_assert_int_eq(fa__json_scan_depth("1", 1, 10), 0);
-    ck_assert_int_eq(fa__json_scan_depth("[]", 2, 10), 1);
-    ck_assert_int_eq(fa__json_scan_depth("{\"a\":[{}]}", 10, 10), 3);
-    /* Brackets inside strings, and escaped quotes, do not count. */
-    const char *s = "{\"a\":\"[[[\\\"{{{\",\"b\":[1]}";
-    ck_assert_int_eq(fa__json_scan_depth(s, strlen(s), 10), 2);
-    /* Stops early once over the limit. */
-    char deep[200];
-    memset(deep, '[', sizeof deep);
-    ck_assert_int_eq(fa__json_scan_depth(deep, sizeof deep, 64), 65);
-    /* Truncated input does not read past the end. */
-    ck_assert_int_eq(fa__json_scan_depth("[\"abc\\", 6, 10), 1);
-}
-END_TEST
-
 int main(void) {
     Suite *s = suite_create("core/json");
     TCase *tc = tcase_create("json");
@@ -227,7 +188,6 @@ int main(void) {
     tcase_add_test(tc, test_string_escapes);
     tcase_add_test(tc, test_round_trip_property);
     tcase_add_test(tc, test_depth_limit_when_writing);
-    tcase_add_test(tc, test_scan_depth);
     suite_add_tcase(s, tc);
     return fa_test_run(s);
 }
