@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/utf8.h"
 #include "fasterapi/error.h"
 
 typedef struct {
@@ -63,32 +64,6 @@ static void *unexpected(parser_t *ps, const char *what) {
 static inline void skip_ws(parser_t *ps) {
     while (ps->p < ps->end && (*ps->p == ' ' || *ps->p == '\n' || *ps->p == '\r' || *ps->p == '\t'))
         ps->p++;
-}
-
-/* Length of a valid UTF-8 sequence at s (RFC 3629), or 0. */
-static size_t utf8_seq(const unsigned char *s, size_t avail) {
-    unsigned char c = s[0];
-    size_t n;
-    uint32_t cp, min;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2, cp = c & 0x1Fu, min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3, cp = c & 0x0Fu, min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4, cp = c & 0x07u, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (avail < n)
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3Fu);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
 }
 
 static int scratch_reserve(parser_t *ps, size_t need) {
@@ -173,7 +148,7 @@ static int parse_string(parser_t *ps, const char **text, size_t *len) {
             p++;
             continue;
         }
-        size_t n = utf8_seq(p, (size_t)(end - p));
+        size_t n = fa__utf8_seq_len(p, (size_t)(end - p));
         if (!n) {
             ps->p = (const char *)p;
             fail(ps, FA_EJSON, "invalid UTF-8 byte 0x%02x in a string", c);
@@ -244,7 +219,7 @@ static int parse_string(parser_t *ps, const char **text, size_t *len) {
             fail(ps, FA_EJSON, "control character 0x%02x in a string (it must be escaped)", c);
             return -1;
         }
-        size_t n = c < 0x80 ? 1 : utf8_seq(p, (size_t)(end - p));
+        size_t n = c < 0x80 ? 1 : fa__utf8_seq_len(p, (size_t)(end - p));
         if (!n) {
             ps->p = (const char *)p;
             fail(ps, FA_EJSON, "invalid UTF-8 byte 0x%02x in a string", c);

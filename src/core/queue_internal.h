@@ -2,6 +2,12 @@
  * queue_mpmc.c): the cache-line size, a spin-wait hint, capacity rounding, the aligned allocation,
  * and the producer half of Dmitry Vyukov's bounded queue, which fa_mpsc_t and fa_mpmc_t share.
  *
+ * fa_mpsc_t and fa_mpmc_t also share their whole layout and everything but the consumer side
+ * (the "cell queue" at the end of this file). A file that implements one of them defines
+ * FA__CELLQ_TAG to its public struct tag before including this header; the struct is then
+ * completed here under that tag, and fa__cellq_t is the file's public type, so its thin public
+ * wrappers pass their handle through with no cast and no extra indirection.
+ *
  * The helpers hold no state of their own; the cell functions are called by producer threads of
  * an fa_mpsc_t / fa_mpmc_t, any number of them at once.
  */
@@ -103,16 +109,6 @@ typedef struct {
 
 _Static_assert(FA_CACHELINE % sizeof(fa__qcell_t) == 0, "a cell must never straddle two lines");
 
-/* Initial state: every cell free for the first lap (seq == its index). Called before the queue is
- * shared, so plain initialisation suffices: whatever hands the queue pointer to other threads
- * (thread creation, a release store) orders it before their first access. */
-static inline void fa__cells_init(fa__qcell_t *cells, size_t capacity) {
-    for (size_t i = 0; i < capacity; i++) {
-        atomic_init(&cells[i].seq, i);
-        cells[i].data = NULL;
-    }
-}
-
 /* Pushes one item (non-NULL, checked by the caller). Returns 0 or FA_EFULL. */
 static inline int fa__cells_push(fa__qcell_t *cells, size_t mask, _Atomic size_t *tail,
                                  void *item) {
@@ -186,5 +182,94 @@ static inline size_t fa__cells_push_batch(fa__qcell_t *cells, size_t mask, _Atom
     }
     return k;
 }
+
+/* ---- the cell queue of fa_mpsc_t and fa_mpmc_t ---------------------------------------------
+ *
+ * Compiled only where FA__CELLQ_TAG names the public struct (queue_mpsc.c: fa_mpsc_s,
+ * queue_mpmc.c: fa_mpmc_s), so each file gets its own complete type with this one layout:
+ * line 0 read-only (mask, capacity), line 1 tail (the producers' CAS), line 2 head (the consumer
+ * side's), then the cells (16 B, four per line) and a spare line.
+ *
+ * Thread affinity: that of the public type; fa__cellq_push/_push_batch from any number of
+ * producer threads, _capacity and _size_approx from anywhere. */
+#ifdef FA__CELLQ_TAG
+typedef struct FA__CELLQ_TAG fa__cellq_t;
+
+struct FA__CELLQ_TAG {
+    /* Read-only after fa__cellq_new. */
+    size_t mask;
+    size_t capacity;
+
+    /* Next position to push; producers CAS it. */
+    alignas(FA_CACHELINE) _Atomic size_t tail;
+
+    /* Next position to pop: written only by the one consumer of an fa_mpsc_t, CASed by the
+     * consumers of an fa_mpmc_t. */
+    alignas(FA_CACHELINE) _Atomic size_t head;
+
+    alignas(FA_CACHELINE) fa__qcell_t cells[];
+};
+
+_Static_assert(offsetof(fa__cellq_t, head) - offsetof(fa__cellq_t, tail) >= FA_CACHELINE,
+               "head and tail must sit on different cache lines");
+_Static_assert(offsetof(fa__cellq_t, cells) % FA_CACHELINE == 0,
+               "cells must start on their own cache line");
+
+/* Allocates a queue of at least `capacity` cells (rounded up by fa__queue_round_capacity).
+ * Returns 0 and sets *out to a new queue (release with free()), or FA_EINVAL / FA_ENOMEM with
+ * *out untouched. */
+static inline int fa__cellq_new(fa__cellq_t **out, size_t capacity) {
+    size_t cap;
+    if (!out)
+        return FA_EINVAL;
+    int rc = fa__queue_round_capacity(capacity, &cap);
+    if (rc < 0)
+        return rc;
+    fa__cellq_t *q = fa__queue_alloc(sizeof(*q) + cap * sizeof(q->cells[0]) + FA_CACHELINE);
+    if (!q)
+        return FA_ENOMEM;
+    q->mask = cap - 1;
+    q->capacity = cap;
+    /* Initial state: every cell free for the first lap (seq == its index). The queue is not
+     * shared yet, so plain initialisation suffices: whatever hands the queue pointer to other
+     * threads (thread creation, a release store) orders it before their first access. */
+    atomic_init(&q->tail, 0);
+    atomic_init(&q->head, 0);
+    for (size_t i = 0; i < cap; i++) {
+        atomic_init(&q->cells[i].seq, i);
+        q->cells[i].data = NULL;
+    }
+    *out = q;
+    return 0;
+}
+
+/* The public push: 0, FA_EFULL, or FA_EINVAL for a NULL queue or item. */
+static inline int fa__cellq_push(fa__cellq_t *q, void *item) {
+    if (!q || !item)
+        return FA_EINVAL;
+    return fa__cells_push(q->cells, q->mask, &q->tail, item);
+}
+
+/* The public push_batch: pushes the prefix of items[0..n) before any NULL; returns the count. */
+static inline size_t fa__cellq_push_batch(fa__cellq_t *q, void *const *items, size_t n) {
+    n = fa__queue_valid_prefix(items, n);
+    if (!q || n == 0)
+        return 0;
+    return fa__cells_push_batch(q->cells, q->mask, &q->tail, items, n);
+}
+
+static inline size_t fa__cellq_capacity(const fa__cellq_t *q) {
+    return q ? q->capacity : 0;
+}
+
+static inline size_t fa__cellq_size_approx(const fa__cellq_t *q) {
+    if (!q)
+        return 0;
+    /* Relaxed: a hint only; head first so the racy difference errs high, then clamped. */
+    size_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
+    size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
+    return fa__queue_clamp_size(head, tail, q->capacity);
+}
+#endif /* FA__CELLQ_TAG */
 
 #endif

@@ -10,10 +10,11 @@
  *   pop:  claim position pos = head when cells[pos & mask].seq == pos + 1 (CAS head -> pos + 1),
  *         read the item, free the cell with seq = pos + capacity (release).
  *
- * The producer half is shared with fa_mpsc_t (core/queue_internal.h); this file adds the
- * consumer half. Batches reserve k consecutive cells with a single CAS when all k are ready
- * (free for push, published for pop), then fill or drain them and publish each cell's sequence;
- * a batch moves fewer than asked when fewer consecutive cells are ready.
+ * The layout, allocation and producer half are shared with fa_mpsc_t (core/queue_internal.h,
+ * "the cell queue"); this file adds the consumer half. Batches reserve k consecutive cells with
+ * a single CAS when all k are ready (free for push, published for pop), then fill or drain them
+ * and publish each cell's sequence; a batch moves fewer than asked when fewer consecutive cells
+ * are ready.
  *
  * Vyukov's queue can say "empty" while an item is in flight (its producer claimed the position
  * but has not published yet) and "full" while a consumer is still reading the oldest cell. Both
@@ -25,57 +26,24 @@
  * stop neighbouring consumers from false sharing; that costs 4x the memory and loses the
  * streaming win of four items per transfer in the common 1P1C case, so we do not.
  *
- * Layout: line 0 read-only (mask, capacity), line 1 tail, line 2 head, then the cells and a
- * spare line.
+ * Layout (shared with fa_mpsc_t): line 0 read-only (mask, capacity), line 1 tail, line 2 head,
+ * then the cells and a spare line.
  *
  * Thread affinity: every operation from any thread.
  */
-#include <stdalign.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 
+/* Completes struct fa_mpmc_s as the shared cell queue: fa__cellq_t is fa_mpmc_t here. */
+#define FA__CELLQ_TAG fa_mpmc_s
 #include "core/queue_internal.h"
 #include "fasterapi/error.h"
 #include "fasterapi/queue.h"
 
-struct fa_mpmc_s {
-    /* Read-only after fa_mpmc_new. */
-    size_t mask;
-    size_t capacity;
-
-    /* Next position to push; producers CAS it. */
-    alignas(FA_CACHELINE) _Atomic size_t tail;
-
-    /* Next position to pop; consumers CAS it. */
-    alignas(FA_CACHELINE) _Atomic size_t head;
-
-    alignas(FA_CACHELINE) fa__qcell_t cells[];
-};
-
-_Static_assert(offsetof(struct fa_mpmc_s, head) - offsetof(struct fa_mpmc_s, tail) >= FA_CACHELINE,
-               "head and tail must sit on different cache lines");
-_Static_assert(offsetof(struct fa_mpmc_s, cells) % FA_CACHELINE == 0,
-               "cells must start on their own cache line");
-
 int fa_mpmc_new(fa_mpmc_t **out, size_t capacity) {
-    size_t cap;
-    if (!out)
-        return FA_EINVAL;
-    int rc = fa__queue_round_capacity(capacity, &cap);
-    if (rc < 0)
-        return rc;
-    fa_mpmc_t *q = fa__queue_alloc(sizeof(*q) + cap * sizeof(q->cells[0]) + FA_CACHELINE);
-    if (!q)
-        return FA_ENOMEM;
-    q->mask = cap - 1;
-    q->capacity = cap;
-    atomic_init(&q->tail, 0);
-    atomic_init(&q->head, 0);
-    fa__cells_init(q->cells, cap);
-    *out = q;
-    return 0;
+    return fa__cellq_new(out, capacity);
 }
 
 void fa_mpmc_free(fa_mpmc_t *q) {
@@ -83,16 +51,11 @@ void fa_mpmc_free(fa_mpmc_t *q) {
 }
 
 int fa_mpmc_push(fa_mpmc_t *q, void *item) {
-    if (!q || !item)
-        return FA_EINVAL;
-    return fa__cells_push(q->cells, q->mask, &q->tail, item);
+    return fa__cellq_push(q, item);
 }
 
 size_t fa_mpmc_push_batch(fa_mpmc_t *q, void *const *items, size_t n) {
-    n = fa__queue_valid_prefix(items, n);
-    if (!q || n == 0)
-        return 0;
-    return fa__cells_push_batch(q->cells, q->mask, &q->tail, items, n);
+    return fa__cellq_push_batch(q, items, n);
 }
 
 void *fa_mpmc_pop(fa_mpmc_t *q) {
@@ -165,14 +128,9 @@ size_t fa_mpmc_pop_batch(fa_mpmc_t *q, void **out, size_t max) {
 }
 
 size_t fa_mpmc_capacity(const fa_mpmc_t *q) {
-    return q ? q->capacity : 0;
+    return fa__cellq_capacity(q);
 }
 
 size_t fa_mpmc_size_approx(const fa_mpmc_t *q) {
-    if (!q)
-        return 0;
-    /* Relaxed: a hint only; head first so the racy difference errs high, then clamped. */
-    size_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
-    size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
-    return fa__queue_clamp_size(head, tail, q->capacity);
+    return fa__cellq_size_approx(q);
 }

@@ -4,7 +4,8 @@
  * I/O thread). Producers are exactly those of Dmitry Vyukov's bounded MPMC queue (1024cores.net,
  * "Bounded MPMC queue"; also rigtorp/MPMCQueue): a CAS on the shared tail claims a position, the
  * item goes into the cell, and a release store of the cell's sequence number publishes it. The
- * cell protocol and the producer code are shared with fa_mpmc_t (core/queue_internal.h).
+ * cell protocol, the layout, allocation and the producer code are shared with fa_mpmc_t
+ * (core/queue_internal.h, "the cell queue"); this file adds the consumer side.
  *
  * The consumer side is where having one consumer pays: the head index is owned by the consumer
  * thread, so popping needs no CAS and no read-modify-write at all. The consumer looks at the cell
@@ -22,57 +23,24 @@
  * the producer of position head claimed it but has not written yet. The item shows up on a later
  * pop; per-producer FIFO still holds because one producer's positions increase with its pushes.
  *
- * Layout: line 0 read-only (mask, capacity), line 1 tail (producers' CAS), line 2 head (the
- * consumer's), then the cells (16 B, four per line) and a spare line.
+ * Layout (shared with fa_mpmc_t): line 0 read-only (mask, capacity), line 1 tail (producers'
+ * CAS), line 2 head (the consumer's), then the cells (16 B, four per line) and a spare line.
  *
  * Thread affinity: push/push_batch from any number of threads; pop/pop_batch from one thread at
  * a time; _capacity and _size_approx from anywhere.
  */
-#include <stdalign.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdlib.h>
 
+/* Completes struct fa_mpsc_s as the shared cell queue: fa__cellq_t is fa_mpsc_t here. */
+#define FA__CELLQ_TAG fa_mpsc_s
 #include "core/queue_internal.h"
 #include "fasterapi/error.h"
 #include "fasterapi/queue.h"
 
-struct fa_mpsc_s {
-    /* Read-only after fa_mpsc_new. */
-    size_t mask;
-    size_t capacity;
-
-    /* Next position to claim; producers CAS it. */
-    alignas(FA_CACHELINE) _Atomic size_t tail;
-
-    /* Next position to pop; written only by the consumer. */
-    alignas(FA_CACHELINE) _Atomic size_t head;
-
-    alignas(FA_CACHELINE) fa__qcell_t cells[];
-};
-
-_Static_assert(offsetof(struct fa_mpsc_s, head) - offsetof(struct fa_mpsc_s, tail) >= FA_CACHELINE,
-               "head and tail must sit on different cache lines");
-_Static_assert(offsetof(struct fa_mpsc_s, cells) % FA_CACHELINE == 0,
-               "cells must start on their own cache line");
-
 int fa_mpsc_new(fa_mpsc_t **out, size_t capacity) {
-    size_t cap;
-    if (!out)
-        return FA_EINVAL;
-    int rc = fa__queue_round_capacity(capacity, &cap);
-    if (rc < 0)
-        return rc;
-    fa_mpsc_t *q = fa__queue_alloc(sizeof(*q) + cap * sizeof(q->cells[0]) + FA_CACHELINE);
-    if (!q)
-        return FA_ENOMEM;
-    q->mask = cap - 1;
-    q->capacity = cap;
-    atomic_init(&q->tail, 0);
-    atomic_init(&q->head, 0);
-    fa__cells_init(q->cells, cap);
-    *out = q;
-    return 0;
+    return fa__cellq_new(out, capacity);
 }
 
 void fa_mpsc_free(fa_mpsc_t *q) {
@@ -80,16 +48,11 @@ void fa_mpsc_free(fa_mpsc_t *q) {
 }
 
 int fa_mpsc_push(fa_mpsc_t *q, void *item) {
-    if (!q || !item)
-        return FA_EINVAL;
-    return fa__cells_push(q->cells, q->mask, &q->tail, item);
+    return fa__cellq_push(q, item);
 }
 
 size_t fa_mpsc_push_batch(fa_mpsc_t *q, void *const *items, size_t n) {
-    n = fa__queue_valid_prefix(items, n);
-    if (!q || n == 0)
-        return 0;
-    return fa__cells_push_batch(q->cells, q->mask, &q->tail, items, n);
+    return fa__cellq_push_batch(q, items, n);
 }
 
 void *fa_mpsc_pop(fa_mpsc_t *q) {
@@ -135,14 +98,9 @@ size_t fa_mpsc_pop_batch(fa_mpsc_t *q, void **out, size_t max) {
 }
 
 size_t fa_mpsc_capacity(const fa_mpsc_t *q) {
-    return q ? q->capacity : 0;
+    return fa__cellq_capacity(q);
 }
 
 size_t fa_mpsc_size_approx(const fa_mpsc_t *q) {
-    if (!q)
-        return 0;
-    /* Relaxed: a hint only; head first so the racy difference errs high, then clamped. */
-    size_t head = atomic_load_explicit(&q->head, memory_order_relaxed);
-    size_t tail = atomic_load_explicit(&q->tail, memory_order_relaxed);
-    return fa__queue_clamp_size(head, tail, q->capacity);
+    return fa__cellq_size_approx(q);
 }

@@ -1,11 +1,11 @@
 /* utf8.c: see utf8.h. */
 #include "core/utf8.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Length of the valid sequence starting at s[0] (1-4), or 0 if it is invalid or truncated. */
-static size_t seq_len(const unsigned char *s, size_t avail) {
+size_t fa__utf8_seq_len(const unsigned char *s, size_t avail) {
     unsigned char c = s[0];
     if (c < 0x80)
         return 1;
@@ -42,14 +42,14 @@ size_t fa__utf8_clip(const char *s, size_t len) {
     if (i == 0 || u[i - 1] < 0x80)
         return len; /* ends on ASCII (or is all continuation bytes: not ours to fix) */
     size_t lead = i - 1;
-    size_t n = seq_len(u + lead, len - lead);
+    size_t n = fa__utf8_seq_len(u + lead, len - lead);
     return n == len - lead ? len : lead;
 }
 
 int fa__utf8_valid(const char *s, size_t len) {
     const unsigned char *u = (const unsigned char *)s;
     for (size_t i = 0; i < len;) {
-        size_t n = seq_len(u + i, len - i);
+        size_t n = fa__utf8_seq_len(u + i, len - i);
         if (!n)
             return 0;
         i += n;
@@ -65,7 +65,7 @@ char *fa__utf8_sanitize(const char *s, size_t len, size_t *out_len) {
         return NULL;
     size_t o = 0;
     for (size_t i = 0; i < len;) {
-        size_t n = seq_len(u + i, len - i);
+        size_t n = fa__utf8_seq_len(u + i, len - i);
         if (n) {
             memcpy(out + o, s + i, n);
             o += n;
@@ -80,4 +80,17 @@ char *fa__utf8_sanitize(const char *s, size_t len, size_t *out_len) {
     if (out_len)
         *out_len = o;
     return out;
+}
+
+size_t fa__utf8_vformat(char *buf, size_t size, const char *fmt, va_list ap) {
+    int n = vsnprintf(buf, size, fmt, ap);
+    if (n < 0) {
+        buf[0] = '\0';
+        return 0;
+    }
+    if ((size_t)n < size)
+        return (size_t)n;
+    size_t len = fa__utf8_clip(buf, size - 1);
+    buf[len] = '\0';
+    return len;
 }

@@ -4,7 +4,17 @@
 #ifndef FA_CORE_UTF8_H
 #define FA_CORE_UTF8_H
 
+#include <stdarg.h>
 #include <stddef.h>
+
+/* Length of the valid UTF-8 sequence starting at s[0] (1-4), or 0 when it is invalid (overlong,
+ * surrogate, above U+10FFFF) or truncated by `avail`. */
+size_t fa__utf8_seq_len(const unsigned char *s, size_t avail);
+
+/* vsnprintf into buf[0..size) that, when it has to cut, cuts at a character boundary, so text
+ * quoting untrusted UTF-8 stays valid. Returns the length written. */
+size_t fa__utf8_vformat(char *buf, size_t size, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* Length of the longest prefix of s[0..len) that does not end inside a multi-byte sequence
  * (use after truncating valid UTF-8 at an arbitrary byte). */

@@ -58,10 +58,8 @@ static json_t *error_result(const char *fmt, ...) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    fa__utf8_vformat(msg, sizeof msg, fmt, ap); /* cuts a long quoted name at a character */
     va_end(ap);
-    if (n >= (int)sizeof msg)
-        msg[fa__utf8_clip(msg, sizeof msg - 1)] = '\0';
     return text_error_result(msg, strlen(msg));
 }
 

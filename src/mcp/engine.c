@@ -129,10 +129,8 @@ static void reply_error(fa__session_t *s, reply_to_t to, const json_t *id, int c
     char msg[1024];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    fa__utf8_vformat(msg, sizeof msg, fmt, ap); /* cuts a long quoted name at a character */
     va_end(ap);
-    if (n >= (int)sizeof msg) /* a long quoted name was cut: do not leave half a character */
-        msg[fa__utf8_clip(msg, sizeof msg - 1)] = '\0';
     fa__buf_t idb = FA__BUF_INIT;
     fa__buf_t *out = reply_buf(s, to);
     if (fa__rpc_write_id(&idb, id) != 0 ||

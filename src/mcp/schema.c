@@ -69,10 +69,8 @@ static int fail(vctx_t *c, const char *fmt, ...) {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    fa__utf8_vformat(msg, sizeof msg, fmt, ap); /* cuts a long quoted name at a character */
     va_end(ap);
-    if (n >= (int)sizeof msg)
-        msg[fa__utf8_clip(msg, sizeof msg - 1)] = '\0';
     int rc =
         fa__buf_appendf(c->err, "%s%s%s", c->path_len ? c->path : "", c->path_len ? ": " : "", msg);
     return rc ? rc : FA_ESCHEMA;

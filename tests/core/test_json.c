@@ -100,55 +100,11 @@ START_TEST(test_string_escapes) {
 }
 END_TEST
 
-/* A small deterministic generator of random JSON values for round-trip properties. */
-static uint64_t rng = 88172645463325252ull;
-static uint64_t next(void) {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
-static json_t *gen(int depth) {
-    switch (next() % (depth > 4 ? 5 : 7)) {
-    case 0:
-        return json_null();
-    case 1:
-        return json_boolean(next() & 1);
-    case 2:
-        return json_integer((json_int_t)(next() % 2000001) - 1000000);
-    case 3: {
-        double d = (double)(int64_t)next() / (double)(1ull << (next() % 60));
-        return json_real(d);
-    }
-    case 4: {
-        char s[24];
-        size_t n = next() % sizeof s;
-        for (size_t i = 0; i < n; i++)
-            s[i] = (char)(1 + next() % 127); /* ASCII incl. control characters and quotes */
-        return json_stringn(s, n);
-    }
-    case 5: {
-        json_t *a = json_array();
-        for (size_t i = next() % 5; i > 0; i--)
-            json_array_append_new(a, gen(depth + 1));
-        return a;
-    }
-    default: {
-        json_t *o = json_object();
-        for (size_t i = next() % 5; i > 0; i--) {
-            char k[8];
-            snprintf(k, sizeof k, "k%u", (unsigned)(next() % 100));
-            json_object_set_new(o, k, gen(depth + 1));
-        }
-        return o;
-    }
-    }
-}
+static uint64_t rng = 0x9E3779B97F4A7C15ull;
 
 START_TEST(test_round_trip_property) {
     for (int i = 0; i < 5000; i++) {
-        json_t *v = gen(0);
+        json_t *v = fa_test_random_json(&rng, 0);
         size_t len;
         char *s = fa__json_dumps(v, &len);
         ck_assert_ptr_nonnull(s);

@@ -154,51 +154,10 @@ END_TEST
 
 /* Random documents written by fa__json_write (plus mutations) parse the same as jansson. */
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
-static uint64_t next(void) {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return rng;
-}
-
-static json_t *gen(int depth) {
-    switch (next() % (depth > 4 ? 5 : 7)) {
-    case 0:
-        return json_null();
-    case 1:
-        return json_boolean(next() & 1);
-    case 2:
-        return json_integer((json_int_t)next());
-    case 3:
-        return json_real((double)(int64_t)next() / (double)(1ull << (next() % 64)));
-    case 4: {
-        char s[16];
-        size_t n = next() % sizeof s;
-        for (size_t i = 0; i < n; i++)
-            s[i] = (char)(1 + next() % 127);
-        return json_stringn(s, n);
-    }
-    case 5: {
-        json_t *a = json_array();
-        for (size_t i = next() % 4; i > 0; i--)
-            json_array_append_new(a, gen(depth + 1));
-        return a;
-    }
-    default: {
-        json_t *o = json_object();
-        for (size_t i = next() % 4; i > 0; i--) {
-            char k[8];
-            snprintf(k, sizeof k, "k%u", (unsigned)(next() % 50));
-            json_object_set_new(o, k, gen(depth + 1));
-        }
-        return o;
-    }
-    }
-}
 
 START_TEST(test_agrees_with_jansson_on_generated_documents) {
     for (int i = 0; i < 3000; i++) {
-        json_t *v = gen(0);
+        json_t *v = fa_test_random_json(&rng, 0);
         size_t len;
         char *s = fa__json_dumps(v, &len);
         same_as_jansson(s, len);
@@ -206,8 +165,8 @@ START_TEST(test_agrees_with_jansson_on_generated_documents) {
         for (int m = 0; m < 4 && len > 1; m++) {
             char *t = malloc(len + 1);
             memcpy(t, s, len);
-            size_t at = next() % len;
-            t[at] = "{}[],:\"\\ 0e.-x\xc3"[next() % 16];
+            size_t at = fa_test_rand(&rng) % len;
+            t[at] = "{}[],:\"\\ 0e.-x\xc3"[fa_test_rand(&rng) % 16];
             same_as_jansson(t, len);
             same_as_jansson(t, at); /* truncated */
             free(t);

@@ -12,4 +12,12 @@ int fa_test_run(Suite *s);
  * (tests only). */
 char *fa_test_read_file(const char *path, size_t *len);
 
+/* A deterministic pseudo-random JSON value for property tests: scalars of every type (any
+ * int64, reals of every magnitude, strings with control characters and quotes), arrays and
+ * objects nested up to about 6 levels. *state is the xorshift state (any non-zero seed). */
+#include <jansson.h>
+#include <stdint.h>
+json_t *fa_test_random_json(uint64_t *state, int depth);
+uint64_t fa_test_rand(uint64_t *state);
+
 #endif
