@@ -42,6 +42,7 @@
 /* Implementation-defined range -32000..-32099: */
 #define FA_RPC_SERVER_OVERLOADED (-32000) /* a queue or in-flight limit is full; retry later */
 #define FA_RPC_SHUTTING_DOWN (-32001)     /* the server stopped before the call finished */
+#define FA_RPC_REQUEST_TIMEOUT (-32003)   /* a non-tool request (resources/read, ...) timed out */
 #define FA_MCP_RESOURCE_NOT_FOUND (-32002)
 #define FA_MCP_URL_ELICITATION_REQUIRED (-32042)
 

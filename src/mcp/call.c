@@ -20,6 +20,7 @@
 /* Loop thread: releases what the loop allocated (and a reply that outgrew its inline room). */
 void fa__call_free(fa_call_t *c) {
     json_decref(c->args);
+    json_decref(c->params);
     json_decref(c->progress_token);
     free(c->id_text);
     if (c->reply_heap)
@@ -35,7 +36,17 @@ void fa__call_run(void *job, void *ctx) {
         fa_call_complete(c, NULL);
         return;
     }
-    c->tool->cb(c, c->args, c->tool->data);
+    const fa__ops_t *ops = &c->srv->catalog.ops;
+    fa__op_cb cb = c->op == FA__OP_READ_RESOURCE ? ops->read_resource
+                   : c->op == FA__OP_GET_PROMPT  ? ops->get_prompt
+                   : c->op == FA__OP_COMPLETE    ? ops->complete
+                                                 : NULL;
+    if (c->op == FA__OP_TOOL)
+        c->tool->cb(c, c->args, c->tool->data);
+    else if (cb)
+        cb(c, c->params, ops->data);
+    else
+        fa_call_error(c, FA_RPC_METHOD_NOT_FOUND, "Method not found: no handler installed", NULL);
 }
 
 /* {"content":[{"type":"text","text":...}],"isError":true}; invalid UTF-8 in the text (a C
@@ -72,7 +83,26 @@ static void build_reply(fa_call_t *c, json_t *result, int code, const char *mess
         rc = fa__rpc_write_error(&b, c->id_text, c->id_len, code, message, data);
     } else if (!json_is_object(result)) {
         rc = fa__rpc_write_error(&b, c->id_text, c->id_len, FA_RPC_INTERNAL_ERROR,
-                                 "Internal error: the tool returned no result object", NULL);
+                                 c->op == FA__OP_TOOL
+                                     ? "Internal error: the tool returned no result object"
+                                     : "Internal error: the handler returned no result object",
+                                 NULL);
+    } else if (c->op != FA__OP_TOOL) {
+        /* resources/read, prompts/get, completion/complete: the result as given. */
+        rc = fa__rpc_write_result(&b, c->id_text, c->id_len, result);
+        if (rc == 0 && b.len > max) {
+            size_t n = b.len;
+            b.len = 0;
+            char msg[160];
+            snprintf(msg, sizeof msg,
+                     "Internal error: the result is %zu bytes, over the %zu-byte message limit", n,
+                     max);
+            rc = fa__rpc_write_error(&b, c->id_text, c->id_len, FA_RPC_INTERNAL_ERROR, msg, NULL);
+        } else if (rc == FA_ELIMIT) {
+            rc = fa__rpc_write_error(&b, c->id_text, c->id_len, FA_RPC_INTERNAL_ERROR,
+                                     "Internal error: the result is nested too deeply to send",
+                                     NULL);
+        }
     } else {
         json_t *content = json_object_get(result, "content");
         if (!content) /* content is required in CallToolResult; structured-only tools omit it */
@@ -135,7 +165,7 @@ static int finish(fa_call_t *c, json_t *result, int code, const char *message, j
             free(c->reply);
         c->reply = NULL;
         c->reply_heap = 0;
-        FA_WARN("tool %s finished after the server stopped; result dropped", c->tool->name);
+        FA_WARN("call %s finished after the server stopped; result dropped", c->id_text);
     }
     return 0;
 }
@@ -166,7 +196,7 @@ int fa_call_is_cancelled(const fa_call_t *call) {
 }
 
 const char *fa_call_tool_name(const fa_call_t *call) {
-    return call->tool->name;
+    return call->tool ? call->tool->name : NULL;
 }
 
 static int post_notification(fa_call_t *c, const char *method, json_t *params) {

@@ -1,8 +1,9 @@
 /* engine.c: the MCP protocol engine for one client session, 2025 era (initialize handshake).
  *
  * Everything that needs no user code is answered here, in C, on the loop thread: initialize,
- * ping, tools/list (from cached text), logging/setLevel, cancellation and every validation error.
- * Only tools/call becomes a job for the workers (DESIGN.md §2).
+ * ping, tools/list, resources/list, resources/templates/list, prompts/list (from cached text),
+ * logging/setLevel, cancellation and every validation error. Only requests that run user code
+ * (tools/call, resources/read, prompts/get, completion/complete) become jobs (DESIGN.md §2).
  *
  * One message flows: bytes -> nesting scan -> jansson parse -> envelope classification ->
  * method dispatch -> a reply written as text into the transport's output (or into a batch slot,
@@ -220,6 +221,14 @@ static void do_initialize(fa__session_t *s, reply_to_t to, const json_t *id, jso
     json_t *result =
         json_pack("{s:s, s:{s:{}, s:{s:b}}, s:o}", "protocolVersion", version, "capabilities",
                   "logging", "tools", "listChanged", 0, "serverInfo", server_info);
+    json_t *caps_out = json_object_get(result, "capabilities");
+    if (result && fa__catalog_has_prompts(srv))
+        json_object_set_new(caps_out, "prompts", json_pack("{s:b}", "listChanged", 0));
+    if (result && fa__catalog_has_resources(srv))
+        json_object_set_new(caps_out, "resources",
+                            json_pack("{s:b, s:b}", "subscribe", 0, "listChanged", 0));
+    if (result && srv->catalog.completions)
+        json_object_set_new(caps_out, "completions", json_object());
     if (result && srv->title)
         json_object_set_new(server_info, "title", json_string(srv->title));
     if (result && srv->instructions)
@@ -341,6 +350,95 @@ static void drop_queued(fa__session_t *s, fa_call_t *c) {
     fa__call_free(c);
 }
 
+/* Creates the call for a request that runs user code and hands it to the executor (or the
+ * backlog). `payload` is the tool's arguments (FA__OP_TOOL) or the request's params (other ops);
+ * it is stolen, also on failure. Returns the call, or NULL after replying with an error. */
+static fa_call_t *start_call(fa__session_t *s, reply_to_t to, const json_t *id, fa__op_t op,
+                             const fa__tool_t *tool, json_t *payload, json_t *token) {
+    fa_server_t *srv = s->srv;
+    /* The id keys the in-flight table (cancellation); a live id cannot be reused. */
+    fa__buf_t idb = FA__BUF_INIT;
+    if (fa__rpc_write_id(&idb, id) != 0 || fa__buf_putc(&idb, '\0') != 0) {
+        fa__buf_free(&idb);
+        json_decref(payload);
+        reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        return NULL;
+    }
+    if (fa__map_get(&s->ids, idb.data, idb.len - 1)) {
+        reply_error(s, to, id, FA_RPC_INVALID_REQUEST,
+                    "Invalid Request: id %s is already used by a request in progress", idb.data);
+        fa__buf_free(&idb);
+        json_decref(payload);
+        return NULL;
+    }
+    if (s->outstanding >= srv->opts.max_inflight && s->queued >= srv->opts.max_queued) {
+        reply_error(s, to, id, FA_RPC_SERVER_OVERLOADED,
+                    "Server overloaded: %zu calls are running and %zu waiting; retry later",
+                    s->outstanding, s->queued);
+        fa__buf_free(&idb);
+        json_decref(payload);
+        return NULL;
+    }
+    fa_call_t *c = malloc(sizeof *c + FA_CALL_INLINE_REPLY);
+    if (!c) {
+        fa__buf_free(&idb);
+        json_decref(payload);
+        reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        return NULL;
+    }
+    *c = (fa_call_t){0}; /* the header only: inline_reply needs no zeroing */
+    c->kind = FA__ITEM_CALL;
+    c->srv = srv;
+    c->session = s;
+    c->op = op;
+    c->tool = tool;
+    if (op == FA__OP_TOOL)
+        c->args = payload;
+    else
+        c->params = payload;
+    atomic_init(&c->exec_slot, -1);
+    c->progress_token = token ? json_incref(token) : NULL;
+    c->id_len = idb.len - 1;
+    c->id_text = fa__buf_detach(&idb, NULL);
+    c->seq = ++srv->next_seq;
+    c->batch = to.batch;
+    c->slot = to.slot;
+    if (!c->id_text || fa__map_put(&s->ids, c->id_text, c->id_len, c) != 0) {
+        fa__call_free(c);
+        reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        return NULL;
+    }
+    pending_link(s, c);
+    if (srv->opts.tool_timeout_ms) {
+        c->deadline_ms = uv_now(&srv->loop) + srv->opts.tool_timeout_ms;
+        if (c == s->oldest)
+            fa__server_arm_call_timer(srv, c->deadline_ms);
+    }
+    if (s->outstanding < srv->opts.max_inflight) {
+        dispatch(s, c);
+    } else {
+        backlog_push(s, c);
+        if (s->queued >= srv->opts.max_queued && !s->paused) {
+            /* Backpressure: stop reading until calls come back (DESIGN.md §2). */
+            s->paused = 1;
+            s->ops->pause(s);
+        }
+    }
+    return c;
+}
+
+/* The _meta.progressToken of a request, or NULL; replies -32602 and sets *bad if malformed. */
+static json_t *progress_token(fa__session_t *s, reply_to_t to, const json_t *id, json_t *params,
+                              int *bad) {
+    json_t *meta = json_object_get(params, "_meta");
+    json_t *token = json_is_object(meta) ? json_object_get(meta, "progressToken") : NULL;
+    *bad = token && !json_is_string(token) && !json_is_integer(token);
+    if (*bad)
+        reply_error(s, to, id, FA_RPC_INVALID_PARAMS,
+                    "Invalid params: _meta.progressToken must be a string or an integer");
+    return *bad ? NULL : token;
+}
+
 static void do_tools_call(fa__session_t *s, reply_to_t to, const json_t *id, json_t *params) {
     fa_server_t *srv = s->srv;
     json_t *name = json_object_get(params, "name");
@@ -360,13 +458,10 @@ static void do_tools_call(fa__session_t *s, reply_to_t to, const json_t *id, jso
                     "Invalid params: arguments must be an object");
         return;
     }
-    json_t *meta = json_object_get(params, "_meta");
-    json_t *token = json_is_object(meta) ? json_object_get(meta, "progressToken") : NULL;
-    if (token && !json_is_string(token) && !json_is_integer(token)) {
-        reply_error(s, to, id, FA_RPC_INVALID_PARAMS,
-                    "Invalid params: _meta.progressToken must be a string or an integer");
+    int bad;
+    json_t *token = progress_token(s, to, id, params, &bad);
+    if (bad)
         return;
-    }
     /* Input validation errors are tool execution errors (SEP-1303): the model reads them. */
     json_t *empty = NULL;
     if (!args)
@@ -393,70 +488,114 @@ static void do_tools_call(fa__session_t *s, reply_to_t to, const json_t *id, jso
         json_decref(empty);
         return;
     }
-    /* The id keys the in-flight table (cancellation); a live id cannot be reused. */
-    fa__buf_t idb = FA__BUF_INIT;
-    if (fa__rpc_write_id(&idb, id) != 0 || fa__buf_putc(&idb, '\0') != 0) {
-        fa__buf_free(&idb);
-        json_decref(empty);
+    start_call(s, to, id, FA__OP_TOOL, tool, empty ? empty : json_incref(args), token);
+}
+
+/* ---- resources, prompts, completion ---- */
+
+static void do_list(fa__session_t *s, reply_to_t to, const json_t *id, json_t *params,
+                    const fa__pages_t *pages) {
+    json_t *cursor = json_object_get(params, "cursor");
+    if (cursor && !json_is_string(cursor)) {
+        reply_error(s, to, id, FA_RPC_INVALID_PARAMS, "Invalid params: cursor must be a string");
+        return;
+    }
+    const char *raw;
+    size_t len;
+    if (fa__pages_get(pages, json_string_value(cursor), &raw, &len) != 0) {
+        reply_error(s, to, id, FA_RPC_INVALID_PARAMS, "Invalid params: unknown cursor");
+        return;
+    }
+    reply_raw(s, to, id, raw, len);
+}
+
+/* Runs a non-tool method's handler as a call; params are kept (incref) for the handler. */
+static void start_op(fa__session_t *s, reply_to_t to, const json_t *id, json_t *params,
+                     fa__op_t op) {
+    int bad;
+    json_t *token = progress_token(s, to, id, params, &bad);
+    if (bad)
+        return;
+    json_t *p = params ? json_incref(params) : json_object();
+    if (!p) {
         reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
         return;
     }
-    if (fa__map_get(&s->ids, idb.data, idb.len - 1)) {
-        reply_error(s, to, id, FA_RPC_INVALID_REQUEST,
-                    "Invalid Request: id %s is already used by a request in progress", idb.data);
-        fa__buf_free(&idb);
-        json_decref(empty);
+    start_call(s, to, id, op, NULL, p, token);
+}
+
+static void do_read_resource(fa__session_t *s, reply_to_t to, const json_t *id, json_t *params) {
+    if (!json_is_string(json_object_get(params, "uri"))) {
+        reply_error(s, to, id, FA_RPC_INVALID_PARAMS,
+                    "Invalid params: resources/read needs uri (a string)");
         return;
     }
-    if (s->outstanding >= srv->opts.max_inflight && s->queued >= srv->opts.max_queued) {
-        reply_error(s, to, id, FA_RPC_SERVER_OVERLOADED,
-                    "Server overloaded: %zu calls are running and %zu waiting; retry later",
-                    s->outstanding, s->queued);
-        fa__buf_free(&idb);
-        json_decref(empty);
+    start_op(s, to, id, params, FA__OP_READ_RESOURCE);
+}
+
+static void do_get_prompt(fa__session_t *s, reply_to_t to, const json_t *id, json_t *params) {
+    json_t *name = json_object_get(params, "name");
+    if (!json_is_string(name)) {
+        reply_error(s, to, id, FA_RPC_INVALID_PARAMS,
+                    "Invalid params: prompts/get needs name (a string)");
         return;
     }
-    fa_call_t *c = malloc(sizeof *c + FA_CALL_INLINE_REPLY);
-    if (c)
-        *c = (fa_call_t){0}; /* the header only: inline_reply needs no zeroing */
-    if (!c) {
-        fa__buf_free(&idb);
-        json_decref(empty);
-        reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+    const json_t *prompt = fa__catalog_prompt(s->srv, json_string_value(name));
+    if (!prompt) {
+        reply_error(s, to, id, FA_RPC_INVALID_PARAMS, "Unknown prompt: %s",
+                    json_string_value(name));
         return;
     }
-    c->kind = FA__ITEM_CALL;
-    c->srv = srv;
-    c->session = s;
-    c->tool = tool;
-    c->args = empty ? empty : json_incref(args);
-    c->progress_token = token ? json_incref(token) : NULL;
-    c->id_len = idb.len - 1;
-    c->id_text = fa__buf_detach(&idb, NULL);
-    c->seq = ++srv->next_seq;
-    c->batch = to.batch;
-    c->slot = to.slot;
-    if (fa__map_put(&s->ids, c->id_text, c->id_len, c) != 0) {
-        fa__call_free(c);
-        reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+    /* PromptArgument values are strings (schema: GetPromptRequest.params.arguments). */
+    json_t *args = json_object_get(params, "arguments");
+    if (args && !json_is_object(args)) {
+        reply_error(s, to, id, FA_RPC_INVALID_PARAMS,
+                    "Invalid params: arguments must be an object of strings");
         return;
     }
-    pending_link(s, c);
-    if (srv->opts.tool_timeout_ms) {
-        c->deadline_ms = uv_now(&srv->loop) + srv->opts.tool_timeout_ms;
-        if (c == s->oldest)
-            fa__server_arm_call_timer(srv, c->deadline_ms);
-    }
-    if (s->outstanding < srv->opts.max_inflight) {
-        dispatch(s, c);
-    } else {
-        backlog_push(s, c);
-        if (s->queued >= srv->opts.max_queued && !s->paused) {
-            /* Backpressure: stop reading until calls come back (DESIGN.md §2). */
-            s->paused = 1;
-            s->ops->pause(s);
+    const char *key;
+    json_t *val;
+    json_object_foreach (args, key, val) {
+        if (!json_is_string(val)) {
+            reply_error(s, to, id, FA_RPC_INVALID_PARAMS,
+                        "Invalid params: argument '%s' must be a string", key);
+            return;
         }
     }
+    size_t i;
+    json_t *arg;
+    json_array_foreach (json_object_get(prompt, "arguments"), i, arg) {
+        const char *an = json_string_value(json_object_get(arg, "name"));
+        if (an && json_is_true(json_object_get(arg, "required")) && !json_object_get(args, an)) {
+            reply_error(s, to, id, FA_RPC_INVALID_PARAMS,
+                        "Invalid params: prompt %s needs argument '%s'", json_string_value(name),
+                        an);
+            return;
+        }
+    }
+    start_op(s, to, id, params, FA__OP_GET_PROMPT);
+}
+
+static void do_complete(fa__session_t *s, reply_to_t to, const json_t *id, json_t *params) {
+    json_t *ref = json_object_get(params, "ref");
+    json_t *arg = json_object_get(params, "argument");
+    const char *type = json_string_value(json_object_get(ref, "type"));
+    int ok = type &&
+             ((strcmp(type, "ref/prompt") == 0 && json_is_string(json_object_get(ref, "name"))) ||
+              (strcmp(type, "ref/resource") == 0 && json_is_string(json_object_get(ref, "uri"))));
+    if (!ok) {
+        reply_error(s, to, id, FA_RPC_INVALID_PARAMS,
+                    "Invalid params: ref must be {\"type\":\"ref/prompt\",\"name\":...} or "
+                    "{\"type\":\"ref/resource\",\"uri\":...}");
+        return;
+    }
+    if (!json_is_string(json_object_get(arg, "name")) ||
+        !json_is_string(json_object_get(arg, "value"))) {
+        reply_error(s, to, id, FA_RPC_INVALID_PARAMS,
+                    "Invalid params: argument must be {\"name\": string, \"value\": string}");
+        return;
+    }
+    start_op(s, to, id, params, FA__OP_COMPLETE);
 }
 
 /* ---- logging, cancellation ---- */
@@ -490,6 +629,8 @@ static void do_cancelled(fa__session_t *s, json_t *params) {
      * release keeps the flag ordered after our bookkeeping for anyone inspecting the call. */
     atomic_store_explicit(&c->cancelled, 1, memory_order_release);
     detach(s, c);
+    if (!c->queued && s->srv->executor.cancel)
+        s->srv->executor.cancel(s->srv->executor.self, c);
     const char *reason = json_string_value(json_object_get(params, "reason"));
     FA_DEBUG("call %s cancelled by the client%s%s", c->id_text, reason ? ": " : "",
              reason ? reason : "");
@@ -551,6 +692,18 @@ static void handle_request(fa__session_t *s, reply_to_t to, const fa__rpc_msg_t 
         do_tools_list(s, to, m->id, params);
     else if (strcmp(method, "logging/setLevel") == 0)
         do_set_level(s, to, m->id, params);
+    else if (fa__catalog_has_resources(s->srv) && strcmp(method, "resources/list") == 0)
+        do_list(s, to, m->id, params, &s->srv->catalog.resource_pages);
+    else if (fa__catalog_has_resources(s->srv) && strcmp(method, "resources/templates/list") == 0)
+        do_list(s, to, m->id, params, &s->srv->catalog.template_pages);
+    else if (fa__catalog_has_resources(s->srv) && strcmp(method, "resources/read") == 0)
+        do_read_resource(s, to, m->id, params);
+    else if (fa__catalog_has_prompts(s->srv) && strcmp(method, "prompts/list") == 0)
+        do_list(s, to, m->id, params, &s->srv->catalog.prompt_pages);
+    else if (fa__catalog_has_prompts(s->srv) && strcmp(method, "prompts/get") == 0)
+        do_get_prompt(s, to, m->id, params);
+    else if (s->srv->catalog.completions && strcmp(method, "completion/complete") == 0)
+        do_complete(s, to, m->id, params);
     else if (known_but_unsupported(method))
         reply_error(s, to, m->id, FA_RPC_METHOD_NOT_FOUND,
                     "Method not found: %s (this server does not offer that capability)", method);
@@ -714,27 +867,42 @@ void fa__session_on_notify(fa__session_t *s, fa__notify_t *n) {
 }
 
 uint64_t fa__session_expire(fa__session_t *s, uint64_t now_ms) {
+    static const char *const op_names[] = {"tools/call", "resources/read", "prompts/get",
+                                           "completion/complete"};
     while (s->oldest && s->oldest->deadline_ms && s->oldest->deadline_ms <= now_ms) {
         fa_call_t *c = s->oldest;
         reply_to_t to = {c->batch, c->slot};
+        unsigned ms = s->srv->opts.tool_timeout_ms;
         atomic_store_explicit(&c->cancelled, 1, memory_order_release);
         detach(s, c);
         c->batch = NULL;
-        char msg[256];
-        snprintf(msg, sizeof msg, "Tool %s timed out after %u ms", c->tool->name,
-                 s->srv->opts.tool_timeout_ms);
-        json_t *r = fa_result_text(msg);
         fa__buf_t *out = reply_buf(s, to);
-        if (r && json_object_set_new(r, "isError", json_true()) == 0 &&
-            fa__rpc_write_result(out, c->id_text, c->id_len, r) == 0)
+        int rc;
+        if (c->op == FA__OP_TOOL) {
+            /* A tool that runs too long is a tool failure the model can read. */
+            char msg[256];
+            snprintf(msg, sizeof msg, "Tool %s timed out after %u ms", c->tool->name, ms);
+            json_t *r = fa_result_text(msg);
+            rc = r && json_object_set_new(r, "isError", json_true()) == 0
+                     ? fa__rpc_write_result(out, c->id_text, c->id_len, r)
+                     : FA_ENOMEM;
+            json_decref(r);
+        } else {
+            char msg[128];
+            snprintf(msg, sizeof msg, "Request timed out: %s took longer than %u ms",
+                     op_names[c->op], ms);
+            rc = fa__rpc_write_error(out, c->id_text, c->id_len, FA_RPC_REQUEST_TIMEOUT, msg, NULL);
+        }
+        if (rc == 0)
             reply_commit(s, to);
         else
             reply_none(s, to);
-        json_decref(r);
-        FA_WARN("tool %s (call %s) timed out after %u ms", c->tool->name, c->id_text,
-                s->srv->opts.tool_timeout_ms);
+        FA_WARN("%s (call %s) timed out after %u ms",
+                c->op == FA__OP_TOOL ? c->tool->name : op_names[c->op], c->id_text, ms);
         if (c->queued)
             drop_queued(s, c);
+        else if (s->srv->executor.cancel)
+            s->srv->executor.cancel(s->srv->executor.self, c);
     }
     return s->oldest ? s->oldest->deadline_ms : 0;
 }

@@ -99,6 +99,7 @@ void fa_server_free(fa_server_t *srv) {
         return;
     }
     fa__tools_free(srv);
+    fa__catalog_free(srv);
     free(srv->name);
     free(srv->version);
     free(srv->title);
@@ -276,13 +277,26 @@ static void on_call_timer(uv_timer_t *t) {
 
 static void on_job_wake(uv_check_t *h) {
     fa_server_t *srv = h->data;
-    fa__workers_wake(srv->workers, srv->jobs_unwoken);
+    srv->executor.wake(srv->executor.self, srv->jobs_unwoken);
     srv->jobs_unwoken = 0;
     uv_check_stop(h);
 }
 
+void fa__server_set_executor(fa_server_t *srv, const fa__executor_t *ex) {
+    srv->executor = *ex;
+}
+
+/* The default executor: the C worker pool. */
+static int workers_submit(void *self, fa_call_t *call) {
+    return fa__workers_submit_lazy(self, call);
+}
+
+static void workers_wake(void *self, int n) {
+    fa__workers_wake(self, n);
+}
+
 int fa__server_submit(fa_server_t *srv, fa_call_t *call) {
-    int rc = fa__workers_submit_lazy(srv->workers, call);
+    int rc = srv->executor.submit(srv->executor.self, call);
     if (rc == 0 && srv->jobs_unwoken++ == 0)
         uv_check_start(&srv->job_wake, on_job_wake);
     return rc;
@@ -365,8 +379,12 @@ int fa_server_run_fds(fa_server_t *srv, int in_fd, int out_fd) {
     if ((rc = fa_mpsc_new(&srv->completions, inflight * 2 > 1024 ? inflight * 2 : 1024)) != 0)
         goto fail_loop;
     int nworkers = srv->opts.workers ? srv->opts.workers : fa__cpu_count();
-    if ((rc = fa__workers_new(&srv->workers, nworkers, inflight, fa__call_run, srv)) != 0)
-        goto fail_queue;
+    int own_executor = srv->executor.submit == NULL;
+    if (own_executor) {
+        if ((rc = fa__workers_new(&srv->workers, nworkers, inflight, fa__call_run, srv)) != 0)
+            goto fail_queue;
+        srv->executor = (fa__executor_t){srv->workers, workers_submit, workers_wake, NULL};
+    }
 
     if ((rc = fa__wakeup_init(&srv->wake, &srv->loop, on_wake)) != 0)
         goto fail_workers;
@@ -403,12 +421,17 @@ int fa_server_run_fds(fa_server_t *srv, int in_fd, int out_fd) {
         uv_run(&srv->loop, UV_RUN_DEFAULT);
     }
     fa__session_free(&srv->session);
+    if (own_executor)
+        memset(&srv->executor, 0, sizeof srv->executor);
     if (srv->abandoned) {
         /* Leave the pool and queue behind: worker threads inside tools still use them. */
         srv->workers = NULL;
         srv->completions = NULL;
     } else {
-        fa__workers_free(srv->workers);
+        /* The default pool is joined here; an installed executor is stopped by its owner, who
+         * must have drained it before (nothing is outstanding, or we would be abandoning). */
+        if (own_executor)
+            fa__workers_free(srv->workers);
         srv->workers = NULL;
         /* Items finished between the last drain and the join carry nothing to deliver. */
         void *item;
@@ -429,7 +452,10 @@ int fa_server_run_fds(fa_server_t *srv, int in_fd, int out_fd) {
     return rc;
 
 fail_workers:
-    fa__workers_free(srv->workers);
+    if (own_executor) {
+        fa__workers_free(srv->workers);
+        memset(&srv->executor, 0, sizeof srv->executor);
+    }
     srv->workers = NULL;
 fail_queue:
     fa_mpsc_free(srv->completions);

@@ -42,6 +42,48 @@ int fa__mcp_log_level(const char *name);
 typedef struct fa__session_s fa__session_t;
 typedef struct fa__batch_s fa__batch_t;
 
+/* Cached list pages: {"<key>":[...],"nextCursor":"c<N>"} per page. */
+typedef struct {
+    char **pages;
+    size_t *lens;
+    size_t n;
+} fa__pages_t;
+
+/* What a call runs: a tool, or one of the other methods that run user code. */
+typedef enum {
+    FA__OP_TOOL = 0,
+    FA__OP_READ_RESOURCE, /* resources/read */
+    FA__OP_GET_PROMPT,    /* prompts/get */
+    FA__OP_COMPLETE       /* completion/complete */
+} fa__op_t;
+
+/* Handlers for the non-tool methods (the Python host provides them). Each runs like a tool
+ * callback, on an executor thread, with the request's params (borrowed, valid until finished),
+ * and finishes the call with fa_call_complete (the method's result object) or fa_call_error. */
+typedef void (*fa__op_cb)(fa_call_t *call, const json_t *params, void *data);
+typedef struct {
+    fa__op_cb read_resource, get_prompt, complete;
+    void *data;
+} fa__ops_t;
+
+typedef struct {
+    json_t *resources, *templates, *prompts; /* arrays of definitions, owned */
+    fa__map_t prompt_index;                  /* name -> prompt definition (borrowed) */
+    fa__pages_t resource_pages, template_pages, prompt_pages;
+    int completions;
+    fa__ops_t ops;
+} fa__catalog_t;
+
+/* Where calls run. The default is the C worker pool (core/workers.c); the Python host installs
+ * its interpreter pool. submit queues without waking (the loop calls wake once per iteration);
+ * cancel (may be NULL) tells a running call's executor to stop it (loop thread). */
+typedef struct {
+    void *self;
+    int (*submit)(void *self, fa_call_t *call);
+    void (*wake)(void *self, int n);
+    void (*cancel)(void *self, fa_call_t *call);
+} fa__executor_t;
+
 typedef struct {
     char *name;
     json_t *def;                /* the Tool object served by tools/list */
@@ -56,10 +98,13 @@ struct fa_call_s {
     int kind; /* FA__ITEM_CALL; first member so completion items can be told apart */
     fa_server_t *srv;
     fa__session_t *session;
-    const fa__tool_t *tool;
-    json_t *args;           /* owned by the loop; read-only for the tool until finished */
-    json_t *progress_token; /* owned by the loop, or NULL */
-    char *id_text;          /* owned: the request id as JSON text (map key) */
+    fa__op_t op;
+    const fa__tool_t *tool;     /* FA__OP_TOOL */
+    json_t *args;               /* owned by the loop; read-only for the tool until finished */
+    json_t *params;             /* other ops: the request's params, owned by the loop */
+    _Atomic intptr_t exec_slot; /* for the executor (e.g. which worker runs it); starts -1 */
+    json_t *progress_token;     /* owned by the loop, or NULL */
+    char *id_text;              /* owned: the request id as JSON text (map key) */
     size_t id_len;
     uint64_t seq;
     fa__batch_t *batch; /* NULL, or the batch this call answers into (slot) */
@@ -130,10 +175,10 @@ struct fa_server_s {
 
     fa__tool_t **tools;
     size_t ntools, tools_cap;
-    fa__map_t tool_index; /* name -> fa__tool_t */
-    char **pages;         /* cached tools/list results, serialised */
-    size_t *page_lens;
-    size_t npages;
+    fa__map_t tool_index;    /* name -> fa__tool_t */
+    fa__pages_t tool_pages;  /* cached tools/list results */
+    fa__catalog_t catalog;   /* resources, templates, prompts, completion */
+    fa__executor_t executor; /* where calls run (default: the C worker pool) */
 
     /* Runtime (loop thread, while running). */
     uv_loop_t loop;
@@ -159,6 +204,24 @@ struct fa_server_s {
     _Atomic int gate_closed;    /* the loop is gone: finishing threads must not touch it */
     _Atomic int gate_users;     /* finishing threads between gate check and uv_async_send */
 };
+
+/* ---- catalog.c ---- */
+int fa__pages_build(fa__pages_t *p, const char *key, json_t *const *items, size_t n, size_t per);
+/* Page for a cursor (NULL = first): 0 and the raw result JSON, or FA_EINVAL. */
+int fa__pages_get(const fa__pages_t *p, const char *cursor, const char **raw, size_t *len);
+void fa__pages_free(fa__pages_t *p);
+/* Installs the resources/templates/prompts tables (arrays of definitions; stolen) and the
+ * handlers that serve them. Before running. 0, FA_EINVAL, FA_ENOMEM. */
+int fa__server_set_catalog(fa_server_t *srv, json_t *resources, json_t *templates, json_t *prompts,
+                           int completions, const fa__ops_t *ops);
+void fa__catalog_free(fa_server_t *srv);
+int fa__catalog_has_resources(const fa_server_t *srv);
+int fa__catalog_has_prompts(const fa_server_t *srv);
+const json_t *fa__catalog_prompt(const fa_server_t *srv, const char *name);
+
+/* ---- server.c ---- */
+/* Replaces the default C worker pool; before running. */
+void fa__server_set_executor(fa_server_t *srv, const fa__executor_t *ex);
 
 /* ---- tools.c ---- */
 const fa__tool_t *fa__tools_find(const fa_server_t *srv, const char *name);

@@ -1,10 +1,5 @@
-/* tools.c: the tool registry and the cached tools/list pages.
- *
- * Tools are registered before the server runs and never change while it runs, so tools/list is
- * answered from text serialised once (DESIGN.md §2): the reply is the id spliced into a cached
- * page. Cursors are opaque to clients (spec: utilities/pagination); ours name a page ("c2"), are
- * stable for the server's lifetime and anything else is rejected with -32602.
- */
+/* tools.c: the tool registry. Tools are registered before the server runs and never change
+ * while it runs, so tools/list is answered from pages serialised once (catalog.c). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,67 +118,24 @@ const fa__tool_t *fa__tools_find(const fa_server_t *srv, const char *name) {
 }
 
 void fa__tools_free_pages(fa_server_t *srv) {
-    for (size_t i = 0; i < srv->npages; i++)
-        free(srv->pages[i]);
-    free(srv->pages);
-    free(srv->page_lens);
-    srv->pages = NULL;
-    srv->page_lens = NULL;
-    srv->npages = 0;
+    fa__pages_free(&srv->tool_pages);
 }
 
 int fa__tools_build_pages(fa_server_t *srv) {
-    if (srv->npages)
+    if (srv->tool_pages.n)
         return 0;
-    size_t per = srv->opts.page_size ? srv->opts.page_size : FA_MCP_PAGE_SIZE;
-    size_t npages = srv->ntools ? (srv->ntools + per - 1) / per : 1;
-    srv->pages = calloc(npages, sizeof *srv->pages);
-    srv->page_lens = calloc(npages, sizeof *srv->page_lens);
-    if (!srv->pages || !srv->page_lens)
-        goto nomem;
-    srv->npages = npages;
-    for (size_t p = 0; p < npages; p++) {
-        fa__buf_t b = FA__BUF_INIT;
-        int rc = fa__buf_append_str(&b, "{\"tools\":[");
-        for (size_t i = p * per; rc == 0 && i < srv->ntools && i < (p + 1) * per; i++) {
-            if (i > p * per)
-                rc = fa__buf_putc(&b, ',');
-            if (rc == 0)
-                rc = fa__json_write(&b, srv->tools[i]->def);
-        }
-        if (rc == 0)
-            rc = fa__buf_putc(&b, ']');
-        if (rc == 0 && p + 1 < npages)
-            rc = fa__buf_appendf(&b, ",\"nextCursor\":\"c%zu\"", p + 1);
-        if (rc == 0)
-            rc = fa__buf_putc(&b, '}');
-        if (rc || !(srv->pages[p] = fa__buf_detach(&b, &srv->page_lens[p]))) {
-            fa__buf_free(&b);
-            goto nomem;
-        }
-    }
-    return 0;
-nomem:
-    fa__tools_free_pages(srv);
-    return FA_ENOMEM;
+    json_t **items = malloc((srv->ntools ? srv->ntools : 1) * sizeof *items);
+    if (!items)
+        return FA_ENOMEM;
+    for (size_t i = 0; i < srv->ntools; i++)
+        items[i] = srv->tools[i]->def;
+    int rc = fa__pages_build(&srv->tool_pages, "tools", items, srv->ntools, srv->opts.page_size);
+    free(items);
+    return rc;
 }
 
 int fa__tools_page(const fa_server_t *srv, const char *cursor, const char **raw, size_t *len) {
-    size_t page = 0;
-    if (cursor) {
-        char *end;
-        if (cursor[0] != 'c' || cursor[1] < '1' || cursor[1] > '9')
-            return FA_EINVAL;
-        unsigned long long v = strtoull(cursor + 1, &end, 10);
-        if (*end || v >= srv->npages)
-            return FA_EINVAL;
-        page = (size_t)v;
-    }
-    if (page >= srv->npages)
-        return FA_EINVAL;
-    *raw = srv->pages[page];
-    *len = srv->page_lens[page];
-    return 0;
+    return fa__pages_get(&srv->tool_pages, cursor, raw, len);
 }
 
 void fa__tools_free(fa_server_t *srv) {

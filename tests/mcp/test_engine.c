@@ -17,6 +17,7 @@
 
 #include "fa_test.h"
 #include "fasterapi.h"
+#include "mcp/server_internal.h"
 
 static void echo_cb(fa_call_t *call, const json_t *args, void *data) {
     (void)data;
@@ -56,6 +57,38 @@ static void progress_cb(fa_call_t *call, const json_t *args, void *data) {
     fa_call_complete(call, fa_result_text("done"));
 }
 
+/* Handlers for resources/read, prompts/get, completion/complete (options "catalog": true). */
+static void read_resource(fa_call_t *call, const json_t *params, void *data) {
+    (void)data;
+    const char *uri = json_string_value(json_object_get(params, "uri"));
+    if (strcmp(uri, "test://hello") == 0 || strncmp(uri, "users://", 8) == 0)
+        fa_call_complete(call, json_pack("{s:[{s:s, s:s, s:s}]}", "contents", "uri", uri,
+                                         "mimeType", "text/plain", "text", "hello"));
+    else
+        fa_call_error(call, FA_MCP_RESOURCE_NOT_FOUND, "Resource not found",
+                      json_pack("{s:s}", "uri", uri));
+}
+
+static void get_prompt(fa_call_t *call, const json_t *params, void *data) {
+    (void)data;
+    const char *who =
+        json_string_value(json_object_get(json_object_get(params, "arguments"), "name"));
+    char text[128];
+    snprintf(text, sizeof text, "Hello %s", who ? who : "you");
+    fa_call_complete(call, json_pack("{s:[{s:s, s:{s:s, s:s}}]}", "messages", "role", "user",
+                                     "content", "type", "text", "text", text));
+}
+
+static void complete(fa_call_t *call, const json_t *params, void *data) {
+    (void)data;
+    const char *v =
+        json_string_value(json_object_get(json_object_get(params, "argument"), "value"));
+    fa_call_complete(call, json_pack("{s:{s:[s], s:i, s:b}}", "completion", "values", v, "total", 1,
+                                     "hasMore", 0));
+}
+
+static const fa__ops_t catalog_ops = {read_resource, get_prompt, complete, NULL};
+
 static fa_server_t *make_server(const json_t *options) {
     fa_server_options_t o;
     fa_server_options_init(&o);
@@ -88,6 +121,14 @@ static fa_server_t *make_server(const json_t *options) {
     };
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
         ck_assert_int_eq(fa_server_add_tool(srv, &defs[i]), 0);
+    if (json_is_true(json_object_get(options, "catalog"))) {
+        json_t *res = json_pack("[{s:s, s:s, s:s}]", "uri", "test://hello", "name", "hello",
+                                "mimeType", "text/plain");
+        json_t *tpl = json_pack("[{s:s, s:s}]", "uriTemplate", "users://{id}", "name", "user");
+        json_t *prompts = json_pack("[{s:s, s:s, s:[{s:s, s:b}]}]", "name", "greet", "description",
+                                    "Greets", "arguments", "name", "name", "required", 1);
+        ck_assert_int_eq(fa__server_set_catalog(srv, res, tpl, prompts, 1, &catalog_ops), 0);
+    }
     return srv;
 }
 
