@@ -142,8 +142,7 @@ void fa__catalog_free(fa_server_t *srv) {
 }
 
 int fa__catalog_has_resources(const fa_server_t *srv) {
-    return json_array_size(srv->catalog.resources) + json_array_size(srv->catalog.templates) > 0 ||
-           srv->catalog.ops.read_resource != NULL;
+    return json_array_size(srv->catalog.resources) + json_array_size(srv->catalog.templates) > 0;
 }
 
 int fa__catalog_has_prompts(const fa_server_t *srv) {

@@ -224,6 +224,10 @@ const json_t *fa__catalog_prompt(const fa_server_t *srv, const char *name);
 void fa__server_set_executor(fa_server_t *srv, const fa__executor_t *ex);
 
 /* ---- tools.c ---- */
+/* Registers a tool from a complete Tool definition (name, title, description, inputSchema,
+ * outputSchema, annotations, icons, _meta, ...; copied and served as given). Same errors as
+ * fa_server_add_tool. */
+int fa__server_add_tool_json(fa_server_t *srv, const json_t *def, fa_tool_cb cb, void *data);
 const fa__tool_t *fa__tools_find(const fa_server_t *srv, const char *name);
 /* Serialises the tools/list pages once (after registration). 0 or FA_ENOMEM. */
 int fa__tools_build_pages(fa_server_t *srv);

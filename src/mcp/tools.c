@@ -113,6 +113,55 @@ fail:
     return rc;
 }
 
+int fa__server_add_tool_json(fa_server_t *srv, const json_t *def, fa_tool_cb cb, void *data) {
+    const char *name = json_string_value(json_object_get(def, "name"));
+    if (!srv || !cb || !json_is_object(def) || !valid_tool_name(name))
+        return FA_EINVAL;
+    if (srv->running)
+        return FA_ESTATE;
+    if (fa__tools_find(srv, name))
+        return FA_EEXIST;
+    char why[256];
+    const json_t *in = json_object_get(def, "inputSchema");
+    const json_t *out = json_object_get(def, "outputSchema");
+    if (fa__schema_check(in, why, sizeof why) != 0) {
+        FA_ERROR("tool %s: inputSchema rejected: %s", name, why);
+        return FA_ESCHEMA;
+    }
+    if (out && fa__schema_check(out, why, sizeof why) != 0) {
+        FA_ERROR("tool %s: outputSchema rejected: %s", name, why);
+        return FA_ESCHEMA;
+    }
+    fa__tool_t *t = calloc(1, sizeof *t);
+    json_t *d = json_deep_copy(def);
+    int rc = FA_ENOMEM;
+    if (!t || !d || !(t->name = strdup(name)))
+        goto fail;
+    if (srv->ntools == srv->tools_cap) {
+        size_t cap = srv->tools_cap ? srv->tools_cap * 2 : 16;
+        fa__tool_t **tools = realloc(srv->tools, cap * sizeof *tools);
+        if (!tools)
+            goto fail;
+        srv->tools = tools;
+        srv->tools_cap = cap;
+    }
+    if ((rc = fa__map_put(&srv->tool_index, t->name, strlen(t->name), t)) != 0)
+        goto fail;
+    t->def = d;
+    t->input_schema = json_object_get(d, "inputSchema");
+    t->cb = cb;
+    t->data = data;
+    srv->tools[srv->ntools++] = t;
+    fa__tools_free_pages(srv);
+    return 0;
+fail:
+    if (t)
+        free(t->name);
+    free(t);
+    json_decref(d);
+    return rc;
+}
+
 const fa__tool_t *fa__tools_find(const fa_server_t *srv, const char *name) {
     return fa__map_get(&srv->tool_index, name, strlen(name));
 }

@@ -1,0 +1,277 @@
+/* host.c: starting and stopping the Python host (see host.h and pyhost_internal.h).
+ *
+ * Start-up order matters (research/subinterp.md §1.3, §2.7):
+ *   1. register `_fasterapi` as a built-in module, initialise CPython without its signal handlers
+ *      (libuv owns SIGINT/SIGTERM);
+ *   2. import `_datetime` in the main interpreter before any subinterpreter exists: on 3.12.1 and
+ *      3.13.0 two subinterpreters importing datetime double-free at shutdown otherwise;
+ *   3. import the user's file in the main interpreter once and export its table, so import
+ *      errors are reported (with the traceback, on stderr) before anything reaches stdout;
+ *   4. release the GIL; the pool's workers create their interpreters and import the app again.
+ * Shutdown reverses it: workers end their interpreters on their own threads, then the main
+ * thread re-attaches and finalises.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/workers.h"
+#include "fasterapi/error.h"
+#include "pyhost/convert.h"
+#include "pyhost/host.h"
+#include "pyhost/pyhost_internal.h"
+
+struct fa__pyhost_s {
+    fa__pyhost_options_t opts;
+    char *app_path;
+    char *app_name;
+    PyThreadState *main_ts; /* detached while the server runs */
+    PyObject *mcp;          /* the app in the main interpreter (kept for the shared-GIL mode) */
+    json_t *table;
+    fa__pypool_t *pool;
+    fa__py_mode_t mode;
+    char **tool_names; /* tool callback data: the name each Python tool is called by */
+    size_t ntool_names;
+};
+
+static int has_package(const char *dir) {
+    char p[PATH_MAX + 64];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/fasterapi/__init__.py", dir);
+    return stat(p, &st) == 0;
+}
+
+const char *fa__pyhost_package_dir(void) {
+    static char dir[PATH_MAX + 32];
+    const char *env = getenv("FASTERAPI_PYTHONPATH");
+    if (env && *env)
+        return env;
+    /* Installed: <prefix>/bin/fasterapi next to <prefix>/lib/fasterapi/python. */
+    char exe[PATH_MAX - 32];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = '\0';
+            snprintf(dir, sizeof dir, "%s/../lib/fasterapi/python", exe);
+            if (has_package(dir))
+                return dir;
+        }
+    }
+    return FA_PYTHON_SOURCE_DIR; /* the source tree this binary was built from */
+}
+
+/* Prints the pending Python exception with its traceback to stderr and clears it. */
+static void print_python_error(const char *what) {
+    char text[8192];
+    fa__py_format_exception(text, sizeof text, 1);
+    fprintf(stderr, "fasterapi: %s\n%s", what, text);
+    size_t n = strlen(text);
+    if (n == 0 || text[n - 1] != '\n')
+        fputc('\n', stderr);
+}
+
+static int init_python(const fa__pyhost_options_t *o) {
+    if (PyImport_AppendInittab("_fasterapi", PyInit__fasterapi) < 0) {
+        fprintf(stderr, "fasterapi: cannot register the _fasterapi module\n");
+        return FA_EPYTHON;
+    }
+    PyConfig cfg;
+    PyConfig_InitPythonConfig(&cfg);
+    cfg.install_signal_handlers = 0; /* libuv owns SIGINT/SIGTERM (subinterp.md §2.4) */
+    cfg.parse_argv = 0;
+    char *argv[] = {(char *)(uintptr_t)o->app_path};
+    PyStatus st = PyConfig_SetBytesArgv(&cfg, 1, argv);
+    if (!PyStatus_Exception(st))
+        st = Py_InitializeFromConfig(&cfg);
+    PyConfig_Clear(&cfg);
+    if (PyStatus_Exception(st)) {
+        fprintf(stderr, "fasterapi: cannot initialise Python: %s\n",
+                st.err_msg ? st.err_msg : "unknown error");
+        return FA_EPYTHON;
+    }
+    return 0;
+}
+
+/* In the main interpreter: package path, stdout -> stderr, _datetime, the app, its table. */
+static int load_main(fa__pyhost_t *h) {
+    PyObject *dt = PyImport_ImportModule("_datetime");
+    if (!dt)
+        PyErr_Clear(); /* a Python without the C datetime has nothing to work around */
+    Py_XDECREF(dt);
+    PyObject *sys = PyImport_ImportModule("sys");
+    PyObject *path = sys ? PyObject_GetAttrString(sys, "path") : NULL;
+    PyObject *dir = PyUnicode_FromString(fa__pyhost_package_dir());
+    PyObject *err = sys ? PyObject_GetAttrString(sys, "stderr") : NULL;
+    int ok = path && dir && err && PyList_Insert(path, 0, dir) == 0 &&
+             PyObject_SetAttrString(sys, "stdout", err) == 0;
+    Py_XDECREF(err);
+    Py_XDECREF(dir);
+    Py_XDECREF(path);
+    Py_XDECREF(sys);
+    PyObject *rt = ok ? PyImport_ImportModule("fasterapi._runtime") : NULL;
+    if (!rt) {
+        print_python_error("cannot import the fasterapi package");
+        return FA_EPYTHON;
+    }
+    if (PyObject_SetAttrString(rt, "HOSTED", Py_True) == 0)
+        h->mcp = PyObject_CallMethod(rt, "load_app", "sz", h->app_path, h->app_name);
+    if (!h->mcp) {
+        Py_DECREF(rt);
+        print_python_error("cannot load the app");
+        return FA_EPYTHON;
+    }
+    PyObject *table = PyObject_CallMethod(rt, "export", "O", h->mcp);
+    Py_DECREF(rt);
+    if (!table) {
+        print_python_error("cannot export the app's tools");
+        return FA_EPYTHON;
+    }
+    char why[512];
+    h->table = fa__py_to_json(table, why, sizeof why);
+    Py_DECREF(table);
+    if (!h->table) {
+        fprintf(stderr, "fasterapi: the exported table is not JSON: %s\n", why);
+        return FA_EPYTHON;
+    }
+    return 0;
+}
+
+int fa__pyhost_open(fa__pyhost_t **out, const fa__pyhost_options_t *o) {
+    fa__pyhost_t *h = calloc(1, sizeof *h);
+    if (!h)
+        return FA_ENOMEM;
+    h->opts = *o;
+    h->app_path = realpath(o->app_path, NULL);
+    if (!h->app_path) {
+        fprintf(stderr, "fasterapi: cannot open %s: %s\n", o->app_path, strerror(errno));
+        free(h);
+        return FA_ENOENT;
+    }
+    h->app_name = o->app_name ? strdup(o->app_name) : NULL;
+    h->opts.app_path = h->app_path;
+    h->opts.app_name = h->app_name;
+    int rc = init_python(&h->opts);
+    if (rc) {
+        free(h->app_path);
+        free(h->app_name);
+        free(h);
+        return rc;
+    }
+    rc = load_main(h);
+    h->main_ts = PyEval_SaveThread(); /* from here on the main thread holds no GIL */
+    if (rc) {
+        fa__pyhost_close(h);
+        return rc;
+    }
+    *out = h;
+    return 0;
+}
+
+const json_t *fa__pyhost_table(const fa__pyhost_t *h) {
+    return h->table;
+}
+
+const char *fa__pyhost_mode(const fa__pyhost_t *h) {
+    return h->mode == FA_PY_OWN_GIL ? "own GIL" : "shared GIL";
+}
+
+static int register_table(fa__pyhost_t *h, fa_server_t *srv) {
+    json_t *tools = json_object_get(h->table, "tools");
+    size_t n = json_array_size(tools), i;
+    h->tool_names = calloc(n ? n : 1, sizeof *h->tool_names);
+    if (!h->tool_names)
+        return FA_ENOMEM;
+    json_t *def;
+    json_array_foreach (tools, i, def) {
+        const char *name = json_string_value(json_object_get(def, "name"));
+        char *copy = name ? strdup(name) : NULL;
+        if (!copy)
+            return FA_EINVAL;
+        h->tool_names[h->ntool_names++] = copy;
+        int rc = fa__server_add_tool_json(srv, def, fa__py_tool_cb, copy);
+        if (rc) {
+            fprintf(stderr, "fasterapi: cannot register tool %s: %s\n", name, fa_strerror(rc));
+            return rc;
+        }
+    }
+    json_t *res = json_object_get(h->table, "resources");
+    json_t *tpl = json_object_get(h->table, "resourceTemplates");
+    json_t *prompts = json_object_get(h->table, "prompts");
+    int rc =
+        fa__server_set_catalog(srv, res ? json_incref(res) : NULL, tpl ? json_incref(tpl) : NULL,
+                               prompts ? json_incref(prompts) : NULL,
+                               json_is_true(json_object_get(h->table, "completions")), &fa__py_ops);
+    if (rc)
+        fprintf(stderr, "fasterapi: cannot register resources/prompts: %s\n", fa_strerror(rc));
+    return rc;
+}
+
+int fa__pyhost_serve(fa__pyhost_t *h, fa_server_t *srv) {
+    int rc = register_table(h, srv);
+    if (rc)
+        return rc;
+    int n = h->opts.workers > 0 ? h->opts.workers : fa__cpu_count();
+    if (n > FA_PY_MAX_WORKERS)
+        n = FA_PY_MAX_WORKERS;
+    fa__pyapp_t app = {h->app_path, h->app_name, fa__pyhost_package_dir(), h->opts.debug};
+    size_t capacity = srv->opts.max_inflight;
+    char err[4096];
+    int refused = 0;
+    h->mode =
+        PY_VERSION_HEX >= 0x030C0000 && !h->opts.force_shared ? FA_PY_OWN_GIL : FA_PY_SHARED_GIL;
+    if (h->mode == FA_PY_SHARED_GIL && PY_VERSION_HEX < 0x030C0000)
+        FA_INFO("Python %s has no per-interpreter GIL: tools run in the main interpreter "
+                "(shared GIL)",
+                PY_VERSION);
+    rc = fa__pypool_start(&h->pool, h->mode, n, capacity, &app,
+                          h->mode == FA_PY_SHARED_GIL ? h->mcp : NULL, err, sizeof err, &refused);
+    if (rc && refused) {
+        /* numpy, pydantic-core, PyO3/Cython modules: serve the app from the main interpreter.
+         * The log line quotes the exception's last line ("ImportError: module X does not..."). */
+        size_t len = strlen(err);
+        while (len && err[len - 1] == '\n')
+            err[--len] = '\0';
+        const char *last = strrchr(err, '\n');
+        last = last ? last + 1 : err;
+        FA_WARN("%s does not load in isolated subinterpreters (%.300s); serving it from the main "
+                "interpreter with a shared GIL",
+                h->app_path, last);
+        h->mode = FA_PY_SHARED_GIL;
+        rc = fa__pypool_start(&h->pool, h->mode, n, capacity, &app, h->mcp, err, sizeof err,
+                              &refused);
+    }
+    if (rc) {
+        fprintf(stderr, "fasterapi: cannot start the Python workers:\n%s\n", err);
+        return rc;
+    }
+    fa__executor_t ex = fa__pypool_executor(h->pool);
+    fa__server_set_executor(srv, &ex);
+    return 0;
+}
+
+void fa__pyhost_close(fa__pyhost_t *h) {
+    if (!h)
+        return;
+    fa__pypool_free(h->pool);
+    h->pool = NULL;
+    if (h->main_ts) {
+        PyEval_RestoreThread(h->main_ts);
+        Py_CLEAR(h->mcp);
+        if (Py_FinalizeEx() < 0)
+            FA_WARN("Python finalisation reported an error");
+    }
+    fa__py_shared_free_all();
+    json_decref(h->table);
+    for (size_t i = 0; i < h->ntool_names; i++)
+        free(h->tool_names[i]);
+    free(h->tool_names);
+    free(h->app_path);
+    free(h->app_name);
+    free(h);
+}

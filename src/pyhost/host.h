@@ -1,0 +1,42 @@
+/* pyhost/host.h: the Python host as the CLI uses it.
+ *
+ *   fa__pyhost_open   initialise CPython, import the user's file in the main interpreter and
+ *                     export its table (tools, resources, prompts); nothing reaches stdout
+ *   fa__pyhost_serve  register the table with a server and start the worker pool (isolated
+ *                     interpreters, or the main interpreter as the fallback)
+ *   fa__pyhost_close  stop the pool (each worker ends its interpreter) and finalise CPython
+ *
+ * All on the CLI's main thread; between serve and close that thread runs the server's loop and
+ * holds no Python thread state.
+ */
+#ifndef FA_PYHOST_HOST_H
+#define FA_PYHOST_HOST_H
+
+#include <jansson.h>
+
+#include "fasterapi/mcp.h"
+
+typedef struct fa__pyhost_s fa__pyhost_t;
+
+typedef struct {
+    const char *app_path; /* the user's server file */
+    const char *app_name; /* --mcp NAME, or NULL */
+    int workers;          /* 0 = number of CPUs */
+    int debug;            /* tracebacks in tool errors */
+    int force_shared;     /* run in the main interpreter even where subinterpreters work */
+} fa__pyhost_options_t;
+
+/* Returns 0, or FA_EPYTHON after printing the Python error (with traceback) to stderr. */
+int fa__pyhost_open(fa__pyhost_t **out, const fa__pyhost_options_t *o);
+/* The exported table (borrowed): {"name","version","title","instructions","tools",...}. */
+const json_t *fa__pyhost_table(const fa__pyhost_t *h);
+/* Registers everything with srv and starts the pool. 0 or a negative FA_E* (error printed). */
+int fa__pyhost_serve(fa__pyhost_t *h, fa_server_t *srv);
+/* "own GIL" / "shared GIL": the mode the pool runs in (after serve). */
+const char *fa__pyhost_mode(const fa__pyhost_t *h);
+void fa__pyhost_close(fa__pyhost_t *h);
+/* The directory holding the fasterapi Python package (env FASTERAPI_PYTHONPATH, the install
+ * tree next to the executable, or the source tree this was built from). */
+const char *fa__pyhost_package_dir(void);
+
+#endif

@@ -1,0 +1,338 @@
+/* module.c: `_fasterapi`, the built-in module the Python package talks to.
+ *
+ * Multi-phase initialisation (PEP 489) with per-interpreter state and
+ * Py_MOD_PER_INTERPRETER_GIL_SUPPORTED, so every isolated worker interpreter gets its own module
+ * object and its own CallContext type; nothing here is a static PyObject.
+ *
+ * Contents:
+ *  - CallContext: the `ctx` handed to fasterapi._runtime.Dispatcher (contract in
+ *    python/fasterapi/_runtime.py): request_id, session_id, cancelled, log(), progress().
+ *    It points at the fa_call_t only while the call is unfinished; afterwards its methods raise.
+ *  - _serve(fd): the worker's asyncio loop (Python source below), _on_wake and _bind_loop.
+ *  - the fasterapi.shared functions (shared.c).
+ */
+#include <Python.h>
+
+#include "core/json_parse.h"
+#include "fasterapi/error.h"
+#include "pyhost/convert.h"
+#include "pyhost/pyhost_internal.h"
+
+typedef struct {
+    PyObject *ctx_type;
+} modstate_t;
+
+typedef struct {
+    PyObject_HEAD fa_call_t *call; /* NULL once the call is finished */
+    PyObject *request_id;
+} ctxobject_t;
+
+/* ---- CallContext ---- */
+
+static void ctx_dealloc(PyObject *self) {
+    ctxobject_t *c = (ctxobject_t *)self;
+    PyTypeObject *tp = Py_TYPE(self);
+    Py_CLEAR(c->request_id);
+    tp->tp_free(self);
+    Py_DECREF(tp); /* heap types own a reference from each instance */
+}
+
+static fa_call_t *live_call(ctxobject_t *c) {
+    if (!c->call)
+        PyErr_SetString(PyExc_RuntimeError,
+                        "this request has already finished (a Context is only valid during "
+                        "its own call)");
+    return c->call;
+}
+
+static PyObject *ctx_log(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"level", "data", "logger", NULL};
+    const char *level, *logger = NULL;
+    PyObject *data;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "sO|z", kwlist, &level, &data, &logger))
+        return NULL;
+    fa_call_t *call = live_call((ctxobject_t *)self);
+    if (!call)
+        return NULL;
+    char why[256];
+    json_t *j = fa__py_to_json(data, why, sizeof why);
+    if (!j) {
+        /* Not JSON (an exception object, a set...): log its str() rather than nothing. */
+        PyObject *s = PyObject_Str(data);
+        const char *t = s ? PyUnicode_AsUTF8(s) : NULL;
+        j = t ? json_string(t) : NULL;
+        Py_XDECREF(s);
+        PyErr_Clear();
+    }
+    int rc = fa_call_log(call, level, logger, j);
+    if (rc == FA_EINVAL) {
+        PyErr_Format(PyExc_ValueError,
+                     "unknown log level '%s' (use debug, info, notice, warning, error, critical, "
+                     "alert or emergency)",
+                     level);
+        return NULL;
+    }
+    if (rc != 0 && rc != FA_EALREADY) {
+        PyErr_Format(PyExc_RuntimeError, "log message not sent: %s", fa_strerror(rc));
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *ctx_progress(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"progress", "total", "message", NULL};
+    double progress;
+    PyObject *total = Py_None;
+    const char *message = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "d|Oz", kwlist, &progress, &total, &message))
+        return NULL;
+    fa_call_t *call = live_call((ctxobject_t *)self);
+    if (!call)
+        return NULL;
+    double t = -1;
+    if (total != Py_None && (t = PyFloat_AsDouble(total)) == -1 && PyErr_Occurred())
+        return NULL;
+    int rc = fa_call_progress(call, progress, t, message);
+    if (rc == FA_EINVAL) {
+        PyErr_SetString(PyExc_ValueError, "progress and total must be finite numbers");
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *ctx_get_request_id(PyObject *self, void *closure) {
+    (void)closure;
+    ctxobject_t *c = (ctxobject_t *)self;
+    return Py_NewRef(c->request_id ? c->request_id : Py_None);
+}
+
+static PyObject *ctx_get_session_id(PyObject *self, void *closure) {
+    (void)self;
+    (void)closure;
+    Py_RETURN_NONE; /* stdio has one client and no session id */
+}
+
+static PyObject *ctx_get_cancelled(PyObject *self, void *closure) {
+    (void)closure;
+    ctxobject_t *c = (ctxobject_t *)self;
+    return PyBool_FromLong(!c->call || fa_call_is_cancelled(c->call));
+}
+
+static PyMethodDef ctx_methods[] = {
+    {"log", (PyCFunction)(void (*)(void))ctx_log, METH_VARARGS | METH_KEYWORDS,
+     "log(level, data, logger=None): send notifications/message for this request"},
+    {"progress", (PyCFunction)(void (*)(void))ctx_progress, METH_VARARGS | METH_KEYWORDS,
+     "progress(progress, total=None, message=None): send notifications/progress"},
+    {NULL, NULL, 0, NULL}};
+
+static PyGetSetDef ctx_getset[] = {
+    {"request_id", ctx_get_request_id, NULL, "the JSON-RPC id of the request", NULL},
+    {"session_id", ctx_get_session_id, NULL, "the session id (None on stdio)", NULL},
+    {"cancelled", ctx_get_cancelled, NULL, "True once the client cancelled or it timed out", NULL},
+    {NULL, NULL, NULL, NULL, NULL}};
+
+static PyType_Slot ctx_slots[] = {{Py_tp_dealloc, (void *)ctx_dealloc},
+                                  {Py_tp_methods, ctx_methods},
+                                  {Py_tp_getset, ctx_getset},
+                                  {Py_tp_doc, (void *)"The host side of a request's Context."},
+                                  {0, NULL}};
+
+static PyType_Spec ctx_spec = {"_fasterapi.CallContext", sizeof(ctxobject_t), 0, Py_TPFLAGS_DEFAULT,
+                               ctx_slots};
+
+PyObject *fa__py_ctx_type(void) {
+    PyObject *mod = PyImport_ImportModule("_fasterapi");
+    if (!mod)
+        return NULL;
+    modstate_t *st = PyModule_GetState(mod);
+    PyObject *tp = Py_NewRef(st->ctx_type);
+    Py_DECREF(mod);
+    return tp;
+}
+
+PyObject *fa__pyctx_new(fa_call_t *call) {
+    fa__pyworker_t *w = fa__pyworker_current();
+    PyTypeObject *tp = w ? (PyTypeObject *)w->ctx_type : NULL;
+    if (!tp) {
+        PyErr_SetString(PyExc_RuntimeError, "no CallContext type in this interpreter");
+        return NULL;
+    }
+    ctxobject_t *c = PyObject_New(ctxobject_t, tp);
+    if (!c)
+        return NULL;
+    c->call = call;
+    c->request_id = NULL;
+    fa__json_error_t err;
+    json_t *id = fa__json_parse(call->id_text, call->id_len, 4, NULL, &err);
+    if (id) {
+        c->request_id = fa__py_from_json(id);
+        json_decref(id);
+        if (!c->request_id) {
+            Py_DECREF(c);
+            return NULL;
+        }
+    }
+    return (PyObject *)c;
+}
+
+void fa__pyctx_release(PyObject *ctx) {
+    if (ctx)
+        ((ctxobject_t *)ctx)->call = NULL;
+}
+
+/* ---- errors ---- */
+
+void fa__py_format_exception(char *buf, size_t size, int with_traceback) {
+    buf[0] = '\0';
+#if PY_VERSION_HEX >= 0x030C0000
+    PyObject *exc = PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value && tb)
+        PyException_SetTraceback(value, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    PyObject *exc = value;
+#endif
+    if (!exc)
+        return;
+    PyObject *text = NULL;
+    if (with_traceback) {
+        PyObject *tbmod = PyImport_ImportModule("traceback");
+        PyObject *lines =
+            tbmod ? PyObject_CallMethod(tbmod, "format_exception", "OOO", (PyObject *)Py_TYPE(exc),
+                                        exc, PyException_GetTraceback(exc))
+                  : NULL;
+        PyObject *empty = PyUnicode_FromString("");
+        if (lines && empty)
+            text = PyUnicode_Join(empty, lines);
+        Py_XDECREF(empty);
+        Py_XDECREF(lines);
+        Py_XDECREF(tbmod);
+    }
+    if (!text) {
+        PyErr_Clear();
+        PyObject *msg = PyObject_Str(exc);
+        const char *name = Py_TYPE(exc)->tp_name;
+        text = msg && PyUnicode_GetLength(msg) > 0 ? PyUnicode_FromFormat("%s: %U", name, msg)
+                                                   : PyUnicode_FromString(name);
+        Py_XDECREF(msg);
+    }
+    const char *t = text ? PyUnicode_AsUTF8(text) : NULL;
+    snprintf(buf, size, "%s", t ? t : "(an exception that cannot be printed)");
+    Py_XDECREF(text);
+    Py_DECREF(exc);
+    PyErr_Clear();
+}
+
+/* ---- the worker loop ---- */
+
+static PyObject *mod_on_wake(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    fa__pyworker_t *w = fa__pyworker_current();
+    if (!w) {
+        PyErr_SetString(PyExc_RuntimeError, "_on_wake outside a FasterAPI worker");
+        return NULL;
+    }
+    return fa__pyworker_on_wake(w);
+}
+
+static PyObject *mod_bind_loop(PyObject *self, PyObject *loop) {
+    (void)self;
+    fa__pyworker_t *w = fa__pyworker_current();
+    if (!w) {
+        PyErr_SetString(PyExc_RuntimeError, "_bind_loop outside a FasterAPI worker");
+        return NULL;
+    }
+    if (fa__pyworker_bind_loop(w, loop) != 0)
+        return NULL;
+    Py_RETURN_NONE;
+}
+
+static PyObject *mod_hosted(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    Py_RETURN_TRUE;
+}
+
+static PyMethodDef mod_methods[] = {
+    {"_on_wake", mod_on_wake, METH_NOARGS, "run queued calls (the worker's eventfd callback)"},
+    {"_bind_loop", mod_bind_loop, METH_O, "tell the host which asyncio loop this worker runs"},
+    {"hosted", mod_hosted, METH_NOARGS, "True: running inside the FasterAPI host"},
+    {NULL, NULL, 0, NULL}};
+
+/* The worker's loop. Calls arrive through the eventfd reader; when the host stops the worker,
+ * _on_wake stops the loop and anything still running is cancelled and awaited. */
+static const char serve_source[] =
+    "def _serve(fd):\n"
+    "    import asyncio\n"
+    "    loop = asyncio.new_event_loop()\n"
+    "    asyncio.set_event_loop(loop)\n"
+    "    _bind_loop(loop)\n"
+    "    loop.add_reader(fd, _on_wake)\n"
+    "    loop.call_soon(_on_wake)\n"
+    "    try:\n"
+    "        loop.run_forever()\n"
+    "    finally:\n"
+    "        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]\n"
+    "        for t in pending:\n"
+    "            t.cancel()\n"
+    "        if pending:\n"
+    "            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))\n"
+    "        loop.remove_reader(fd)\n"
+    "        loop.close()\n"
+    "        asyncio.set_event_loop(None)\n"
+    "        _bind_loop(None)\n";
+
+static int mod_exec(PyObject *m) {
+    modstate_t *st = PyModule_GetState(m);
+    st->ctx_type = PyType_FromModuleAndSpec(m, &ctx_spec, NULL);
+    if (!st->ctx_type || PyModule_AddObjectRef(m, "CallContext", st->ctx_type) < 0)
+        return -1;
+    if (PyModule_AddFunctions(m, fa__py_shared_methods) < 0)
+        return -1;
+    PyObject *dict = PyModule_GetDict(m); /* borrowed */
+    if (PyDict_GetItemString(dict, "__builtins__") == NULL &&
+        PyDict_SetItemString(dict, "__builtins__", PyEval_GetBuiltins()) < 0)
+        return -1;
+    PyObject *r = PyRun_String(serve_source, Py_file_input, dict, dict);
+    if (!r)
+        return -1;
+    Py_DECREF(r);
+    return 0;
+}
+
+static int mod_traverse(PyObject *m, visitproc visit, void *arg) {
+    modstate_t *st = PyModule_GetState(m);
+    Py_VISIT(st->ctx_type);
+    return 0;
+}
+
+static int mod_clear(PyObject *m) {
+    modstate_t *st = PyModule_GetState(m);
+    Py_CLEAR(st->ctx_type);
+    return 0;
+}
+
+static void mod_free(void *m) {
+    mod_clear(m);
+}
+
+static PyModuleDef_Slot mod_slots[] = {
+    {Py_mod_exec, (void *)mod_exec},
+#if PY_VERSION_HEX >= 0x030C0000
+    {Py_mod_multiple_interpreters, Py_MOD_PER_INTERPRETER_GIL_SUPPORTED},
+#endif
+    {0, NULL}};
+
+static struct PyModuleDef mod_def = {
+    PyModuleDef_HEAD_INIT, "_fasterapi", "The FasterAPI host's side of the fasterapi package.",
+    sizeof(modstate_t),    mod_methods,  mod_slots,
+    mod_traverse,          mod_clear,    mod_free};
+
+PyMODINIT_FUNC PyInit__fasterapi(void) {
+    return PyModuleDef_Init(&mod_def);
+}

@@ -1,0 +1,490 @@
+/* pool.c: the worker pool of the Python host (see pyhost_internal.h for the shape).
+ *
+ * Creating an interpreter (research/subinterp.md §1.3 rule 2): the worker attaches a
+ * main-interpreter thread state, calls Py_NewInterpreterFromConfig (which detaches it and returns
+ * the new interpreter's state with its own GIL held), and keeps both; at the end it calls
+ * Py_EndInterpreter on its own thread, re-attaches the main state and deletes it. Creation is
+ * serialised by pool->lock (concurrent creation raced in 3.12, gh-123134).
+ *
+ * Waking (a Dekker pair, like core/workers.c but with eventfds because a worker waits inside its
+ * asyncio loop, not on a futex): a worker with nothing to do sets its bit in `idle`, fences, and
+ * looks at the queue once more before returning to its loop; the server pushes calls, fences,
+ * and for each idle bit it manages to clear writes that worker's eventfd. Either the worker sees
+ * the call or the server sees the bit. A cleared bit whose worker found work anyway costs one
+ * spurious wake-up.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/workers.h"
+#include "fasterapi/error.h"
+#include "pyhost/pyhost_internal.h"
+
+static _Thread_local fa__pyworker_t *tls_worker;
+
+fa__pyworker_t *fa__pyworker_current(void) {
+    return tls_worker;
+}
+
+static void efd_signal(int fd) {
+    uint64_t one = 1;
+    ssize_t n;
+    do {
+        n = write(fd, &one, sizeof one);
+    } while (n < 0 && errno == EINTR);
+    /* EAGAIN: the counter is saturated with unread wake-ups; the worker will run anyway. */
+}
+
+/* ---- start-up, in the worker's thread ---- */
+
+static void report(fa__pyworker_t *w, int ok) {
+    pthread_mutex_lock(&w->pool->lock);
+    if (ok)
+        w->ready = 1;
+    else
+        w->failed = 1;
+    pthread_cond_broadcast(&w->pool->cond);
+    pthread_mutex_unlock(&w->pool->lock);
+}
+
+/* Attaches this thread to its interpreter: a new isolated one (OWN_GIL) or the main one.
+ * Returns 0 with the GIL held, or -1 with w->error set and no thread state attached. */
+static int attach_interpreter(fa__pyworker_t *w) {
+    fa__pypool_t *p = w->pool;
+    PyInterpreterState *main_interp = PyInterpreterState_Main();
+    if (p->mode == FA_PY_SHARED_GIL) {
+        w->ts = PyThreadState_New(main_interp);
+        if (!w->ts) {
+            snprintf(w->error, sizeof w->error, "cannot create a Python thread state");
+            return -1;
+        }
+        PyEval_RestoreThread(w->ts);
+        w->interp = main_interp;
+        return 0;
+    }
+#if PY_VERSION_HEX >= 0x030C0000
+    /* The lock is taken before the main GIL so a worker never waits for it holding that GIL. */
+    pthread_mutex_lock(&p->lock);
+    w->main_ts = PyThreadState_New(main_interp);
+    if (!w->main_ts) {
+        pthread_mutex_unlock(&p->lock);
+        snprintf(w->error, sizeof w->error, "cannot create a Python thread state");
+        return -1;
+    }
+    PyEval_RestoreThread(w->main_ts);
+    /* Isolated: own GIL, own allocator, only multi-phase extensions (subinterp.md §1.1). */
+    PyInterpreterConfig cfg = {
+        .use_main_obmalloc = 0,
+        .allow_fork = 0,
+        .allow_exec = 0,
+        .allow_threads = 1,
+        .allow_daemon_threads = 0,
+        .check_multi_interp_extensions = 1,
+        .gil = PyInterpreterConfig_OWN_GIL,
+    };
+    PyThreadState *sub = NULL;
+    PyStatus st = Py_NewInterpreterFromConfig(&sub, &cfg);
+    if (PyStatus_Exception(st)) {
+#if PY_VERSION_HEX < 0x030D0000
+        /* 3.12 leaves the caller's state current without its GIL (subinterp.md §1.2). */
+        PyEval_RestoreThread(w->main_ts);
+#endif
+        snprintf(w->error, sizeof w->error, "cannot create a subinterpreter: %s",
+                 st.err_msg ? st.err_msg : "unknown error");
+        PyThreadState_Clear(w->main_ts);
+        PyThreadState_DeleteCurrent();
+        w->main_ts = NULL;
+        pthread_mutex_unlock(&p->lock);
+        return -1;
+    }
+    pthread_mutex_unlock(&p->lock);
+    w->ts = sub;
+    w->interp = PyThreadState_GetInterpreter(sub);
+    return 0;
+#else
+    snprintf(w->error, sizeof w->error, "isolated subinterpreters need Python 3.12 or newer");
+    return -1;
+#endif
+}
+
+/* Ends what attach_interpreter began. Called with this worker's state attached. */
+static void detach_interpreter(fa__pyworker_t *w) {
+    if (w->pool->mode == FA_PY_SHARED_GIL) {
+        PyThreadState_Clear(w->ts);
+        PyThreadState_DeleteCurrent();
+        w->ts = NULL;
+        return;
+    }
+    /* Must be the interpreter's only thread state: the canceller deletes its temporary ones
+     * before releasing the GIL, and is stopped before the workers. */
+    Py_EndInterpreter(w->ts);
+    w->ts = NULL;
+    PyEval_RestoreThread(w->main_ts);
+    PyThreadState_Clear(w->main_ts);
+    PyThreadState_DeleteCurrent();
+    w->main_ts = NULL;
+}
+
+static int is_isolation_error(const char *text) {
+    return strstr(text, "does not support loading in subinterpreters") ||
+           strstr(text, "PyO3 modules do not yet support subinterpreters") ||
+           strstr(text, "Interpreter change detected") ||
+           strstr(text, "cannot be imported in subinterpreters");
+}
+
+/* Imports the package and the user's app in this interpreter and builds the dispatcher. */
+static int setup_app(fa__pyworker_t *w) {
+    fa__pypool_t *p = w->pool;
+    PyObject *sys = PyImport_ImportModule("sys");
+    PyObject *path = sys ? PyObject_GetAttrString(sys, "path") : NULL;
+    PyObject *dir = PyUnicode_FromString(p->app.pydir);
+    int ok =
+        path && dir && (PySequence_Contains(path, dir) == 1 || PyList_Insert(path, 0, dir) == 0);
+    /* stdout is the protocol: anything Python prints goes to stderr instead. */
+    PyObject *err = ok ? PyObject_GetAttrString(sys, "stderr") : NULL;
+    ok = err && PyObject_SetAttrString(sys, "stdout", err) == 0;
+    Py_XDECREF(err);
+    Py_XDECREF(dir);
+    Py_XDECREF(path);
+    Py_XDECREF(sys);
+    PyObject *rt = ok ? PyImport_ImportModule("fasterapi._runtime") : NULL;
+    PyObject *mcp = NULL;
+    if (rt && PyObject_SetAttrString(rt, "HOSTED", Py_True) == 0) {
+        if (p->shared_mcp)
+            mcp = Py_NewRef(p->shared_mcp);
+        else
+            mcp = PyObject_CallMethod(rt, "load_app", "sz", p->app.app_path, p->app.app_name);
+    }
+    w->dispatcher = mcp ? PyObject_CallMethod(rt, "Dispatcher", "Oi", mcp, p->app.debug) : NULL;
+    Py_XDECREF(mcp);
+    Py_XDECREF(rt);
+    PyObject *asyncio = w->dispatcher ? PyImport_ImportModule("asyncio") : NULL;
+    w->cancelled_error = asyncio ? PyObject_GetAttrString(asyncio, "CancelledError") : NULL;
+    w->ensure_future = asyncio ? PyObject_GetAttrString(asyncio, "ensure_future") : NULL;
+    Py_XDECREF(asyncio);
+    w->tasks = w->ensure_future ? PyDict_New() : NULL;
+    w->ctx_type = w->tasks ? fa__py_ctx_type() : NULL;
+    static const char *const names[] = {"call_tool", "read_resource", "get_prompt", "complete"};
+    for (int i = 0; w->ctx_type && i < 4; i++)
+        if (!(w->methods[i] = PyObject_GetAttrString(w->dispatcher, names[i])))
+            break;
+    if (w->methods[3])
+        return 0;
+    fa__py_format_exception(w->error, sizeof w->error, 1);
+    w->isolation_refused = is_isolation_error(w->error);
+    return -1;
+}
+
+static void clear_objects(fa__pyworker_t *w) {
+    for (int i = 0; i < 4; i++)
+        Py_CLEAR(w->methods[i]);
+    Py_CLEAR(w->dispatcher);
+    Py_CLEAR(w->tasks);
+    Py_CLEAR(w->cancelled_error);
+    Py_CLEAR(w->ensure_future);
+    Py_CLEAR(w->ctx_type);
+    Py_CLEAR(w->loop);
+}
+
+static void *worker_main(void *arg) {
+    fa__pyworker_t *w = arg;
+    tls_worker = w;
+    char name[16];
+    snprintf(name, sizeof name, "fa-python-%u", (unsigned)w->index % 1000u);
+    pthread_setname_np(pthread_self(), name);
+    if (attach_interpreter(w) != 0) {
+        report(w, 0);
+        return NULL;
+    }
+    w->thread_id = PyThread_get_thread_ident();
+    if (setup_app(w) != 0) {
+        clear_objects(w);
+        detach_interpreter(w);
+        report(w, 0);
+        return NULL;
+    }
+    report(w, 1);
+    PyObject *mod = PyImport_ImportModule("_fasterapi");
+    PyObject *r = mod ? PyObject_CallMethod(mod, "_serve", "i", w->efd) : NULL;
+    if (!r) {
+        char text[4096];
+        fa__py_format_exception(text, sizeof text, 1);
+        FA_ERROR("python worker %d stopped: %s", w->index, text);
+    }
+    Py_XDECREF(r);
+    Py_XDECREF(mod);
+    clear_objects(w);
+    detach_interpreter(w);
+    return NULL;
+}
+
+/* ---- the loop side, in the worker's thread with its GIL held ---- */
+
+int fa__pyworker_bind_loop(fa__pyworker_t *w, PyObject *loop) {
+    Py_XSETREF(w->loop, loop == Py_None ? NULL : Py_NewRef(loop));
+    return 0;
+}
+
+static void run_call(fa__pyworker_t *w, fa_call_t *c) {
+    /* seq_cst pair with pool_cancel: either it sees which worker runs the call, or fa__call_run
+     * below sees the cancelled flag and skips it. */
+    atomic_store_explicit(&c->exec_slot, w->index, memory_order_seq_cst);
+    atomic_store_explicit(&w->current_seq, c->seq, memory_order_seq_cst);
+    uint64_t seq = c->seq;
+    fa__call_run(c, NULL); /* c may be finished (and freed by the loop) once this returns */
+    atomic_store_explicit(&w->current_seq, 0, memory_order_seq_cst);
+    /* A CancelledError the canceller injected into a plain tool that returned before reaching a
+     * check point must not go off later inside the asyncio loop. */
+    if (atomic_load_explicit(&w->async_exc_seq, memory_order_acquire) == seq) {
+        PyThreadState_SetAsyncExc(w->thread_id, NULL);
+        atomic_store_explicit(&w->async_exc_seq, 0, memory_order_relaxed);
+    }
+}
+
+PyObject *fa__pyworker_on_wake(fa__pyworker_t *w) {
+    uint64_t v;
+    while (read(w->efd, &v, sizeof v) > 0)
+        ;
+    fa__pypool_t *p = w->pool;
+    if (atomic_load_explicit(&w->stop, memory_order_acquire)) {
+        atomic_fetch_and_explicit(&p->idle, ~(1ull << w->index), memory_order_relaxed);
+        if (w->loop)
+            return PyObject_CallMethod(w->loop, "stop", NULL);
+        Py_RETURN_NONE;
+    }
+    uint64_t bit = 1ull << w->index;
+    for (int budget = FA_PY_WAKE_BUDGET; budget > 0; budget--) {
+        fa_call_t *c = fa_mpmc_pop(p->jobs);
+        if (!c) {
+            /* Announce idleness, then look once more (the Dekker half of pool_wake). */
+            atomic_fetch_or_explicit(&p->idle, bit, memory_order_relaxed);
+            atomic_thread_fence(memory_order_seq_cst);
+            c = fa_mpmc_pop(p->jobs);
+            if (!c)
+                Py_RETURN_NONE;
+            atomic_fetch_and_explicit(&p->idle, ~bit, memory_order_relaxed);
+        }
+        run_call(w, c);
+    }
+    /* Budget spent: give async tasks and I/O a turn, then carry on (we are not idle). */
+    if (w->loop) {
+        PyObject *cb = PyObject_GetAttrString(PyImport_AddModule("_fasterapi"), "_on_wake");
+        PyObject *r = cb ? PyObject_CallMethod(w->loop, "call_soon", "O", cb) : NULL;
+        Py_XDECREF(cb);
+        if (!r)
+            return NULL;
+        Py_DECREF(r);
+    }
+    Py_RETURN_NONE;
+}
+
+/* ---- executor (server loop thread) ---- */
+
+static int pool_submit(void *self, fa_call_t *call) {
+    fa__pypool_t *p = self;
+    return fa_mpmc_push(p->jobs, call);
+}
+
+static void pool_wake(void *self, int n) {
+    fa__pypool_t *p = self;
+    /* Pairs with the fence in fa__pyworker_on_wake: our pushes are ordered before this load. */
+    atomic_thread_fence(memory_order_seq_cst);
+    uint64_t m = atomic_load_explicit(&p->idle, memory_order_relaxed);
+    while (n > 0 && m) {
+        int i = __builtin_ctzll(m);
+        /* Relaxed CAS: it only decides which waker signals worker i; the eventfd write and the
+         * worker's read of the queue carry the ordering. */
+        if (atomic_compare_exchange_weak_explicit(&p->idle, &m, m & ~(1ull << i),
+                                                  memory_order_relaxed, memory_order_relaxed)) {
+            efd_signal(p->workers[i].efd);
+            n--;
+            m = atomic_load_explicit(&p->idle, memory_order_relaxed);
+        }
+    }
+}
+
+/* Queues a call to stop for the canceller thread. The call itself may be freed before the
+ * canceller runs, so only its seq and worker travel. */
+static void pool_cancel(void *self, fa_call_t *call) {
+    fa__pypool_t *p = self;
+    atomic_thread_fence(memory_order_seq_cst); /* after the cancelled store (see run_call) */
+    intptr_t slot = atomic_load_explicit(&call->exec_slot, memory_order_seq_cst);
+    if (slot < 0)
+        return; /* not started: the worker skips it when it sees the flag */
+    pthread_mutex_lock(&p->cancel_lock);
+    if (p->cancel_tail - p->cancel_head < p->cancel_cap) {
+        fa__pycancel_t *r = &p->cancel_q[p->cancel_tail++ % p->cancel_cap];
+        r->seq = call->seq;
+        r->worker = (int)slot;
+        pthread_cond_signal(&p->cancel_cond);
+    } else {
+        FA_WARN("cancellation queue full; call %s keeps running", call->id_text);
+    }
+    pthread_mutex_unlock(&p->cancel_lock);
+}
+
+fa__executor_t fa__pypool_executor(fa__pypool_t *p) {
+    return (fa__executor_t){p, pool_submit, pool_wake, pool_cancel};
+}
+
+/* Stops one call on worker w: under that interpreter's GIL, raise CancelledError in a running
+ * plain tool, or cancel the call's task. Acquiring the GIL waits at most one switch interval
+ * (5 ms) while the worker runs Python. */
+static void cancel_one(fa__pypool_t *p, fa__pycancel_t r) {
+    fa__pyworker_t *w = &p->workers[r.worker];
+    if (!w->interp)
+        return;
+    PyThreadState *ts = PyThreadState_New(w->interp);
+    if (!ts)
+        return;
+    PyEval_RestoreThread(ts);
+    if (atomic_load_explicit(&w->current_seq, memory_order_seq_cst) == r.seq) {
+        atomic_store_explicit(&w->async_exc_seq, r.seq, memory_order_release);
+        PyThreadState_SetAsyncExc(w->thread_id, w->cancelled_error);
+    } else if (w->tasks) {
+        PyObject *key = PyLong_FromUnsignedLongLong(r.seq);
+        PyObject *task = key ? PyDict_GetItemWithError(w->tasks, key) : NULL; /* borrowed */
+        if (task && w->loop) {
+            PyObject *cancel = PyObject_GetAttrString(task, "cancel");
+            PyObject *res =
+                cancel ? PyObject_CallMethod(w->loop, "call_soon_threadsafe", "O", cancel) : NULL;
+            Py_XDECREF(res);
+            Py_XDECREF(cancel);
+        }
+        Py_XDECREF(key);
+        PyErr_Clear();
+    }
+    PyThreadState_Clear(ts);
+    PyThreadState_DeleteCurrent();
+}
+
+static void *canceller_main(void *arg) {
+    fa__pypool_t *p = arg;
+    pthread_setname_np(pthread_self(), "fa-py-cancel");
+    pthread_mutex_lock(&p->cancel_lock);
+    for (;;) {
+        while (!p->cancel_stop && p->cancel_head == p->cancel_tail)
+            pthread_cond_wait(&p->cancel_cond, &p->cancel_lock);
+        if (p->cancel_stop)
+            break;
+        fa__pycancel_t r = p->cancel_q[p->cancel_head++ % p->cancel_cap];
+        pthread_mutex_unlock(&p->cancel_lock);
+        cancel_one(p, r);
+        pthread_mutex_lock(&p->cancel_lock);
+    }
+    pthread_mutex_unlock(&p->cancel_lock);
+    return NULL;
+}
+
+/* ---- lifecycle (host thread, no GIL held) ---- */
+
+static void stop_workers(fa__pypool_t *p, int started) {
+    for (int i = 0; i < started; i++) {
+        atomic_store_explicit(&p->workers[i].stop, 1, memory_order_release);
+        efd_signal(p->workers[i].efd);
+    }
+    for (int i = 0; i < started; i++)
+        pthread_join(p->workers[i].thread, NULL);
+}
+
+void fa__pypool_free(fa__pypool_t *p) {
+    if (!p)
+        return;
+    if (p->canceller_started) {
+        pthread_mutex_lock(&p->cancel_lock);
+        p->cancel_stop = 1;
+        pthread_cond_signal(&p->cancel_cond);
+        pthread_mutex_unlock(&p->cancel_lock);
+        pthread_join(p->canceller, NULL);
+    }
+    stop_workers(p, p->n);
+    for (int i = 0; i < p->n; i++)
+        if (p->workers[i].efd >= 0)
+            close(p->workers[i].efd);
+    fa_mpmc_free(p->jobs);
+    free(p->workers);
+    free(p->cancel_q);
+    pthread_mutex_destroy(&p->lock);
+    pthread_cond_destroy(&p->cond);
+    pthread_mutex_destroy(&p->cancel_lock);
+    pthread_cond_destroy(&p->cancel_cond);
+    free(p);
+}
+
+int fa__pypool_start(fa__pypool_t **out, fa__py_mode_t mode, int n, size_t capacity,
+                     const fa__pyapp_t *app, PyObject *shared_mcp, char *err, size_t err_size,
+                     int *isolation_refused) {
+    *isolation_refused = 0;
+    if (n < 1 || n > FA_PY_MAX_WORKERS) {
+        snprintf(err, err_size, "the worker count must be 1..%d", FA_PY_MAX_WORKERS);
+        return FA_EINVAL;
+    }
+    fa__pypool_t *p = aligned_alloc(64, (sizeof *p + 63) & ~(size_t)63);
+    if (!p)
+        return FA_ENOMEM;
+    memset(p, 0, sizeof *p);
+    p->mode = mode;
+    p->app = *app;
+    p->shared_mcp = shared_mcp;
+    pthread_mutex_init(&p->lock, NULL);
+    pthread_cond_init(&p->cond, NULL);
+    pthread_mutex_init(&p->cancel_lock, NULL);
+    pthread_cond_init(&p->cancel_cond, NULL);
+    p->cancel_cap = capacity;
+    p->workers = calloc((size_t)n, sizeof *p->workers);
+    p->cancel_q = calloc(capacity, sizeof *p->cancel_q);
+    if (!p->workers || !p->cancel_q || fa_mpmc_new(&p->jobs, capacity) != 0) {
+        fa__pypool_free(p);
+        return FA_ENOMEM;
+    }
+    int started = 0, rc = 0;
+    for (int i = 0; i < n; i++) {
+        fa__pyworker_t *w = &p->workers[i];
+        w->pool = p;
+        w->index = i;
+        w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        if (w->efd < 0) {
+            rc = -errno;
+            break;
+        }
+        int e = pthread_create(&w->thread, NULL, worker_main, w);
+        if (e) {
+            rc = -e;
+            break;
+        }
+        started++;
+    }
+    /* Wait until every started worker has imported the app (or failed). */
+    pthread_mutex_lock(&p->lock);
+    for (;;) {
+        int done = 0;
+        for (int i = 0; i < started; i++)
+            done += p->workers[i].ready || p->workers[i].failed;
+        if (done == started)
+            break;
+        pthread_cond_wait(&p->cond, &p->lock);
+    }
+    pthread_mutex_unlock(&p->lock);
+    for (int i = 0; rc == 0 && i < started; i++) {
+        if (p->workers[i].failed) {
+            snprintf(err, err_size, "%s", p->workers[i].error);
+            *isolation_refused = p->workers[i].isolation_refused;
+            rc = FA_EPYTHON;
+        }
+    }
+    if (rc == 0 && pthread_create(&p->canceller, NULL, canceller_main, p) == 0)
+        p->canceller_started = 1;
+    if (rc) {
+        p->n = started; /* only those are joined; failed workers have already exited */
+        fa__pypool_free(p);
+        return rc;
+    }
+    p->n = n;
+    *out = p;
+    return 0;
+}

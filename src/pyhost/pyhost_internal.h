@@ -1,0 +1,142 @@
+/* pyhost/pyhost_internal.h: the Python host (DESIGN.md §4).
+ *
+ * Shape. The `fasterapi` CLI initialises CPython on its main thread, imports the user's file in
+ * the main interpreter once to export the tool/resource/prompt table, then starts a pool of
+ * worker threads. On Python >= 3.12 each worker creates and owns an isolated interpreter with
+ * its own GIL (PyInterpreterConfig_OWN_GIL); on 3.11, or when the user's module refuses to load
+ * in a subinterpreter (numpy, pydantic-core, PyO3/Cython modules), all workers run in the main
+ * interpreter instead (shared GIL) and the host says so once. The main thread then releases the
+ * GIL and becomes the libuv loop that serves MCP; it never touches Python again until shutdown.
+ *
+ * A worker thread runs an asyncio loop in its interpreter. Its eventfd is a reader on that loop:
+ * when the server queues calls it writes the eventfd of an idle worker, whose callback
+ * (_fasterapi._on_wake) pops calls from the shared MPMC queue and runs them. A plain `def` tool
+ * runs inline; an `async def` tool becomes a task on the loop, so one worker serves many calls
+ * that are awaiting. Calls are finished from the worker thread with fa_call_complete.
+ *
+ * Threads and ownership:
+ *  - fa__pyworker_t fields marked (worker) are touched only by that worker's thread, with its
+ *    interpreter's GIL held; (any) fields are atomics or set before the thread starts.
+ *  - No PyObject crosses interpreters: arguments and results cross as json_t (convert.h).
+ *  - The canceller thread stops running calls: it attaches a temporary thread state to the
+ *    worker's interpreter, and under that GIL either raises CancelledError in a running plain
+ *    tool (PyThreadState_SetAsyncExc) or cancels the call's task (call_soon_threadsafe).
+ */
+#ifndef FA_PYHOST_INTERNAL_H
+#define FA_PYHOST_INTERNAL_H
+
+#include <Python.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "fasterapi/queue.h"
+#include "mcp/server_internal.h"
+
+/* Most workers a pool supports (the idle set is one 64-bit word). */
+#define FA_PY_MAX_WORKERS 64
+/* Calls a worker runs per wake-up before letting its loop breathe (async tasks, I/O). */
+#define FA_PY_WAKE_BUDGET 64
+
+typedef enum { FA_PY_OWN_GIL = 1, FA_PY_SHARED_GIL = 2 } fa__py_mode_t;
+
+typedef struct fa__pypool_s fa__pypool_t;
+
+/* A request to stop a running call: only its seq and worker, since the call may be gone. */
+typedef struct {
+    uint64_t seq;
+    int worker;
+} fa__pycancel_t;
+
+typedef struct {
+    fa__pypool_t *pool; /* (any) */
+    int index;          /* (any) */
+    pthread_t thread;
+    int efd;                    /* (any) eventfd: calls queued, stop */
+    PyInterpreterState *interp; /* (any, after start) the interpreter this worker runs */
+    PyThreadState *ts;          /* (worker) this thread's state in interp */
+    PyThreadState *main_ts;     /* (worker) OWN_GIL: the main-interpreter state it created from */
+    unsigned long thread_id;    /* (any, after start) for PyThreadState_SetAsyncExc */
+    PyObject *dispatcher;       /* (worker) fasterapi._runtime.Dispatcher */
+    PyObject *loop;             /* (worker) its asyncio loop */
+    PyObject *tasks;            /* (worker) dict: call address -> asyncio.Task */
+    PyObject *cancelled_error;  /* (worker) asyncio.CancelledError */
+    PyObject *ensure_future;    /* (worker) asyncio.ensure_future */
+    PyObject *ctx_type;         /* (worker) _fasterapi.CallContext of this interpreter */
+    PyObject *methods[4]; /* (worker) dispatcher.call_tool/read_resource/get_prompt/complete */
+    _Atomic uint64_t current_seq;   /* seq of the call running inline (read by the canceller) */
+    _Atomic uint64_t async_exc_seq; /* seq the canceller raised CancelledError into */
+    _Atomic int stop;               /* (any) */
+    /* Start-up report, under pool->lock. */
+    int ready, failed, isolation_refused;
+    char error[4096];
+} fa__pyworker_t;
+
+typedef struct {
+    const char *app_path; /* the user's server file */
+    const char *app_name; /* --mcp NAME, or NULL */
+    const char *pydir;    /* directory holding the fasterapi package */
+    int debug;            /* tracebacks in tool errors */
+} fa__pyapp_t;
+
+struct fa__pypool_s {
+    fa__py_mode_t mode;
+    int n;
+    fa__pyworker_t *workers;
+    fa_mpmc_t *jobs;
+    fa__pyapp_t app;
+    PyObject *shared_mcp; /* SHARED_GIL: the main interpreter's FastMCP instance (borrowed) */
+    _Alignas(64) _Atomic uint64_t idle; /* bit i: worker i waits in its loop for calls */
+    pthread_mutex_t lock;               /* start-up reports, interpreter creation */
+    pthread_cond_t cond;
+    /* The canceller thread and its queue. */
+    pthread_t canceller;
+    int canceller_started;
+    pthread_mutex_t cancel_lock;
+    pthread_cond_t cancel_cond;
+    fa__pycancel_t *cancel_q; /* ring of calls to stop; the loop thread appends */
+    size_t cancel_head, cancel_tail, cancel_cap;
+    int cancel_stop;
+};
+
+/* ---- pool.c ---- */
+/* Starts n workers in the given mode; blocks until each has imported the app. The caller holds
+ * no Python thread state (the GIL is released). Returns 0; or FA_EPYTHON with the first worker's
+ * error text in err (isolation_refused set when the module refused subinterpreters). */
+int fa__pypool_start(fa__pypool_t **out, fa__py_mode_t mode, int n, size_t capacity,
+                     const fa__pyapp_t *app, PyObject *shared_mcp, char *err, size_t err_size,
+                     int *isolation_refused);
+/* Stops the workers (each ends its own interpreter) and frees the pool. No GIL held. */
+void fa__pypool_free(fa__pypool_t *p);
+/* The executor the server runs calls on. */
+fa__executor_t fa__pypool_executor(fa__pypool_t *p);
+/* The worker running on this thread, or NULL. */
+fa__pyworker_t *fa__pyworker_current(void);
+
+/* ---- dispatch.c: run on a worker thread, its GIL held ---- */
+void fa__py_tool_cb(fa_call_t *call, const json_t *args, void *data);
+extern const fa__ops_t fa__py_ops;
+/* Called by _fasterapi when a call's task is done. */
+void fa__py_task_done(fa__pyworker_t *w, fa_call_t *call, PyObject *ctx, PyObject *task);
+
+/* Runs queued calls (the worker's eventfd callback); in the worker's interpreter. */
+PyObject *fa__pyworker_on_wake(fa__pyworker_t *w);
+int fa__pyworker_bind_loop(fa__pyworker_t *w, PyObject *loop);
+
+/* ---- module.c: the built-in `_fasterapi` module ---- */
+PyMODINIT_FUNC PyInit__fasterapi(void);
+/* The current interpreter's _fasterapi.CallContext type (new reference), or NULL. */
+PyObject *fa__py_ctx_type(void);
+/* A CallContext object for a call (new reference), of the current worker's interpreter. */
+PyObject *fa__pyctx_new(fa_call_t *call);
+/* Detaches a CallContext from its call (the call is being finished). */
+void fa__pyctx_release(PyObject *ctx);
+/* Formats the current Python exception as text (traceback when `with_traceback`) into buf and
+ * clears it. */
+void fa__py_format_exception(char *buf, size_t size, int with_traceback);
+
+/* ---- shared.c: fasterapi.shared, process-wide ---- */
+extern PyMethodDef fa__py_shared_methods[];
+void fa__py_shared_free_all(void);
+
+#endif
