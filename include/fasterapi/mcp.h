@@ -164,6 +164,20 @@ FA_EXTERN int fa_call_log(fa_call_t *call, const char *level, const char *logger
  * (otherwise does nothing and returns 0). total < 0 and message NULL are omitted. */
 FA_EXTERN int fa_call_progress(fa_call_t *call, double progress, double total, const char *message);
 
+/* A client's answer to a request the server sent (fa_call_request): exactly one of result and
+ * error is non-NULL (borrowed, valid during the callback). Runs on the server's loop thread and
+ * must not block; hand the answer to your own thread if needed. */
+typedef void (*fa_response_cb)(void *arg, const json_t *result, const json_t *error);
+
+/* Sends a request to the client on behalf of a running call (elicitation/create,
+ * sampling/createMessage, roots/list, ...); steals `params` (may be NULL). `cb` fires exactly
+ * once: with the client's answer, or with an error object when the client did not declare the
+ * capability the method needs (-32601), when the session ends first (-32001), or when the
+ * request cannot be sent. Any thread, until the call is finished. Returns 0, FA_EALREADY (call
+ * finished; cb not called) or FA_ENOMEM (cb not called). */
+FA_EXTERN int fa_call_request(fa_call_t *call, const char *method, json_t *params,
+                              fa_response_cb cb, void *arg);
+
 /* True once the client cancelled the call (notifications/cancelled) or it timed out. A
  * cancelled call must still be finished; its result is discarded, as the spec asks. */
 FA_EXTERN int fa_call_is_cancelled(const fa_call_t *call);

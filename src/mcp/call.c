@@ -296,3 +296,35 @@ json_t *fa_result_structured(json_t *structured) {
     }
     return json_pack("{s:[o], s:o}", "content", block, "structuredContent", structured);
 }
+
+void fa__outreq_free(fa__outreq_t *r) {
+    free(r->method);
+    json_decref(r->params);
+    free(r->id_text);
+    free(r);
+}
+
+int fa_call_request(fa_call_t *call, const char *method, json_t *params, fa_response_cb cb,
+                    void *arg) {
+    if (atomic_load_explicit(&call->finished, memory_order_acquire)) {
+        json_decref(params);
+        return FA_EALREADY;
+    }
+    fa__outreq_t *r = calloc(1, sizeof *r);
+    if (!r || !(r->method = strdup(method)) || !cb) {
+        if (r)
+            free(r->method);
+        free(r);
+        json_decref(params);
+        return cb ? FA_ENOMEM : FA_EINVAL;
+    }
+    r->kind = FA__ITEM_REQUEST;
+    r->params = params;
+    r->cb = cb;
+    r->arg = arg;
+    if (fa__server_post(call->srv, r) != 0) {
+        fa__outreq_free(r);
+        return FA_EALREADY; /* the server has stopped */
+    }
+    return 0;
+}

@@ -62,6 +62,7 @@ void fa__session_init(fa__session_t *s, fa_server_t *srv, const fa__session_ops_
 }
 
 void fa__session_free(fa__session_t *s) {
+    fa__session_fail_requests(s, FA_RPC_SHUTTING_DOWN, "Server shutting down");
     fa__map_free(&s->ids);
     fa__buf_free(&s->scratch);
     json_decref(s->client_caps);
@@ -726,6 +727,87 @@ static void handle_notification(fa__session_t *s, const fa__rpc_msg_t *m) {
     }
 }
 
+/* ---- requests we send to the client (elicitation, sampling, ...) ---- */
+
+/* The client capability a server-to-client method needs (lifecycle: only use what was
+ * negotiated), or NULL when none is needed. */
+static const char *needed_capability(const char *method) {
+    if (strcmp(method, "elicitation/create") == 0)
+        return "elicitation";
+    if (strcmp(method, "sampling/createMessage") == 0)
+        return "sampling";
+    if (strcmp(method, "roots/list") == 0)
+        return "roots";
+    return NULL;
+}
+
+static void answer_request(fa__outreq_t *r, int code, const char *message) {
+    json_t *e = json_pack("{s:i, s:s}", "code", code, "message", message);
+    r->cb(r->arg, NULL, e);
+    json_decref(e);
+    fa__outreq_free(r);
+}
+
+void fa__session_on_request(fa__session_t *s, fa__outreq_t *r) {
+    const char *cap = needed_capability(r->method);
+    if (cap && !json_object_get(s->client_caps, cap)) {
+        char msg[200];
+        snprintf(msg, sizeof msg,
+                 "The client did not declare the %s capability, so %s cannot be "
+                 "sent",
+                 cap, r->method);
+        answer_request(r, FA_RPC_METHOD_NOT_FOUND, msg);
+        return;
+    }
+    fa__buf_t idb = FA__BUF_INIT;
+    if (fa__buf_appendf(&idb, "%llu", (unsigned long long)++s->next_out_id) != 0 ||
+        !(r->id_text = fa__buf_detach(&idb, &r->id_len)) ||
+        fa__map_put(&s->out_pending, r->id_text, r->id_len, r) != 0) {
+        fa__buf_free(&idb);
+        answer_request(r, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        return;
+    }
+    fa__buf_t *out = s->ops->out(s);
+    size_t mark = out->len;
+    int rc = fa__buf_appendf(out, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":", r->id_text);
+    if (rc == 0)
+        rc = fa__json_write_string(out, r->method, strlen(r->method));
+    if (rc == 0 && r->params)
+        rc = fa__buf_append(out, ",\"params\":", 10) ? FA_ENOMEM : fa__json_write(out, r->params);
+    if (rc == 0)
+        rc = fa__buf_putc(out, '}');
+    if (rc) {
+        out->len = mark;
+        fa__map_del(&s->out_pending, r->id_text, r->id_len);
+        answer_request(r, FA_RPC_INTERNAL_ERROR, "Internal error: the request cannot be sent");
+        return;
+    }
+    s->ops->commit(s);
+}
+
+static void on_response(fa__session_t *s, const fa__rpc_msg_t *m) {
+    fa__buf_t *key = &s->scratch;
+    key->len = 0;
+    fa__outreq_t *r = NULL;
+    if (m->id && fa__rpc_write_id(key, m->id) == 0)
+        r = fa__map_del(&s->out_pending, key->data, key->len);
+    if (!r) {
+        FA_WARN("ignoring a response to a request this server did not send (or already answered)");
+        return;
+    }
+    r->cb(r->arg, m->result, m->result ? NULL : m->error);
+    fa__outreq_free(r);
+}
+
+void fa__session_fail_requests(fa__session_t *s, int code, const char *message) {
+    for (size_t i = 0; i < s->out_pending.cap; i++) {
+        fa__outreq_t *r = s->out_pending.slots[i].key ? s->out_pending.slots[i].value : NULL;
+        if (r)
+            answer_request(r, code, message);
+    }
+    fa__map_free(&s->out_pending);
+}
+
 static void handle_one(fa__session_t *s, reply_to_t to, json_t *msg) {
     fa__rpc_msg_t m;
     fa__rpc_classify(msg, &m);
@@ -737,8 +819,7 @@ static void handle_one(fa__session_t *s, reply_to_t to, json_t *msg) {
         handle_notification(s, &m);
         break;
     case FA_RPC_RESPONSE:
-        /* We send no server-to-client requests yet, so no response can be expected. */
-        FA_WARN("ignoring a response to a request this server never sent");
+        on_response(s, &m);
         break;
     case FA_RPC_INVALID_RESPONSE:
         FA_WARN("ignoring a malformed response: %s", m.why);

@@ -178,6 +178,8 @@ static void finish_shutdown(fa_server_t *srv) {
         sched_yield();
     }
     drain(srv, 1);
+    fa__session_fail_requests(&srv->session, FA_RPC_SHUTTING_DOWN,
+                              "Server shutting down: the request was not answered");
     srv->abandoned = srv->session.outstanding;
     if (srv->abandoned)
         FA_WARN("%zu tool call(s) still running at exit were answered with an error and left "
@@ -245,8 +247,11 @@ static void drain(fa_server_t *srv, int force) {
         if (n == 0)
             break;
         for (size_t i = 0; i < n; i++) {
-            if (*(int *)items[i] == FA__ITEM_CALL)
+            int kind = *(int *)items[i];
+            if (kind == FA__ITEM_CALL)
                 fa__session_on_complete(&srv->session, items[i]);
+            else if (kind == FA__ITEM_REQUEST)
+                fa__session_on_request(&srv->session, items[i]);
             else
                 fa__session_on_notify(&srv->session, items[i]);
         }
@@ -438,6 +443,13 @@ int fa_server_run_fds(fa_server_t *srv, int in_fd, int out_fd) {
         while ((item = fa_mpsc_pop(srv->completions)) != NULL) {
             if (*(int *)item == FA__ITEM_CALL) {
                 fa__call_free(item);
+            } else if (*(int *)item == FA__ITEM_REQUEST) {
+                fa__outreq_t *r = item;
+                json_t *e = json_pack("{s:i, s:s}", "code", FA_RPC_SHUTTING_DOWN, "message",
+                                      "Server shutting down");
+                r->cb(r->arg, NULL, e);
+                json_decref(e);
+                fa__outreq_free(r);
             } else {
                 free(((fa__notify_t *)item)->text);
                 free(item);

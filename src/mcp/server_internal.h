@@ -92,7 +92,7 @@ typedef struct {
     void *data;
 } fa__tool_t;
 
-enum { FA__ITEM_CALL = 1, FA__ITEM_NOTIFY = 2 };
+enum { FA__ITEM_CALL = 1, FA__ITEM_NOTIFY = 2, FA__ITEM_REQUEST = 3 };
 
 struct fa_call_s {
     int kind; /* FA__ITEM_CALL; first member so completion items can be told apart */
@@ -137,6 +137,17 @@ typedef struct {
     size_t len;
 } fa__notify_t;
 
+/* A server-to-client request a running call asked for (fa_call_request). */
+typedef struct {
+    int kind; /* FA__ITEM_REQUEST */
+    char *method;
+    json_t *params; /* owned */
+    fa_response_cb cb;
+    void *arg;
+    char *id_text; /* assigned by the loop when sent: the pending-map key */
+    size_t id_len;
+} fa__outreq_t;
+
 struct fa__batch_s {
     size_t n;
     size_t pending;   /* slots not answered yet, +1 while the batch is being dispatched */
@@ -165,6 +176,8 @@ struct fa__session_s {
     size_t outstanding;         /* calls given to the workers and not back yet (incl. detached) */
     fa_call_t *qhead, *qtail;   /* backlog: calls waiting for an in-flight slot, FIFO */
     size_t queued;
+    fa__map_t out_pending; /* id text -> fa__outreq_t, requests we sent, awaiting answers */
+    uint64_t next_out_id;
     int paused;
     fa__buf_t scratch;
 };
@@ -244,6 +257,11 @@ void fa__session_on_line(fa__session_t *s, const char *text, size_t len);
 void fa__session_on_toobig(fa__session_t *s, size_t len);
 void fa__session_on_complete(fa__session_t *s, fa_call_t *call);
 void fa__session_on_notify(fa__session_t *s, fa__notify_t *n);
+/* Sends a call's request to the client (or answers it with an error at once). Takes r. */
+void fa__session_on_request(fa__session_t *s, fa__outreq_t *r);
+/* Answers every request still awaiting the client with an error (shutdown). */
+void fa__session_fail_requests(fa__session_t *s, int code, const char *message);
+void fa__outreq_free(fa__outreq_t *r);
 /* Answers calls whose deadline passed (tool_timeout_ms) with a tool error; returns the earliest
  * remaining deadline, or 0 when none. */
 uint64_t fa__session_expire(fa__session_t *s, uint64_t now_ms);

@@ -100,6 +100,23 @@ static PyObject *ctx_progress(PyObject *self, PyObject *args, PyObject *kwargs) 
     Py_RETURN_NONE;
 }
 
+/* elicit(params) / sample(params): the full elicitation/create or sampling/createMessage params;
+ * returns an awaitable resolving to the client's result or {"__error__": {...}}. */
+static PyObject *ctx_request(PyObject *self, const char *method, PyObject *params) {
+    fa_call_t *call = live_call((ctxobject_t *)self);
+    if (!call)
+        return NULL;
+    return fa__pyworker_request(call, method, params);
+}
+
+static PyObject *ctx_elicit(PyObject *self, PyObject *params) {
+    return ctx_request(self, "elicitation/create", params);
+}
+
+static PyObject *ctx_sample(PyObject *self, PyObject *params) {
+    return ctx_request(self, "sampling/createMessage", params);
+}
+
 static PyObject *ctx_get_request_id(PyObject *self, void *closure) {
     (void)closure;
     ctxobject_t *c = (ctxobject_t *)self;
@@ -123,6 +140,10 @@ static PyMethodDef ctx_methods[] = {
      "log(level, data, logger=None): send notifications/message for this request"},
     {"progress", (PyCFunction)(void (*)(void))ctx_progress, METH_VARARGS | METH_KEYWORDS,
      "progress(progress, total=None, message=None): send notifications/progress"},
+    {"elicit", ctx_elicit, METH_O,
+     "elicit(params): send elicitation/create; returns an awaitable of the client's result"},
+    {"sample", ctx_sample, METH_O,
+     "sample(params): send sampling/createMessage; returns an awaitable of the result"},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef ctx_getset[] = {

@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "core/workers.h"
 #include "fasterapi/error.h"
+#include "pyhost/convert.h"
 #include "pyhost/pyhost_internal.h"
 
 static _Thread_local fa__pyworker_t *tls_worker;
@@ -168,7 +169,8 @@ static int setup_app(fa__pyworker_t *w) {
     w->ensure_future = asyncio ? PyObject_GetAttrString(asyncio, "ensure_future") : NULL;
     Py_XDECREF(asyncio);
     w->tasks = w->ensure_future ? PyDict_New() : NULL;
-    w->ctx_type = w->tasks ? fa__py_ctx_type() : NULL;
+    w->futures = w->tasks ? PyDict_New() : NULL;
+    w->ctx_type = w->futures ? fa__py_ctx_type() : NULL;
     static const char *const names[] = {"call_tool", "read_resource", "get_prompt", "complete"};
     for (int i = 0; w->ctx_type && i < 4; i++)
         if (!(w->methods[i] = PyObject_GetAttrString(w->dispatcher, names[i])))
@@ -180,11 +182,114 @@ static int setup_app(fa__pyworker_t *w) {
     return -1;
 }
 
+static void free_answers(fa__pyanswer_t *a) {
+    while (a) {
+        fa__pyanswer_t *next = a->next;
+        json_decref(a->result);
+        json_decref(a->error);
+        free(a);
+        a = next;
+    }
+}
+
+/* The server loop's callback for a client's answer: copy it and hand it to the worker. */
+static void on_answer(void *arg, const json_t *result, const json_t *error) {
+    fa__pyanswer_t *a = arg; /* allocated by fa__pyworker_request, token set */
+    fa__pyworker_t *w = (fa__pyworker_t *)(uintptr_t)a->next;
+    a->next = NULL;
+    /* Deep copies: the message is freed on the loop thread; the worker owns these. */
+    a->result = result ? json_deep_copy(result) : NULL;
+    a->error = error ? json_deep_copy(error) : NULL;
+    if (!a->result && !a->error)
+        a->error = json_pack("{s:i, s:s}", "code", FA_RPC_INTERNAL_ERROR, "message",
+                             "Internal error: out of memory");
+    pthread_mutex_lock(&w->inbox_lock);
+    if (w->inbox_tail)
+        w->inbox_tail->next = a;
+    else
+        w->inbox_head = a;
+    w->inbox_tail = a;
+    pthread_mutex_unlock(&w->inbox_lock);
+    efd_signal(w->efd);
+}
+
+PyObject *fa__pyworker_request(fa_call_t *call, const char *method, PyObject *params) {
+    fa__pyworker_t *w = fa__pyworker_current();
+    if (!w || !w->loop) {
+        PyErr_SetString(PyExc_RuntimeError, "requests to the client need a worker's event loop");
+        return NULL;
+    }
+    char why[512];
+    json_t *jp = params == Py_None ? NULL : fa__py_to_json(params, why, sizeof why);
+    if (params != Py_None && !jp) {
+        PyErr_Format(PyExc_ValueError, "request params are not JSON: %s", why);
+        return NULL;
+    }
+    PyObject *fut = PyObject_CallMethod(w->loop, "create_future", NULL);
+    fa__pyanswer_t *a = fut ? calloc(1, sizeof *a) : NULL;
+    PyObject *key = a ? PyLong_FromUnsignedLongLong(++w->next_token) : NULL;
+    if (!key || PyDict_SetItem(w->futures, key, fut) < 0) {
+        Py_XDECREF(key);
+        Py_XDECREF(fut);
+        free(a);
+        json_decref(jp);
+        return fut ? PyErr_NoMemory() : NULL;
+    }
+    a->token = w->next_token;
+    a->next = (fa__pyanswer_t *)(uintptr_t)w; /* carries the worker to on_answer */
+    int rc = fa_call_request(call, method, jp, on_answer, a);
+    if (rc) {
+        free(a);
+        PyDict_DelItem(w->futures, key);
+        Py_DECREF(key);
+        Py_DECREF(fut);
+        PyErr_Format(PyExc_RuntimeError, "cannot send %s: %s", method, fa_strerror(rc));
+        return NULL;
+    }
+    Py_DECREF(key);
+    return fut;
+}
+
+/* Resolves the futures whose answers arrived. In the worker, GIL held. */
+static void deliver_answers(fa__pyworker_t *w) {
+    pthread_mutex_lock(&w->inbox_lock);
+    fa__pyanswer_t *a = w->inbox_head;
+    w->inbox_head = w->inbox_tail = NULL;
+    pthread_mutex_unlock(&w->inbox_lock);
+    for (fa__pyanswer_t *it = a; it; it = it->next) {
+        PyObject *key = PyLong_FromUnsignedLongLong(it->token);
+        PyObject *fut = key ? PyDict_GetItemWithError(w->futures, key) : NULL; /* borrowed */
+        if (fut) {
+            Py_INCREF(fut);
+            PyDict_DelItem(w->futures, key);
+            PyObject *value;
+            if (it->result) {
+                value = fa__py_from_json(it->result);
+            } else {
+                PyObject *e = fa__py_from_json(it->error);
+                value = e ? Py_BuildValue("{s:N}", "__error__", e) : NULL;
+            }
+            PyObject *done = value ? PyObject_CallMethod(fut, "done", NULL) : NULL;
+            if (done == Py_False) {
+                PyObject *r = PyObject_CallMethod(fut, "set_result", "O", value);
+                Py_XDECREF(r);
+            }
+            Py_XDECREF(done);
+            Py_XDECREF(value);
+            Py_DECREF(fut);
+        }
+        Py_XDECREF(key);
+        PyErr_Clear(); /* a future whose task went away: nothing left to tell */
+    }
+    free_answers(a);
+}
+
 static void clear_objects(fa__pyworker_t *w) {
     for (int i = 0; i < 4; i++)
         Py_CLEAR(w->methods[i]);
     Py_CLEAR(w->dispatcher);
     Py_CLEAR(w->tasks);
+    Py_CLEAR(w->futures);
     Py_CLEAR(w->cancelled_error);
     Py_CLEAR(w->ensure_future);
     Py_CLEAR(w->ctx_type);
@@ -250,6 +355,7 @@ PyObject *fa__pyworker_on_wake(fa__pyworker_t *w) {
     uint64_t v;
     while (read(w->efd, &v, sizeof v) > 0)
         ;
+    deliver_answers(w);
     fa__pypool_t *p = w->pool;
     if (atomic_load_explicit(&w->stop, memory_order_acquire)) {
         atomic_fetch_and_explicit(&p->idle, ~(1ull << w->index), memory_order_relaxed);
@@ -403,9 +509,12 @@ void fa__pypool_free(fa__pypool_t *p) {
         pthread_join(p->canceller, NULL);
     }
     stop_workers(p, p->n);
-    for (int i = 0; i < p->n; i++)
+    for (int i = 0; i < p->n; i++) {
         if (p->workers[i].efd >= 0)
             close(p->workers[i].efd);
+        free_answers(p->workers[i].inbox_head);
+        pthread_mutex_destroy(&p->workers[i].inbox_lock);
+    }
     fa_mpmc_free(p->jobs);
     free(p->workers);
     free(p->cancel_q);
@@ -447,6 +556,7 @@ int fa__pypool_start(fa__pypool_t **out, fa__py_mode_t mode, int n, size_t capac
         fa__pyworker_t *w = &p->workers[i];
         w->pool = p;
         w->index = i;
+        pthread_mutex_init(&w->inbox_lock, NULL);
         w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (w->efd < 0) {
             rc = -errno;

@@ -42,6 +42,14 @@ typedef enum { FA_PY_OWN_GIL = 1, FA_PY_SHARED_GIL = 2 } fa__py_mode_t;
 
 typedef struct fa__pypool_s fa__pypool_t;
 
+/* A client's answer to a request a call sent (ctx.elicit / ctx.sample), on its way from the
+ * server's loop to the worker whose future awaits it. */
+typedef struct fa__pyanswer_s {
+    struct fa__pyanswer_s *next;
+    uint64_t token;
+    json_t *result, *error; /* deep copies owned by the answer; one is NULL */
+} fa__pyanswer_t;
+
 /* A request to stop a running call: only its seq and worker, since the call may be gone. */
 typedef struct {
     uint64_t seq;
@@ -66,7 +74,11 @@ typedef struct {
     PyObject *methods[4]; /* (worker) dispatcher.call_tool/read_resource/get_prompt/complete */
     _Atomic uint64_t current_seq;   /* seq of the call running inline (read by the canceller) */
     _Atomic uint64_t async_exc_seq; /* seq the canceller raised CancelledError into */
-    _Atomic int stop;               /* (any) */
+    PyObject *futures;              /* (worker) dict: token -> asyncio.Future awaiting an answer */
+    uint64_t next_token;            /* (worker) */
+    pthread_mutex_t inbox_lock;     /* answers from the loop thread: */
+    fa__pyanswer_t *inbox_head, *inbox_tail;
+    _Atomic int stop; /* (any) */
     /* Start-up report, under pool->lock. */
     int ready, failed, isolation_refused;
     char error[4096];
@@ -118,6 +130,10 @@ void fa__py_tool_cb(fa_call_t *call, const json_t *args, void *data);
 extern const fa__ops_t fa__py_ops;
 /* Called by _fasterapi when a call's task is done. */
 void fa__py_task_done(fa__pyworker_t *w, fa_call_t *call, PyObject *ctx, PyObject *task);
+
+/* Sends a server-to-client request for the running call and returns an asyncio future on this
+ * worker's loop that resolves to the client's result (or {"__error__": {...}}). */
+PyObject *fa__pyworker_request(fa_call_t *call, const char *method, PyObject *params);
 
 /* Runs queued calls (the worker's eventfd callback); in the worker's interpreter. */
 PyObject *fa__pyworker_on_wake(fa__pyworker_t *w);

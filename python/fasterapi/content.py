@@ -1,0 +1,302 @@
+"""Return values → MCP content blocks, and Python values → JSON.
+
+`Image`, `Audio` and `File` are the return helpers of FastMCP (`mcp.server.fastmcp.utilities.types`
+and PrefectHQ `fastmcp.utilities.types`): give a path or raw bytes, get base64 content.
+
+`to_content(result)` follows FastMCP: None → no content; a content block or helper → that block;
+a str → one text block; any other value → one text block holding its JSON (indent 2, like the
+python-sdk's `pydantic_core.to_json(..., indent=2)`). A list or tuple is handled as PrefectHQ
+fastmcp 2.x does: if none of its items is a content block it becomes ONE JSON text block,
+otherwise each item becomes its own block.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import enum
+import inspect
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+from .types import (
+    CONTENT_TYPES,
+    Annotations,
+    AudioContent,
+    BlobResourceContents,
+    EmbeddedResource,
+    ImageContent,
+    Model,
+    TextResourceContents,
+)
+
+_IMAGE_SUFFIXES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".svg": "image/svg+xml",
+    ".bmp": "image/bmp",
+}
+_AUDIO_SUFFIXES = {
+    ".wav": "audio/wav",
+    ".mp3": "audio/mpeg",
+    ".ogg": "audio/ogg",
+    ".flac": "audio/flac",
+    ".aac": "audio/aac",
+    ".m4a": "audio/mp4",
+}
+
+
+class _Media:
+    """Shared part of Image/Audio/File: exactly one of path or data."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        data: bytes | None = None,
+        format: str | None = None,
+        annotations: Annotations | dict[str, Any] | None = None,
+    ) -> None:
+        if path is None and data is None:
+            raise ValueError("Either path or data must be provided")
+        if path is not None and data is not None:
+            raise ValueError("Only one of path or data can be provided")
+        self.path: Path | None = Path(os.path.expandvars(str(path))).expanduser() if path else None
+        self.data: bytes | None = bytes(data) if data is not None else None
+        self._format = format
+        self.annotations = annotations
+
+    def _read(self) -> bytes:
+        if self.path is not None:
+            return self.path.read_bytes()
+        assert self.data is not None
+        return self.data
+
+    def _b64(self) -> str:
+        return base64.b64encode(self._read()).decode("ascii")
+
+
+class Image(_Media):
+    """An image returned from a tool or prompt: `Image(path=...)` or `Image(data=..., format="png")`."""
+
+    @property
+    def mime_type(self) -> str:
+        if self._format:
+            return f"image/{self._format.lower()}"
+        if self.path is not None:
+            return _IMAGE_SUFFIXES.get(self.path.suffix.lower(), "application/octet-stream")
+        return "image/png"  # FastMCP's default for raw bytes
+
+    def to_image_content(
+        self, mime_type: str | None = None, annotations: Annotations | dict[str, Any] | None = None
+    ) -> ImageContent:
+        return ImageContent(
+            data=self._b64(),
+            mimeType=mime_type or self.mime_type,
+            annotations=annotations or self.annotations,
+        )
+
+    def to_data_uri(self, mime_type: str | None = None) -> str:
+        return f"data:{mime_type or self.mime_type};base64,{self._b64()}"
+
+
+class Audio(_Media):
+    """Audio returned from a tool: `Audio(path=...)` or `Audio(data=..., format="wav")`."""
+
+    @property
+    def mime_type(self) -> str:
+        if self._format:
+            return f"audio/{self._format.lower()}"
+        if self.path is not None:
+            return _AUDIO_SUFFIXES.get(self.path.suffix.lower(), "application/octet-stream")
+        return "audio/wav"
+
+    def to_audio_content(
+        self, mime_type: str | None = None, annotations: Annotations | dict[str, Any] | None = None
+    ) -> AudioContent:
+        return AudioContent(
+            data=self._b64(),
+            mimeType=mime_type or self.mime_type,
+            annotations=annotations or self.annotations,
+        )
+
+
+class File(_Media):
+    """A file returned from a tool as an embedded resource (PrefectHQ fastmcp's `File`).
+
+    Text MIME types (`text/*`) are embedded as text, everything else as a base64 blob.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        data: bytes | None = None,
+        format: str | None = None,
+        name: str | None = None,
+        annotations: Annotations | dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(path, data, format, annotations)
+        self._name = name
+
+    @property
+    def mime_type(self) -> str:
+        if self._format:
+            fmt = self._format.lower()
+            if fmt in ("plain", "txt", "text"):
+                return "text/plain"
+            return f"application/{fmt}"
+        if self.path is not None:
+            import mimetypes
+
+            guessed, _ = mimetypes.guess_type(str(self.path))
+            if guessed:
+                return guessed
+        return "application/octet-stream"
+
+    @property
+    def uri(self) -> str:
+        if self.path is not None:
+            return self.path.resolve().as_uri()
+        ext = self.mime_type.split("/")[1]
+        return f"file:///{self._name or 'resource'}.{ext}"
+
+    def to_resource_contents(self, mime_type: str | None = None) -> TextResourceContents | BlobResourceContents:
+        raw = self._read()
+        mime = mime_type or self.mime_type
+        if mime.startswith("text/"):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                text = raw.decode("latin-1")
+            return TextResourceContents(uri=self.uri, mimeType=mime, text=text)
+        return BlobResourceContents(
+            uri=self.uri, mimeType=mime, blob=base64.b64encode(raw).decode("ascii")
+        )
+
+    def to_resource_content(
+        self, mime_type: str | None = None, annotations: Annotations | dict[str, Any] | None = None
+    ) -> EmbeddedResource:
+        return EmbeddedResource(
+            resource=self.to_resource_contents(mime_type), annotations=annotations or self.annotations
+        )
+
+
+MEDIA_TYPES: tuple[type, ...] = (Image, Audio, File)
+
+
+_PLAIN = frozenset((str, int, float, bool, list, dict, tuple, bytes, type(None)))
+
+
+def is_awaitable(value: Any) -> bool:
+    """inspect.isawaitable with a fast no for plain values (the per-call hot path)."""
+    return type(value) not in _PLAIN and inspect.isawaitable(value)
+
+
+def is_content(value: Any) -> bool:
+    """True for a content block object or a media helper."""
+    return isinstance(value, CONTENT_TYPES) or isinstance(value, MEDIA_TYPES)
+
+
+def content_block(value: Any) -> dict[str, Any]:
+    """The wire form of one content block, helper or plain value (see the module docstring)."""
+    if isinstance(value, Model) and isinstance(value, CONTENT_TYPES):
+        return value.to_dict()
+    if isinstance(value, Image):
+        return value.to_image_content().to_dict()
+    if isinstance(value, Audio):
+        return value.to_audio_content().to_dict()
+    if isinstance(value, File):
+        return value.to_resource_content().to_dict()
+    if isinstance(value, str):
+        return {"type": "text", "text": value}
+    return {"type": "text", "text": json_text(value)}
+
+
+def to_content(result: Any) -> list[dict[str, Any]]:
+    """A tool's return value as a list of content blocks (wire form)."""
+    if result is None:
+        return []
+    if isinstance(result, (list, tuple)):
+        if any(is_content(item) for item in result):
+            return [content_block(item) for item in result]
+        return [{"type": "text", "text": json_text(result)}]
+    return [content_block(result)]
+
+
+def json_text(value: Any) -> str:
+    """JSON text of a value, indented by 2 like FastMCP; non-ASCII kept as is."""
+    kind = type(value)
+    if kind is int:
+        return str(value)
+    if kind is bool:
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return json.dumps(jsonable(value), indent=2, ensure_ascii=False)
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-able copy of a value: dataclasses, enums, sets, datetimes, bytes, protocol objects,
+    pydantic models (on the shared-GIL lane) and annotated classes are converted; non-finite
+    floats become None (JSON has no NaN); anything else falls back to str(), as FastMCP does."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        # JSON numbers reach the client as doubles; the host's converter takes 64-bit integers.
+        return value if -(2**63) <= value < 2**63 else float(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, enum.Enum):
+        return jsonable(value.value)
+    if isinstance(value, dict):
+        return {_key(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        items = [jsonable(v) for v in value]
+        try:
+            return sorted(items)
+        except TypeError:
+            return items
+    if isinstance(value, Model):
+        return value.to_dict()
+    if isinstance(value, MEDIA_TYPES):
+        return content_block(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raw = bytes(value)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return base64.b64encode(raw).decode("ascii")
+    iso = getattr(value, "isoformat", None)
+    if callable(iso) and type(value).__module__ == "datetime":
+        return iso()
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):  # a pydantic model, only importable on the shared-GIL lane
+        try:
+            return jsonable(dump(mode="json"))
+        except TypeError:
+            return jsonable(dump())
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    hints = getattr(type(value), "__annotations__", None)
+    if hints and not isinstance(value, type):
+        return {k: jsonable(getattr(value, k)) for k in hints if not k.startswith("_") and hasattr(value, k)}
+    return str(value)
+
+
+def _key(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, enum.Enum):
+        key = key.value
+    if isinstance(key, bool):
+        return "true" if key else "false"
+    return str(key)

@@ -1,0 +1,272 @@
+"""A registered tool: its MCP description (input/output schema) and how a call runs.
+
+Rules copied from the python-sdk's FastMCP 1.x (`tools/base.py`, `utilities/func_metadata.py`):
+* the description is the docstring (here without the parameter sections, which move into the
+  schema); a tool without one gets its humanised name, because clients require a description;
+* a failing call becomes `isError: true` with the text "Error executing tool NAME: MESSAGE";
+* structured output when `structured_output` is None is decided by the return annotation:
+  str/int/float/bool/bytes/None, generics (list[int], tuple, Optional, Union, ...) and Any are
+  wrapped as {"result": value}; dict[str, T], dataclasses, TypedDicts, annotated classes (and
+  pydantic models) are the object itself; no annotation, bare list/dict and classes without
+  type hints give no structured output. Content return types (Image, TextContent, ...) never do.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import inspect
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, get_args, get_origin
+
+from .binding import bind
+from .content import MEDIA_TYPES, content_block, is_awaitable, jsonable, to_content
+from .context import Context, reset_current, set_current
+from .docstring import humanize
+from .errors import InvalidSignature, McpError
+from .schema import (
+    NoneType,
+    SchemaBuilder,
+    is_object_class,
+    is_pydantic_model,
+    is_typeddict,
+    unwrap_annotated,
+)
+from .signature import FunctionInfo, analyze, input_schema
+from .types import CONTENT_TYPES, CallToolResult, ToolAnnotations, dump
+
+
+class _NotSet:
+    def __repr__(self) -> str:
+        return "NotSet"
+
+
+NotSet: Any = _NotSet()
+
+_CONTENTISH = CONTENT_TYPES + MEDIA_TYPES + (CallToolResult,)
+
+
+def _mentions_content(tp: Any) -> bool:
+    tp, _ = unwrap_annotated(tp)
+    if isinstance(tp, type) and issubclass(tp, _CONTENTISH):
+        return True
+    return any(_mentions_content(a) for a in get_args(tp) if a is not Ellipsis)
+
+
+def output_schema_for(ret: Any, fname: str, structured_output: bool | None) -> tuple[dict[str, Any] | None, bool]:
+    """(outputSchema, wrap in {"result": ...}) for a return annotation, FastMCP's rules."""
+    if structured_output is False:
+        return None, False
+    if ret is inspect.Parameter.empty:
+        if structured_output:
+            raise InvalidSignature(f"Function {fname}: return annotation required for structured output")
+        return None, False
+    base, _ = unwrap_annotated(ret)
+    if _mentions_content(base):
+        if structured_output:
+            raise InvalidSignature(f"Function {fname}: content return types cannot be structured output")
+        return None, False
+    origin = get_origin(base)
+    wrap: bool | None
+    if base is None or base is NoneType or base is Any:
+        wrap = True
+    elif origin is not None:
+        args = get_args(base)
+        wrap = not (origin is dict and len(args) == 2 and args[0] is str)
+    elif isinstance(base, type):
+        if is_pydantic_model(base) or is_typeddict(base) or dataclasses.is_dataclass(base) or is_object_class(base):
+            wrap = False
+        elif base in (str, int, float, bool, bytes) or issubclass(base, enum.Enum):
+            wrap = True
+        else:
+            wrap = None  # bare list/dict/set, classes without hints: not serialisable as structure
+    else:
+        wrap = True  # Any, TypeVar, typing constructs
+    if wrap is None:
+        if structured_output:
+            raise InvalidSignature(f"Function {fname}: return type {base!r} is not serializable for structured output")
+        return None, False
+    builder = SchemaBuilder()
+    try:
+        inner = builder.schema(base)
+    except InvalidSignature:
+        if structured_output:
+            raise
+        return None, False
+    if wrap:
+        root: dict[str, Any] = {"type": "object", "properties": {"result": inner}, "required": ["result"]}
+        return builder.finish(root), True
+    ref = inner.get("$ref", "")
+    if ref.startswith("#/$defs/"):
+        name = ref[len("#/$defs/"):]
+        root = dict(builder.defs[name])
+        if builder.ref_count(name) <= 1:
+            del builder.defs[name]
+        return builder.finish(root), False
+    return builder.finish(inner), False
+
+
+def icons_wire(icons: Any) -> list[Any] | None:
+    return None if icons is None else [jsonable(dump(i)) for i in icons]
+
+
+def annotations_wire(annotations: Any) -> dict[str, Any] | None:
+    if annotations is None:
+        return None
+    if isinstance(annotations, ToolAnnotations):
+        return annotations.to_dict() or None
+    if isinstance(annotations, dict):
+        return jsonable({k: v for k, v in annotations.items() if v is not None}) or None
+    d = dump(annotations)
+    if isinstance(d, dict):
+        return jsonable(d)
+    raise TypeError(f"annotations must be a dict or ToolAnnotations, not {type(annotations).__name__}")
+
+
+def error_result(text: str) -> dict[str, Any]:
+    return {"content": [{"type": "text", "text": text}], "isError": True}
+
+
+@dataclass
+class Tool:
+    fn: Callable[..., Any]
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    info: FunctionInfo
+    title: str | None = None
+    output_schema: dict[str, Any] | None = None
+    wrap_output: bool = False
+    annotations: dict[str, Any] | None = None
+    icons: list[Any] | None = None
+    meta: dict[str, Any] | None = None
+    tags: set[str] = field(default_factory=set)
+
+    @classmethod
+    def from_function(
+        cls,
+        fn: Callable[..., Any],
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        annotations: ToolAnnotations | dict[str, Any] | None = None,
+        icons: list[Any] | None = None,
+        meta: dict[str, Any] | None = None,
+        structured_output: bool | None = None,
+        output_schema: dict[str, Any] | None | Any = NotSet,
+        input_schema: dict[str, Any] | None = None,
+        exclude_args: list[str] | None = None,
+        tags: set[str] | None = None,
+    ) -> Tool:
+        info = analyze(fn, name, exclude_args)
+        if output_schema is NotSet:
+            out_schema, wrap = output_schema_for(info.return_annotation, info.name, structured_output)
+        elif output_schema is None:
+            out_schema, wrap = None, False
+        else:
+            if not isinstance(output_schema, dict) or output_schema.get("type") != "object":
+                raise InvalidSignature(f"{info.name}: output_schema must be a JSON schema with type 'object'")
+            out_schema, wrap = jsonable(output_schema), False
+        params = jsonable(input_schema) if input_schema is not None else _input_schema(info)
+        if params.get("type") != "object":
+            raise InvalidSignature(f"{info.name}: an input schema must have type 'object'")
+        return cls(
+            fn=fn,
+            name=info.name,
+            description=description or info.description or humanize(info.name),
+            parameters=params,
+            info=info,
+            title=title,
+            output_schema=out_schema,
+            wrap_output=wrap,
+            annotations=annotations_wire(annotations),
+            icons=icons_wire(icons),
+            meta=jsonable(meta) if meta else None,
+            tags=set(tags or ()),
+        )
+
+    def to_mcp(self) -> dict[str, Any]:
+        """The MCP `Tool` object (optional fields omitted, never null)."""
+        out: dict[str, Any] = {"name": self.name}
+        if self.title is not None:
+            out["title"] = self.title
+        out["description"] = self.description
+        out["inputSchema"] = self.parameters
+        if self.output_schema is not None:
+            out["outputSchema"] = self.output_schema
+        if self.annotations:
+            out["annotations"] = self.annotations
+        if self.icons:
+            out["icons"] = self.icons
+        if self.meta:
+            out["_meta"] = self.meta
+        return out
+
+    # Calling --------------------------------------------------------------------------------
+
+    def run(self, arguments: dict[str, Any] | None, context: Context, debug: bool = False) -> Any:
+        """A CallToolResult dict, or an awaitable of one (async tool). Never raises Exception."""
+        try:
+            args, kwargs = bind(self.info, arguments, context)
+            token = set_current(context)
+            try:
+                result = self.fn(*args, **kwargs)
+            finally:
+                reset_current(token)
+        except McpError as e:
+            return {"__error__": e.error}
+        except Exception as e:  # noqa: BLE001 - a tool failure is a result, not a crash
+            return self._failure(e, debug)
+        if is_awaitable(result):
+            return self._finish(result, context, debug)
+        return self._convert(result, debug)
+
+    async def _finish(self, pending: Any, context: Context, debug: bool) -> dict[str, Any]:
+        token = set_current(context)
+        try:
+            result = await pending
+        except McpError as e:
+            return {"__error__": e.error}
+        except Exception as e:  # noqa: BLE001
+            return self._failure(e, debug)
+        finally:
+            reset_current(token)
+        return self._convert(result, debug)
+
+    def _failure(self, e: BaseException, debug: bool) -> dict[str, Any]:
+        text = f"Error executing tool {self.name}: {e}"
+        if debug:
+            text += "\n\n" + "".join(traceback.format_exception(type(e), e, e.__traceback__))
+        return error_result(text)
+
+    def _convert(self, result: Any, debug: bool) -> dict[str, Any]:
+        try:
+            return self.convert_result(result)
+        except Exception as e:  # noqa: BLE001
+            return self._failure(e, debug)
+
+    def convert_result(self, result: Any) -> dict[str, Any]:
+        """The CallToolResult for a return value (content + structuredContent)."""
+        if isinstance(result, CallToolResult):
+            out = result.to_dict()
+            out["content"] = [content_block(c) if not isinstance(c, dict) else c for c in result.content]
+            if result.structuredContent is not None:
+                out["structuredContent"] = jsonable(result.structuredContent)
+            return out
+        out = {"content": to_content(result)}
+        if self.output_schema is not None:
+            value = jsonable(result)
+            if self.wrap_output:
+                value = {"result": value}
+            elif not isinstance(value, dict):
+                raise TypeError(f"returned {type(result).__name__}, but the output schema is an object")
+            out["structuredContent"] = value
+        return out
+
+
+def _input_schema(info: FunctionInfo) -> dict[str, Any]:
+    return input_schema(info)
+
+
+__all__ = ["Tool", "NotSet", "output_schema_for", "error_result"]

@@ -1,0 +1,230 @@
+"""MCP protocol objects as plain dataclasses (the names of `mcp.types`).
+
+Porting `from mcp.types import TextContent, ToolAnnotations, Completion` is an import swap to
+`from fasterapi.types import ...`. Objects are keyword-only like the pydantic models they
+replace; `to_dict()` gives the wire form: camelCase keys as in schema.ts, `meta` as `_meta`,
+fields that are None omitted (clients reject `null` for optional fields).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union
+
+Role = Literal["user", "assistant"]
+LoggingLevel = Literal["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
+
+
+def dump(value: Any) -> Any:
+    """The wire form of a protocol object, list or dict of them; other values unchanged."""
+    if isinstance(value, Model):
+        return value.to_dict()
+    if isinstance(value, (list, tuple)):
+        return [dump(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): dump(v) for k, v in value.items() if v is not None}
+    return value
+
+
+class Model:
+    """Base of the protocol dataclasses: `to_dict()` and dict-style `model_dump()`."""
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            v = getattr(self, f.name)
+            if v is None:
+                continue
+            out["_meta" if f.name == "meta" else f.name] = dump(v)
+        return out
+
+    def model_dump(self, **_: Any) -> dict[str, Any]:
+        """pydantic-style alias of `to_dict()` for code ported from the python-sdk."""
+        return self.to_dict()
+
+
+@dataclass(kw_only=True)
+class Annotations(Model):
+    audience: list[Role] | None = None
+    priority: float | None = None
+    lastModified: str | None = None
+
+
+@dataclass(kw_only=True)
+class Icon(Model):
+    src: str
+    mimeType: str | None = None
+    sizes: list[str] | None = None
+    theme: Literal["light", "dark"] | None = None
+
+
+@dataclass(kw_only=True)
+class ToolAnnotations(Model):
+    """Behaviour hints for a tool (MCP 2025-03-26+); clients treat them as untrusted."""
+
+    title: str | None = None
+    readOnlyHint: bool | None = None
+    destructiveHint: bool | None = None
+    idempotentHint: bool | None = None
+    openWorldHint: bool | None = None
+
+
+@dataclass(kw_only=True)
+class TextContent(Model):
+    type: Literal["text"] = "text"
+    text: str
+    annotations: Annotations | dict[str, Any] | None = None
+    meta: dict[str, Any] | None = None
+
+
+@dataclass(kw_only=True)
+class ImageContent(Model):
+    type: Literal["image"] = "image"
+    data: str  # base64
+    mimeType: str
+    annotations: Annotations | dict[str, Any] | None = None
+    meta: dict[str, Any] | None = None
+
+
+@dataclass(kw_only=True)
+class AudioContent(Model):
+    type: Literal["audio"] = "audio"
+    data: str  # base64
+    mimeType: str
+    annotations: Annotations | dict[str, Any] | None = None
+    meta: dict[str, Any] | None = None
+
+
+@dataclass(kw_only=True)
+class TextResourceContents(Model):
+    uri: str
+    mimeType: str | None = None
+    text: str
+    meta: dict[str, Any] | None = None
+
+
+@dataclass(kw_only=True)
+class BlobResourceContents(Model):
+    uri: str
+    mimeType: str | None = None
+    blob: str  # base64
+    meta: dict[str, Any] | None = None
+
+
+ResourceContents = Union[TextResourceContents, BlobResourceContents]
+
+
+@dataclass(kw_only=True)
+class EmbeddedResource(Model):
+    type: Literal["resource"] = "resource"
+    resource: TextResourceContents | BlobResourceContents | dict[str, Any]
+    annotations: Annotations | dict[str, Any] | None = None
+    meta: dict[str, Any] | None = None
+
+
+@dataclass(kw_only=True)
+class ResourceLink(Model):
+    type: Literal["resource_link"] = "resource_link"
+    uri: str
+    name: str
+    title: str | None = None
+    description: str | None = None
+    mimeType: str | None = None
+    size: int | None = None
+    icons: list[Icon | dict[str, Any]] | None = None
+    annotations: Annotations | dict[str, Any] | None = None
+    meta: dict[str, Any] | None = None
+
+
+ContentBlock = Union[TextContent, ImageContent, AudioContent, ResourceLink, EmbeddedResource]
+CONTENT_TYPES: tuple[type, ...] = (
+    TextContent,
+    ImageContent,
+    AudioContent,
+    ResourceLink,
+    EmbeddedResource,
+)
+
+
+@dataclass(kw_only=True)
+class CallToolResult(Model):
+    """Return this from a tool for full control of the result (python-sdk ≥ 1.10 style)."""
+
+    content: list[Any] = field(default_factory=list)
+    structuredContent: dict[str, Any] | None = None
+    isError: bool | None = None
+    meta: dict[str, Any] | None = None
+
+
+@dataclass(kw_only=True)
+class PromptMessage(Model):
+    role: Role
+    content: Any
+
+
+@dataclass(kw_only=True)
+class SamplingMessage(Model):
+    role: Role
+    content: Any
+
+
+@dataclass(kw_only=True)
+class ModelHint(Model):
+    name: str | None = None
+
+
+@dataclass(kw_only=True)
+class ModelPreferences(Model):
+    hints: list[ModelHint | dict[str, Any]] | None = None
+    costPriority: float | None = None
+    speedPriority: float | None = None
+    intelligencePriority: float | None = None
+
+
+@dataclass(kw_only=True)
+class PromptReference(Model):
+    type: Literal["ref/prompt"] = "ref/prompt"
+    name: str
+
+
+@dataclass(kw_only=True)
+class ResourceTemplateReference(Model):
+    type: Literal["ref/resource"] = "ref/resource"
+    uri: str
+
+
+ResourceReference = ResourceTemplateReference  # the python-sdk's older name
+
+
+@dataclass(kw_only=True)
+class CompletionArgument(Model):
+    name: str
+    value: str
+
+
+@dataclass(kw_only=True)
+class CompletionContext(Model):
+    arguments: dict[str, str] | None = None
+
+
+@dataclass(kw_only=True)
+class Completion(Model):
+    values: list[str] = field(default_factory=list)
+    total: int | None = None
+    hasMore: bool | None = None
+
+
+@dataclass(kw_only=True)
+class ErrorData(Model):
+    code: int
+    message: str
+    data: Any = None
+
+
+@dataclass(kw_only=True)
+class ReadResourceContents:
+    """One part of a resource as `Context.read_resource()` returns it (python-sdk helper type)."""
+
+    content: str | bytes
+    mime_type: str | None = None

@@ -1,0 +1,1 @@
+"""fasterapi Python package tests (unittest, standard library only)."""
