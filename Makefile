@@ -1,5 +1,6 @@
 # The two commands (README.md):
-#   make run    install what is missing, build (release) and start the example MCP server on stdio
+#   make run    install what is missing, build (release) and serve the Python quickstart example
+#               (examples/quickstart/server.py) over stdio
 #   make test   install what is missing, build and run every test: the main suite (-Werror build),
 #               then the unit tests and fuzz corpora under ASan+UBSan and the unit tests under TSan
 # Other targets: make bench (queue + stdio benchmarks), make test-quick (main suite only),
@@ -15,7 +16,7 @@ run:
 	@scripts/bootstrap.sh
 	@cmake --preset release >/dev/null
 	@cmake --build --preset release -j $(JOBS)
-	@exec ./build/release/examples/embed_c/fasterapi-example-c
+	@exec ./build/release/fasterapi run examples/quickstart/server.py
 
 test:
 	@scripts/test_all.sh
@@ -29,6 +30,10 @@ bench:
 	@cmake --build --preset release -j $(JOBS)
 	@./build/release/bench/queue/bench_queue
 	@bench/stdio/run.sh
+	@bench/python/run.sh
+	@bench/python/coldstart.sh
+	@bench/gil/run.sh
+	@bench/objects/run.sh
 
 format:
 	@clang-format-14 -i $$(git ls-files '*.c' '*.h')

@@ -247,8 +247,9 @@ def jsonable(value: Any) -> Any:
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
-        # JSON numbers reach the client as doubles; the host's converter takes 64-bit integers.
-        return value if -(2**63) <= value < 2**63 else float(value)
+        # Kept exact: the host's converter takes 64-bit integers and refuses bigger ones with a
+        # clear error (the tool's result names the value), rather than rounding them silently.
+        return value
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, enum.Enum):
