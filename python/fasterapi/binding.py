@@ -382,8 +382,8 @@ def _special(value: Any, tp: type, kind: str, where: str) -> Any:
 
 def _pre_parse(value: Any, tp: Any) -> Any:
     """FastMCP's pre_parse_json: some clients send arrays/objects as JSON text."""
-    if not isinstance(value, str) or tp is inspect.Parameter.empty:
-        return value
+    if type(value) is tp or not isinstance(value, str) or tp is inspect.Parameter.empty:
+        return value  # the common case (a str for a str parameter) needs no type analysis
     if _fits(value, tp):
         return value
     try:

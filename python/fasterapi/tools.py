@@ -248,6 +248,12 @@ class Tool:
 
     def convert_result(self, result: Any) -> dict[str, Any]:
         """The CallToolResult for a return value (content + structuredContent)."""
+        if type(result) is str and (self.output_schema is None or self.wrap_output):
+            # The most common result, without the general conversion machinery.
+            out = {"content": [{"type": "text", "text": result}]}
+            if self.output_schema is not None:
+                out["structuredContent"] = {"result": result}
+            return out
         if isinstance(result, CallToolResult):
             out = result.to_dict()
             out["content"] = [content_block(c) if not isinstance(c, dict) else c for c in result.content]
