@@ -149,8 +149,10 @@ def _guard(kind: str, result: Any) -> Any:
             return await result
         except McpError as e:
             return {"__error__": e.error}
-        except Exception as e:  # noqa: BLE001 - a bug here must still answer the request
-            return _error(INTERNAL_ERROR, f"Internal error in {kind}: {e}")
+        except (Exception, SystemExit, KeyboardInterrupt) as e:  # noqa: BLE001
+            # Must answer the request, and SystemExit/KeyboardInterrupt must not reach the
+            # worker's event loop (asyncio re-raises them out of run_forever).
+            return _error(INTERNAL_ERROR, f"Internal error in {kind}: {type(e).__name__}: {e}")
 
     return run()
 

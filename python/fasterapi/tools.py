@@ -216,7 +216,9 @@ class Tool:
                 reset_current(token)
         except McpError as e:
             return {"__error__": e.error}
-        except Exception as e:  # noqa: BLE001 - a tool failure is a result, not a crash
+        except (Exception, SystemExit, KeyboardInterrupt) as e:  # noqa: BLE001
+            # A tool failure is a result, not a crash; sys.exit() in a tool too (it must not
+            # end the worker).
             return self._failure(e, debug)
         if is_awaitable(result):
             return self._finish(result, context, debug)
@@ -228,14 +230,19 @@ class Tool:
             result = await pending
         except McpError as e:
             return {"__error__": e.error}
-        except Exception as e:  # noqa: BLE001
+        except (Exception, SystemExit, KeyboardInterrupt) as e:  # noqa: BLE001
+            # SystemExit/KeyboardInterrupt from a task would escape the worker's event loop
+            # (asyncio re-raises them out of run_forever) and stop the worker for good.
             return self._failure(e, debug)
         finally:
             reset_current(token)
         return self._convert(result, debug)
 
     def _failure(self, e: BaseException, debug: bool) -> dict[str, Any]:
-        text = f"Error executing tool {self.name}: {e}"
+        # FastMCP's wording; exceptions that are not Exceptions (SystemExit, KeyboardInterrupt)
+        # are named, since their str() is only an exit code or empty.
+        detail = f"{e}" if isinstance(e, Exception) else f"{type(e).__name__}: {e}".rstrip(": ")
+        text = f"Error executing tool {self.name}: {detail}"
         if debug:
             text += "\n\n" + "".join(traceback.format_exception(type(e), e, e.__traceback__))
         return error_result(text)

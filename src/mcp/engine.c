@@ -749,6 +749,11 @@ static void answer_request(fa__outreq_t *r, int code, const char *message) {
 }
 
 void fa__session_on_request(fa__session_t *s, fa__outreq_t *r) {
+    if (s->srv->stopping) {
+        answer_request(r, FA_RPC_SHUTTING_DOWN,
+                       "Server shutting down: the client can no longer answer");
+        return;
+    }
     const char *cap = needed_capability(r->method);
     if (cap && !json_object_get(s->client_caps, cap)) {
         char msg[200];

@@ -224,6 +224,10 @@ static void begin_shutdown(fa_server_t *srv, const char *why) {
     }
     srv->stopping = 1;
     fa__stdio_stop_reading(&srv->stdio);
+    /* No answer can arrive once input stops: fail the requests tools are waiting on (elicit,
+     * sample) now, so those calls finish instead of waiting for the deadline. */
+    fa__session_fail_requests(&srv->session, FA_RPC_SHUTTING_DOWN,
+                              "Server shutting down: the client can no longer answer");
     if (srv->session.outstanding || srv->session.queued) {
         FA_INFO("shutting down (%s): waiting up to %u ms for %zu running and %zu queued call(s)",
                 why, srv->opts.shutdown_timeout_ms, srv->session.outstanding, srv->session.queued);

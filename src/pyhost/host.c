@@ -100,10 +100,15 @@ static int init_python(const fa__pyhost_options_t *o) {
 
 /* In the main interpreter: package path, stdout -> stderr, _datetime, the app, its table. */
 static int load_main(fa__pyhost_t *h) {
-    PyObject *dt = PyImport_ImportModule("_datetime");
-    if (!dt)
-        PyErr_Clear(); /* a Python without the C datetime has nothing to work around */
-    Py_XDECREF(dt);
+    /* Imported in the main interpreter before any subinterpreter exists: the main instance of
+     * these static-type modules must exist first (3.12.1/3.13.0 crash at exit otherwise). */
+    static const char *const preload[] = {"_datetime", "_asyncio"};
+    for (size_t i = 0; i < 2; i++) {
+        PyObject *m = PyImport_ImportModule(preload[i]);
+        if (!m)
+            PyErr_Clear(); /* a build without it has nothing to work around */
+        Py_XDECREF(m);
+    }
     PyObject *sys = PyImport_ImportModule("sys");
     PyObject *path = sys ? PyObject_GetAttrString(sys, "path") : NULL;
     PyObject *dir = PyUnicode_FromString(fa__pyhost_package_dir());
@@ -229,6 +234,16 @@ int fa__pyhost_serve(fa__pyhost_t *h, fa_server_t *srv) {
         FA_INFO("Python %s has no per-interpreter GIL: tools run in the main interpreter "
                 "(shared GIL)",
                 PY_VERSION);
+#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030C0400
+    /* 3.12.0-3.12.3 free objects across isolated interpreters (gh-119213, fixed in 3.12.4):
+     * the process aborts at exit once a subinterpreter has used asyncio or hashlib. */
+    if (h->mode == FA_PY_OWN_GIL) {
+        FA_WARN("Python %s has subinterpreter bugs that crash at exit (gh-119213, fixed in "
+                "3.12.4): tools run in the main interpreter (shared GIL); use Python >= 3.12.4",
+                PY_VERSION);
+        h->mode = FA_PY_SHARED_GIL;
+    }
+#endif
     rc = fa__pypool_start(&h->pool, h->mode, n, capacity, &app,
                           h->mode == FA_PY_SHARED_GIL ? h->mcp : NULL, err, sizeof err, &refused);
     if (rc && refused) {
