@@ -24,88 +24,48 @@ static int valid_tool_name(const char *name) {
     return 1;
 }
 
-static json_t *load_schema(const char *text, const char *what, const char *tool) {
+/* Parses a schema or annotations text given to fa_server_add_tool. */
+static json_t *load_text(const char *text, const char *what, const char *tool) {
     json_error_t err;
-    json_t *s = json_loads(text, JSON_REJECT_DUPLICATES, &err);
-    if (!s) {
-        FA_ERROR("tool %s: %s is not valid JSON: %s", tool, what, err.text);
+    json_t *v = json_loads(text, JSON_REJECT_DUPLICATES, &err);
+    if (!json_is_object(v)) {
+        FA_ERROR("tool %s: %s is not a JSON object%s%s", tool, what, v ? "" : ": ",
+                 v ? "" : err.text);
+        json_decref(v);
         return NULL;
     }
-    char why[256];
-    if (fa__schema_check(s, why, sizeof why) != 0) {
-        FA_ERROR("tool %s: %s rejected: %s", tool, what, why);
-        json_decref(s);
-        return NULL;
-    }
-    return s;
+    return v;
 }
 
+/* The C API builds the Tool definition and registers it like any other (one code path for
+ * validation and registration). */
 int fa_server_add_tool(fa_server_t *srv, const fa_tool_def_t *def) {
     if (!srv || !def || !def->cb || !valid_tool_name(def->name))
         return FA_EINVAL;
-    if (srv->running)
-        return FA_ESTATE;
-    if (fa__tools_find(srv, def->name))
-        return FA_EEXIST;
-    json_t *in = load_schema(def->input_schema ? def->input_schema : "{\"type\":\"object\"}",
-                             "input_schema", def->name);
-    if (!in)
-        return FA_ESCHEMA;
-    json_t *out = NULL, *ann = NULL;
-    if (def->output_schema &&
-        !(out = load_schema(def->output_schema, "output_schema", def->name))) {
+    json_t *in = load_text(def->input_schema ? def->input_schema : "{\"type\":\"object\"}",
+                           "input_schema", def->name);
+    json_t *out =
+        def->output_schema ? load_text(def->output_schema, "output_schema", def->name) : NULL;
+    json_t *ann = def->annotations ? load_text(def->annotations, "annotations", def->name) : NULL;
+    if (!in || (def->output_schema && !out) || (def->annotations && !ann)) {
         json_decref(in);
+        json_decref(out);
+        json_decref(ann);
         return FA_ESCHEMA;
     }
-    if (def->annotations) {
-        ann = json_loads(def->annotations, JSON_REJECT_DUPLICATES, NULL);
-        if (!json_is_object(ann)) {
-            FA_ERROR("tool %s: annotations must be a JSON object", def->name);
-            json_decref(ann);
-            json_decref(in);
-            json_decref(out);
-            return FA_ESCHEMA;
-        }
-    }
-    fa__tool_t *t = calloc(1, sizeof *t);
     json_t *d = json_object();
     int rc = FA_ENOMEM;
-    if (!t || !d || !(t->name = strdup(def->name)))
-        goto fail;
     /* Key order follows the spec's Tool definition; optional fields are omitted, never null. */
-    if (json_object_set_new(d, "name", json_string(def->name)) ||
-        (def->title && json_object_set_new(d, "title", json_string(def->title))) ||
-        (def->description &&
-         json_object_set_new(d, "description", json_string(def->description))) ||
-        json_object_set(d, "inputSchema", in) || (out && json_object_set(d, "outputSchema", out)) ||
-        (ann && json_object_set(d, "annotations", ann))) {
+    if (d && (json_object_set_new(d, "name", json_string(def->name)) ||
+              (def->title && json_object_set_new(d, "title", json_string(def->title))) ||
+              (def->description &&
+               json_object_set_new(d, "description", json_string(def->description))) ||
+              json_object_set(d, "inputSchema", in) ||
+              (out && json_object_set(d, "outputSchema", out)) ||
+              (ann && json_object_set(d, "annotations", ann))))
         rc = FA_EINVAL; /* json_string refuses text that is not UTF-8 */
-        goto fail;
-    }
-    if (srv->ntools == srv->tools_cap) {
-        size_t cap = srv->tools_cap ? srv->tools_cap * 2 : 16;
-        fa__tool_t **tools = realloc(srv->tools, cap * sizeof *tools);
-        if (!tools)
-            goto fail;
-        srv->tools = tools;
-        srv->tools_cap = cap;
-    }
-    if ((rc = fa__map_put(&srv->tool_index, t->name, strlen(t->name), t)) != 0)
-        goto fail;
-    t->def = d;
-    t->input_schema = json_object_get(d, "inputSchema");
-    t->cb = def->cb;
-    t->data = def->data;
-    srv->tools[srv->ntools++] = t;
-    json_decref(in);
-    json_decref(out);
-    json_decref(ann);
-    fa__tools_free_pages(srv);
-    return 0;
-fail:
-    if (t)
-        free(t->name);
-    free(t);
+    else if (d)
+        rc = fa__server_add_tool_json(srv, d, def->cb, def->data);
     json_decref(d);
     json_decref(in);
     json_decref(out);

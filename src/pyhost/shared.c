@@ -215,45 +215,6 @@ static int snapshot(char kind, const char *name, size_t len, snapshot_t *s) {
     return rc;
 }
 
-static PyObject *set_len(PyObject *m, PyObject *const *args, Py_ssize_t nargs) {
-    (void)m;
-    NEED_ARGS(1);
-    const char *name;
-    Py_ssize_t n;
-    if (str_arg(args[0], &name, &n))
-        return NULL;
-    pthread_mutex_lock(&lock);
-    object_t *o = get_object('s', name, (size_t)n, 0);
-    size_t count = o ? o->members.count : 0;
-    pthread_mutex_unlock(&lock);
-    return PyLong_FromSize_t(count);
-}
-
-static PyObject *set_items(PyObject *m, PyObject *const *args, Py_ssize_t nargs) {
-    (void)m;
-    NEED_ARGS(1);
-    const char *name;
-    Py_ssize_t n;
-    if (str_arg(args[0], &name, &n))
-        return NULL;
-    snapshot_t s;
-    if (snapshot('s', name, (size_t)n, &s)) {
-        snapshot_free(&s);
-        return PyErr_NoMemory();
-    }
-    PyObject *list = PyList_New((Py_ssize_t)s.n);
-    for (size_t i = 0; list && i < s.n; i++) {
-        PyObject *v = PyUnicode_DecodeUTF8(s.keys[i], (Py_ssize_t)s.klens[i], "strict");
-        if (!v) {
-            Py_CLEAR(list);
-            break;
-        }
-        PyList_SET_ITEM(list, (Py_ssize_t)i, v);
-    }
-    snapshot_free(&s);
-    return list;
-}
-
 /* ---- maps of str -> JSON text ---- */
 
 static PyObject *map_set(PyObject *m, PyObject *const *args, Py_ssize_t nargs) {
@@ -343,44 +304,63 @@ static PyObject *map_delete(PyObject *m, PyObject *const *args, Py_ssize_t nargs
     return PyBool_FromLong(it != NULL);
 }
 
-static PyObject *map_len(PyObject *m, PyObject *const *args, Py_ssize_t nargs) {
-    (void)m;
+/* len() of the set or map named by args[0]. */
+static PyObject *count_of(char kind, PyObject *const *args, Py_ssize_t nargs) {
     NEED_ARGS(1);
     const char *name;
     Py_ssize_t n;
     if (str_arg(args[0], &name, &n))
         return NULL;
     pthread_mutex_lock(&lock);
-    object_t *o = get_object('m', name, (size_t)n, 0);
-    size_t count = o ? o->items.count : 0;
+    object_t *o = get_object(kind, name, (size_t)n, 0);
+    size_t count = o ? (kind == 's' ? o->members.count : o->items.count) : 0;
     pthread_mutex_unlock(&lock);
     return PyLong_FromSize_t(count);
 }
 
-static PyObject *map_items(PyObject *m, PyObject *const *args, Py_ssize_t nargs) {
-    (void)m;
+/* The members of a set (list of str) or the items of a map (list of (key, value) tuples). */
+static PyObject *items_of(char kind, PyObject *const *args, Py_ssize_t nargs) {
     NEED_ARGS(1);
     const char *name;
     Py_ssize_t n;
     if (str_arg(args[0], &name, &n))
         return NULL;
     snapshot_t s;
-    if (snapshot('m', name, (size_t)n, &s)) {
+    if (snapshot(kind, name, (size_t)n, &s)) {
         snapshot_free(&s);
         return PyErr_NoMemory();
     }
     PyObject *list = PyList_New((Py_ssize_t)s.n);
     for (size_t i = 0; list && i < s.n; i++) {
-        PyObject *t = Py_BuildValue("(s#s#)", s.keys[i], (Py_ssize_t)s.klens[i], s.values[i],
-                                    (Py_ssize_t)s.vlens[i]);
-        if (!t) {
+        PyObject *v = kind == 's'
+                          ? PyUnicode_DecodeUTF8(s.keys[i], (Py_ssize_t)s.klens[i], "strict")
+                          : Py_BuildValue("(s#s#)", s.keys[i], (Py_ssize_t)s.klens[i], s.values[i],
+                                          (Py_ssize_t)s.vlens[i]);
+        if (!v) {
             Py_CLEAR(list);
             break;
         }
-        PyList_SET_ITEM(list, (Py_ssize_t)i, t);
+        PyList_SET_ITEM(list, (Py_ssize_t)i, v);
     }
     snapshot_free(&s);
     return list;
+}
+
+static PyObject *set_len(PyObject *m, PyObject *const *a, Py_ssize_t n) {
+    (void)m;
+    return count_of('s', a, n);
+}
+static PyObject *set_items(PyObject *m, PyObject *const *a, Py_ssize_t n) {
+    (void)m;
+    return items_of('s', a, n);
+}
+static PyObject *map_len(PyObject *m, PyObject *const *a, Py_ssize_t n) {
+    (void)m;
+    return count_of('m', a, n);
+}
+static PyObject *map_items(PyObject *m, PyObject *const *a, Py_ssize_t n) {
+    (void)m;
+    return items_of('m', a, n);
 }
 
 #define FASTCALL(f) (PyCFunction)(void (*)(void))(f), METH_FASTCALL
