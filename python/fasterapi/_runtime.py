@@ -47,7 +47,6 @@ The shape of `export()` is documented on that function below.
 from __future__ import annotations
 
 import importlib.util
-import inspect
 import os
 import re
 import sys

@@ -20,7 +20,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from .types import (
     CONTENT_TYPES,
@@ -31,7 +31,10 @@ from .types import (
     ImageContent,
     Model,
     TextResourceContents,
+    _MediaContent,
 )
+
+M = TypeVar("M", bound=_MediaContent)
 
 _IMAGE_SUFFIXES = {
     ".png": "image/png",
@@ -55,6 +58,11 @@ _AUDIO_SUFFIXES = {
 class _Media:
     """Shared part of Image/Audio/File: exactly one of path or data."""
 
+    # Image, Audio: the MIME type is `{_kind}/{format}`, else by suffix, else `_default_mime`.
+    _kind = ""
+    _suffixes: dict[str, str] = {}
+    _default_mime = "application/octet-stream"
+
     def __init__(
         self,
         path: str | os.PathLike[str] | None = None,
@@ -71,6 +79,14 @@ class _Media:
         self._format = format
         self.annotations = annotations
 
+    @property
+    def mime_type(self) -> str:
+        if self._format:
+            return f"{self._kind}/{self._format.lower()}"
+        if self.path is not None:
+            return self._suffixes.get(self.path.suffix.lower(), "application/octet-stream")
+        return self._default_mime
+
     def _read(self) -> bytes:
         if self.path is not None:
             return self.path.read_bytes()
@@ -80,26 +96,25 @@ class _Media:
     def _b64(self) -> str:
         return base64.b64encode(self._read()).decode("ascii")
 
+    def _content(
+        self, cls: Callable[..., M], mime_type: str | None, annotations: Annotations | dict[str, Any] | None
+    ) -> M:
+        """An ImageContent or AudioContent block of this media."""
+        mime = mime_type or self.mime_type
+        return cls(data=self._b64(), mimeType=mime, annotations=annotations or self.annotations)
+
 
 class Image(_Media):
     """An image returned from a tool or prompt: `Image(path=...)` or `Image(data=..., format="png")`."""
 
-    @property
-    def mime_type(self) -> str:
-        if self._format:
-            return f"image/{self._format.lower()}"
-        if self.path is not None:
-            return _IMAGE_SUFFIXES.get(self.path.suffix.lower(), "application/octet-stream")
-        return "image/png"  # FastMCP's default for raw bytes
+    _kind = "image"
+    _suffixes = _IMAGE_SUFFIXES
+    _default_mime = "image/png"  # FastMCP's default for raw bytes
 
     def to_image_content(
         self, mime_type: str | None = None, annotations: Annotations | dict[str, Any] | None = None
     ) -> ImageContent:
-        return ImageContent(
-            data=self._b64(),
-            mimeType=mime_type or self.mime_type,
-            annotations=annotations or self.annotations,
-        )
+        return self._content(ImageContent, mime_type, annotations)
 
     def to_data_uri(self, mime_type: str | None = None) -> str:
         return f"data:{mime_type or self.mime_type};base64,{self._b64()}"
@@ -108,22 +123,14 @@ class Image(_Media):
 class Audio(_Media):
     """Audio returned from a tool: `Audio(path=...)` or `Audio(data=..., format="wav")`."""
 
-    @property
-    def mime_type(self) -> str:
-        if self._format:
-            return f"audio/{self._format.lower()}"
-        if self.path is not None:
-            return _AUDIO_SUFFIXES.get(self.path.suffix.lower(), "application/octet-stream")
-        return "audio/wav"
+    _kind = "audio"
+    _suffixes = _AUDIO_SUFFIXES
+    _default_mime = "audio/wav"
 
     def to_audio_content(
         self, mime_type: str | None = None, annotations: Annotations | dict[str, Any] | None = None
     ) -> AudioContent:
-        return AudioContent(
-            data=self._b64(),
-            mimeType=mime_type or self.mime_type,
-            annotations=annotations or self.annotations,
-        )
+        return self._content(AudioContent, mime_type, annotations)
 
 
 class File(_Media):

@@ -13,7 +13,7 @@ import base64
 import contextvars
 import inspect
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generator, Generic, Literal, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Generator, Generic, Literal, TypeVar, Union
 
 from .errors import METHOD_NOT_FOUND, McpError, ResourceError
 from .types import ReadResourceContents, dump
@@ -277,6 +277,30 @@ def set_current(ctx: Context | None) -> contextvars.Token[Context | None]:
 
 def reset_current(token: contextvars.Token[Context | None]) -> None:
     _current.reset(token)
+
+
+def call_in(context: Context, fn: Callable[..., Any], args: Any, kwargs: dict[str, Any]) -> Any:
+    """Calls a user function with `context` current (what `get_context()` returns inside it)."""
+    token = _current.set(context)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        _current.reset(token)
+
+
+async def await_in(
+    context: Context, pending: Awaitable[Any], done: Callable[[Any], T], fail: Callable[[Exception], T]
+) -> T:
+    """Awaits what an `async def` user function returned, with `context` current again (the
+    host's task does not inherit it from the call that made the coroutine): `done(value)`, or
+    `fail(exception)` if the function or `done` raised an Exception."""
+    token = _current.set(context)
+    try:
+        return done(await pending)
+    except Exception as e:  # noqa: BLE001 - the caller's `fail` makes it an answer
+        return fail(e)
+    finally:
+        _current.reset(token)
 
 
 __all__ = [

@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 from .binding import bind
 from .content import content_block, is_awaitable, is_content, json_text, jsonable
-from .context import Context, reset_current, set_current
+from .context import Context, await_in, call_in
 from .docstring import humanize
 from .errors import INTERNAL_ERROR, INVALID_PARAMS, McpError
 from .schema import unwrap_annotated
@@ -177,25 +177,12 @@ class Prompt:
         except Exception as e:  # noqa: BLE001
             return {"__error__": {"code": INVALID_PARAMS, "message": f"Invalid arguments for prompt {self.name}: {e}"}}
         try:
-            token = set_current(context)
-            try:
-                result = self.fn(*args, **kwargs)
-            finally:
-                reset_current(token)
+            result = call_in(context, self.fn, args, kwargs)
             if is_awaitable(result):
-                return self._finish(result, context)
+                return await_in(context, result, self._result, self._error)
             return self._result(result)
         except Exception as e:  # noqa: BLE001
             return self._error(e)
-
-    async def _finish(self, pending: Any, context: Context) -> dict[str, Any]:
-        token = set_current(context)
-        try:
-            return self._result(await pending)
-        except Exception as e:  # noqa: BLE001
-            return self._error(e)
-        finally:
-            reset_current(token)
 
     def _result(self, result: Any) -> dict[str, Any]:
         items = result if isinstance(result, (list, tuple)) else [result]

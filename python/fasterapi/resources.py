@@ -16,13 +16,14 @@ from __future__ import annotations
 import base64
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import parse_qs, unquote
 
 from .binding import bind
 from .content import Audio, File, Image, is_awaitable, json_text, jsonable
-from .context import Context, reset_current, set_current
+from .context import Context, await_in, call_in
 from .errors import INTERNAL_ERROR, InvalidSignature, McpError
 from .schema import is_object_class, is_pydantic_model, strip_type
 from .signature import FunctionInfo, analyze
@@ -156,6 +157,11 @@ def contents_from_value(value: Any, uri: str, mime: str | None) -> list[dict[str
     return [_one(value, uri, mime)]
 
 
+def read_result(value: Any, uri: str, mime: str | None) -> dict[str, Any]:
+    """The ReadResourceResult for a resource's value."""
+    return {"contents": contents_from_value(value, uri, mime)}
+
+
 def _error(uri: str, e: BaseException) -> dict[str, Any]:
     if isinstance(e, McpError):
         return {"__error__": e.error}
@@ -169,27 +175,44 @@ def call_resource_fn(
     of one of those. Never raises Exception."""
     try:
         args, kwargs = bind(info, params, context, lax=True)
-        token = set_current(context)
-        try:
-            result = info.fn(*args, **kwargs)
-        finally:
-            reset_current(token)
+        result = call_in(context, info.fn, args, kwargs)
         if is_awaitable(result):
-            return _finish(result, uri, mime, context)
-        return {"contents": contents_from_value(result, uri, mime)}
+            done = partial(read_result, uri=uri, mime=mime)
+            return await_in(context, result, done, partial(_error, uri))
+        return read_result(result, uri, mime)
     except Exception as e:  # noqa: BLE001 - becomes a JSON-RPC error
         return _error(uri, e)
 
 
-async def _finish(pending: Any, uri: str, mime: str | None, context: Context) -> dict[str, Any]:
-    token = set_current(context)
-    try:
-        result = await pending
-        return {"contents": contents_from_value(result, uri, mime)}
-    except Exception as e:  # noqa: BLE001
-        return _error(uri, e)
-    finally:
-        reset_current(token)
+def _from_function(
+    fn: Callable[..., Any], info: FunctionInfo, title: str | None, description: str | None,
+    mime_type: str | None, icons: list[Any] | None, annotations: Any, meta: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The fields a resource and a template made from a function share: as FastMCP, the
+    description defaults to the docstring and the MIME type to what the return annotation says."""
+    return dict(
+        name=info.name, title=title, description=description or info.description or None,
+        mime_type=mime_type or _mime_from_annotation(info.return_annotation),
+        icons=icons, annotations=annotations, meta=meta, fn=fn, info=info,
+    )
+
+
+def _listing(
+    out: dict[str, Any], item: Resource | ResourceTemplate, size: int | None = None
+) -> dict[str, Any]:
+    """`out` with the optional fields of a listed resource or template (omitted when empty)."""
+    for key, value in (
+        ("title", item.title),
+        ("description", item.description),
+        ("mimeType", item.mime_type),
+        ("size", size),
+        ("icons", icons_wire(item.icons)),
+        ("annotations", jsonable(dump(item.annotations))),
+        ("_meta", jsonable(item.meta)),
+    ):
+        if value:
+            out[key] = value
+    return out
 
 
 @dataclass
@@ -211,19 +234,7 @@ class Resource:
         raise NotImplementedError
 
     def to_mcp(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"uri": self.uri, "name": self.name or self.uri}
-        for key, value in (
-            ("title", self.title),
-            ("description", self.description),
-            ("mimeType", self.mime_type),
-            ("size", self.size),
-            ("icons", icons_wire(self.icons)),
-            ("annotations", jsonable(dump(self.annotations))),
-            ("_meta", jsonable(self.meta)),
-        ):
-            if value:
-                out[key] = value
-        return out
+        return _listing({"uri": self.uri, "name": self.name or self.uri}, self, self.size)
 
 
 @dataclass
@@ -231,7 +242,7 @@ class TextResource(Resource):
     text: str = ""
 
     def read(self, context: Context) -> Any:
-        return {"contents": contents_from_value(self.text, self.uri, self.mime_type)}
+        return read_result(self.text, self.uri, self.mime_type)
 
 
 @dataclass
@@ -239,7 +250,7 @@ class BinaryResource(Resource):
     data: bytes = b""
 
     def read(self, context: Context) -> Any:
-        return {"contents": contents_from_value(bytes(self.data), self.uri, self.mime_type)}
+        return read_result(bytes(self.data), self.uri, self.mime_type)
 
 
 @dataclass
@@ -251,7 +262,7 @@ class FileResource(Resource):
         try:
             p = Path(self.path)
             value: Any = p.read_bytes() if self.is_binary else p.read_text(encoding="utf-8")
-            return {"contents": contents_from_value(value, self.uri, self.mime_type)}
+            return read_result(value, self.uri, self.mime_type)
         except Exception as e:  # noqa: BLE001
             return _error(self.uri, e)
 
@@ -281,18 +292,8 @@ class FunctionResource(Resource):
                 f"Mismatch between URI parameters set() and function parameters {set(required)}: "
                 f"resource {uri!r} has no template variables, so {info.name} cannot take arguments"
             )
-        return cls(
-            uri=uri,
-            name=info.name,
-            title=title,
-            description=description or info.description or None,
-            mime_type=mime_type or _mime_from_annotation(info.return_annotation),
-            icons=icons,
-            annotations=annotations,
-            meta=meta,
-            fn=fn,
-            info=info,
-        )
+        fields = _from_function(fn, info, title, description, mime_type, icons, annotations, meta)
+        return cls(uri=uri, **fields)
 
     def read(self, context: Context) -> Any:
         assert self.info is not None
@@ -344,16 +345,8 @@ class ResourceTemplate:
             )
         return cls(
             uri_template=uri_template,
-            name=info.name,
-            fn=fn,
-            info=info,
             template=template,
-            title=title,
-            description=description or info.description or None,
-            mime_type=mime_type or _mime_from_annotation(info.return_annotation),
-            icons=icons,
-            annotations=annotations,
-            meta=meta,
+            **_from_function(fn, info, title, description, mime_type, icons, annotations, meta),
         )
 
     def matches(self, uri: str) -> dict[str, str] | None:
@@ -363,15 +356,4 @@ class ResourceTemplate:
         return call_resource_fn(self.info, params, uri, self.mime_type, context)
 
     def to_mcp(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"uriTemplate": self.uri_template, "name": self.name}
-        for key, value in (
-            ("title", self.title),
-            ("description", self.description),
-            ("mimeType", self.mime_type),
-            ("icons", icons_wire(self.icons)),
-            ("annotations", jsonable(dump(self.annotations))),
-            ("_meta", jsonable(self.meta)),
-        ):
-            if value:
-                out[key] = value
-        return out
+        return _listing({"uriTemplate": self.uri_template, "name": self.name}, self)

@@ -97,11 +97,7 @@ class FastMCP:
             icons=icons, meta=meta, structured_output=structured_output, output_schema=output_schema,
             input_schema=input_schema, exclude_args=exclude_args, tags=tags,
         )
-        if tool.name in self._tools:
-            warnings.warn(f"Tool already exists: {tool.name}", stacklevel=3)
-            return self._tools[tool.name]
-        self._tools[tool.name] = tool
-        return tool
+        return _first_wins(self._tools, tool.name, tool, "Tool")
 
     def remove_tool(self, name: str) -> None:
         if name not in self._tools:
@@ -134,7 +130,6 @@ class FastMCP:
             if name is not None:
                 raise TypeError("Tool name given twice (positionally and as name=)")
             name = name_or_fn
-            name_or_fn = None
 
         def register(fn: F) -> F:
             if enabled:
@@ -146,23 +141,15 @@ class FastMCP:
                 )
             return fn
 
-        if callable(name_or_fn):
-            return register(name_or_fn)
-        return register
+        return _decorate(name_or_fn, register)
 
     # Resources --------------------------------------------------------------------------------
 
     def add_resource(self, resource: Resource | ResourceTemplate) -> None:
         if isinstance(resource, ResourceTemplate):
-            if resource.uri_template in self._templates:
-                warnings.warn(f"Resource template already exists: {resource.uri_template}", stacklevel=3)
-                return
-            self._templates[resource.uri_template] = resource
-            return
-        if resource.uri in self._resources:
-            warnings.warn(f"Resource already exists: {resource.uri}", stacklevel=3)
-            return
-        self._resources[resource.uri] = resource
+            _first_wins(self._templates, resource.uri_template, resource, "Resource template")
+        else:
+            _first_wins(self._resources, resource.uri, resource, "Resource")
 
     def add_template(self, template: ResourceTemplate) -> None:
         self.add_resource(template)
@@ -190,15 +177,11 @@ class FastMCP:
             )
 
         def register(fn: F) -> F:
-            if not enabled:
-                return fn
-            if UriTemplate(uri).is_template:
-                self.add_resource(ResourceTemplate.from_function(
-                    fn, uri, name=name, title=title, description=description, mime_type=mime_type,
-                    icons=icons, annotations=annotations, meta=meta,
-                ))
-            else:
-                self.add_resource(FunctionResource.from_function(
+            if enabled:
+                kind: type[FunctionResource | ResourceTemplate] = (
+                    ResourceTemplate if UriTemplate(uri).is_template else FunctionResource
+                )
+                self.add_resource(kind.from_function(
                     fn, uri, name=name, title=title, description=description, mime_type=mime_type,
                     icons=icons, annotations=annotations, meta=meta,
                 ))
@@ -210,11 +193,7 @@ class FastMCP:
 
     def add_prompt(self, prompt: Prompt | Callable[..., Any], **kw: Any) -> Prompt:
         p = prompt if isinstance(prompt, Prompt) else Prompt.from_function(prompt, **kw)
-        if p.name in self._prompts:
-            warnings.warn(f"Prompt already exists: {p.name}", stacklevel=3)
-            return self._prompts[p.name]
-        self._prompts[p.name] = p
-        return p
+        return _first_wins(self._prompts, p.name, p, "Prompt")
 
     def prompt(
         self,
@@ -231,7 +210,6 @@ class FastMCP:
         """`@mcp.prompt`, `@mcp.prompt()`, `@mcp.prompt("name")` or `@mcp.prompt(name=...)`."""
         if isinstance(name_or_fn, str):
             name = name_or_fn
-            name_or_fn = None
 
         def register(fn: F) -> F:
             if enabled:
@@ -241,9 +219,7 @@ class FastMCP:
                 )
             return fn
 
-        if callable(name_or_fn):
-            return register(name_or_fn)
-        return register
+        return _decorate(name_or_fn, register)
 
     # Completion -------------------------------------------------------------------------------
 
@@ -373,6 +349,25 @@ class FastMCP:
         sys.stdout.flush()
         sys.stderr.flush()
         os.execvp(exe, argv)
+
+
+T = TypeVar("T")
+
+
+def _first_wins(table: dict[str, T], key: str, item: T, what: str) -> T:
+    """Registers `item` under `key` unless the key is taken: as in FastMCP, the first registration
+    of a name wins and a later one only warns (pointed at the user's add_*/decorator call)."""
+    if key in table:
+        warnings.warn(f"{what} already exists: {key}", stacklevel=4)
+        return table[key]
+    table[key] = item
+    return item
+
+
+def _decorate(name_or_fn: Any, register: Callable[[F], F]) -> Any:
+    """A decorator used bare (`@mcp.tool`: given the function) registers it; used with a call
+    (`@mcp.tool()`, `@mcp.tool("name")`) it returns `register` to be applied."""
+    return register(name_or_fn) if callable(name_or_fn) else register
 
 
 def _host_module_present() -> bool:

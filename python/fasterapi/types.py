@@ -79,8 +79,11 @@ class TextContent(Model):
 
 
 @dataclass(kw_only=True)
-class ImageContent(Model):
-    type: Literal["image"] = "image"
+class _MediaContent(Model):
+    """ImageContent and AudioContent, alike in schema.ts: base64 `data` of a `mimeType`. Each
+    redeclares `type`, which keeps its place (first) in the fields and the wire form."""
+
+    type: str
     data: str  # base64
     mimeType: str
     annotations: Annotations | dict[str, Any] | None = None
@@ -88,12 +91,13 @@ class ImageContent(Model):
 
 
 @dataclass(kw_only=True)
-class AudioContent(Model):
+class ImageContent(_MediaContent):
+    type: Literal["image"] = "image"
+
+
+@dataclass(kw_only=True)
+class AudioContent(_MediaContent):
     type: Literal["audio"] = "audio"
-    data: str  # base64
-    mimeType: str
-    annotations: Annotations | dict[str, Any] | None = None
-    meta: dict[str, Any] | None = None
 
 
 @dataclass(kw_only=True)

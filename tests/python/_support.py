@@ -1,4 +1,5 @@
-"""Helpers shared by the tests: a fake host CallContext and a runner for maybe-async results."""
+"""Helpers shared by the tests: a fake host CallContext, a runner for maybe-async results, the
+dispatcher's four calls run to completion, and fixtures the conformance suite also checks."""
 
 from __future__ import annotations
 
@@ -6,6 +7,9 @@ import asyncio
 import inspect
 import os
 from typing import Any
+
+from fasterapi import EmbeddedResource, FastMCP, TextResourceContents, UserMessage
+from fasterapi._runtime import Dispatcher
 
 FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fixtures")
 SAMPLE_SERVER = os.path.join(FIXTURES, "sample_server.py")
@@ -65,6 +69,34 @@ def run(result: Any) -> Any:
 
         return asyncio.run(main())
     return result
+
+
+def call_tool(
+    mcp: FastMCP, name: str, arguments: Any = None, handle: FakeCall | None = None, debug: bool = False
+) -> Any:
+    """The CallToolResult (or `__error__`) the host would get, async tools run to completion."""
+    return run(Dispatcher(mcp, debug=debug).call_tool(name, arguments, handle or FakeCall()))
+
+
+def read_resource(mcp: FastMCP, uri: str) -> Any:
+    return run(Dispatcher(mcp).read_resource(uri, FakeCall()))
+
+
+def get_prompt(mcp: FastMCP, name: str, arguments: dict[str, Any] | None = None) -> Any:
+    return run(Dispatcher(mcp).get_prompt(name, arguments, FakeCall()))
+
+
+def complete(mcp: FastMCP, ref: dict[str, Any], name: str, value: str, context: Any = None) -> Any:
+    return run(Dispatcher(mcp).complete(ref, {"name": name, "value": value}, context, FakeCall()))
+
+
+def embedded_resource_messages(uri: str) -> list[Any]:
+    """What the conformance suite's `test_prompt_with_embedded_resource` prompt returns."""
+    return [
+        UserMessage(EmbeddedResource(resource=TextResourceContents(
+            uri=uri, mimeType="text/plain", text="Embedded resource content for testing."))),
+        UserMessage("Please process the embedded resource above."),
+    ]
 
 
 def host_json_problems(value: Any, path: str = "") -> list[str]:

@@ -7,9 +7,9 @@ from fasterapi import Completion, FastMCP, PromptReference, ResourceTemplateRefe
 from fasterapi._runtime import Dispatcher
 
 try:
-    from ._support import FakeCall, run
+    from ._support import FakeCall, complete
 except ImportError:
-    from _support import FakeCall, run  # type: ignore[no-redef]
+    from _support import FakeCall, complete  # type: ignore[no-redef]
 
 PROMPT_REF = {"type": "ref/prompt", "name": "greet"}
 
@@ -28,10 +28,6 @@ def make(handler: Any = None) -> FastMCP:
     if handler is not None:
         mcp.completion()(handler)
     return mcp
-
-
-def complete(mcp: FastMCP, ref: dict[str, Any], name: str, value: str, context: Any = None) -> Any:
-    return run(Dispatcher(mcp).complete(ref, {"name": name, "value": value}, context, FakeCall()))
 
 
 class Completions(unittest.TestCase):

@@ -17,14 +17,14 @@ from fasterapi import (
     Image,
     TextContent,
     TextResourceContents,
-    UserMessage,
 )
-from fasterapi._runtime import Dispatcher
 
 try:
-    from ._support import FakeCall, run
+    from ._support import FakeCall, call_tool, complete, embedded_resource_messages, get_prompt, read_resource
 except ImportError:
-    from _support import FakeCall, run  # type: ignore[no-redef]
+    from _support import (  # type: ignore[no-redef]
+        FakeCall, call_tool, complete, embedded_resource_messages, get_prompt, read_resource,
+    )
 
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
 WAV = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA="
@@ -118,20 +118,12 @@ def test_prompt_with_arguments(arg1: str, arg2: str) -> str:
 @mcp.prompt()
 def test_prompt_with_embedded_resource(resourceUri: str) -> list[Any]:  # noqa: N803
     """A prompt that includes an embedded resource"""
-    return [
-        UserMessage(EmbeddedResource(resource=TextResourceContents(
-            uri=resourceUri, mimeType="text/plain", text="Embedded resource content for testing."))),
-        UserMessage("Please process the embedded resource above."),
-    ]
+    return embedded_resource_messages(resourceUri)
 
 
 @mcp.completion()
 async def completion(ref: Any, argument: Any, context: Any) -> Completion:
     return Completion(values=[], total=0, hasMore=False)
-
-
-def call(name: str, arguments: Any = None, handle: FakeCall | None = None) -> Any:
-    return run(Dispatcher(mcp).call_tool(name, arguments, handle or FakeCall()))
 
 
 class Conformance(unittest.TestCase):
@@ -141,40 +133,38 @@ class Conformance(unittest.TestCase):
             self.assertEqual(tool["inputSchema"], {"type": "object", "properties": {}})
 
     def test_tool_results(self) -> None:
-        self.assertEqual(call("test_simple_text"), {
+        self.assertEqual(call_tool(mcp, "test_simple_text"), {
             "content": [{"type": "text", "text": "This is a simple text response for testing."}],
             "structuredContent": {"result": "This is a simple text response for testing."}})
-        self.assertEqual(call("test_image_content", {}), {"content": [{"type": "image", "data": PNG, "mimeType": "image/png"}]})
-        self.assertEqual(call("test_audio_content", {}), {"content": [{"type": "audio", "data": WAV, "mimeType": "audio/wav"}]})
-        self.assertEqual(call("test_embedded_resource", {})["content"], [{"type": "resource", "resource": {
+        self.assertEqual(call_tool(mcp, "test_image_content", {}), {"content": [{"type": "image", "data": PNG, "mimeType": "image/png"}]})
+        self.assertEqual(call_tool(mcp, "test_audio_content", {}), {"content": [{"type": "audio", "data": WAV, "mimeType": "audio/wav"}]})
+        self.assertEqual(call_tool(mcp, "test_embedded_resource", {})["content"], [{"type": "resource", "resource": {
             "uri": "test://embedded-resource", "mimeType": "text/plain", "text": "This is an embedded resource content."}}])
-        self.assertEqual([c["type"] for c in call("test_multiple_content_types", {})["content"]], ["text", "image", "resource"])
-        error = call("test_error_handling", {})
+        self.assertEqual([c["type"] for c in call_tool(mcp, "test_multiple_content_types", {})["content"]], ["text", "image", "resource"])
+        error = call_tool(mcp, "test_error_handling", {})
         self.assertIs(error["isError"], True)
         self.assertTrue(error["content"][0]["text"])
 
     def test_logging_and_progress(self) -> None:
         h = FakeCall()
-        call("test_tool_with_logging", {}, h)
+        call_tool(mcp, "test_tool_with_logging", {}, h)
         self.assertEqual([lvl for lvl, _, _ in h.logs], ["info"] * 3)
-        call("test_tool_with_progress", {}, h)
+        call_tool(mcp, "test_tool_with_progress", {}, h)
         self.assertEqual([p for p, _, _ in h.progress_events], [0.0, 50.0, 100.0])
 
     def test_resources_and_prompts(self) -> None:
-        d = Dispatcher(mcp)
-        blob = run(d.read_resource("test://static-binary", FakeCall()))["contents"][0]
+        blob = read_resource(mcp, "test://static-binary")["contents"][0]
         self.assertEqual(blob, {"uri": "test://static-binary", "mimeType": "image/png", "blob": PNG})
-        tmpl = run(d.read_resource("test://template/123/data", FakeCall()))["contents"][0]
+        tmpl = read_resource(mcp, "test://template/123/data")["contents"][0]
         self.assertIn("123", tmpl["text"])
         self.assertNotIn("blob", tmpl)
-        msgs = run(d.get_prompt("test_prompt_with_arguments", {"arg1": "testValue1", "arg2": "testValue2"}, FakeCall()))
+        msgs = get_prompt(mcp, "test_prompt_with_arguments", {"arg1": "testValue1", "arg2": "testValue2"})
         self.assertIn("testValue1", str(msgs["messages"]))
-        emb = run(d.get_prompt("test_prompt_with_embedded_resource", {"resourceUri": "test://example-resource"}, FakeCall()))
+        emb = get_prompt(mcp, "test_prompt_with_embedded_resource", {"resourceUri": "test://example-resource"})
         self.assertEqual(emb["messages"][0]["content"]["type"], "resource")
 
     def test_completion(self) -> None:
-        r = run(Dispatcher(mcp).complete({"type": "ref/prompt", "name": "test_prompt_with_arguments"},
-                                         {"name": "arg1", "value": "test"}, None, FakeCall()))
+        r = complete(mcp, {"type": "ref/prompt", "name": "test_prompt_with_arguments"}, "arg1", "test")
         self.assertEqual(r, {"completion": {"values": [], "total": 0, "hasMore": False}})
 
 

@@ -19,9 +19,9 @@ from fasterapi._runtime import Dispatcher
 from fasterapi.context import Completed
 
 try:
-    from ._support import FakeCall, FakeCallWithRequests, run
+    from ._support import FakeCall, FakeCallWithRequests, call_tool, run
 except ImportError:
-    from _support import FakeCall, FakeCallWithRequests, run  # type: ignore[no-redef]
+    from _support import FakeCall, FakeCallWithRequests, call_tool, run  # type: ignore[no-redef]
 
 
 @dataclass
@@ -72,7 +72,7 @@ class Injection(unittest.TestCase):
 
         self.assertEqual(mcp.export()["tools"][0]["inputSchema"]["properties"], {"x": {"type": "integer"}})
         call = FakeCall()
-        self.assertEqual(run(Dispatcher(mcp).call_tool("t", {"x": 2}, call))["structuredContent"], {"result": 2})
+        self.assertEqual(call_tool(mcp, "t", {"x": 2}, call)["structuredContent"], {"result": 2})
         self.assertEqual(call.logs, [("info", "hi", None)])
 
     def test_get_context_inside_sync_and_async_tools(self) -> None:
@@ -170,7 +170,7 @@ class ClientRequests(unittest.TestCase):
             r = await ctx.elicit("Your name?", str)
             return str(r)
 
-        r = run(Dispatcher(mcp).call_tool("ask", {}, FakeCall()))
+        r = call_tool(mcp, "ask", {})
         self.assertEqual(r["__error__"]["code"], -32601)
 
     def test_elicit_dataclass(self) -> None:
@@ -222,7 +222,7 @@ class ClientRequests(unittest.TestCase):
             assert isinstance(content, TextContent)
             return f"LLM response: {content.text}"
 
-        r = run(Dispatcher(mcp).call_tool("test_sampling", {"prompt": "Test prompt"}, call))
+        r = call_tool(mcp, "test_sampling", {"prompt": "Test prompt"}, call)
         self.assertEqual(r["content"], [{"type": "text", "text": "LLM response: LLM says hi"}])
         self.assertEqual(
             call.requests[0],

@@ -8,26 +8,19 @@ from typing import Annotated, Any
 from fasterapi import (
     AssistantMessage,
     Context,
-    EmbeddedResource,
     FastMCP,
     Field,
     Image,
     Message,
     PromptMessage,
     TextContent,
-    TextResourceContents,
-    UserMessage,
 )
 from fasterapi._runtime import Dispatcher
 
 try:
-    from ._support import FakeCall, run
+    from ._support import FakeCall, embedded_resource_messages, get_prompt, run
 except ImportError:
-    from _support import FakeCall, run  # type: ignore[no-redef]
-
-
-def get(mcp: FastMCP, name: str, args: dict[str, Any] | None = None) -> Any:
-    return run(Dispatcher(mcp).get_prompt(name, args, FakeCall()))
+    from _support import FakeCall, embedded_resource_messages, get_prompt, run  # type: ignore[no-redef]
 
 
 class Prompts(unittest.TestCase):
@@ -53,11 +46,7 @@ class Prompts(unittest.TestCase):
         @mcp.prompt()
         def test_prompt_with_embedded_resource(resourceUri: str) -> list[Any]:  # noqa: N803
             """A prompt with an embedded resource"""
-            return [
-                UserMessage(EmbeddedResource(resource=TextResourceContents(
-                    uri=resourceUri, mimeType="text/plain", text="Embedded resource content for testing."))),
-                UserMessage("Please process the embedded resource above."),
-            ]
+            return embedded_resource_messages(resourceUri)
 
         @mcp.prompt
         def test_prompt_with_image() -> list[Any]:
@@ -114,24 +103,24 @@ class Prompts(unittest.TestCase):
 
     def test_simple(self) -> None:
         self.assertEqual(
-            get(self.mcp, "test_simple_prompt"),
+            get_prompt(self.mcp, "test_simple_prompt"),
             {"description": "A simple prompt without arguments",
              "messages": [{"role": "user", "content": {"type": "text", "text": "This is a simple prompt for testing."}}]},
         )
 
     def test_with_arguments(self) -> None:
-        r = get(self.mcp, "test_prompt_with_arguments", {"arg1": "testValue1", "arg2": "testValue2"})
+        r = get_prompt(self.mcp, "test_prompt_with_arguments", {"arg1": "testValue1", "arg2": "testValue2"})
         self.assertEqual(r["messages"][0]["content"]["text"],
                          "Prompt with arguments: arg1='testValue1', arg2='testValue2'")
 
     def test_embedded_resource_and_image(self) -> None:
-        r = get(self.mcp, "test_prompt_with_embedded_resource", {"resourceUri": "test://example-resource"})
+        r = get_prompt(self.mcp, "test_prompt_with_embedded_resource", {"resourceUri": "test://example-resource"})
         self.assertEqual(
             r["messages"][0],
             {"role": "user", "content": {"type": "resource", "resource": {
                 "uri": "test://example-resource", "mimeType": "text/plain", "text": "Embedded resource content for testing."}}},
         )
-        r = get(self.mcp, "test_prompt_with_image")
+        r = get_prompt(self.mcp, "test_prompt_with_image")
         self.assertEqual(r["messages"][0], {"role": "user", "content": {
             "type": "image", "data": base64.b64encode(b"png").decode(), "mimeType": "image/png"}})
 
@@ -155,18 +144,18 @@ class Prompts(unittest.TestCase):
 
     def test_errors(self) -> None:
         self.assertEqual(
-            get(self.mcp, "nope"),
+            get_prompt(self.mcp, "nope"),
             {"__error__": {"code": -32602, "message": "Unknown prompt: nope", "data": {"name": "nope"}}},
         )
         self.assertEqual(
-            get(self.mcp, "test_prompt_with_arguments", {"arg1": "x"}),
+            get_prompt(self.mcp, "test_prompt_with_arguments", {"arg1": "x"}),
             {"__error__": {"code": -32602, "message": "Missing required arguments for prompt test_prompt_with_arguments: arg2",
                            "data": {"missing": ["arg2"]}}},
         )
-        err = get(self.mcp, "typed", {"count": "many"})["__error__"]
+        err = get_prompt(self.mcp, "typed", {"count": "many"})["__error__"]
         self.assertEqual(err["code"], -32602)
         self.assertIn("count", err["message"])
-        self.assertEqual(get(self.mcp, "broken"),
+        self.assertEqual(get_prompt(self.mcp, "broken"),
                          {"__error__": {"code": -32603, "message": "Error rendering prompt broken: no"}})
         self.assertEqual(Dispatcher(self.mcp).get_prompt("typed", "x", FakeCall())["__error__"]["code"], -32602)  # type: ignore[arg-type]
 
@@ -177,7 +166,7 @@ class Prompts(unittest.TestCase):
         def bad() -> dict[str, str]:
             return {"role": "system", "content": "x"}
 
-        self.assertEqual(get(mcp, "bad")["__error__"]["code"], -32603)
+        self.assertEqual(get_prompt(mcp, "bad")["__error__"]["code"], -32603)
 
 
 if __name__ == "__main__":

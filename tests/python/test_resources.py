@@ -25,19 +25,15 @@ from fasterapi._runtime import Dispatcher
 from fasterapi.resources import UriTemplate
 
 try:
-    from ._support import FakeCall, run
+    from ._support import FakeCall, read_resource, run
 except ImportError:
-    from _support import FakeCall, run  # type: ignore[no-redef]
+    from _support import FakeCall, read_resource, run  # type: ignore[no-redef]
 
 
 @dataclass
 class Profile:
     id: int
     name: str
-
-
-def read(mcp: FastMCP, uri: str) -> Any:
-    return run(Dispatcher(mcp).read_resource(uri, FakeCall()))
 
 
 class Templates(unittest.TestCase):
@@ -126,30 +122,30 @@ class Reading(unittest.TestCase):
 
     def test_static_text(self) -> None:
         self.assertEqual(
-            read(self.mcp, "test://static-text"),
+            read_resource(self.mcp, "test://static-text"),
             {"contents": [{"uri": "test://static-text", "mimeType": "text/plain",
                            "text": "This is the content of the static text resource."}]},
         )
 
     def test_bytes_become_base64_blob(self) -> None:
         self.assertEqual(
-            read(self.mcp, "test://static-binary"),
+            read_resource(self.mcp, "test://static-binary"),
             {"contents": [{"uri": "test://static-binary", "mimeType": "image/png",
                            "blob": base64.b64encode(b"\x89PNG").decode()}]},
         )
 
     def test_json_values(self) -> None:
         self.assertEqual(
-            read(self.mcp, "test://json"),
+            read_resource(self.mcp, "test://json"),
             {"contents": [{"uri": "test://json", "mimeType": "application/json", "text": '{\n  "a": [\n    1,\n    2\n  ]\n}'}]},
         )
 
     def test_template_matching_and_conversion(self) -> None:
-        r = read(self.mcp, "test://template/123/data")
+        r = read_resource(self.mcp, "test://template/123/data")
         self.assertEqual(r["contents"][0]["uri"], "test://template/123/data")
         self.assertIn("123", r["contents"][0]["text"])
         self.assertEqual(
-            read(self.mcp, "users://7"),
+            read_resource(self.mcp, "users://7"),
             {"contents": [{"uri": "users://7", "mimeType": "application/json", "text": '{\n  "id": 7,\n  "name": "Ada"\n}'}]},
         )
 
@@ -157,11 +153,11 @@ class Reading(unittest.TestCase):
         pending = Dispatcher(self.mcp).read_resource("search://x?limit=2", FakeCall())
         self.assertTrue(asyncio.iscoroutine(pending))
         self.assertEqual(run(pending)["contents"][0]["text"], '[\n  "x",\n  "x"\n]')
-        self.assertEqual(len(eval(read(self.mcp, "search://y")["contents"][0]["text"])), 10)  # noqa: S307
+        self.assertEqual(len(eval(read_resource(self.mcp, "search://y")["contents"][0]["text"])), 10)  # noqa: S307
 
     def test_several_contents(self) -> None:
         self.assertEqual(
-            read(self.mcp, "multi://parts")["contents"],
+            read_resource(self.mcp, "multi://parts")["contents"],
             [
                 {"uri": "multi://parts#1", "mimeType": "text/plain", "text": "one"},
                 {"uri": "multi://parts#2", "mimeType": "application/octet-stream", "blob": "AA=="},
@@ -171,24 +167,24 @@ class Reading(unittest.TestCase):
 
     def test_image_helper(self) -> None:
         self.assertEqual(
-            read(self.mcp, "test://image")["contents"],
+            read_resource(self.mcp, "test://image")["contents"],
             [{"uri": "test://image", "mimeType": "image/png", "blob": base64.b64encode(b"png").decode()}],
         )
 
     def test_not_found(self) -> None:
         self.assertEqual(
-            read(self.mcp, "test://nothing"),
+            read_resource(self.mcp, "test://nothing"),
             {"__error__": {"code": -32002, "message": "Resource not found: test://nothing", "data": {"uri": "test://nothing"}}},
         )
 
     def test_function_errors(self) -> None:
         self.assertEqual(
-            read(self.mcp, "test://broken/a"),
+            read_resource(self.mcp, "test://broken/a"),
             {"__error__": {"code": -32603, "message": "Error reading resource test://broken/a: cannot read a",
                            "data": {"uri": "test://broken/a"}}},
         )
-        self.assertEqual(read(self.mcp, "test://denied"), {"__error__": {"code": -32001, "message": "forbidden"}})
-        err = read(self.mcp, "users://abc")["__error__"]
+        self.assertEqual(read_resource(self.mcp, "test://denied"), {"__error__": {"code": -32001, "message": "forbidden"}})
+        err = read_resource(self.mcp, "users://abc")["__error__"]
         self.assertEqual(err["code"], -32603)
         self.assertIn("expected an integer", err["message"])
 
@@ -214,10 +210,10 @@ class Reading(unittest.TestCase):
             with open(p, "w") as f:
                 f.write("file text")
             mcp.add_resource(FileResource(uri="r://f", name="f", path=p))
-            self.assertEqual(read(mcp, "r://f")["contents"][0]["text"], "file text")
-        self.assertEqual(read(mcp, "r://t")["contents"], [{"uri": "r://t", "mimeType": "text/plain", "text": "hello"}])
-        self.assertEqual(read(mcp, "r://b")["contents"], [{"uri": "r://b", "mimeType": "application/octet-stream", "blob": "AA=="}])
-        self.assertEqual(read(mcp, "r://f")["__error__"]["code"], -32603)  # the file is gone now
+            self.assertEqual(read_resource(mcp, "r://f")["contents"][0]["text"], "file text")
+        self.assertEqual(read_resource(mcp, "r://t")["contents"], [{"uri": "r://t", "mimeType": "text/plain", "text": "hello"}])
+        self.assertEqual(read_resource(mcp, "r://b")["contents"], [{"uri": "r://b", "mimeType": "application/octet-stream", "blob": "AA=="}])
+        self.assertEqual(read_resource(mcp, "r://f")["__error__"]["code"], -32603)  # the file is gone now
 
 
 class Registration(unittest.TestCase):

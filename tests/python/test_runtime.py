@@ -14,9 +14,9 @@ import fasterapi
 from fasterapi import FastMCP, _runtime
 
 try:
-    from ._support import SAMPLE_SERVER, FakeCall, host_json_problems, run
+    from ._support import SAMPLE_SERVER, FakeCall, call_tool, host_json_problems, run
 except ImportError:
-    from _support import SAMPLE_SERVER, FakeCall, host_json_problems, run  # type: ignore[no-redef]
+    from _support import SAMPLE_SERVER, FakeCall, call_tool, host_json_problems, run  # type: ignore[no-redef]
 
 PYTHON_DIR = os.path.dirname(os.path.dirname(os.path.abspath(fasterapi.__file__)))
 
@@ -105,7 +105,7 @@ class LoadApp(unittest.TestCase):
             mcp.run()  # unguarded: must not exec anything under the host
         """, "sib.py")
         mcp = _runtime.load_app(path)
-        self.assertEqual(run(_runtime.Dispatcher(mcp).call_tool("value", {}, FakeCall()))["structuredContent"], {"v": 42})
+        self.assertEqual(call_tool(mcp, "value", {})["structuredContent"], {"v": 42})
         self.assertEqual(mcp.__class__.__module__, "fasterapi.server")
         self.assertIn("_fasterapi_app_sib", sys.modules)
 

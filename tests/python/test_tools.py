@@ -28,9 +28,9 @@ from fasterapi._runtime import Dispatcher
 from fasterapi.errors import InvalidSignature
 
 try:
-    from ._support import FakeCall, run
+    from ._support import FakeCall, call_tool, run
 except ImportError:  # run from inside tests/python
-    from _support import FakeCall, run  # type: ignore[no-redef]
+    from _support import FakeCall, call_tool, run  # type: ignore[no-redef]
 
 PNG = b"\x89PNG\r\n\x1a\nfake"
 
@@ -43,10 +43,6 @@ class Item:
 
 class ItemDict(TypedDict):
     name: str
-
-
-def call(mcp: FastMCP, name: str, args: dict[str, Any] | None = None, debug: bool = False) -> Any:
-    return run(Dispatcher(mcp, debug=debug).call_tool(name, args or {}, FakeCall()))
 
 
 def tool_of(fn: Any, **kw: Any) -> dict[str, Any]:
@@ -66,7 +62,7 @@ class ResultConversion(unittest.TestCase):
         def t():  # type: ignore[no-untyped-def]  # no annotation: unstructured
             return value
 
-        return call(mcp, "t")
+        return call_tool(mcp, "t")
 
     def test_plain_values(self) -> None:
         self.assertEqual(self.result_of("hi"), {"content": [{"type": "text", "text": "hi"}]})
@@ -155,7 +151,7 @@ class StructuredOutput(unittest.TestCase):
                     tool["outputSchema"],
                     {"type": "object", "properties": {"result": schema}, "required": ["result"]},
                 )
-                self.assertEqual(call(mcp, "t")["structuredContent"], {"result": value})
+                self.assertEqual(call_tool(mcp, "t")["structuredContent"], {"result": value})
 
     def test_str_return_keeps_the_raw_text(self) -> None:
         def t() -> str:
@@ -163,7 +159,7 @@ class StructuredOutput(unittest.TestCase):
 
         mcp = FastMCP()
         mcp.tool()(t)
-        self.assertEqual(call(mcp, "t"), {"content": [{"type": "text", "text": "plain"}], "structuredContent": {"result": "plain"}})
+        self.assertEqual(call_tool(mcp, "t"), {"content": [{"type": "text", "text": "plain"}], "structuredContent": {"result": "plain"}})
 
     def test_objects_are_not_wrapped(self) -> None:
         def d() -> Item:
@@ -180,7 +176,7 @@ class StructuredOutput(unittest.TestCase):
         )
         mcp = FastMCP()
         mcp.tool()(d)
-        self.assertEqual(call(mcp, "d")["structuredContent"], {"name": "bolt", "qty": 3})
+        self.assertEqual(call_tool(mcp, "d")["structuredContent"], {"name": "bolt", "qty": 3})
 
         def td() -> ItemDict:
             return {"name": "n"}
@@ -238,7 +234,7 @@ class StructuredOutput(unittest.TestCase):
         mcp = FastMCP()
         mcp.tool(output_schema=schema)(t)
         self.assertEqual(mcp.export()["tools"][0]["outputSchema"], schema)
-        self.assertEqual(call(mcp, "t")["structuredContent"], {"n": 1})
+        self.assertEqual(call_tool(mcp, "t")["structuredContent"], {"n": 1})
 
     def test_structured_value_of_wrong_shape_is_a_tool_error(self) -> None:
         def t() -> Item:
@@ -246,7 +242,7 @@ class StructuredOutput(unittest.TestCase):
 
         mcp = FastMCP()
         mcp.tool()(t)
-        r = call(mcp, "t")
+        r = call_tool(mcp, "t")
         self.assertTrue(r["isError"])
 
 
@@ -259,10 +255,10 @@ class Errors(unittest.TestCase):
             raise ValueError(f"bad {x}")
 
         self.assertEqual(
-            call(mcp, "boom", {"x": 1}),
+            call_tool(mcp, "boom", {"x": 1}),
             {"content": [{"type": "text", "text": "Error executing tool boom: bad 1"}], "isError": True},
         )
-        r = call(mcp, "boom", {"x": 1}, debug=True)
+        r = call_tool(mcp, "boom", {"x": 1}, debug=True)
         self.assertIn("Traceback", r["content"][0]["text"])
         self.assertIn("ValueError: bad 1", r["content"][0]["text"])
 
@@ -273,9 +269,9 @@ class Errors(unittest.TestCase):
         def t(x: int) -> None:
             raise ToolError("nope")
 
-        self.assertEqual(call(mcp, "t", {"x": 1})["content"][0]["text"], "Error executing tool t: nope")
+        self.assertEqual(call_tool(mcp, "t", {"x": 1})["content"][0]["text"], "Error executing tool t: nope")
         self.assertEqual(
-            call(mcp, "t", {})["content"][0]["text"], "Error executing tool t: Missing required argument: x"
+            call_tool(mcp, "t", {})["content"][0]["text"], "Error executing tool t: Missing required argument: x"
         )
 
     def test_mcp_error_is_a_protocol_error(self) -> None:
@@ -285,7 +281,7 @@ class Errors(unittest.TestCase):
         def t() -> None:
             raise McpError("denied", code=-32001, data={"why": "x"})
 
-        self.assertEqual(call(mcp, "t"), {"__error__": {"code": -32001, "message": "denied", "data": {"why": "x"}}})
+        self.assertEqual(call_tool(mcp, "t"), {"__error__": {"code": -32001, "message": "denied", "data": {"why": "x"}}})
 
     def test_unknown_tool_and_bad_arguments(self) -> None:
         mcp = FastMCP()
@@ -328,7 +324,7 @@ class AsyncTools(unittest.TestCase):
             await asyncio.sleep(0)
             raise RuntimeError("late")
 
-        self.assertEqual(call(mcp, "bad")["content"][0]["text"], "Error executing tool bad: late")
+        self.assertEqual(call_tool(mcp, "bad")["content"][0]["text"], "Error executing tool bad: late")
 
     def test_sync_function_returning_awaitable(self) -> None:
         mcp = FastMCP()
@@ -340,7 +336,7 @@ class AsyncTools(unittest.TestCase):
         def wrapper():  # type: ignore[no-untyped-def]
             return inner()
 
-        self.assertEqual(call(mcp, "wrapper"), {"content": [{"type": "text", "text": "x"}]})
+        self.assertEqual(call_tool(mcp, "wrapper"), {"content": [{"type": "text", "text": "x"}]})
 
 
 class Registration(unittest.TestCase):
@@ -418,7 +414,7 @@ class Registration(unittest.TestCase):
             warnings.simplefilter("always")
             mcp.tool(name="x")(lambda: 2)
         self.assertEqual(len(w), 1)
-        self.assertEqual(call(mcp, "x"), {"content": [{"type": "text", "text": "1"}]})
+        self.assertEqual(call_tool(mcp, "x"), {"content": [{"type": "text", "text": "1"}]})
         mcp.remove_tool("x")
         self.assertEqual(mcp.export()["tools"], [])
 
@@ -430,7 +426,7 @@ class Registration(unittest.TestCase):
             return f"{a}{secret}"
 
         self.assertEqual(list(mcp.export()["tools"][0]["inputSchema"]["properties"]), ["a"])
-        self.assertEqual(call(mcp, "t", {"a": 1, "secret": "hack"})["structuredContent"], {"result": "1s"})
+        self.assertEqual(call_tool(mcp, "t", {"a": 1, "secret": "hack"})["structuredContent"], {"result": "1s"})
         def needs_a(a: int) -> int:
             return a
 
@@ -452,7 +448,7 @@ class Registration(unittest.TestCase):
             return f"called with: {sorted(arguments)}"
 
         self.assertEqual(mcp.export()["tools"][0]["inputSchema"], schema)
-        self.assertEqual(call(mcp, "json_schema_2020_12_tool", {"name": "n", "address": {}})["content"][0]["text"],
+        self.assertEqual(call_tool(mcp, "json_schema_2020_12_tool", {"name": "n", "address": {}})["content"][0]["text"],
                          "called with: ['address', 'name']")
 
     def test_methods_and_partials(self) -> None:
@@ -471,8 +467,8 @@ class Registration(unittest.TestCase):
         mcp = FastMCP()
         mcp.tool()(Calc(10).plus)
         mcp.tool(name="double")(functools.partial(mul, b=2))
-        self.assertEqual(call(mcp, "plus", {"n": 1})["structuredContent"], {"result": 11})
-        self.assertEqual(call(mcp, "double", {"a": 4})["structuredContent"], {"result": 8})
+        self.assertEqual(call_tool(mcp, "plus", {"n": 1})["structuredContent"], {"result": 11})
+        self.assertEqual(call_tool(mcp, "double", {"a": 4})["structuredContent"], {"result": 8})
 
 
 class MediaHelpers(unittest.TestCase):
