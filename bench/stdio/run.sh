@@ -34,6 +34,10 @@
 #          so the pipelined FA/TS ratio is ~6.5x here against ~5.2x with PIN=none or split.
 # Server CPU us/call is the most contention-robust figure in every layout.
 # The layout is recorded in the result file.
+#
+# bench/python/run.sh runs the same measurement (this bench_stdio, these N/W/M defaults, the same
+# layouts) with a Python echo tool (`fasterapi run bench/python/echo_app.py`) against this TS
+# server, both `same` and `none` in one run; bench/README.md lists every benchmark.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
