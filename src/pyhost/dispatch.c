@@ -20,8 +20,8 @@ static int is_tool(const fa_call_t *call) {
 }
 
 /* Finishes the call with a Python result (borrowed): a protocol error, or a JSON result. */
-static void finish_result(fa_call_t *call, PyObject *ctx, PyObject *res) {
-    fa__pyctx_release(ctx);
+static void finish_result(fa_call_t *call, PyObject *ctx, PyObject *res, Py_ssize_t host_refs) {
+    fa__pyctx_release(ctx, host_refs);
     PyObject *e = PyDict_Check(res) ? PyDict_GetItemString(res, "__error__") : NULL;
     if (e && PyDict_Check(e)) {
         /* {"__error__": {"code": int, "message": str, "data"?: any}} -> JSON-RPC error. */
@@ -54,8 +54,9 @@ static void finish_result(fa_call_t *call, PyObject *ctx, PyObject *res) {
 }
 
 /* Finishes the call after an exception escaped the Dispatcher (or a task ended with one). */
-static void finish_exception(fa__pyworker_t *w, fa_call_t *call, PyObject *ctx) {
-    fa__pyctx_release(ctx);
+static void finish_exception(fa__pyworker_t *w, fa_call_t *call, PyObject *ctx,
+                             Py_ssize_t host_refs) {
+    fa__pyctx_release(ctx, host_refs);
     if (fa_call_is_cancelled(call) && PyErr_ExceptionMatches(w->cancelled_error)) {
         PyErr_Clear();
         fa_call_complete(call, NULL); /* cancelled: no response (the spec's rule) */
@@ -98,7 +99,7 @@ void fa__py_task_done(fa__pyworker_t *w, fa_call_t *call, PyObject *ctx, PyObjec
     int was_cancelled = cancelled == Py_True;
     Py_XDECREF(cancelled);
     if (was_cancelled) {
-        fa__pyctx_release(ctx);
+        fa__pyctx_release(ctx, 1);
         if (fa_call_is_cancelled(call))
             fa_call_complete(call, NULL);
         else
@@ -108,23 +109,23 @@ void fa__py_task_done(fa__pyworker_t *w, fa_call_t *call, PyObject *ctx, PyObjec
     }
     PyObject *res = PyObject_CallMethod(task, "result", NULL);
     if (!res) {
-        finish_exception(w, call, ctx);
+        finish_exception(w, call, ctx, 1);
         return;
     }
-    finish_result(call, ctx, res);
+    finish_result(call, ctx, res, 1);
     Py_DECREF(res);
 }
 
 /* Runs the result: finished now, or as a task when it is awaitable. Steals res. */
 static void deliver(fa__pyworker_t *w, fa_call_t *call, PyObject *ctx, PyObject *res) {
     if (!res) {
-        finish_exception(w, call, ctx);
+        finish_exception(w, call, ctx, 1);
         return;
     }
     PyTypeObject *tp = Py_TYPE(res);
     int awaitable = PyCoro_CheckExact(res) || (tp->tp_as_async && tp->tp_as_async->am_await);
     if (!awaitable) {
-        finish_result(call, ctx, res);
+        finish_result(call, ctx, res, 1);
         Py_DECREF(res);
         return;
     }
@@ -149,7 +150,7 @@ static void deliver(fa__pyworker_t *w, fa_call_t *call, PyObject *ctx, PyObject 
             Py_XDECREF(c);
         }
         Py_XDECREF(task);
-        finish_exception(w, call, ctx);
+        finish_exception(w, call, ctx, 1);
         return;
     }
     Py_DECREF(task);
@@ -171,7 +172,7 @@ static void invoke(fa_call_t *call, int method, PyObject **args, int n) {
     for (int i = 0; i < n; i++)
         Py_XDECREF(args[i]);
     if (!ctx) {
-        finish_exception(w, call, NULL);
+        finish_exception(w, call, NULL, 1);
         return;
     }
     deliver(w, call, ctx, res);

@@ -117,9 +117,26 @@ static PyObject *ctx_sample(PyObject *self, PyObject *params) {
     return ctx_request(self, "sampling/createMessage", params);
 }
 
+/* Parses the call's id text into a Python value (on demand: most tools never ask). */
+static int load_request_id(ctxobject_t *c) {
+    if (c->request_id || !c->call)
+        return 0;
+    fa__json_error_t err;
+    json_t *id = fa__json_parse(c->call->id_text, c->call->id_len, 4, NULL, &err);
+    if (id) {
+        c->request_id = fa__py_from_json(id);
+        json_decref(id);
+        if (!c->request_id)
+            return -1;
+    }
+    return 0;
+}
+
 static PyObject *ctx_get_request_id(PyObject *self, void *closure) {
     (void)closure;
     ctxobject_t *c = (ctxobject_t *)self;
+    if (load_request_id(c) < 0)
+        return NULL;
     return Py_NewRef(c->request_id ? c->request_id : Py_None);
 }
 
@@ -182,23 +199,17 @@ PyObject *fa__pyctx_new(fa_call_t *call) {
     if (!c)
         return NULL;
     c->call = call;
-    c->request_id = NULL;
-    fa__json_error_t err;
-    json_t *id = fa__json_parse(call->id_text, call->id_len, 4, NULL, &err);
-    if (id) {
-        c->request_id = fa__py_from_json(id);
-        json_decref(id);
-        if (!c->request_id) {
-            Py_DECREF(c);
-            return NULL;
-        }
-    }
+    c->request_id = NULL; /* parsed when first asked for (load_request_id) */
     return (PyObject *)c;
 }
 
-void fa__pyctx_release(PyObject *ctx) {
-    if (ctx)
-        ((ctxobject_t *)ctx)->call = NULL;
+void fa__pyctx_release(PyObject *ctx, Py_ssize_t host_refs) {
+    if (!ctx)
+        return;
+    /* Someone kept the Context past its call: keep its id readable. Otherwise skip the parse. */
+    if (Py_REFCNT(ctx) > host_refs && load_request_id((ctxobject_t *)ctx) < 0)
+        PyErr_Clear();
+    ((ctxobject_t *)ctx)->call = NULL;
 }
 
 /* ---- errors ---- */

@@ -145,8 +145,9 @@ PyMODINIT_FUNC PyInit__fasterapi(void);
 PyObject *fa__py_ctx_type(void);
 /* A CallContext object for a call (new reference), of the current worker's interpreter. */
 PyObject *fa__pyctx_new(fa_call_t *call);
-/* Detaches a CallContext from its call (the call is being finished). */
-void fa__pyctx_release(PyObject *ctx);
+/* Detaches a CallContext from its call (the call is being finished). host_refs: the references
+ * the host itself still holds; more means user code kept the Context. */
+void fa__pyctx_release(PyObject *ctx, Py_ssize_t host_refs);
 /* Formats the current Python exception as text (traceback when `with_traceback`) into buf and
  * clears it. */
 void fa__py_format_exception(char *buf, size_t size, int with_traceback);
