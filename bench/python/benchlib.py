@@ -24,7 +24,7 @@ import time
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-BUILD = os.path.join(ROOT, "build", "release")
+BUILD = os.environ.get("BUILD_DIR") or os.path.join(ROOT, "build", "release")  # BUILD_DIR: another build, e.g. one on Debian 3.11
 FASTERAPI = os.path.join(BUILD, "fasterapi")
 C_ECHO = os.path.join(BUILD, "examples", "embed_c", "fasterapi-example-c")
 BENCH_STDIO = os.path.join(BUILD, "bench", "stdio", "bench_stdio")

@@ -13,7 +13,9 @@
 # for the Python echo (200000/20000), N_TS/M_TS for the TS SDK (40000/10000), N_FA/M_FA for the C
 # example (200000/20000), LAYOUTS ("same none"; also split), PIN_CPU (1 on a multi-CPU box),
 # PY_ARGS (extra `fasterapi run` options, e.g. "--workers 1"), WITH_C (1; 0 leaves out the C
-# example), QUIET_WAIT (5) and QUIET_MAX (0.15) as in bench/stdio/run.sh.
+# example), QUIET_WAIT (5) and QUIET_MAX (0.15) as in bench/stdio/run.sh, BUILD_DIR (build/release;
+# e.g. a release build on Debian's PGO-built 3.11:
+#   cmake --preset release -B build/release311 -DFASTERAPI_PYTHON=/usr/bin/python3.11).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 command -v python3 >/dev/null 2>&1 || { echo "python/run.sh: python3 is not on PATH" >&2; exit 1; }

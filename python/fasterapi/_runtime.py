@@ -175,7 +175,9 @@ class Dispatcher:
                 return _error(INVALID_PARAMS, f"Unknown tool: {name}", {"name": name})
             if arguments is not None and not isinstance(arguments, dict):
                 return _error(INVALID_PARAMS, "Tool arguments must be an object")
-            return _guard("tools/call", tool.run(arguments or {}, self._context(ctx), self.debug))
+            result = tool.run(arguments or {}, Context(ctx, self.mcp, self), self.debug)
+            # A sync tool's answer is already a dict; only awaitables need the guard.
+            return result if type(result) is dict else _guard("tools/call", result)
         except Exception as e:  # noqa: BLE001
             return _error(INTERNAL_ERROR, f"Internal error in tools/call: {e}")
 

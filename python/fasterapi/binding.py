@@ -393,6 +393,38 @@ def _pre_parse(value: Any, tp: Any) -> Any:
     return parsed if isinstance(parsed, (list, dict)) else value
 
 
+_PLAIN = (str, int, float, bool)
+
+
+def _fast_plan(info: FunctionInfo) -> tuple[tuple[str, type, bool], ...] | None:
+    """(name, type, required) per parameter when every parameter is a plain keyword scalar
+    (str/int/float/bool, no Field, not excluded, no **kwargs); None otherwise. With such a
+    plan, arguments whose JSON types already match bind without the general converter."""
+    if info.var_keyword or info.excluded:
+        return None
+    plan = []
+    for p in info.params:
+        if p.kind is inspect.Parameter.POSITIONAL_ONLY or p.field is not None or p.annotation not in _PLAIN:
+            return None
+        plan.append((p.name, p.annotation, p.default is MISSING))
+    return tuple(plan)
+
+
+def _fast_bind(plan: tuple[tuple[str, type, bool], ...], arguments: dict[str, Any]) -> dict[str, Any] | None:
+    """The kwargs when every argument has exactly its parameter's type and none is missing;
+    None sends the call down the general path (conversion, lax parsing, error messages)."""
+    kwargs: dict[str, Any] = {}
+    for name, tp, required in plan:
+        if name in arguments:
+            value = arguments[name]
+            if type(value) is not tp:
+                return None
+            kwargs[name] = value
+        elif required:
+            return None
+    return kwargs
+
+
 def bind(
     info: FunctionInfo,
     arguments: dict[str, Any] | None,
@@ -401,6 +433,15 @@ def bind(
 ) -> tuple[list[Any], dict[str, Any]]:
     """(args, kwargs) to call `info.fn` with. Raises BindError naming every missing argument."""
     arguments = arguments or {}
+    plan = info.__dict__.get("_plan", MISSING)  # computed on first call, cached on the info
+    if plan is MISSING:
+        plan = info.__dict__["_plan"] = _fast_plan(info)
+    if plan is not None and not lax:
+        kwargs = _fast_bind(plan, arguments)
+        if kwargs is not None:
+            if info.context_kwarg is not None:
+                kwargs[info.context_kwarg] = context
+            return [], kwargs
     args: list[Any] = []
     kwargs: dict[str, Any] = {}
     missing: list[str] = []

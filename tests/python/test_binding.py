@@ -188,6 +188,28 @@ class Bind(unittest.TestCase):
         _, kwargs = bind(analyze(f), {"items": "[1, 2]", "p": '{"x": 1}', "s": "[1]"})
         self.assertEqual(kwargs, {"items": [1, 2], "p": Point(1.0), "s": "[1]"})
 
+    def test_scalar_fast_path_agrees_with_the_general_path(self) -> None:
+        # All-scalar signatures bind through a precomputed plan; any argument whose JSON type
+        # is not exactly the parameter's must still take the general path and its errors.
+        def f(n: int, x: float, s: str, flag: bool = False, *, ctx: Context) -> None: ...
+
+        info = analyze(f)
+        ctx = Context()
+        self.assertEqual(bind(info, {"n": 1, "x": 2.5, "s": "a"}, ctx)[1], {"n": 1, "x": 2.5, "s": "a", "ctx": ctx})
+        self.assertIsNotNone(info.__dict__.get("_plan"))  # the fast path was planned
+        _, kwargs = bind(info, {"n": 1, "x": 2, "s": "a", "flag": True}, ctx)
+        self.assertIsInstance(kwargs["x"], float)  # an int for a float parameter is converted
+        self.assertEqual(kwargs["flag"], True)
+        for bad in ({"n": True, "x": 1.0, "s": "a"}, {"n": 1, "x": 1.0, "s": 3}, {"n": 1.5, "x": 1.0, "s": "a"}):
+            with self.subTest(bad=bad), self.assertRaises(BindError):
+                bind(info, bad, ctx)
+        with self.assertRaises(BindError) as cm:
+            bind(info, {"x": 1.0}, ctx)
+        self.assertEqual(str(cm.exception), "Missing required arguments: n, s")
+        first, _ = bind(info, {"n": 1, "x": 1.0, "s": "a"}, ctx)
+        first.append("mutated")  # each call gets its own positional list
+        self.assertEqual(bind(info, {"n": 1, "x": 1.0, "s": "a"}, ctx)[0], [])
+
 
 if __name__ == "__main__":
     unittest.main()
