@@ -53,6 +53,32 @@ static void report(fa__pyworker_t *w, int ok) {
     pthread_mutex_unlock(&w->pool->lock);
 }
 
+#if PY_VERSION_HEX >= 0x030C0000
+PyThreadState *fa__py_new_isolated(PyThreadState *caller, char *err, size_t err_size) {
+    PyInterpreterConfig cfg = {
+        .use_main_obmalloc = 0,
+        .allow_fork = 0,
+        .allow_exec = 0,
+        .allow_threads = 1,
+        .allow_daemon_threads = 0,
+        .check_multi_interp_extensions = 1,
+        .gil = PyInterpreterConfig_OWN_GIL,
+    };
+    PyThreadState *sub = NULL;
+    PyStatus st = Py_NewInterpreterFromConfig(&sub, &cfg);
+    if (!PyStatus_Exception(st))
+        return sub;
+#if PY_VERSION_HEX < 0x030D0000
+    PyEval_RestoreThread(caller);
+#else
+    (void)caller;
+#endif
+    snprintf(err, err_size, "cannot create a subinterpreter: %s",
+             st.err_msg ? st.err_msg : "unknown error");
+    return NULL;
+}
+#endif
+
 /* Attaches this thread to its interpreter: a new isolated one (OWN_GIL) or the main one.
  * Returns 0 with the GIL held, or -1 with w->error set and no thread state attached. */
 static int attach_interpreter(fa__pyworker_t *w) {
@@ -78,25 +104,8 @@ static int attach_interpreter(fa__pyworker_t *w) {
         return -1;
     }
     PyEval_RestoreThread(w->main_ts);
-    /* Isolated: own GIL, own allocator, only multi-phase extensions (subinterp.md §1.1). */
-    PyInterpreterConfig cfg = {
-        .use_main_obmalloc = 0,
-        .allow_fork = 0,
-        .allow_exec = 0,
-        .allow_threads = 1,
-        .allow_daemon_threads = 0,
-        .check_multi_interp_extensions = 1,
-        .gil = PyInterpreterConfig_OWN_GIL,
-    };
-    PyThreadState *sub = NULL;
-    PyStatus st = Py_NewInterpreterFromConfig(&sub, &cfg);
-    if (PyStatus_Exception(st)) {
-#if PY_VERSION_HEX < 0x030D0000
-        /* 3.12 leaves the caller's state current without its GIL (subinterp.md §1.2). */
-        PyEval_RestoreThread(w->main_ts);
-#endif
-        snprintf(w->error, sizeof w->error, "cannot create a subinterpreter: %s",
-                 st.err_msg ? st.err_msg : "unknown error");
+    PyThreadState *sub = fa__py_new_isolated(w->main_ts, w->error, sizeof w->error);
+    if (!sub) {
         PyThreadState_Clear(w->main_ts);
         PyThreadState_DeleteCurrent();
         w->main_ts = NULL;

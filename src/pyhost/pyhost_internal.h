@@ -118,6 +118,13 @@ struct fa__pypool_s {
 int fa__pypool_start(fa__pypool_t **out, fa__py_mode_t mode, int n, size_t capacity,
                      const fa__pyapp_t *app, PyObject *shared_mcp, char *err, size_t err_size,
                      int *isolation_refused);
+#if PY_VERSION_HEX >= 0x030C0000
+/* Creates an isolated interpreter (own GIL, own allocator, only multi-phase extensions;
+ * subinterp.md §1.1) from the attached `caller` state. Returns its thread state, attached, with
+ * `caller` detached; or NULL with `caller` still attached and the reason in err (3.12 leaves the
+ * caller without its GIL on failure, §1.2: this restores it). */
+PyThreadState *fa__py_new_isolated(PyThreadState *caller, char *err, size_t err_size);
+#endif
 /* Stops the workers (each ends its own interpreter) and frees the pool. No GIL held. */
 void fa__pypool_free(fa__pypool_t *p);
 /* The executor the server runs calls on. */

@@ -7,6 +7,7 @@
  * Py_InitializeEx / Py_FinalizeEx, whose result is asserted), so a test that leaves Python in a
  * bad state fails by itself and finalisation is checked once per test. */
 #include "pyhost/convert.h"
+#include "pyhost/pyhost_internal.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -709,27 +710,14 @@ END_TEST
 /* isolated subinterpreter (3.12+)                                                             */
 
 #if PY_VERSION_HEX >= 0x030C0000
-/* Creates an isolated OWN_GIL interpreter; on return its thread state is attached and the
- * caller's (*main_ts) is detached (subinterp.md §1.2). */
+/* An isolated interpreter made as the pool makes them; on return its thread state is attached
+ * and the caller's (*main_ts) is detached. */
 static PyThreadState *sub_begin(PyThreadState **main_ts) {
     *main_ts = PyThreadState_Get();
-    PyInterpreterConfig cfg = {
-        .use_main_obmalloc = 0,
-        .allow_fork = 0,
-        .allow_exec = 0,
-        .allow_threads = 1,
-        .allow_daemon_threads = 0,
-        .check_multi_interp_extensions = 1,
-        .gil = PyInterpreterConfig_OWN_GIL,
-    };
-    PyThreadState *sub = NULL;
-    PyStatus st = Py_NewInterpreterFromConfig(&sub, &cfg);
-    if (PyStatus_Exception(st)) {
-#if PY_VERSION_HEX < 0x030D0000
-        PyEval_RestoreThread(*main_ts); /* 3.12 leaves the caller without its GIL (§1.2) */
-#endif
-        ck_abort_msg("Py_NewInterpreterFromConfig: %s", st.err_msg ? st.err_msg : "?");
-    }
+    char err[256];
+    PyThreadState *sub = fa__py_new_isolated(*main_ts, err, sizeof err);
+    if (!sub)
+        ck_abort_msg("%s", err);
     return sub;
 }
 

@@ -22,6 +22,8 @@ import {
     McpError,
 } from '@modelcontextprotocol/sdk/types.js';
 
+import { closeAndCheckExit } from './close_check.mjs';
+
 const serverPath = process.argv[2];
 const mode = process.argv[3] ?? 'main';
 if (!serverPath || !['main', '--big-result'].includes(mode)) {
@@ -168,23 +170,7 @@ async function main() {
     assert.equal(transportError, null, `transport error: ${transportError}`);
 
     step('close (EOF on stdin) and check the exit status');
-    // The transport keeps its ChildProcess private; reach in only to read the exit status, so
-    // that a server which has to be killed (it ignored EOF) fails the test.
-    const proc = transport._process;
-    assert.ok(proc, 'the transport should hold the child process');
-    const started = Date.now();
-    const exited = new Promise((resolve) => {
-        if (proc.exitCode !== null || proc.signalCode !== null) {
-            resolve([proc.exitCode, proc.signalCode]);
-        } else {
-            proc.once('exit', (code, signal) => resolve([code, signal]));
-        }
-    });
-    await client.close();
-    const [code, signal] = await exited;
-    assert.deepEqual({ code, signal }, { code: 0, signal: null }, 'server exit after EOF');
-    assert.ok(Date.now() - started < 1900, 'the server should exit on EOF, before the SDK '
-        + 'falls back to SIGTERM');
+    await closeAndCheckExit(client, transport);
 }
 
 // With defaults on both sides: a result the SDK cannot read must come back as a tool error.

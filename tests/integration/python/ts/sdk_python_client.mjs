@@ -27,6 +27,8 @@ import {
     McpError,
 } from '@modelcontextprotocol/sdk/types.js';
 
+import { closeAndCheckExit } from '../close_check.mjs';
+
 const [fasterapi, quickstart, kitchen] = process.argv.slice(2);
 if (!fasterapi || !quickstart || !kitchen) {
     console.error('usage: node sdk_python_client.mjs FASTERAPI QUICKSTART.py KITCHEN.py');
@@ -55,27 +57,6 @@ function launch(app, capabilities = {}) {
     const client = new Client({ name: 'fasterapi-ts-sdk-python', version: '1.0.0' },
         { capabilities });
     return { transport, client };
-}
-
-// Closes the client (EOF on the server's stdin) and checks the server's exit status.
-async function closeAndCheckExit(client, transport) {
-    // The transport keeps its ChildProcess private; reach in only to read the exit status, so
-    // that a server which has to be killed (it ignored EOF) fails the test.
-    const proc = transport._process;
-    assert.ok(proc, 'the transport should hold the child process');
-    const started = Date.now();
-    const exited = new Promise((resolve) => {
-        if (proc.exitCode !== null || proc.signalCode !== null) {
-            resolve([proc.exitCode, proc.signalCode]);
-        } else {
-            proc.once('exit', (code, signal) => resolve([code, signal]));
-        }
-    });
-    await client.close();
-    const [code, signal] = await exited;
-    assert.deepEqual({ code, signal }, { code: 0, signal: null }, 'server exit after EOF');
-    assert.ok(Date.now() - started < 1900, 'the server should exit on EOF, before the SDK '
-        + 'falls back to SIGTERM');
 }
 
 async function quickstartPart() {
