@@ -1,7 +1,9 @@
 #!/bin/sh
 # Builds and runs every test: the main suite in the `ci` preset (-Werror, all labels: unit,
 # fuzz corpus replay, integration, lint), then the unit tests and fuzz corpora under ASan+UBSan
-# and the unit tests under TSan. Prints one summary line per suite and a final verdict.
+# and the unit tests under TSan, then the Python host's tests (unit, package, integration) on a
+# build embedding Debian's Python 3.11, the shared-GIL fallback mode (DESIGN.md §4), when the
+# main build embeds a newer Python. Prints one summary line per suite and a final verdict.
 #   scripts/test_all.sh           everything (what `make test` and .ci/run do)
 #   scripts/test_all.sh --quick   the main suite only
 set -u
@@ -46,6 +48,9 @@ run_suite ci
 if [ $quick = 0 ]; then
     run_suite asan
     run_suite tsan
+    if [ "$(scripts/find_python.sh 2>/dev/null)" != "$(readlink -f /usr/bin/python3.11 2>/dev/null)" ]; then
+        run_suite py311
+    fi
 fi
 echo
 echo "==> summary$summary"
