@@ -13,8 +13,12 @@ const char *fa_version(void) {
 
 int fa_version_report(char *buf, unsigned long size) {
     /* Py_GetVersion() is safe before Py_Initialize (it formats compile-time constants). */
-    const char *mode = PY_VERSION_HEX >= 0x030C0000
+    /* 3.12.0-3.12.3 run shared-GIL too: their subinterpreters abort at exit (gh-119213, see
+     * src/pyhost/host.c). */
+    const char *mode = PY_VERSION_HEX >= 0x030C0400
                            ? "per-interpreter GIL (PEP 684 subinterpreters)"
+                       : PY_VERSION_HEX >= 0x030C0000
+                           ? "shared GIL (Python 3.12.0-3.12.3: gh-119213; use >= 3.12.4)"
                            : "shared GIL (Python < 3.12: main-interpreter mode)";
     return snprintf(buf, size,
                     "fasterapi %s\n"

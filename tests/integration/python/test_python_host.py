@@ -32,18 +32,22 @@ from pyharness import (FASTERAPI, PyServerTestCase, app, call, cancel, error, in
 from harness import text_result
 
 
-def python_version() -> tuple[int, int]:
-    """The embedded Python's version, from `fasterapi --version` ("python 3.13.0 (...)")."""
+def python_version() -> tuple[tuple[int, int, int], str]:
+    """The embedded Python's version and GIL mode, from `fasterapi --version`
+    ("python 3.13.0 (per-interpreter GIL ...)")."""
     out = subprocess.run([FASTERAPI, "--version"], capture_output=True, text=True,
                          timeout=10).stdout
-    m = re.search(r"^python (\d+)\.(\d+)", out, re.M)
+    m = re.search(r"^python (\d+)\.(\d+)\.(\d+)\S* \((.*)\)$", out, re.M)
     if not m:
         raise AssertionError("no python line in `fasterapi --version`: %r" % out)
-    return int(m.group(1)), int(m.group(2))
+    return (int(m.group(1)), int(m.group(2)), int(m.group(3))), m.group(4)
 
 
-PY = python_version()
-ISOLATED = PY >= (3, 12)  # own-GIL subinterpreters exist (DESIGN.md §4)
+PY_FULL, PY_MODE = python_version()
+PY = PY_FULL[:2]
+# Own-GIL subinterpreters: 3.12+, except 3.12.0-3.12.3, which abort at exit once a
+# subinterpreter used asyncio (CPython gh-119213); the host runs those in shared-GIL mode.
+ISOLATED = PY_FULL >= (3, 12, 4)
 INIT = request(0, "initialize", initialize_params())
 
 
@@ -610,7 +614,7 @@ class SharedState(PyServerTestCase):
         """Deterministic: the first call holds one worker, so the second runs in the other
         interpreter, whose module global is still zero; the shared counter sees both."""
         if not ISOLATED:
-            self.skipTest("Python %d.%d has no isolated interpreters" % PY)
+            self.skipTest("Python %d.%d.%d runs no isolated interpreters" % PY_FULL)
         srv = self.serve("kitchen", "--workers", "2")
         values = self.hits(srv, 2, 0.4)
         self.assertEqual(sorted(v["shared"] for v in values), [1, 2])
@@ -749,7 +753,7 @@ class Startup(PyServerTestCase):
     def test_import_error_only_in_the_workers(self) -> None:
         """The main interpreter imports the app fine; the worker interpreters do not."""
         if not ISOLATED:
-            self.skipTest("Python %d.%d has no worker interpreters" % PY)
+            self.skipTest("Python %d.%d.%d runs no worker interpreters" % PY_FULL)
         self.assertFailsCleanly(["run", app("worker_import_error"), "--workers", "2"],
                                 "cannot start the Python workers",
                                 "RuntimeError: only the main interpreter may import this")
@@ -839,6 +843,11 @@ class InterpreterModes(PyServerTestCase):
         self.assertIn("Python %d.%d" % PY, line)
         self.assertIn("(own GIL)" if ISOLATED else "(shared GIL)", line)
         self.assertNotIn("does not load in isolated subinterpreters", srv.logs())
+        # `fasterapi --version` states the same mode.
+        self.assertEqual(PY_MODE.startswith("per-interpreter GIL"), ISOLATED, PY_MODE)
+        # 3.12.0-3.12.3 say why they are not isolated.
+        warned = "gh-119213" in srv.logs()
+        self.assertEqual(warned, (3, 12) <= PY_FULL < (3, 12, 4), srv.logs())
 
     def test_shared_gil_option(self) -> None:
         srv = self.serve("kitchen", "--workers", "2", "--shared-gil")
