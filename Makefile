@@ -3,7 +3,7 @@
 #               (examples/quickstart/server.py) over stdio
 #   make test   install what is missing, build and run every test: the main suite (-Werror build),
 #               then the unit tests and fuzz corpora under ASan+UBSan, the unit tests under TSan,
-#               and the Python host tests on Debian's Python 3.11 (shared-GIL fallback)
+#               and the Python host tests on Debian's 3.11 (shared-GIL fallback) and on 3.12
 # Other targets: make bench (queue, stdio, Python echo, cold start, GIL, objects; see
 # bench/README.md), make test-quick (main suite only), make format, make clean.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)

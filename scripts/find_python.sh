@@ -7,9 +7,18 @@
 # GILs. Exit 1 (and say why on stderr) when nothing usable exists.
 #
 # Output: one line, the interpreter path. With -v, a second line on stderr says which was chosen.
+# With --only 3.12 (>= 3.12 only): the newest usable interpreter of that version, or exit 1.
 
 verbose=0
-[ "${1:-}" = "-v" ] && verbose=1
+only=""  # --only 3.12: the newest usable CPython of exactly that minor version, no fallback
+while [ $# -gt 0 ]; do
+    case $1 in
+        -v) verbose=1 ;;
+        --only) only=$2; shift ;;
+        *) echo "find_python: unknown option $1" >&2; exit 2 ;;
+    esac
+    shift
+done
 
 # Prints "<major.minor> <shared> <Python.h exists> <libpython exists>" for a candidate, or nothing.
 probe() {
@@ -46,6 +55,7 @@ consider() {
     out=$(probe "$1") || return 0
     usable "$out" || return 0
     set -- $out
+    [ -n "$only" ] && [ "$1" != "$only" ] && return 0
     major=${1%%.*}
     minor=${1#*.}
     score=$((major * 100 + minor))
@@ -67,6 +77,10 @@ if [ -n "$best" ]; then
     [ $verbose = 1 ] && echo "find_python: using $best (newest CPython >= 3.12 with a shared libpython)" >&2
     echo "$best"
     exit 0
+fi
+if [ -n "$only" ]; then
+    echo "find_python: no CPython $only with a shared libpython and headers was found" >&2
+    exit 1
 fi
 
 for p in /usr/bin/python3.11 "$(command -v python3.11 2>/dev/null)"; do
