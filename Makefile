@@ -13,10 +13,12 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 bootstrap:
 	@scripts/bootstrap.sh
 
+# Set-up and build output go to stderr: stdout carries only the MCP protocol, so an MCP client
+# can launch `make -s run` itself.
 run:
-	@scripts/bootstrap.sh
+	@scripts/bootstrap.sh >&2
 	@cmake --preset release >/dev/null
-	@cmake --build --preset release -j $(JOBS)
+	@cmake --build --preset release -j $(JOBS) >&2
 	@exec ./build/release/fasterapi run examples/quickstart/server.py
 
 test:
