@@ -159,7 +159,11 @@ def param_schema(builder: SchemaBuilder, p: Param) -> dict[str, Any]:
 
 
 def input_schema(info: FunctionInfo) -> dict[str, Any]:
-    """The tool's inputSchema: {"type":"object","properties":{...},"required":[...]}."""
+    """The tool's inputSchema: {"type":"object","properties":{...},"required":[...],
+    "additionalProperties":false}. Unlike FastMCP 1.x, which ignores arguments it does not know,
+    an unknown argument is refused (before Python runs, by the host's schema check) with an
+    `isError` result naming it, so the model learns it misspelled a parameter; a function with
+    **kwargs accepts any."""
     builder = SchemaBuilder()
     props: dict[str, Any] = {}
     required: list[str] = []
@@ -173,4 +177,6 @@ def input_schema(info: FunctionInfo) -> dict[str, Any]:
     root: dict[str, Any] = {"type": "object", "properties": props}
     if required:
         root["required"] = required
+    if not info.var_keyword:
+        root["additionalProperties"] = False
     return builder.finish(root)

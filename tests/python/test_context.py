@@ -53,8 +53,8 @@ class Injection(unittest.TestCase):
             return c.request_id
 
         tools = {t["name"]: t for t in mcp.export()["tools"]}
-        self.assertEqual(tools["a"]["inputSchema"], {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"]})
-        self.assertEqual(tools["b"]["inputSchema"], {"type": "object", "properties": {}})
+        self.assertEqual(tools["a"]["inputSchema"], {"type": "object", "properties": {"x": {"type": "integer"}}, "required": ["x"], "additionalProperties": False})
+        self.assertEqual(tools["b"]["inputSchema"], {"type": "object", "properties": {}, "additionalProperties": False})
         d = Dispatcher(mcp)
         call = FakeCall(request_id=12, session_id="sess")
         run(d.call_tool("a", {"x": 1}, call))

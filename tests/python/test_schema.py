@@ -237,7 +237,7 @@ class FunctionSchemas(unittest.TestCase):
     def test_no_arguments(self) -> None:
         def f() -> None: ...
 
-        self.assertEqual(schema_of(f), {"type": "object", "properties": {}})
+        self.assertEqual(schema_of(f), {"type": "object", "properties": {}, "additionalProperties": False})
 
     def test_defaults_required_and_descriptions(self) -> None:
         def f(
@@ -271,6 +271,7 @@ class FunctionSchemas(unittest.TestCase):
                     "code": {"type": "string", "title": "Code", "default": "x", "pattern": "^[a-z]$"},
                 },
                 "required": ["name"],
+                "additionalProperties": False,
             },
         )
 
@@ -294,8 +295,17 @@ class FunctionSchemas(unittest.TestCase):
             return x
 
         self.assertEqual(
-            schema_of(f), {"type": "object", "properties": {"x": {}, "y": {"default": 2}}, "required": ["x"]}
+            schema_of(f),
+            {"type": "object", "properties": {"x": {}, "y": {"default": 2}}, "required": ["x"], "additionalProperties": False},
         )
+
+    def test_unknown_arguments_refused_unless_kwargs(self) -> None:
+        def f(a: int) -> None: ...
+
+        def g(a: int, **rest: Any) -> None: ...
+
+        self.assertIs(schema_of(f)["additionalProperties"], False)
+        self.assertNotIn("additionalProperties", schema_of(g))
 
     def test_context_in_any_position_is_not_in_the_schema(self) -> None:
         def f(ctx: Context, a: int) -> int:
@@ -303,7 +313,10 @@ class FunctionSchemas(unittest.TestCase):
 
         info = analyze(f)
         self.assertEqual(info.context_kwarg, "ctx")
-        self.assertEqual(input_schema(info), {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]})
+        self.assertEqual(
+            input_schema(info),
+            {"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"], "additionalProperties": False},
+        )
 
     def test_unresolvable_annotation(self) -> None:
         def f(x: "DoesNotExist") -> None: ...  # type: ignore[name-defined]  # noqa: F821

@@ -397,6 +397,7 @@ class Registration(unittest.TestCase):
                     "type": "object",
                     "properties": {"x": {"type": "integer", "description": "the x"}},
                     "required": ["x"],
+                    "additionalProperties": False,
                 },
                 "outputSchema": {"type": "object", "properties": {"result": {"type": "null"}}, "required": ["result"]},
                 "annotations": {"readOnlyHint": True, "openWorldHint": False},

@@ -88,11 +88,11 @@ class Table(PyServerTestCase):
 
     def test_schemas_of_every_kind_of_parameter(self) -> None:
         tools = self.tools()
-        self.assertEqual(len(tools), 29)
+        self.assertEqual(len(tools), 30)
         self.assertJson(tools["echo"], {
             "name": "echo", "description": "Echo the text back.",
             "inputSchema": {"type": "object", "properties": {"text": {"type": "string"}},
-                            "required": ["text"]},
+                            "required": ["text"], "additionalProperties": False},
             "outputSchema": {"type": "object", "properties": {"result": {"type": "string"}},
                              "required": ["result"]}})
         # A dataclass argument ($defs), a Literal with a default, docstring Args: descriptions;
@@ -105,6 +105,7 @@ class Table(PyServerTestCase):
                 "unit": {"enum": ["cm", "m"], "type": "string", "default": "m",
                          "description": "the unit of the coordinates"}},
             "required": ["point"],
+            "additionalProperties": False,
             "$defs": {"Point": {
                 "type": "object", "title": "Point",
                 "properties": {"x": {"type": "number"}, "y": {"type": "number"},
@@ -118,12 +119,13 @@ class Table(PyServerTestCase):
                 "shade": {"anyOf": [{"type": "integer"}, {"type": "null"}], "default": None,
                           "description": "how dark, 0-10 (optional)"}},
             "required": ["color"],
+            "additionalProperties": False,
             "$defs": {"Color": {"title": "Color", "type": "string", "enum": ["red", "green"]}}})
         # list[int] in, a TypedDict out (the object itself, not wrapped in "result").
         self.assertJson(tools["summarize"]["inputSchema"], {
             "type": "object",
             "properties": {"numbers": {"type": "array", "items": {"type": "integer"}}},
-            "required": ["numbers"]})
+            "required": ["numbers"], "additionalProperties": False})
         self.assertJson(tools["summarize"]["outputSchema"], {
             "type": "object", "title": "Summary",
             "properties": {"total": {"type": "integer"}, "count": {"type": "integer"},
@@ -300,15 +302,21 @@ class BadInput(PyServerTestCase):
         self.assertJson(resp, ok_text(42, "7", {"result": 7}))
         self.assertEqual(self.side_effects(srv, 43), 1)
 
-    def test_extra_arguments_are_ignored_like_fastmcp(self) -> None:
-        """The generated inputSchema does not forbid other properties (no additionalProperties:
-        false) and FastMCP 1.x ignores unknown arguments: the call runs without them."""
+    def test_unknown_arguments_are_refused_unless_the_tool_takes_kwargs(self) -> None:
+        """Generated schemas say additionalProperties: false (FastMCP 1.x would silently drop
+        the argument): a misspelt argument is named in an isError result and nothing runs. A
+        function with **kwargs gets them."""
         srv = self.serve("kitchen", "--workers", "1")
         tools = {t["name"]: t for t in srv.request(0, "tools/list")["result"]["tools"]}
-        self.assertNotIn("additionalProperties", tools["record"]["inputSchema"])
+        self.assertIs(tools["record"]["inputSchema"]["additionalProperties"], False)
+        self.assertNotIn("additionalProperties", tools["labels"]["inputSchema"])
         resp, _ = srv.call(1, "record", {"n": 3, "tag": "t", "unexpected": [1]})
-        self.assertJson(resp, ok_text(1, "3", {"result": 3}))
-        self.assertEqual(self.side_effects(srv, 2), 1)
+        self.assertTrue(resp["result"].get("isError"), resp)
+        self.assertIn("Invalid arguments for tool record: unexpected property 'unexpected'",
+                      text_of(resp))
+        self.assertEqual(self.side_effects(srv, 2), 0)
+        resp, _ = srv.call(3, "labels", {"name": "n", "b": "2", "a": "1"})
+        self.assertJson(resp, ok_text(3, "n a=1 b=2", {"result": "n a=1 b=2"}))
 
     def test_tool_exceptions(self) -> None:
         srv = self.serve("kitchen", "--workers", "2")

@@ -74,6 +74,12 @@ def paint(color: Color, shade: Optional[int] = None) -> str:
 
 
 @mcp.tool()
+def labels(name: str, **extra: str) -> str:
+    """Takes any other arguments too (**kwargs): its schema allows unknown properties."""
+    return name + "".join(f" {k}={v}" for k, v in sorted(extra.items()))
+
+
+@mcp.tool()
 def summarize(numbers: list[int]) -> Summary:
     """Sum and average a list of integers."""
     total = sum(numbers)

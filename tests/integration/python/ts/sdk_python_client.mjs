@@ -88,6 +88,7 @@ async function quickstartPart() {
         type: 'object',
         properties: { a: { type: 'number' }, b: { type: 'number' } },
         required: ['a', 'b'],
+        additionalProperties: false,
     });
     assert.deepEqual(byName.text_stats.inputSchema.properties.text,
         { type: 'string', description: 'The text to measure' });
@@ -199,6 +200,9 @@ async function quickstartPart() {
     const invalid = await client.callTool({ name: 'add', arguments: { a: 'one', b: 2 } });
     assert.equal(invalid.isError, true);
     assert.match(invalid.content[0].text, /\/a: expected number, got string/);
+    const misspelt = await client.callTool({ name: 'add', arguments: { a: 1, b: 2, c: 3 } });
+    assert.equal(misspelt.isError, true);
+    assert.match(misspelt.content[0].text, /unexpected property 'c'/);
 
     step('the server still answers after the errors');
     assert.deepEqual(await client.ping(), {});
