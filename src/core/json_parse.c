@@ -339,6 +339,30 @@ static int enter(parser_t *ps) {
     return 0;
 }
 
+/* The container's closing byte, when it is next: consumes it and leaves the nesting level. */
+static int closes(parser_t *ps, char close) {
+    if (ps->p < ps->end && *ps->p == close) {
+        ps->p++;
+        ps->depth--;
+        return 1;
+    }
+    return 0;
+}
+
+/* After a member: 1 after a ',' (another member follows), 0 after the closing byte, -1 (with
+ * the error set) on anything else. */
+static int after_member(parser_t *ps, char close, const char *expected) {
+    skip_ws(ps);
+    if (ps->p < ps->end && *ps->p == ',') {
+        ps->p++;
+        return 1;
+    }
+    if (closes(ps, close))
+        return 0;
+    unexpected(ps, expected);
+    return -1;
+}
+
 static json_t *parse_object(parser_t *ps) {
     if (enter(ps))
         return NULL;
@@ -347,11 +371,8 @@ static json_t *parse_object(parser_t *ps) {
         return fail(ps, FA_ENOMEM, "out of memory");
     ps->p++;
     skip_ws(ps);
-    if (ps->p < ps->end && *ps->p == '}') {
-        ps->p++;
-        ps->depth--;
+    if (closes(ps, '}'))
         return obj;
-    }
     for (;;) {
         skip_ws(ps);
         if (ps->p >= ps->end || *ps->p != '"') {
@@ -401,18 +422,11 @@ static json_t *parse_object(parser_t *ps) {
                 fail(ps, FA_ENOMEM, "out of memory");
             goto error;
         }
-        skip_ws(ps);
-        if (ps->p < ps->end && *ps->p == ',') {
-            ps->p++;
-            continue;
-        }
-        if (ps->p < ps->end && *ps->p == '}') {
-            ps->p++;
-            ps->depth--;
+        int more = after_member(ps, '}', "expected ',' or '}' in an object");
+        if (more == 0)
             return obj;
-        }
-        unexpected(ps, "expected ',' or '}' in an object");
-        goto error;
+        if (more < 0)
+            goto error;
     }
 error:
     json_decref(obj);
@@ -427,11 +441,8 @@ static json_t *parse_array(parser_t *ps) {
         return fail(ps, FA_ENOMEM, "out of memory");
     ps->p++;
     skip_ws(ps);
-    if (ps->p < ps->end && *ps->p == ']') {
-        ps->p++;
-        ps->depth--;
+    if (closes(ps, ']'))
         return arr;
-    }
     for (;;) {
         json_t *value = parse_value(ps);
         if (!value)
@@ -440,18 +451,11 @@ static json_t *parse_array(parser_t *ps) {
             fail(ps, FA_ENOMEM, "out of memory");
             goto error;
         }
-        skip_ws(ps);
-        if (ps->p < ps->end && *ps->p == ',') {
-            ps->p++;
-            continue;
-        }
-        if (ps->p < ps->end && *ps->p == ']') {
-            ps->p++;
-            ps->depth--;
+        int more = after_member(ps, ']', "expected ',' or ']' in an array");
+        if (more == 0)
             return arr;
-        }
-        unexpected(ps, "expected ',' or ']' in an array");
-        goto error;
+        if (more < 0)
+            goto error;
     }
 error:
     json_decref(arr);

@@ -61,12 +61,20 @@ static inline int fa__queue_round_capacity(size_t requested, size_t *out) {
     return 0;
 }
 
-/* Allocates `size` bytes aligned to a cache line, the size rounded up to whole lines so that no
- * other allocation shares our first or last line (no false sharing with a neighbour's data).
- * Returns NULL on failure; release with free(). */
-static inline void *fa__queue_alloc(size_t size) {
+/* Allocates a ring: a `header`-byte struct followed by at least `capacity` slots of `slot`
+ * bytes (the count rounded by fa__queue_round_capacity and stored in *cap), aligned to a cache
+ * line, the size rounded up to whole lines plus one so that no other allocation shares our
+ * first or last line (no false sharing with a neighbour's data). Returns 0 with *mem set
+ * (release with free()), or FA_EINVAL / FA_ENOMEM. */
+static inline int fa__queue_ring_alloc(void **mem, size_t *cap, size_t capacity, size_t header,
+                                       size_t slot) {
+    int rc = fa__queue_round_capacity(capacity, cap);
+    if (rc < 0)
+        return rc;
+    size_t size = header + *cap * slot + FA_CACHELINE;
     size = (size + FA_CACHELINE - 1) & ~(size_t)(FA_CACHELINE - 1);
-    return aligned_alloc(FA_CACHELINE, size);
+    *mem = aligned_alloc(FA_CACHELINE, size);
+    return *mem ? 0 : FA_ENOMEM;
 }
 
 /* Length of the prefix of items[0..n) that has no NULL: pushing stops at the first NULL, which
@@ -220,14 +228,13 @@ _Static_assert(offsetof(fa__cellq_t, cells) % FA_CACHELINE == 0,
  * *out untouched. */
 static inline int fa__cellq_new(fa__cellq_t **out, size_t capacity) {
     size_t cap;
+    void *mem;
     if (!out)
         return FA_EINVAL;
-    int rc = fa__queue_round_capacity(capacity, &cap);
-    if (rc < 0)
+    int rc = fa__queue_ring_alloc(&mem, &cap, capacity, sizeof(fa__cellq_t), sizeof(fa__qcell_t));
+    if (rc)
         return rc;
-    fa__cellq_t *q = fa__queue_alloc(sizeof(*q) + cap * sizeof(q->cells[0]) + FA_CACHELINE);
-    if (!q)
-        return FA_ENOMEM;
+    fa__cellq_t *q = mem;
     q->mask = cap - 1;
     q->capacity = cap;
     /* Initial state: every cell free for the first lap (seq == its index). The queue is not

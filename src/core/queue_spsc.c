@@ -64,14 +64,13 @@ _Static_assert(offsetof(struct fa_spsc_s, slots) % FA_CACHELINE == 0,
 
 int fa_spsc_new(fa_spsc_t **out, size_t capacity) {
     size_t cap;
+    void *mem;
     if (!out)
         return FA_EINVAL;
-    int rc = fa__queue_round_capacity(capacity, &cap);
-    if (rc < 0)
+    int rc = fa__queue_ring_alloc(&mem, &cap, capacity, sizeof(fa_spsc_t), sizeof(void *));
+    if (rc)
         return rc;
-    fa_spsc_t *q = fa__queue_alloc(sizeof(*q) + cap * sizeof(q->slots[0]) + FA_CACHELINE);
-    if (!q)
-        return FA_ENOMEM;
+    fa_spsc_t *q = mem;
     q->mask = cap - 1;
     q->capacity = cap;
     /* Plain initialisation: the queue is not shared yet (see queue.h, thread affinity). */

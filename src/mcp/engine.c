@@ -18,6 +18,7 @@
  *    that fail the input schema: an isError result the model can read (SEP-1303).
  */
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,26 +271,36 @@ static void do_tools_list(fa__session_t *s, reply_to_t to, const json_t *id, jso
     reply_raw(s, to, id, raw, len);
 }
 
-static void pending_link(fa__session_t *s, fa_call_t *c) {
-    c->prev = s->newest;
-    c->next = NULL;
-    if (s->newest)
-        s->newest->next = c;
-    else
-        s->oldest = c;
-    s->newest = c;
+/* The list helpers take the offset of the link the list uses inside fa_call_t. */
+#define PENDING offsetof(fa_call_t, pending)
+#define BACKLOG offsetof(fa_call_t, backlog)
+
+static fa__calllink_t *link_of(fa_call_t *c, size_t link) {
+    return (fa__calllink_t *)(void *)((char *)c + link);
 }
 
-static void pending_unlink(fa__session_t *s, fa_call_t *c) {
-    if (c->prev)
-        c->prev->next = c->next;
+static void list_append(fa__calllist_t *l, fa_call_t *c, size_t link) {
+    fa__calllink_t *k = link_of(c, link);
+    k->prev = l->tail;
+    k->next = NULL;
+    if (l->tail)
+        link_of(l->tail, link)->next = c;
     else
-        s->oldest = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
+        l->head = c;
+    l->tail = c;
+}
+
+static void list_remove(fa__calllist_t *l, fa_call_t *c, size_t link) {
+    fa__calllink_t *k = link_of(c, link);
+    if (k->prev)
+        link_of(k->prev, link)->next = k->next;
     else
-        s->newest = c->prev;
-    c->prev = c->next = NULL;
+        l->head = k->next;
+    if (k->next)
+        link_of(k->next, link)->prev = k->prev;
+    else
+        l->tail = k->prev;
+    k->prev = k->next = NULL;
 }
 
 /* The call's response is no longer owed (answered early, cancelled or timed out). */
@@ -298,31 +309,17 @@ static void detach(fa__session_t *s, fa_call_t *c) {
         return;
     c->detached = 1;
     fa__map_del(&s->ids, c->id_text, c->id_len);
-    pending_unlink(s, c);
+    list_remove(&s->pending, c, PENDING);
 }
 
 static void backlog_push(fa__session_t *s, fa_call_t *c) {
     c->queued = 1;
-    c->qprev = s->qtail;
-    c->qnext = NULL;
-    if (s->qtail)
-        s->qtail->qnext = c;
-    else
-        s->qhead = c;
-    s->qtail = c;
+    list_append(&s->backlog, c, BACKLOG);
     s->queued++;
 }
 
 static void backlog_remove(fa__session_t *s, fa_call_t *c) {
-    if (c->qprev)
-        c->qprev->qnext = c->qnext;
-    else
-        s->qhead = c->qnext;
-    if (c->qnext)
-        c->qnext->qprev = c->qprev;
-    else
-        s->qtail = c->qprev;
-    c->qprev = c->qnext = NULL;
+    list_remove(&s->backlog, c, BACKLOG);
     c->queued = 0;
     s->queued--;
 }
@@ -409,10 +406,10 @@ static fa_call_t *start_call(fa__session_t *s, reply_to_t to, const json_t *id, 
         reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
         return NULL;
     }
-    pending_link(s, c);
+    list_append(&s->pending, c, PENDING);
     if (srv->opts.tool_timeout_ms) {
         c->deadline_ms = uv_now(&srv->loop) + srv->opts.tool_timeout_ms;
-        if (c == s->oldest)
+        if (c == s->pending.head)
             fa__server_arm_call_timer(srv, c->deadline_ms);
     }
     if (s->outstanding < srv->opts.max_inflight) {
@@ -929,8 +926,8 @@ void fa__session_on_complete(fa__session_t *s, fa_call_t *c) {
         }
     }
     fa__call_free(c);
-    while (s->qhead && s->outstanding < s->srv->opts.max_inflight) {
-        fa_call_t *next = s->qhead;
+    while (s->backlog.head && s->outstanding < s->srv->opts.max_inflight) {
+        fa_call_t *next = s->backlog.head;
         backlog_remove(s, next);
         dispatch(s, next);
     }
@@ -955,8 +952,9 @@ void fa__session_on_notify(fa__session_t *s, fa__notify_t *n) {
 uint64_t fa__session_expire(fa__session_t *s, uint64_t now_ms) {
     static const char *const op_names[] = {"tools/call", "resources/read", "prompts/get",
                                            "completion/complete"};
-    while (s->oldest && s->oldest->deadline_ms && s->oldest->deadline_ms <= now_ms) {
-        fa_call_t *c = s->oldest;
+    while (s->pending.head && s->pending.head->deadline_ms &&
+           s->pending.head->deadline_ms <= now_ms) {
+        fa_call_t *c = s->pending.head;
         reply_to_t to = {c->batch, c->slot};
         unsigned ms = s->srv->opts.tool_timeout_ms;
         atomic_store_explicit(&c->cancelled, 1, memory_order_release);
@@ -990,12 +988,12 @@ uint64_t fa__session_expire(fa__session_t *s, uint64_t now_ms) {
         else if (s->srv->executor.cancel)
             s->srv->executor.cancel(s->srv->executor.self, c);
     }
-    return s->oldest ? s->oldest->deadline_ms : 0;
+    return s->pending.head ? s->pending.head->deadline_ms : 0;
 }
 
 void fa__session_abandon(fa__session_t *s, int code, const char *message) {
-    while (s->oldest) {
-        fa_call_t *c = s->oldest;
+    while (s->pending.head) {
+        fa_call_t *c = s->pending.head;
         reply_to_t to = {c->batch, c->slot};
         atomic_store_explicit(&c->cancelled, 1, memory_order_release);
         detach(s, c);

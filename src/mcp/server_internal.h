@@ -94,6 +94,14 @@ typedef struct {
 
 enum { FA__ITEM_CALL = 1, FA__ITEM_NOTIFY = 2, FA__ITEM_REQUEST = 3 };
 
+/* Intrusive doubly-linked FIFO lists of calls (engine.c): a call carries one link per list. */
+typedef struct {
+    fa_call_t *prev, *next;
+} fa__calllink_t;
+typedef struct {
+    fa_call_t *head, *tail;
+} fa__calllist_t;
+
 struct fa_call_s {
     int kind; /* FA__ITEM_CALL; first member so completion items can be told apart */
     fa_server_t *srv;
@@ -115,11 +123,11 @@ struct fa_call_s {
     size_t reply_len;
     int reply_heap; /* reply outgrew inline_reply and was malloc'd by the finisher */
     /* Loop thread only: */
-    int detached;             /* answered or cancelled already; the result will be discarded */
-    uint64_t deadline_ms;     /* per-call timeout, in uv_now() time */
-    fa_call_t *prev, *next;   /* the session's pending list, in arrival order */
-    fa_call_t *qprev, *qnext; /* the session's backlog (accepted, not yet given to workers) */
-    int queued;               /* in the backlog */
+    int detached;           /* answered or cancelled already; the result will be discarded */
+    uint64_t deadline_ms;   /* per-call timeout, in uv_now() time */
+    fa__calllink_t pending; /* in the session's pending list, in arrival order */
+    fa__calllink_t backlog; /* in the session's backlog (accepted, not yet given to workers) */
+    int queued;             /* in the backlog */
     /* The finishing thread writes the reply here when it fits. Allocated by the loop with the
      * call and freed by the loop: each thread frees only what it allocated, which keeps glibc
      * malloc from locking one thread's arena for another thread's frees (measured: that
@@ -168,13 +176,13 @@ struct fa__session_s {
     const fa__session_ops_t *ops;
     void *transport;
     int state;
-    char version[16];           /* negotiated protocol revision */
-    json_t *client_caps;        /* owned; the client's capabilities from initialize */
-    _Atomic int log_level;      /* index into fa__mcp_log_levels; read by tool threads */
-    fa__map_t ids;              /* id text -> fa_call_t, calls that still owe a response */
-    fa_call_t *oldest, *newest; /* the same calls, in dispatch order (timeouts, shutdown) */
-    size_t outstanding;         /* calls given to the workers and not back yet (incl. detached) */
-    fa_call_t *qhead, *qtail;   /* backlog: calls waiting for an in-flight slot, FIFO */
+    char version[16];       /* negotiated protocol revision */
+    json_t *client_caps;    /* owned; the client's capabilities from initialize */
+    _Atomic int log_level;  /* index into fa__mcp_log_levels; read by tool threads */
+    fa__map_t ids;          /* id text -> fa_call_t, calls that still owe a response */
+    fa__calllist_t pending; /* the same calls, in dispatch order (timeouts, shutdown) */
+    size_t outstanding;     /* calls given to the workers and not back yet (incl. detached) */
+    fa__calllist_t backlog; /* calls waiting for an in-flight slot, FIFO */
     size_t queued;
     fa__map_t out_pending; /* id text -> fa__outreq_t, requests we sent, awaiting answers */
     uint64_t next_out_id;
