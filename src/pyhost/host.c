@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/pyversion.h"
 #include "core/workers.h"
 #include "fasterapi/error.h"
 #include "pyhost/convert.h"
@@ -228,22 +229,15 @@ int fa__pyhost_serve(fa__pyhost_t *h, fa_server_t *srv) {
     size_t capacity = srv->opts.max_inflight;
     char err[4096];
     int refused = 0;
-    h->mode =
-        PY_VERSION_HEX >= 0x030C0000 && !h->opts.force_shared ? FA_PY_OWN_GIL : FA_PY_SHARED_GIL;
-    if (h->mode == FA_PY_SHARED_GIL && PY_VERSION_HEX < 0x030C0000)
+    h->mode = FA_PY_OWN_GIL_DEFAULT && !h->opts.force_shared ? FA_PY_OWN_GIL : FA_PY_SHARED_GIL;
+    if (!FA_PY_HAS_OWN_GIL)
         FA_INFO("Python %s has no per-interpreter GIL: tools run in the main interpreter "
                 "(shared GIL)",
                 PY_VERSION);
-#if PY_VERSION_HEX >= 0x030C0000 && PY_VERSION_HEX < 0x030C0400
-    /* 3.12.0-3.12.3 free objects across isolated interpreters (gh-119213, fixed in 3.12.4):
-     * the process aborts at exit once a subinterpreter has used asyncio or hashlib. */
-    if (h->mode == FA_PY_OWN_GIL) {
+    else if (FA_PY_OWN_GIL_BROKEN && !h->opts.force_shared)
         FA_WARN("Python %s has subinterpreter bugs that crash at exit (gh-119213, fixed in "
                 "3.12.4): tools run in the main interpreter (shared GIL); use Python >= 3.12.4",
                 PY_VERSION);
-        h->mode = FA_PY_SHARED_GIL;
-    }
-#endif
     rc = fa__pypool_start(&h->pool, h->mode, n, capacity, &app,
                           h->mode == FA_PY_SHARED_GIL ? h->mcp : NULL, err, sizeof err, &refused);
     if (rc && refused) {

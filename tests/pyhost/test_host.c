@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/pyversion.h"
 #include "fa_test.h"
 #include "fasterapi.h"
 #include "mcp/server_internal.h"
@@ -40,7 +41,7 @@ static json_t *serve(const char *const *lines, size_t n, int workers, int shared
     ck_assert_int_eq(fa_server_new(&srv, &so), 0);
     ck_assert_int_eq(fa__pyhost_serve(h, srv), 0);
     ck_assert_str_eq(fa__pyhost_mode(h),
-                     shared || PY_VERSION_HEX < 0x030C0400 ? "shared GIL" : "own GIL");
+                     shared || !FA_PY_OWN_GIL_DEFAULT ? "shared GIL" : "own GIL");
     int rd = open(in_path, O_RDONLY);
     ck_assert_int_eq(fa_server_run_fds(srv, rd, out_fd), 0);
     close(rd);
