@@ -35,3 +35,8 @@ target_link_libraries(fasterapi_python INTERFACE ${FASTERAPI_PYTHON_LIBDIR}/${FA
 set(CMAKE_BUILD_RPATH ${FASTERAPI_PYTHON_LIBDIR})
 set(CMAKE_INSTALL_RPATH "${CMAKE_INSTALL_PREFIX}/lib;${FASTERAPI_PYTHON_LIBDIR}")
 message(STATUS "FasterAPI embeds Python ${FASTERAPI_PYTHON_VERSION} from ${FASTERAPI_PYTHON}")
+
+# OpenSSL's libcrypto: SHA-1 and base64 for the WebSocket handshake, HMAC and random bytes.
+pkg_check_modules(LIBCRYPTO REQUIRED IMPORTED_TARGET libcrypto>=3.0)
+add_library(FasterapiCrypto INTERFACE)
+target_link_libraries(FasterapiCrypto INTERFACE PkgConfig::LIBCRYPTO)

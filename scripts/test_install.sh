@@ -12,6 +12,13 @@ for f in include/fasterapi.h include/fasterapi/mcp.h lib/pkgconfig/fasterapi.pc 
     [ -e "$prefix/$f" ] || { echo "missing after install: $f"; exit 1; }
 done
 ls "$prefix"/lib/libfasterapi.so* >/dev/null
+# The C library is the product for embedders: it must not drag in libpython (DESIGN.md §5).
+if ldd "$prefix"/lib/libfasterapi.so | grep -q libpython; then
+    echo "libfasterapi.so links libpython"; exit 1
+fi
+if pkg-config --libs --static --with-path="$prefix/lib/pkgconfig" fasterapi 2>/dev/null | grep -q python; then
+    echo "fasterapi.pc names libpython"; exit 1
+fi
 export PKG_CONFIG_PATH="$prefix/lib/pkgconfig"
 # shellcheck disable=SC2046
 cc -std=c11 -o "$prefix/echo" "$src/examples/embed_c/echo_server.c" \

@@ -177,7 +177,10 @@ static int cmd_inspect(int argc, char **argv) {
 int main(int argc, char **argv) {
     if (argc >= 2 && (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)) {
         char report[512];
-        fa_version_report(report, sizeof report);
+        int n = fa_version_report(report, sizeof report);
+        /* Python's line after FasterAPI's own (the library links no Python; the host does). */
+        if (n > 0 && (size_t)n < sizeof report)
+            fa__py_version_report(report + n, sizeof report - (size_t)n);
         fputs(report, stdout);
         return 0;
     }

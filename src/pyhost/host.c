@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
-#include "core/pyversion.h"
+#include "pyhost/pyversion.h"
 #include "core/workers.h"
 #include "fasterapi/error.h"
 #include "pyhost/convert.h"

@@ -38,5 +38,7 @@ void fa__pyhost_close(fa__pyhost_t *h);
 /* The directory holding the fasterapi Python package (env FASTERAPI_PYTHONPATH, the install
  * tree next to the executable, or the source tree this was built from). */
 const char *fa__pyhost_package_dir(void);
+/* One line: the embedded Python's version and GIL mode (version.c); like snprintf. */
+int fa__py_version_report(char *buf, unsigned long size);
 
 #endif

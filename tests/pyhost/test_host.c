@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/pyversion.h"
+#include "pyhost/pyversion.h"
 #include "fa_test.h"
 #include "fasterapi.h"
 #include "mcp/server_internal.h"

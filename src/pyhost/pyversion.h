@@ -1,8 +1,8 @@
 /* pyversion.h: which GIL mode the embedded CPython gets, decided once from PY_VERSION_HEX
- * (include <Python.h> first). Used by `fasterapi --version` (version.c), the host (host.c) and
- * its tests. */
-#ifndef FA_CORE_PYVERSION_H
-#define FA_CORE_PYVERSION_H
+ * (include <Python.h> first). Used by `fasterapi --version` (pyhost/version.c), the host (host.c)
+ * and its tests. */
+#ifndef FA_PYHOST_PYVERSION_H
+#define FA_PYHOST_PYVERSION_H
 
 /* Isolated subinterpreters with their own GIL exist from 3.12 (PEP 684). */
 #define FA_PY_HAS_OWN_GIL (PY_VERSION_HEX >= 0x030C0000)
