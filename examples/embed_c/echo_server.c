@@ -84,6 +84,7 @@ int main(int argc, char **argv) {
     opts.name = "fasterapi-example-c";
     opts.title = "FasterAPI C example";
     opts.instructions = "Tools: echo (returns its text), add (sums two numbers), sleep (waits).";
+    opts.handle_signals = 1; /* SIGINT/SIGTERM: finish running calls, then exit 0 */
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--workers") == 0 && i + 1 < argc)
             opts.workers = atoi(argv[++i]);

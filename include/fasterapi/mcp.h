@@ -1,4 +1,5 @@
-/* fasterapi/mcp.h: an MCP server with tools written in C, served over stdio.
+/* fasterapi/mcp.h: an MCP server with tools written in C, served over stdio (and, through the
+ * transports built on the same engine, over HTTP).
  *
  *   fa_server_options_t opts;
  *   fa_server_options_init(&opts);
@@ -13,13 +14,18 @@
  *   int rc = fa_server_run_stdio(srv);   // returns at EOF on stdin or SIGINT/SIGTERM
  *   fa_server_free(srv);
  *
- * Threads. fa_server_new/add_tool/run/free are called from one thread, the "owner" (run blocks it:
- * it becomes the I/O loop). Tool callbacks run on the server's worker threads (opts.workers of
- * them), one call at a time per worker. A call is finished exactly once, by fa_call_complete,
- * fa_call_fail or fa_call_error, from any thread, either inside the callback or later; after that
- * the fa_call_t must not be touched. fa_call_log/progress/is_cancelled may be called from any
- * thread until the call is finished. fa_server_stop may be called from any thread or a signal
- * handler-free context at any time.
+ * Or on a libuv loop you own, in libuv's style:
+ *
+ *   fa_server_start(srv, loop);          // then attach transports; uv_run(loop, ...)
+ *   fa_server_close(srv, on_closed);     // graceful: on_closed fires once everything is closed
+ *
+ * Threads. fa_server_new/add_tool/start/close/run/free are called from one thread, the "owner"
+ * (run blocks it: it becomes the I/O loop; with start, the owner is the loop's thread). Tool
+ * callbacks run on the server's worker threads (opts.workers of them), one call at a time per
+ * worker. A call is finished exactly once, by fa_call_complete, fa_call_fail or fa_call_error, from
+ * any thread, either inside the callback or later; after that the fa_call_t must not be touched.
+ * fa_call_log/progress/is_cancelled may be called from any thread until the call is finished.
+ * fa_server_stop may be called from any thread or a signal handler-free context at any time.
  *
  * Ownership words follow jansson: "steals" means the function takes the caller's reference, even
  * when it fails; "borrowed" means the caller must not decref it and it is valid only as documented.
@@ -30,6 +36,8 @@
 #include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <uv.h>
 
 #include "fasterapi/common.h"
 
@@ -67,6 +75,8 @@ typedef struct fa_call_s fa_call_t;
 #define FA_MCP_MAX_QUEUED 4096
 /* Output queued to a slow client before the server stops reading new requests (backpressure). */
 #define FA_STDIO_MAX_PENDING_OUTPUT (8u * 1024u * 1024u)
+/* Sessions open at once (stdio has one; each HTTP client of the 2025 era has its own). */
+#define FA_MCP_MAX_SESSIONS 10000
 /* Tools per tools/list page. */
 #define FA_MCP_PAGE_SIZE 100
 /* How long shutdown waits for running calls before answering them with an error. */
@@ -82,12 +92,16 @@ typedef struct {
     size_t max_result;   /* bytes per outgoing message; default FA_MCP_MAX_RESULT */
     int max_depth;       /* JSON nesting; default FA_RPC_MAX_DEPTH */
     size_t max_batch;    /* elements per batch; default FA_RPC_MAX_BATCH */
-    size_t max_inflight; /* default FA_MCP_MAX_INFLIGHT, rounded up to a power of two */
-    size_t max_queued;   /* default FA_MCP_MAX_QUEUED */
+    size_t max_inflight; /* per server; default FA_MCP_MAX_INFLIGHT, rounded up to a power of 2 */
+    size_t max_session_inflight;  /* per session; default (0) = max_inflight */
+    size_t max_queued;            /* per session; default FA_MCP_MAX_QUEUED */
+    size_t max_sessions;          /* default FA_MCP_MAX_SESSIONS */
     size_t max_pending_output;    /* default FA_STDIO_MAX_PENDING_OUTPUT */
     size_t page_size;             /* default FA_MCP_PAGE_SIZE */
     unsigned shutdown_timeout_ms; /* default FA_SHUTDOWN_TIMEOUT_MS */
     unsigned tool_timeout_ms;     /* 0 = no per-call timeout (default) */
+    int handle_signals; /* 1: SIGINT/SIGTERM shut the server down gracefully (a second one skips
+                           the wait). Default 0: the library installs no signal handler. */
 } fa_server_options_t;
 
 /* Fills every field with its default. */
@@ -127,10 +141,25 @@ FA_EXTERN int fa_server_add_tool(fa_server_t *srv, const fa_tool_def_t *def);
 
 /* ---- running ---- */
 
-/* Serves MCP over stdin/stdout (newline-delimited JSON-RPC) on the calling thread until EOF on
- * stdin, fa_server_stop, or SIGINT/SIGTERM; then finishes running calls (up to
- * shutdown_timeout_ms), flushes stdout and returns 0. Returns a negative FA_E* code if stdio
- * cannot be set up. Nothing but protocol bytes is written to stdout; logs go to stderr. */
+/* Starts the server on a loop the caller owns (and runs): the executor's threads, the completion
+ * wake-up and timers are created on it; transports attach sessions afterwards. Returns 0,
+ * FA_ESTATE (already running) or a negative FA_E* code. Owner thread = the loop's thread. */
+FA_EXTERN int fa_server_start(fa_server_t *srv, uv_loop_t *loop);
+
+typedef void (*fa_server_close_cb)(fa_server_t *srv);
+
+/* Graceful shutdown, like fa_server_stop, and `cb` (may be NULL) fires on the loop thread once
+ * every call has finished or been answered (shutdown_timeout_ms), every session and handle is
+ * closed and the executor is joined; then the server may be started again or freed. Loop
+ * thread. */
+FA_EXTERN void fa_server_close(fa_server_t *srv, fa_server_close_cb cb);
+
+/* Serves MCP over stdin/stdout (newline-delimited JSON-RPC) on the calling thread, on a loop of
+ * its own, until EOF on stdin, fa_server_stop, or SIGINT/SIGTERM when opts.handle_signals is set;
+ * then finishes running calls (up to shutdown_timeout_ms), flushes stdout and returns 0. Returns
+ * a negative FA_E* code if stdio cannot be set up. Nothing but protocol bytes is written to
+ * stdout; logs go to stderr. SIGPIPE, when it still has its default action, is set to ignored
+ * (a client closing its end must give EPIPE, not kill the process); no handler is installed. */
 FA_EXTERN int fa_server_run_stdio(fa_server_t *srv);
 
 /* Same, on the given file descriptors (tests, embedding behind another transport). */

@@ -124,6 +124,7 @@ static int cmd_run(int argc, char **argv) {
     so.title = str_or(table, "title", NULL);
     so.instructions = str_or(table, "instructions", NULL);
     so.workers = a.workers;
+    so.handle_signals = 1; /* the CLI owns the process: SIGINT/SIGTERM shut down gracefully */
     so.tool_timeout_ms = a.timeout > 0 ? (unsigned)(a.timeout * 1000.0 + 0.5) : 0;
     fa_server_t *srv;
     int rc = fa_server_new(&srv, &so);

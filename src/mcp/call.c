@@ -214,6 +214,7 @@ static int post_notification(fa_call_t *c, const char *method, json_t *params) {
         return rc;
     }
     n->kind = FA__ITEM_NOTIFY;
+    n->sref = c->sref;
     n->call = c;
     if ((rc = fa__server_post(c->srv, n)) != 0) {
         free(n->text);
@@ -233,7 +234,7 @@ int fa_call_log(fa_call_t *call, const char *level, const char *logger, json_t *
         return FA_EALREADY;
     }
     /* Relaxed: the level is a filter; a message racing a logging/setLevel may go either way. */
-    if (idx < atomic_load_explicit(&call->session->log_level, memory_order_relaxed)) {
+    if (idx < atomic_load_explicit(&call->log_level, memory_order_relaxed)) {
         json_decref(data);
         return 0;
     }
@@ -319,6 +320,7 @@ int fa_call_request(fa_call_t *call, const char *method, json_t *params, fa_resp
         return cb ? FA_ENOMEM : FA_EINVAL;
     }
     r->kind = FA__ITEM_REQUEST;
+    r->sref = call->sref;
     r->params = params;
     r->cb = cb;
     r->arg = arg;

@@ -118,6 +118,7 @@ int fa__server_set_catalog(fa_server_t *srv, json_t *resources, json_t *template
         (rc = build_list(&c->prompt_pages, "prompts", c->prompts, per)))
         goto fail;
     c->completions = completions;
+    c->installed = 1;
     if (ops)
         c->ops = *ops;
     return 0;
@@ -141,12 +142,14 @@ void fa__catalog_free(fa_server_t *srv) {
     memset(c, 0, sizeof *c);
 }
 
+/* Installed means offered, even when empty: the official SDK's FastMCP advertises resources and
+ * prompts and answers their lists with [] when a server defines none, and clients call them. */
 int fa__catalog_has_resources(const fa_server_t *srv) {
-    return json_array_size(srv->catalog.resources) + json_array_size(srv->catalog.templates) > 0;
+    return srv->catalog.installed;
 }
 
 int fa__catalog_has_prompts(const fa_server_t *srv) {
-    return json_array_size(srv->catalog.prompts) > 0;
+    return srv->catalog.installed;
 }
 
 const json_t *fa__catalog_prompt(const fa_server_t *srv, const char *name) {

@@ -1,22 +1,34 @@
-/* server.c: fa_server_t lifecycle, the loop that serves stdio, completions and shutdown.
+/* server.c: fa_server_t lifecycle on a libuv loop: start, completions, timers, shutdown, close.
  *
- * Running a server: the calling thread becomes the I/O loop (libuv). Calls go to the worker pool
- * through its MPMC queue; finished calls and tool notifications come back on one MPSC queue and a
- * coalescing eventfd wake-up (core/wakeup.h): only the first of a burst of sends writes the
- * eventfd, and the callback drains the whole queue (DESIGN.md §2).
+ * fa_server_start(srv, loop) sets the server up on a loop its caller owns: the executor (the C
+ * worker pool unless the Python host installed its own), the MPSC completion queue and its
+ * coalescing eventfd wake-up (core/wakeup.h: only the first of a burst of sends writes the
+ * eventfd, and the callback drains the whole queue, DESIGN.md §2), the per-call timeout timer and
+ * the job wake-up. Transports then open sessions on it (session.c). fa_server_run_fds
+ * (stdio_server.c) is the convenience that does all of that for stdio on a loop of its own.
  *
- * Shutdown (EOF on stdin, SIGINT/SIGTERM, fa_server_stop, or the client closing stdout): stop
- * reading, let running calls finish for up to shutdown_timeout_ms, answer the ones still running
- * with a -32001 error, flush stdout, close every handle. A second signal skips the wait.
+ * Shutdown (fa_server_close, fa_server_stop, SIGINT/SIGTERM when opts.handle_signals asks for
+ * them, or a transport such as stdio reaching the end of its input): every session stops reading,
+ * running calls get up to shutdown_timeout_ms to finish, the ones still running are answered with
+ * a -32001 error, every session is told to close (a transport flushes its output first), the
+ * handles are closed, the executor is joined, and the close callback fires. A second signal
+ * skips the wait.
  *
  * The gate: threads that finish calls touch the loop only through fa__server_post, which enters
  * the gate (gate_users) and checks gate_closed. The loop closes the gate and waits for the users
- * to leave before closing the wake-up, so no thread can write to a closed eventfd.
- * Calls still inside tools at that point are "abandoned": their threads are left running and
- * their memory (and the pool's) is never freed, since those threads still reference it.
+ * to leave before closing the wake-up, so no thread can write to a closed eventfd. Calls still
+ * inside tools at that point are "abandoned": their threads are left running and their memory
+ * (and the pool's) is never freed, since those threads still reference it.
+ *
+ * Output backpressure: a session whose transport says its output is blocked (ops->blocked) has
+ * its finished calls and notifications held in order and delivered when the transport calls
+ * fa__session_writable. Past FA__HELD_STALL held items, draining stops for everyone, so tool
+ * threads wait on the bounded completion queue instead of memory growing (the stdio behaviour:
+ * a client that does not read stops the server's output, not its memory).
  */
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -36,6 +48,7 @@ void fa_server_options_init(fa_server_options_t *o) {
     o->max_batch = FA_RPC_MAX_BATCH;
     o->max_inflight = FA_MCP_MAX_INFLIGHT;
     o->max_queued = FA_MCP_MAX_QUEUED;
+    o->max_sessions = FA_MCP_MAX_SESSIONS;
     o->max_pending_output = FA_STDIO_MAX_PENDING_OUTPUT;
     o->page_size = FA_MCP_PAGE_SIZE;
     o->shutdown_timeout_ms = FA_SHUTDOWN_TIMEOUT_MS;
@@ -64,9 +77,11 @@ int fa_server_new(fa_server_t **out, const fa_server_options_t *opts) {
         o = *opts;
     if (o.max_message == 0 || o.max_result < 1024 || o.max_depth < 1 || o.max_batch == 0 ||
         o.max_inflight == 0 || o.max_queued == 0 || o.max_pending_output == 0 || o.page_size == 0 ||
-        o.workers < 0)
+        o.workers < 0 || o.max_sessions == 0)
         return FA_EINVAL;
     o.max_inflight = pow2_at_least(o.max_inflight);
+    if (o.max_session_inflight == 0 || o.max_session_inflight > o.max_inflight)
+        o.max_session_inflight = o.max_inflight;
     fa_server_t *srv = calloc(1, sizeof *srv);
     if (!srv)
         return FA_ENOMEM;
@@ -81,6 +96,7 @@ int fa_server_new(fa_server_t **out, const fa_server_options_t *opts) {
     srv->opts.title = srv->title;
     srv->opts.instructions = srv->instructions;
     atomic_init(&srv->gate_closed, 1); /* not running */
+    srv->free_slot = UINT32_MAX;
     if (failed) {
         fa_server_free(srv);
         return FA_ENOMEM;
@@ -100,6 +116,7 @@ void fa_server_free(fa_server_t *srv) {
     }
     fa__tools_free(srv);
     fa__catalog_free(srv);
+    free(srv->slots);
     free(srv->name);
     free(srv->version);
     free(srv->title);
@@ -146,15 +163,23 @@ int fa_server_stop(fa_server_t *srv) {
 
 /* ---- loop side ---- */
 
+static void maybe_closed(fa_server_t *srv);
+
+void fa__server_maybe_closed(fa_server_t *srv) {
+    maybe_closed(srv);
+}
+
 static void close_cb(uv_handle_t *h) {
     fa_server_t *srv = h->data;
     srv->handles_open--;
+    maybe_closed(srv);
 }
 
 static void wake_closed(uv_handle_t *h) {
     fa__wakeup_t *w = h->data; /* the poll handle inside the wake-up */
     fa_server_t *srv = w->data;
     srv->handles_open--;
+    maybe_closed(srv);
 }
 
 static void close_handle(fa_server_t *srv, uv_handle_t *h) {
@@ -164,7 +189,177 @@ static void close_handle(fa_server_t *srv, uv_handle_t *h) {
     }
 }
 
-static void drain(fa_server_t *srv, int force);
+/* Calls `fn` for every live session. `fn` may close the session it is given. */
+static void each_session(fa_server_t *srv, void (*fn)(fa__session_t *s, void *arg), void *arg) {
+    for (uint32_t i = 0; i < srv->nslots; i++)
+        if (srv->slots[i].s)
+            fn(srv->slots[i].s, arg);
+}
+
+/* ---- delivering what came back ---- */
+
+static int held_push(fa__session_t *s, void *item) {
+    if (s->held_len == s->held_cap) {
+        size_t cap = s->held_cap ? s->held_cap * 2 : 16;
+        void **n = malloc(cap * sizeof *n);
+        if (!n)
+            return FA_ENOMEM;
+        for (size_t i = 0; i < s->held_len; i++)
+            n[i] = s->held[(s->held_head + i) % s->held_cap];
+        free(s->held);
+        s->held = n;
+        s->held_cap = cap;
+        s->held_head = 0;
+    }
+    s->held[(s->held_head + s->held_len) % s->held_cap] = item;
+    s->held_len++;
+    s->srv->held_total++;
+    return 0;
+}
+
+static void deliver(fa_server_t *srv, void *item);
+
+static int session_blocked(fa__session_t *s) {
+    return s->ops->blocked && s->ops->blocked(s);
+}
+
+/* One item for a live session, or held when its output is blocked (in order: once anything is
+ * held, everything after it is held too). */
+static void deliver_to(fa__session_t *s, void *item) {
+    if ((s->held_len || session_blocked(s)) && !s->srv->flushing_all) {
+        if (held_push(s, item) == 0)
+            return;
+        FA_ERROR("out of memory holding output for a blocked client; delivering it now");
+    }
+    deliver(s->srv, item);
+}
+
+static void deliver(fa_server_t *srv, void *item) {
+    int kind = *(int *)item;
+    if (kind == FA__ITEM_CALL) {
+        fa__server_on_complete(srv, item);
+    } else if (kind == FA__ITEM_REQUEST) {
+        fa__server_on_request(srv, item);
+    } else {
+        /* Progress and log messages for a call the client cancelled (or that timed out) are
+         * dropped: the spec forbids progress for requests that are no longer active. */
+        fa__notify_t *n = item;
+        fa__session_t *s = fa__session_get(srv, n->sref);
+        if (s && !n->call->detached) {
+            fa__buf_t *out = s->ops->out(s);
+            if (fa__buf_append(out, n->text, n->len) == 0)
+                s->ops->commit(s);
+        }
+        free(n->text);
+        free(n);
+    }
+}
+
+static fa__sref_t item_sref(void *item) {
+    int kind = *(int *)item;
+    return kind == FA__ITEM_CALL      ? ((fa_call_t *)item)->sref
+           : kind == FA__ITEM_REQUEST ? ((fa__outreq_t *)item)->sref
+                                      : ((fa__notify_t *)item)->sref;
+}
+
+/* Delivers finished calls, notifications and requests from the completion queue. Stops while
+ * too much is held for blocked clients, unless `force` (shutdown: the queue is bounded, and a
+ * tool thread may be waiting for room in it). */
+static void drain(fa_server_t *srv, int force) {
+    void *items[32];
+    while (force || srv->held_total < FA__HELD_STALL) {
+        size_t n = fa_mpsc_pop_batch(srv->completions, items, 32);
+        if (n == 0)
+            break;
+        for (size_t i = 0; i < n; i++) {
+            fa__session_t *s = fa__session_get(srv, item_sref(items[i]));
+            if (s)
+                deliver_to(s, items[i]);
+            else
+                deliver(srv, items[i]); /* its session is gone: dropped or answered inside */
+        }
+    }
+}
+
+static void maybe_done(fa_server_t *srv);
+
+void fa__session_writable(fa__session_t *s) {
+    fa_server_t *srv = s->srv;
+    while (s->held_len && !session_blocked(s)) {
+        void *item = s->held[s->held_head];
+        s->held_head = (s->held_head + 1) % s->held_cap;
+        s->held_len--;
+        srv->held_total--;
+        deliver(srv, item);
+    }
+    drain(srv, 0);
+    maybe_done(srv);
+}
+
+/* Delivers everything held for a session regardless of its output (closing, shutdown). */
+static void flush_held(fa__session_t *s, void *arg) {
+    (void)arg;
+    fa_server_t *srv = s->srv;
+    srv->flushing_all++;
+    fa__sref_t ref = s->ref;
+    while (fa__session_get(srv, ref) && s->held_len) {
+        void *item = s->held[s->held_head];
+        s->held_head = (s->held_head + 1) % s->held_cap;
+        s->held_len--;
+        srv->held_total--;
+        deliver(srv, item);
+    }
+    srv->flushing_all--;
+}
+
+void fa__session_release_held(fa__session_t *s) {
+    /* Called by fa__session_close: the session is going, its held items are delivered to a
+     * closed session (calls freed, requests answered with an error, notifications dropped). */
+    fa_server_t *srv = s->srv;
+    while (s->held_len) {
+        void *item = s->held[s->held_head];
+        s->held_head = (s->held_head + 1) % s->held_cap;
+        s->held_len--;
+        srv->held_total--;
+        int kind = *(int *)item;
+        if (kind == FA__ITEM_CALL) {
+            srv->outstanding--;
+            fa__call_free(item); /* detached by the close; nothing to answer */
+        } else if (kind == FA__ITEM_REQUEST) {
+            fa__outreq_answer(item, FA_RPC_SHUTTING_DOWN,
+                              "The session ended: the client can no longer answer");
+        } else {
+            free(((fa__notify_t *)item)->text);
+            free(item);
+        }
+    }
+    free(s->held);
+    s->held = NULL;
+    s->held_cap = 0;
+}
+
+/* ---- shutdown ---- */
+
+static void fail_requests(fa__session_t *s, void *arg) {
+    fa__session_fail_requests(s, FA_RPC_SHUTTING_DOWN, arg);
+}
+
+static void stop_session(fa__session_t *s, void *arg) {
+    (void)arg;
+    if (s->ops->stop)
+        s->ops->stop(s);
+}
+
+static void close_session(fa__session_t *s, void *arg) {
+    (void)arg;
+    if (s->closing)
+        return;
+    s->closing = 1;
+    if (s->ops->close)
+        s->ops->close(s); /* the transport flushes and calls fa__session_close */
+    else
+        fa__session_close(s);
+}
 
 static void finish_shutdown(fa_server_t *srv) {
     if (!srv->running)
@@ -178,24 +373,28 @@ static void finish_shutdown(fa_server_t *srv) {
         sched_yield();
     }
     drain(srv, 1);
-    fa__session_fail_requests(&srv->session, FA_RPC_SHUTTING_DOWN,
-                              "Server shutting down: the request was not answered");
-    srv->abandoned = srv->session.outstanding;
+    each_session(srv, flush_held, NULL);
+    each_session(srv, fail_requests, "Server shutting down: the request was not answered");
+    srv->abandoned = srv->outstanding;
     if (srv->abandoned)
         FA_WARN("%zu tool call(s) still running at exit were answered with an error and left "
                 "behind",
                 srv->abandoned);
+    srv->closing = 1;
     fa__wakeup_close(&srv->wake, wake_closed);
-    close_handle(srv, (uv_handle_t *)&srv->sigint);
-    close_handle(srv, (uv_handle_t *)&srv->sigterm);
+    if (srv->signals_on) {
+        close_handle(srv, (uv_handle_t *)&srv->sigint);
+        close_handle(srv, (uv_handle_t *)&srv->sigterm);
+    }
     close_handle(srv, (uv_handle_t *)&srv->shutdown_timer);
     close_handle(srv, (uv_handle_t *)&srv->call_timer);
     close_handle(srv, (uv_handle_t *)&srv->job_wake);
-    fa__stdio_close(&srv->stdio);
+    each_session(srv, close_session, NULL);
+    maybe_closed(srv);
 }
 
 static void maybe_done(fa_server_t *srv) {
-    if (srv->stopping && srv->running && srv->session.outstanding == 0 && srv->session.queued == 0)
+    if (srv->stopping && srv->running && srv->outstanding == 0 && srv->queued == 0)
         finish_shutdown(srv);
 }
 
@@ -207,12 +406,12 @@ static void on_shutdown_deadline(uv_timer_t *t) {
     snprintf(msg, sizeof msg,
              "Server shutting down: the call did not finish within %u ms of the shutdown",
              srv->opts.shutdown_timeout_ms);
-    fa__session_abandon(&srv->session, FA_RPC_SHUTTING_DOWN, msg);
+    fa__server_abandon(srv, FA_RPC_SHUTTING_DOWN, msg);
     srv->deadline_hit = 1;
     finish_shutdown(srv);
 }
 
-static void begin_shutdown(fa_server_t *srv, const char *why) {
+void fa__server_shutdown(fa_server_t *srv, const char *why) {
     if (!srv->running)
         return;
     if (srv->stopping) {
@@ -223,14 +422,13 @@ static void begin_shutdown(fa_server_t *srv, const char *why) {
         return;
     }
     srv->stopping = 1;
-    fa__stdio_stop_reading(&srv->stdio);
+    each_session(srv, stop_session, NULL);
     /* No answer can arrive once input stops: fail the requests tools are waiting on (elicit,
      * sample) now, so those calls finish instead of waiting for the deadline. */
-    fa__session_fail_requests(&srv->session, FA_RPC_SHUTTING_DOWN,
-                              "Server shutting down: the client can no longer answer");
-    if (srv->session.outstanding || srv->session.queued) {
+    each_session(srv, fail_requests, "Server shutting down: the client can no longer answer");
+    if (srv->outstanding || srv->queued) {
         FA_INFO("shutting down (%s): waiting up to %u ms for %zu running and %zu queued call(s)",
-                why, srv->opts.shutdown_timeout_ms, srv->session.outstanding, srv->session.queued);
+                why, srv->opts.shutdown_timeout_ms, srv->outstanding, srv->queued);
         uv_timer_start(&srv->shutdown_timer, on_shutdown_deadline, srv->opts.shutdown_timeout_ms,
                        0);
     } else {
@@ -239,34 +437,11 @@ static void begin_shutdown(fa_server_t *srv, const char *why) {
     maybe_done(srv);
 }
 
-/* Delivers finished calls and notifications. Stops while the client is not reading (output
- * above max_pending_output) unless `force` (shutdown: the queue is bounded, and a tool thread may
- * be waiting for room in it). */
-static void drain(fa_server_t *srv, int force) {
-    /* Small steps: the blocked check runs every 32 results, so a stalled client holds at most
-     * max_pending_output plus 32 results in our output buffer. */
-    void *items[32];
-    while (force || !fa__stdio_output_blocked(&srv->stdio)) {
-        size_t n = fa_mpsc_pop_batch(srv->completions, items, 32);
-        if (n == 0)
-            break;
-        for (size_t i = 0; i < n; i++) {
-            int kind = *(int *)items[i];
-            if (kind == FA__ITEM_CALL)
-                fa__session_on_complete(&srv->session, items[i]);
-            else if (kind == FA__ITEM_REQUEST)
-                fa__session_on_request(&srv->session, items[i]);
-            else
-                fa__session_on_notify(&srv->session, items[i]);
-        }
-    }
-}
-
 static void on_wake(fa__wakeup_t *w) {
     fa_server_t *srv = w->data;
     /* Acquire pairs with the release store in fa_server_stop. */
     if (atomic_load_explicit(&srv->stop_requested, memory_order_acquire))
-        begin_shutdown(srv, "stop requested");
+        fa__server_shutdown(srv, "stop requested");
     drain(srv, 0);
     maybe_done(srv);
 }
@@ -274,12 +449,12 @@ static void on_wake(fa__wakeup_t *w) {
 static void on_signal(uv_signal_t *h, int signum) {
     fa_server_t *srv = h->data;
     srv->signals++;
-    begin_shutdown(srv, signum == SIGINT ? "SIGINT" : "SIGTERM");
+    fa__server_shutdown(srv, signum == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
 static void on_call_timer(uv_timer_t *t) {
     fa_server_t *srv = t->data;
-    uint64_t next = fa__session_expire(&srv->session, uv_now(&srv->loop));
+    uint64_t next = fa__server_expire(srv, uv_now(srv->loop));
     if (next)
         fa__server_arm_call_timer(srv, next);
 }
@@ -312,125 +487,82 @@ int fa__server_submit(fa_server_t *srv, fa_call_t *call) {
 }
 
 void fa__server_arm_call_timer(fa_server_t *srv, uint64_t deadline_ms) {
-    uint64_t now = uv_now(&srv->loop);
+    uint64_t now = uv_now(srv->loop);
     uv_timer_start(&srv->call_timer, on_call_timer, deadline_ms > now ? deadline_ms - now : 0, 0);
 }
 
-/* stdio callbacks */
-static void io_line(void *ctx, const char *data, size_t len) {
-    fa_server_t *srv = ctx;
-    if (!srv->stopping)
-        fa__session_on_line(&srv->session, data, len);
-}
+/* ---- start and close ---- */
 
-static void io_toobig(void *ctx, size_t len) {
-    fa_server_t *srv = ctx;
-    if (!srv->stopping)
-        fa__session_on_toobig(&srv->session, len);
-}
-
-static void io_eof(void *ctx) {
-    begin_shutdown(ctx, "end of input");
-}
-
-static void io_error(void *ctx, int err) {
-    fa_server_t *srv = ctx;
-    FA_DEBUG("stdio error %s", uv_err_name(err));
-    begin_shutdown(srv, "stdio closed");
-}
-
-static void io_writable(void *ctx) {
-    fa_server_t *srv = ctx;
-    drain(srv, 0);
-    maybe_done(srv);
-}
-
-static void io_closed(void *ctx) {
-    fa_server_t *srv = ctx;
-    srv->handles_open--;
-}
-
-static const fa__stdio_cbs_t stdio_cbs = {io_line,  io_toobig,   io_eof,
-                                          io_error, io_writable, io_closed};
-
-/* session ops over the stdio transport */
-static fa__buf_t *sess_out(fa__session_t *s) {
-    return fa__stdio_out(&s->srv->stdio);
-}
-static void sess_commit(fa__session_t *s) {
-    fa__stdio_commit(&s->srv->stdio);
-}
-static void sess_pause(fa__session_t *s) {
-    fa__stdio_pause(&s->srv->stdio);
-}
-static void sess_resume(fa__session_t *s) {
-    if (!s->srv->stopping)
-        fa__stdio_resume(&s->srv->stdio);
-}
-
-static const fa__session_ops_t stdio_session_ops = {sess_out, sess_commit, sess_pause, sess_resume};
-
-int fa_server_run_fds(fa_server_t *srv, int in_fd, int out_fd) {
-    if (!srv || srv->running || srv->abandoned)
+int fa_server_start(fa_server_t *srv, uv_loop_t *loop) {
+    if (!srv || !loop || srv->running || srv->closing || srv->abandoned)
         return FA_ESTATE;
     int rc = fa__tools_build_pages(srv);
     if (rc)
         return rc;
-    /* A client that closes its end of stdout must not kill us with SIGPIPE: writes then fail
-     * with EPIPE and we shut down cleanly. Only change the default disposition. */
-    struct sigaction sa;
-    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
-        signal(SIGPIPE, SIG_IGN);
-
-    if ((rc = uv_loop_init(&srv->loop)) != 0)
-        return rc;
+    srv->loop = loop;
     size_t inflight = srv->opts.max_inflight;
     if ((rc = fa_mpsc_new(&srv->completions, inflight * 2 > 1024 ? inflight * 2 : 1024)) != 0)
-        goto fail_loop;
+        return rc;
     int nworkers = srv->opts.workers ? srv->opts.workers : fa__cpu_count();
-    int own_executor = srv->executor.submit == NULL;
-    if (own_executor) {
+    srv->own_executor = srv->executor.submit == NULL;
+    if (srv->own_executor) {
         if ((rc = fa__workers_new(&srv->workers, nworkers, inflight, fa__call_run, srv)) != 0)
             goto fail_queue;
         srv->executor = (fa__executor_t){srv->workers, workers_submit, workers_wake, NULL};
     }
-
-    if ((rc = fa__wakeup_init(&srv->wake, &srv->loop, on_wake)) != 0)
+    if ((rc = fa__wakeup_init(&srv->wake, loop, on_wake)) != 0)
         goto fail_workers;
-    uv_signal_init(&srv->loop, &srv->sigint);
-    uv_signal_init(&srv->loop, &srv->sigterm);
-    uv_timer_init(&srv->loop, &srv->shutdown_timer);
-    uv_timer_init(&srv->loop, &srv->call_timer);
-    uv_check_init(&srv->loop, &srv->job_wake);
+    uv_timer_init(loop, &srv->shutdown_timer);
+    uv_timer_init(loop, &srv->call_timer);
+    uv_check_init(loop, &srv->job_wake);
     srv->jobs_unwoken = 0;
-    srv->wake.data = srv->sigint.data = srv->sigterm.data = srv;
+    srv->wake.data = srv;
     srv->shutdown_timer.data = srv->call_timer.data = srv->job_wake.data = srv;
-    srv->handles_open = 7; /* 6 above + the stdio transport */
-    uv_signal_start(&srv->sigint, on_signal, SIGINT);
-    uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
-
-    fa__session_init(&srv->session, srv, &stdio_session_ops, &srv->stdio);
+    srv->handles_open = 4;
+    srv->signals_on = srv->opts.handle_signals;
+    if (srv->signals_on) {
+        uv_signal_init(loop, &srv->sigint);
+        uv_signal_init(loop, &srv->sigterm);
+        srv->sigint.data = srv->sigterm.data = srv;
+        uv_signal_start(&srv->sigint, on_signal, SIGINT);
+        uv_signal_start(&srv->sigterm, on_signal, SIGTERM);
+        srv->handles_open += 2;
+    }
     srv->running = 1;
-    srv->stopping = srv->deadline_hit = srv->signals = 0;
+    srv->stopping = srv->deadline_hit = srv->signals = srv->closing = 0;
+    srv->close_cb = NULL;
     atomic_store_explicit(&srv->stop_requested, 0, memory_order_relaxed);
     /* seq_cst: opens the gate for fa__server_post / fa_server_stop. */
     atomic_store_explicit(&srv->gate_closed, 0, memory_order_seq_cst);
-    rc = fa__stdio_init(&srv->stdio, &srv->loop, in_fd, out_fd, srv->opts.max_message,
-                        srv->opts.max_pending_output, &stdio_cbs, srv);
-    if (rc) {
-        FA_ERROR("cannot serve stdio: %s", uv_strerror(rc));
-        srv->handles_open--; /* the transport never opened */
-        srv->stdio.closing = 2;
-        srv->stopping = 1;
-        finish_shutdown(srv);
-        uv_run(&srv->loop, UV_RUN_DEFAULT);
-    } else {
-        FA_INFO("serving MCP on stdio with %d worker thread(s), %zu tool(s)", nworkers,
-                srv->ntools);
-        uv_run(&srv->loop, UV_RUN_DEFAULT);
+    FA_DEBUG("server started: %d worker thread(s), %zu tool(s)", nworkers, srv->ntools);
+    return 0;
+
+fail_workers:
+    if (srv->own_executor) {
+        fa__workers_free(srv->workers);
+        memset(&srv->executor, 0, sizeof srv->executor);
     }
-    fa__session_free(&srv->session);
-    if (own_executor)
+    srv->workers = NULL;
+fail_queue:
+    fa_mpsc_free(srv->completions);
+    srv->completions = NULL;
+    return rc;
+}
+
+void fa_server_close(fa_server_t *srv, fa_server_close_cb cb) {
+    srv->close_cb = cb;
+    if (srv->running)
+        fa__server_shutdown(srv, "closed by its owner");
+    else
+        maybe_closed(srv);
+}
+
+/* Everything closed: join the executor, free the queue, tell the owner. */
+static void maybe_closed(fa_server_t *srv) {
+    if (!srv->closing || srv->handles_open > 0 || srv->nsessions > 0)
+        return;
+    srv->closing = 0;
+    if (srv->own_executor)
         memset(&srv->executor, 0, sizeof srv->executor);
     if (srv->abandoned) {
         /* Leave the pool and queue behind: worker threads inside tools still use them. */
@@ -439,7 +571,7 @@ int fa_server_run_fds(fa_server_t *srv, int in_fd, int out_fd) {
     } else {
         /* The default pool is joined here; an installed executor is stopped by its owner, who
          * must have drained it before (nothing is outstanding, or we would be abandoning). */
-        if (own_executor)
+        if (srv->own_executor)
             fa__workers_free(srv->workers);
         srv->workers = NULL;
         /* Items finished between the last drain and the join carry nothing to deliver. */
@@ -448,12 +580,7 @@ int fa_server_run_fds(fa_server_t *srv, int in_fd, int out_fd) {
             if (*(int *)item == FA__ITEM_CALL) {
                 fa__call_free(item);
             } else if (*(int *)item == FA__ITEM_REQUEST) {
-                fa__outreq_t *r = item;
-                json_t *e = json_pack("{s:i, s:s}", "code", FA_RPC_SHUTTING_DOWN, "message",
-                                      "Server shutting down");
-                r->cb(r->arg, NULL, e);
-                json_decref(e);
-                fa__outreq_free(r);
+                fa__outreq_answer(item, FA_RPC_SHUTTING_DOWN, "Server shutting down");
             } else {
                 free(((fa__notify_t *)item)->text);
                 free(item);
@@ -462,25 +589,10 @@ int fa_server_run_fds(fa_server_t *srv, int in_fd, int out_fd) {
         fa_mpsc_free(srv->completions);
         srv->completions = NULL;
     }
-    int lrc = uv_loop_close(&srv->loop);
-    if (lrc)
-        FA_ERROR("event loop did not close cleanly: %s", uv_strerror(lrc));
-    return rc;
-
-fail_workers:
-    if (own_executor) {
-        fa__workers_free(srv->workers);
-        memset(&srv->executor, 0, sizeof srv->executor);
-    }
-    srv->workers = NULL;
-fail_queue:
-    fa_mpsc_free(srv->completions);
-    srv->completions = NULL;
-fail_loop:
-    uv_loop_close(&srv->loop);
-    return rc;
-}
-
-int fa_server_run_stdio(fa_server_t *srv) {
-    return fa_server_run_fds(srv, STDIN_FILENO, STDOUT_FILENO);
+    srv->outstanding = srv->queued = 0;
+    fa_server_close_cb cb = srv->close_cb;
+    srv->close_cb = NULL;
+    srv->loop = NULL;
+    if (cb)
+        cb(srv);
 }

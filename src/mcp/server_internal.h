@@ -1,15 +1,35 @@
 /* mcp/server_internal.h: the structures behind fa_server_t, fa_call_t and a client session.
  *
- * Threads and ownership (DESIGN.md §2):
- *  - The I/O loop thread owns the server's runtime state, every session, the in-flight tables and
- *    the output buffers. Nothing else touches them.
- *  - A tools/call becomes an fa_call_t. The loop creates it, pushes it on the workers' MPMC job
- *    queue (ownership of the call's job part moves to the worker), and gets it back on the MPSC
- *    completion queue once the tool finished it. Between those two points the worker (or
- *    whichever thread finishes it) may read the call's immutable fields and write only `reply`;
- *    the loop may only set the `cancelled` flag. The loop frees the call after the completion.
+ * Threads and ownership (DESIGN.md §2, §5):
+ *  - The loop thread (the libuv loop the server was started on) owns the server's runtime state,
+ *    the session table, every session, the in-flight tables and the output buffers. Nothing else
+ *    touches them.
+ *  - Sessions live in a table and are named by a handle, fa__sref_t (slot index + generation,
+ *    STYLE.md §10). A transport (stdio, an HTTP connection or stream) opens a session, feeds it
+ *    messages and gives it session ops (out, commit, pause, resume, close) to write back through.
+ *    When the transport goes away the session is closed; calls it started may still be running:
+ *    they carry the handle, never a session pointer, and whatever they send back later finds a
+ *    stale handle and is dropped safely.
+ *  - A call (tools/call and the other methods that run user code) becomes an fa_call_t. The loop
+ *    creates it, pushes it on the executor's job queue (ownership of the call's job part moves to
+ *    the worker), and gets it back on the MPSC completion queue once the tool finished it.
+ *    Between those two points the worker (or whichever thread finishes it) may read the call's
+ *    immutable fields and write only `reply`; the loop may only set `cancelled` and `log_level`.
+ *    The loop frees the call after the completion.
  *  - Notifications a tool sends (log, progress) travel as fa__notify_t on the same MPSC queue,
  *    so they reach the client before the call's result when sent from the finishing thread.
+ *
+ * Accounting (the guarantees hold with any number of sessions):
+ *  - server: at most max_inflight calls are at the executor (its job queue holds exactly that
+ *    many, so a submit can never find it full); `outstanding` counts them, including calls of
+ *    sessions that have closed, until they come back.
+ *  - session: at most max_session_inflight of its calls at the executor; beyond that, or when
+ *    the server is full, its calls wait in its own backlog (FIFO), and at max_queued the session
+ *    pauses its transport (backpressure: nothing is dropped, nothing grows without bound).
+ *    Sessions whose backlog waits only for a server slot queue up in `waiting`, and a freed
+ *    slot goes to the session at its head (round robin), so one busy client cannot starve others.
+ *  - timeouts: every call of every session is on the server's `timeline` in arrival order; with
+ *    one tool_timeout_ms for all, that is deadline order, so one timer serves them all.
  */
 #ifndef FA_MCP_SERVER_INTERNAL_H
 #define FA_MCP_SERVER_INTERNAL_H
@@ -25,7 +45,6 @@
 #include "core/workers.h"
 #include "fasterapi/mcp.h"
 #include "fasterapi/queue.h"
-#include "transport/stdio.h"
 
 /* Protocol revisions of the 2025 era (initialize handshake), newest first. */
 #define FA_MCP_LATEST_VERSION "2025-11-25"
@@ -41,6 +60,9 @@ int fa__mcp_log_level(const char *name);
 
 typedef struct fa__session_s fa__session_t;
 typedef struct fa__batch_s fa__batch_t;
+
+/* A session handle: generation << 32 | slot index. Generations start at 1, so 0 is never live. */
+typedef uint64_t fa__sref_t;
 
 /* Cached list pages: {"<key>":[...],"nextCursor":"c<N>"} per page. */
 typedef struct {
@@ -71,6 +93,7 @@ typedef struct {
     fa__map_t prompt_index;                  /* name -> prompt definition (borrowed) */
     fa__pages_t resource_pages, template_pages, prompt_pages;
     int completions;
+    int installed; /* fa__server_set_catalog was called: the families are offered */
     fa__ops_t ops;
 } fa__catalog_t;
 
@@ -105,7 +128,7 @@ typedef struct {
 struct fa_call_s {
     int kind; /* FA__ITEM_CALL; first member so completion items can be told apart */
     fa_server_t *srv;
-    fa__session_t *session;
+    fa__sref_t sref; /* the session that asked; it may be gone when the call comes back */
     fa__op_t op;
     const fa__tool_t *tool;     /* FA__OP_TOOL */
     json_t *args;               /* owned by the loop; read-only for the tool until finished */
@@ -119,15 +142,17 @@ struct fa_call_s {
     size_t slot;
     _Atomic int finished;  /* 0 -> 1 once, by the finishing thread */
     _Atomic int cancelled; /* set by the loop (cancel, timeout, shutdown); read by tools */
+    _Atomic int log_level; /* the session's logging/setLevel, kept current by the loop */
     char *reply;           /* written by the finishing thread: the whole response, or NULL */
     size_t reply_len;
     int reply_heap; /* reply outgrew inline_reply and was malloc'd by the finisher */
     /* Loop thread only: */
-    int detached;           /* answered or cancelled already; the result will be discarded */
-    uint64_t deadline_ms;   /* per-call timeout, in uv_now() time */
-    fa__calllink_t pending; /* in the session's pending list, in arrival order */
-    fa__calllink_t backlog; /* in the session's backlog (accepted, not yet given to workers) */
-    int queued;             /* in the backlog */
+    int detached;            /* answered or cancelled already; the result will be discarded */
+    uint64_t deadline_ms;    /* per-call timeout, in uv_now() time */
+    fa__calllink_t pending;  /* in the session's pending list, in arrival order */
+    fa__calllink_t backlog;  /* in the session's backlog (accepted, not yet given to workers) */
+    fa__calllink_t timeline; /* in the server's timeline, in arrival (= deadline) order */
+    int queued;              /* in the backlog */
     /* The finishing thread writes the reply here when it fits. Allocated by the loop with the
      * call and freed by the loop: each thread frees only what it allocated, which keeps glibc
      * malloc from locking one thread's arena for another thread's frees (measured: that
@@ -140,14 +165,16 @@ struct fa_call_s {
 
 typedef struct {
     int kind; /* FA__ITEM_NOTIFY */
-    fa_call_t *call;
-    char *text; /* a complete JSON-RPC notification */
+    fa__sref_t sref;
+    fa_call_t *call; /* alive: a call cannot send after it finished */
+    char *text;      /* a complete JSON-RPC notification */
     size_t len;
 } fa__notify_t;
 
 /* A server-to-client request a running call asked for (fa_call_request). */
 typedef struct {
     int kind; /* FA__ITEM_REQUEST */
+    fa__sref_t sref;
     char *method;
     json_t *params; /* owned */
     fa_response_cb cb;
@@ -162,17 +189,31 @@ struct fa__batch_s {
     fa__buf_t *slots; /* slot i holds element i's response, empty for none */
 };
 
+/* What a transport provides to its session (loop thread). The engine calls them while handling
+ * the transport's input or a completion; a transport must not close the session from inside
+ * one of them (STYLE.md §10: it marks itself and closes at a safe point). */
 typedef struct {
     fa__buf_t *(*out)(fa__session_t *s); /* buffer to append one message to */
     void (*commit)(fa__session_t *s);    /* the message appended to out() is complete */
-    void (*pause)(fa__session_t *s);     /* stop handing new messages (in-flight limit) */
+    void (*pause)(fa__session_t *s);     /* stop handing new messages (backlog full) */
     void (*resume)(fa__session_t *s);
+    int (*blocked)(fa__session_t *s); /* output is backed up: hold results back (may be NULL) */
+    void (*stop)(fa__session_t *s);   /* server shutdown: stop reading input (may be NULL) */
+    void (*close)(fa__session_t *s);  /* server shutdown: flush, then fa__session_close */
 } fa__session_ops_t;
 
 enum { FA__SESS_NEW = 0, FA__SESS_INITIALIZED, FA__SESS_READY };
 
+typedef struct {
+    fa__session_t *prev, *next;
+} fa__sesslink_t;
+typedef struct {
+    fa__session_t *head, *tail;
+} fa__sesslist_t;
+
 struct fa__session_s {
     fa_server_t *srv;
+    fa__sref_t ref;
     const fa__session_ops_t *ops;
     void *transport;
     int state;
@@ -184,11 +225,23 @@ struct fa__session_s {
     size_t outstanding;     /* calls given to the workers and not back yet (incl. detached) */
     fa__calllist_t backlog; /* calls waiting for an in-flight slot, FIFO */
     size_t queued;
+    fa__sesslink_t waiting; /* in srv->waiting: its backlog waits only for a server slot */
+    int in_waiting;
     fa__map_t out_pending; /* id text -> fa__outreq_t, requests we sent, awaiting answers */
     uint64_t next_out_id;
     int paused;
+    int closing; /* the server asked the transport to close */
+    void **held; /* completion items waiting for the transport's output to unblock (a ring) */
+    size_t held_head, held_len, held_cap;
     fa__buf_t scratch;
 };
+
+/* A slot of the session table. */
+typedef struct {
+    fa__session_t *s; /* NULL when free */
+    uint32_t gen;
+    uint32_t next_free;
+} fa__sslot_t;
 
 struct fa_server_s {
     fa_server_options_t opts;
@@ -202,18 +255,30 @@ struct fa_server_s {
     fa__executor_t executor; /* where calls run (default: the C worker pool) */
 
     /* Runtime (loop thread, while running). */
-    uv_loop_t loop;
+    uv_loop_t *loop;
+    uv_loop_t own_loop; /* fa_server_run_fds */
+    fa_server_close_cb close_cb;
     fa__wakeup_t wake; /* workers -> loop: finished calls and notifications are queued */
     uv_signal_t sigint, sigterm;
+    int signals_on; /* opts.handle_signals */
     uv_timer_t shutdown_timer, call_timer;
     uv_check_t job_wake; /* wakes parked workers once per loop iteration (see fa__server_submit) */
     int jobs_unwoken;    /* jobs queued this iteration without a wake-up */
     fa__workers_t *workers;
     fa_mpsc_t *completions;
-    fa__stdio_t stdio;
-    fa__session_t session; /* stdio has exactly one client */
+    fa__sslot_t *slots; /* the session table */
+    uint32_t nslots, slots_cap, free_slot;
+    size_t nsessions;
+    size_t outstanding;      /* calls at the executor, of every session, live or closed */
+    size_t queued;           /* calls in the sessions' backlogs */
+    size_t held_total;       /* completion items held for blocked sessions */
+    int flushing_all;        /* delivering held items regardless of blocked output */
+    int own_executor;        /* the C worker pool was created by fa_server_start */
+    fa__calllist_t timeline; /* every pending call, arrival order */
+    fa__sesslist_t waiting;  /* sessions whose backlog waits for a server slot */
     uint64_t next_seq;
     int running;
+    int closing;      /* sessions were told to close; waiting for them and the handles */
     int stopping;     /* shutdown begun: no new input */
     int deadline_hit; /* shutdown deadline passed: pending calls were answered with errors */
     int handles_open;
@@ -257,24 +322,84 @@ int fa__tools_page(const fa_server_t *srv, const char *cursor, const char **raw,
 void fa__tools_free(fa_server_t *srv);
 void fa__tools_free_pages(fa_server_t *srv);
 
-/* ---- engine.c (loop thread) ---- */
-void fa__session_init(fa__session_t *s, fa_server_t *srv, const fa__session_ops_t *ops,
-                      void *transport);
-void fa__session_free(fa__session_t *s);
+/* ---- session.c (loop thread): the session table and call accounting ---- */
+/* Opens a session for a transport on a running server. Returns 0, FA_ESTATE (not running or
+ * shutting down), FA_ELIMIT (max_sessions reached) or FA_ENOMEM. */
+int fa__session_open(fa_server_t *srv, const fa__session_ops_t *ops, void *transport,
+                     fa__session_t **out);
+/* The transport is gone: cancels the session's running calls (their results will be dropped),
+ * frees its queued ones, fails the requests it was waiting on, and frees the session. Not from
+ * inside one of its own session ops. */
+void fa__session_close(fa__session_t *s);
+/* The live session a handle names, or NULL when it has closed. */
+fa__session_t *fa__session_get(const fa_server_t *srv, fa__sref_t ref);
+/* Creates the call for a request that runs user code and hands it to the executor (or the
+ * backlog). `payload` is stolen (also on failure). NULL after replying with an error. */
+typedef struct {
+    fa__batch_t *batch;
+    size_t slot;
+} fa__reply_to_t;
+fa_call_t *fa__session_start_call(fa__session_t *s, fa__reply_to_t to, const json_t *id,
+                                  fa__op_t op, const fa__tool_t *tool, json_t *payload,
+                                  json_t *token);
+/* notifications/cancelled for the call with this id text, if it is still owed. */
+void fa__session_cancel(fa__session_t *s, const char *id_text, size_t id_len, const char *reason);
+void fa__session_set_log_level(fa__session_t *s, int level);
+/* A finished call came back (any session, live or not). */
+void fa__server_on_complete(fa_server_t *srv, fa_call_t *c);
+/* Answers calls whose deadline passed (tool_timeout_ms); returns the earliest remaining deadline,
+ * or 0 when none. */
+uint64_t fa__server_expire(fa_server_t *srv, uint64_t now_ms);
+/* Answers every pending call of every session with a JSON-RPC error (shutdown deadline). */
+void fa__server_abandon(fa_server_t *srv, int code, const char *message);
+
+/* ---- reply.c (loop thread): writing replies, straight or into a batch slot ---- */
+#define FA__DIRECT ((fa__reply_to_t){NULL, 0})
+fa__buf_t *fa__reply_buf(fa__session_t *s, fa__reply_to_t to);
+void fa__reply_commit(fa__session_t *s, fa__reply_to_t to);
+void fa__reply_none(fa__session_t *s, fa__reply_to_t to);
+/* Error reply; `id` may be NULL (unknown id -> null). */
+void fa__reply_error(fa__session_t *s, fa__reply_to_t to, const json_t *id, int code,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void fa__reply_result(fa__session_t *s, fa__reply_to_t to, const json_t *id, const json_t *result);
+void fa__reply_raw(fa__session_t *s, fa__reply_to_t to, const json_t *id, const char *raw,
+                   size_t len);
+/* Error reply for a call, keyed by its id text. */
+void fa__reply_call_error(fa__session_t *s, fa__reply_to_t to, const fa_call_t *c, int code,
+                          const char *message);
+/* A batch of n elements (protocol 2025-03-26), held open until fa__batch_done for the +1. */
+fa__batch_t *fa__batch_new(size_t n);
+void fa__batch_done(fa__session_t *s, fa__batch_t *b);
+/* Drops a batch's claim without output (its session closed). */
+void fa__batch_release(fa__batch_t *b);
+
+/* ---- engine.c (loop thread): messages in ---- */
 void fa__session_on_line(fa__session_t *s, const char *text, size_t len);
 void fa__session_on_toobig(fa__session_t *s, size_t len);
-void fa__session_on_complete(fa__session_t *s, fa_call_t *call);
-void fa__session_on_notify(fa__session_t *s, fa__notify_t *n);
-/* Sends a call's request to the client (or answers it with an error at once). Takes r. */
-void fa__session_on_request(fa__session_t *s, fa__outreq_t *r);
-/* Answers every request still awaiting the client with an error (shutdown). */
+/* ---- methods.c: the method families (tools, resources, prompts, completion) ---- */
+typedef void (*fa__method_fn)(fa__session_t *s, fa__reply_to_t to, const json_t *id,
+                              json_t *params);
+void fa__do_tools_list(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
+void fa__do_tools_call(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
+void fa__do_resources_list(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
+void fa__do_templates_list(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
+void fa__do_resources_read(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
+void fa__do_prompts_list(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
+void fa__do_prompts_get(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
+void fa__do_complete(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
+
+/* ---- outreq.c (loop thread): requests we send to the client ---- */
+/* Sends a call's request to its session's client (or answers it with an error at once). Takes
+ * r. */
+void fa__server_on_request(fa_server_t *srv, fa__outreq_t *r);
+/* The client answered one of our requests. */
+void fa__session_on_response(fa__session_t *s, const json_t *id, const json_t *result,
+                             const json_t *error);
+/* Answers every request still awaiting the client with an error (shutdown, session closed). */
 void fa__session_fail_requests(fa__session_t *s, int code, const char *message);
 void fa__outreq_free(fa__outreq_t *r);
-/* Answers calls whose deadline passed (tool_timeout_ms) with a tool error; returns the earliest
- * remaining deadline, or 0 when none. */
-uint64_t fa__session_expire(fa__session_t *s, uint64_t now_ms);
-/* Answers every pending call with a JSON-RPC error (shutdown deadline). */
-void fa__session_abandon(fa__session_t *s, int code, const char *message);
+/* Answers r with a JSON-RPC error object and frees it. */
+void fa__outreq_answer(fa__outreq_t *r, int code, const char *message);
 
 /* ---- call.c (any thread) ---- */
 /* Worker job entry: runs the tool for one call. */
@@ -282,6 +407,18 @@ void fa__call_run(void *job, void *ctx);
 void fa__call_free(fa_call_t *call);
 
 /* ---- server.c ---- */
+/* Items held for blocked clients, in all, past which the loop stops draining the completion
+ * queue (tool threads then wait for room in it: backpressure instead of memory). */
+#define FA__HELD_STALL 4096
+/* Begins a graceful shutdown (as fa_server_close without a callback). Loop thread. */
+void fa__server_shutdown(fa_server_t *srv, const char *why);
+/* The session's transport can take output again: deliver what was held for it. */
+void fa__session_writable(fa__session_t *s);
+/* For fa__session_close: a session closed while the server is closing; finishes the close when
+ * it was the last. */
+void fa__server_maybe_closed(fa_server_t *srv);
+/* For fa__session_close: disposes of the items held for the session. */
+void fa__session_release_held(fa__session_t *s);
 /* Hands a finished call or a notification to the loop (any thread). Returns 0, or FA_ESTATE when
  * the loop is gone (the item was not queued; the caller frees it). */
 int fa__server_post(fa_server_t *srv, void *item);

@@ -305,6 +305,7 @@ int main(int argc, char **argv) {
     opts.version = "1.2.3";
     opts.title = "FasterAPI integration test server";
     opts.instructions = "Tools for the FasterAPI integration tests.";
+    opts.handle_signals = 1;
     unsigned long long extra = 0;
     for (int i = 1; i < argc; i++) {
         const char *opt = argv[i];
