@@ -106,7 +106,8 @@ int main(int argc, char **argv) {
                          "\"description\":\"Text to echo\"}},\"required\":[\"text\"],"
                          "\"additionalProperties\":false}",
          .annotations = "{\"readOnlyHint\":true,\"idempotentHint\":true,\"openWorldHint\":false}",
-         .cb = echo_cb},
+         .cb = echo_cb,
+         .flags = FA_TOOL_NONBLOCKING}, /* microseconds of work: run it on the I/O thread */
         {.name = "add",
          .title = "Add",
          .description = "Add two numbers.",

@@ -131,7 +131,14 @@ typedef struct {
     const char *annotations;   /* JSON text of ToolAnnotations, optional */
     fa_tool_cb cb;             /* required */
     void *data;                /* passed to cb */
+    unsigned flags;            /* FA_TOOL_* */
 } fa_tool_def_t;
+
+/* The callback never blocks and finishes its call before it returns (a lookup, a computation of
+ * microseconds): it runs on the I/O thread, which saves the hand-off to a worker thread and back
+ * (the larger part of a sequential round trip). A callback with this flag that returns without
+ * finishing still works: whoever finishes the call later delivers it as usual. */
+#define FA_TOOL_NONBLOCKING 1u
 
 /* Registers a tool (strings and schemas are copied). Returns 0, FA_EEXIST (name taken),
  * FA_EINVAL (bad name, missing cb), FA_ESCHEMA (schema text is not a JSON object with

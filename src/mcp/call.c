@@ -157,6 +157,12 @@ static int finish(fa_call_t *c, json_t *result, int code, const char *message, j
     } else {
         build_reply(c, result, code, message, data);
     }
+    /* A non-blocking tool finishing inside its callback on the loop thread: the loop delivers
+     * the call itself as soon as the callback returns (acq_rel: the loop sees the reply). */
+    int running = FA__INLINE_RUNNING;
+    if (atomic_compare_exchange_strong_explicit(&c->inline_state, &running, FA__INLINE_DONE,
+                                                memory_order_acq_rel, memory_order_acquire))
+        return 0;
     /* args and progress_token stay: the loop allocated them and frees them (fa__call_free). */
     if (fa__server_post(c->srv, c) != 0) {
         /* The server shut down without this call: it was answered with an error already and

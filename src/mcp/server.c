@@ -283,6 +283,10 @@ static void drain(fa_server_t *srv, int force) {
 
 static void maybe_done(fa_server_t *srv);
 
+void fa__server_drain(fa_server_t *srv) {
+    drain(srv, 0);
+}
+
 void fa__session_writable(fa__session_t *s) {
     fa_server_t *srv = s->srv;
     while (s->held_len && !session_blocked(s)) {

@@ -113,9 +113,16 @@ typedef struct {
     const json_t *input_schema; /* borrowed from def */
     fa_tool_cb cb;
     void *data;
+    unsigned flags; /* FA_TOOL_* */
 } fa__tool_t;
 
 enum { FA__ITEM_CALL = 1, FA__ITEM_NOTIFY = 2, FA__ITEM_REQUEST = 3 };
+
+/* A non-blocking tool's call, run on the loop thread: RUNNING while its callback runs; the
+ * finishing thread turns RUNNING into DONE and leaves the delivery to the loop; the loop turns
+ * RUNNING into LEFT when the callback returned unfinished, and then the call is delivered like
+ * any other (through the completion queue). */
+enum { FA__INLINE_NO = 0, FA__INLINE_RUNNING, FA__INLINE_DONE, FA__INLINE_LEFT };
 
 /* Intrusive doubly-linked FIFO lists of calls (engine.c): a call carries one link per list. */
 typedef struct {
@@ -140,10 +147,11 @@ struct fa_call_s {
     uint64_t seq;
     fa__batch_t *batch; /* NULL, or the batch this call answers into (slot) */
     size_t slot;
-    _Atomic int finished;  /* 0 -> 1 once, by the finishing thread */
-    _Atomic int cancelled; /* set by the loop (cancel, timeout, shutdown); read by tools */
-    _Atomic int log_level; /* the session's logging/setLevel, kept current by the loop */
-    char *reply;           /* written by the finishing thread: the whole response, or NULL */
+    _Atomic int finished;     /* 0 -> 1 once, by the finishing thread */
+    _Atomic int cancelled;    /* set by the loop (cancel, timeout, shutdown); read by tools */
+    _Atomic int log_level;    /* the session's logging/setLevel, kept current by the loop */
+    _Atomic int inline_state; /* FA__INLINE_*: a FA_TOOL_NONBLOCKING call run by the loop */
+    char *reply;              /* written by the finishing thread: the whole response, or NULL */
     size_t reply_len;
     int reply_heap; /* reply outgrew inline_reply and was malloc'd by the finisher */
     /* Loop thread only: */
@@ -273,6 +281,7 @@ struct fa_server_s {
     size_t queued;           /* calls in the sessions' backlogs */
     size_t held_total;       /* completion items held for blocked sessions */
     int flushing_all;        /* delivering held items regardless of blocked output */
+    int pumping;             /* session.c: handing out slots (no re-entry from inline calls) */
     int own_executor;        /* the C worker pool was created by fa_server_start */
     fa__calllist_t timeline; /* every pending call, arrival order */
     fa__sesslist_t waiting;  /* sessions whose backlog waits for a server slot */
@@ -410,6 +419,8 @@ void fa__call_free(fa_call_t *call);
 /* Items held for blocked clients, in all, past which the loop stops draining the completion
  * queue (tool threads then wait for room in it: backpressure instead of memory). */
 #define FA__HELD_STALL 4096
+/* Delivers what is in the completion queue now (loop thread). */
+void fa__server_drain(fa_server_t *srv);
 /* Begins a graceful shutdown (as fa_server_close without a callback). Loop thread. */
 void fa__server_shutdown(fa_server_t *srv, const char *why);
 /* The session's transport can take output again: deliver what was held for it. */

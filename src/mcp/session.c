@@ -204,6 +204,21 @@ void fa__session_close(fa__session_t *s) {
  * outstanding, so it cannot be full; should it be, the call is answered, never lost. */
 static void dispatch(fa__session_t *s, fa_call_t *c) {
     fa_server_t *srv = s->srv;
+    if (c->tool && (c->tool->flags & FA_TOOL_NONBLOCKING)) {
+        s->outstanding++;
+        srv->outstanding++;
+        atomic_store_explicit(&c->inline_state, FA__INLINE_RUNNING, memory_order_relaxed);
+        fa__call_run(c, NULL);
+        int running = FA__INLINE_RUNNING;
+        if (!atomic_compare_exchange_strong_explicit(&c->inline_state, &running, FA__INLINE_LEFT,
+                                                     memory_order_acq_rel, memory_order_acquire)) {
+            /* Finished inside the callback: its notifications (already queued) go out first,
+             * then the result, as for any call. */
+            fa__server_drain(srv);
+            fa__server_on_complete(srv, c);
+        }
+        return;
+    }
     if (fa__server_submit(srv, c) != 0) {
         fa__reply_to_t to = {c->batch, c->slot};
         detach(s, c);
@@ -218,6 +233,9 @@ static void dispatch(fa__session_t *s, fa_call_t *c) {
 
 /* Hands freed server slots to the sessions waiting for one, round robin: one call each. */
 static void pump(fa_server_t *srv) {
+    if (srv->pumping) /* an inline call finishing inside dispatch: the outer loop goes on */
+        return;
+    srv->pumping = 1;
     while (srv->outstanding < srv->opts.max_inflight && srv->waiting.head) {
         fa__session_t *s = srv->waiting.head;
         waiting_remove(srv, s);
@@ -231,6 +249,7 @@ static void pump(fa_server_t *srv) {
             s->ops->resume(s);
         }
     }
+    srv->pumping = 0;
 }
 
 fa_call_t *fa__session_start_call(fa__session_t *s, fa__reply_to_t to, const json_t *id,

@@ -66,6 +66,8 @@ int fa_server_add_tool(fa_server_t *srv, const fa_tool_def_t *def) {
         rc = FA_EINVAL; /* json_string refuses text that is not UTF-8 */
     else if (d)
         rc = fa__server_add_tool_json(srv, d, def->cb, def->data);
+    if (rc == 0) /* the tool just added is the last one */
+        srv->tools[srv->ntools - 1]->flags = def->flags;
     json_decref(d);
     json_decref(in);
     json_decref(out);

@@ -93,6 +93,24 @@ static void noop_tool(fa_call_t *call, const json_t *args, void *data) {
     (void)data; /* never run: the fake executor holds calls */
 }
 
+/* A non-blocking tool: progress, then its result, inside the callback. */
+static void inline_tool(fa_call_t *call, const json_t *args, void *data) {
+    (void)data;
+    fa_call_progress(call, 1, 1, NULL);
+    char text[64];
+    snprintf(text, sizeof text, "inline %lld",
+             (long long)json_integer_value(json_object_get(args, "n")));
+    fa_call_complete(call, fa_result_text(text));
+}
+
+/* A non-blocking tool that breaks its promise: the call is finished later, by the test. */
+static fa_call_t *left_call;
+static void leaving_tool(fa_call_t *call, const json_t *args, void *data) {
+    (void)args;
+    (void)data;
+    left_call = call;
+}
+
 /* ---- the fixture ---- */
 
 static uv_loop_t loop;
@@ -110,6 +128,10 @@ static void setup_server(size_t max_inflight, size_t per_session, size_t max_que
     ck_assert_int_eq(fa_server_new(&srv, &o), 0);
     fa_tool_def_t def = {.name = "t", .cb = noop_tool};
     ck_assert_int_eq(fa_server_add_tool(srv, &def), 0);
+    fa_tool_def_t fast = {.name = "fast", .cb = inline_tool, .flags = FA_TOOL_NONBLOCKING};
+    ck_assert_int_eq(fa_server_add_tool(srv, &fast), 0);
+    fa_tool_def_t leave = {.name = "leave", .cb = leaving_tool, .flags = FA_TOOL_NONBLOCKING};
+    ck_assert_int_eq(fa_server_add_tool(srv, &leave), 0);
     fa__executor_t ex = {NULL, ex_submit, ex_wake, ex_cancel};
     fa__server_set_executor(srv, &ex);
     ck_assert_int_eq(fa_server_start(srv, &loop), 0);
@@ -413,6 +435,36 @@ START_TEST(test_thousands_of_sessions) {
 }
 END_TEST
 
+START_TEST(test_nonblocking_tool_runs_inline) {
+    setup_server(64, 0, 16);
+    fake_t a;
+    open_session(&a);
+    const char *line = "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{"
+                       "\"name\":\"fast\",\"arguments\":{\"n\":3},\"_meta\":{\"progressToken\":"
+                       "\"p\"}}}";
+    fa__session_on_line(a.s, line, strlen(line));
+    /* Answered before the loop ran again, with no executor involved, progress first. */
+    ck_assert_int_eq(nheld, 0);
+    ck_assert_int_eq(a.commits, 2);
+    char *prog = memmem(a.out.data, a.out.len, "notifications/progress", 22);
+    char *res = memmem(a.out.data, a.out.len, "inline 3", 8);
+    ck_assert(prog && res && prog < res);
+    ck_assert_uint_eq(srv->outstanding, 0);
+    /* One that returns unfinished is delivered when it is finished, from anywhere. */
+    line = "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"tools/call\",\"params\":{"
+           "\"name\":\"leave\"}}";
+    fa__session_on_line(a.s, line, strlen(line));
+    ck_assert_ptr_nonnull(left_call);
+    ck_assert_uint_eq(srv->outstanding, 1);
+    ck_assert_int_eq(fa_call_complete(left_call, fa_result_text("later")), 0);
+    spin();
+    ck_assert(has(&a, "later"));
+    ck_assert_uint_eq(srv->outstanding, 0);
+    fa__buf_free(&a.out);
+    teardown_server();
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("mcp/session");
     TCase *tc = tcase_create("session");
@@ -426,6 +478,7 @@ int main(void) {
     tcase_add_test(tc, test_close_answers_running_calls_and_closes_sessions);
     tcase_add_test(tc, test_session_cap);
     tcase_add_test(tc, test_thousands_of_sessions);
+    tcase_add_test(tc, test_nonblocking_tool_runs_inline);
     suite_add_tcase(s, tc);
     return fa_test_run(s);
 }
