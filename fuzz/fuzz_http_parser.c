@@ -217,7 +217,7 @@ static void fuzz_body(const char *in, size_t n, const fa__http_limits_t *lim, ui
     body_t whole, other;
     whole.out = malloc(n + 1);
     other.out = malloc(n + 1);
-    size_t *cuts = malloc((n + 1) * sizeof *cuts);
+    size_t *cuts = calloc(n + 2, sizeof *cuts); /* at least 2: the random cuts */
     if (!whole.out || !other.out || !cuts)
         abort();
     decode(in, n, NULL, 0, lim, &whole);

@@ -13,8 +13,9 @@
  *  2. The end of the head is the first CRLFCRLF at or after `s`. Every '\n' seen on the way must
  *     follow a '\r'. The search resumes at max(prev_len - 3, s), so a head fed byte by byte is
  *     scanned once.
- *  3. Three errors can be proven before the head is complete: a request line longer than
- *     max_request_line (414), a head longer than max_head (431) and a bare LF (400). For each we
+ *  3. Four errors can be proven before the head is complete: a request line longer than
+ *     max_request_line (414), a head longer than max_head (431), a bare LF (400) and a byte that
+ *     cannot be part of the method (400). For each we
  *     know the smallest prefix length that proves it ("trigger"). With the head complete at
  *     head_len e, the prefixes the caller may have tried before are 1..e-1, so a trigger <= e-1
  *     wins over the full validation; without a complete head, a trigger <= len is returned. The
@@ -546,6 +547,14 @@ int fa__http_parse_head(const char *buf, size_t len, size_t prev_len, fa__http_r
                 consider(&trig, s + max_line + 2, 414, "request line too long");
         }
     }
+    /* The method is checked as soon as its bytes arrive, so a TLS handshake or other non-HTTP
+     * bytes get their 400 at once instead of waiting for a limit or a timeout. A lone '\r' at
+     * the end may still become an empty line (step 1), so it proves nothing yet. */
+    size_t mend = upto < s + max_line + 2 ? upto : s + max_line + 2, mp = s;
+    while (mp < mend && IS(buf[mp], C_TCHAR))
+        mp++;
+    if (mp < mend && (buf[mp] != ' ' || mp == s) && !(mp == s && buf[mp] == '\r' && mp + 1 == upto))
+        consider(&trig, mp + 1, 400, mp == s ? "invalid method" : "invalid request line");
     if (trig.at && trig.at <= upto)
         return fail(req, trig.status, trig.reason);
     if (!e)

@@ -275,6 +275,25 @@ START_TEST(test_methods_are_case_sensitive) {
 }
 END_TEST
 
+START_TEST(test_non_http_bytes_fail_at_once) {
+    /* A TLS ClientHello on the plain port: 400 at its first byte, no waiting for a limit. */
+    fa__http_header_t hs[MAXH];
+    fa__http_request_t r;
+    fa__http_limits_t lim = lim_default();
+    static const char tls[] = "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03";
+    ck_assert_int_eq(parse_n(tls, 1, &r, hs, &lim), FA_EINVAL);
+    ck_assert_int_eq(r.status, 400);
+    ck_assert_int_eq(parse_n("GET /", 5, &r, hs, &lim), FA_EAGAIN);
+    ck_assert_int_eq(parse_n("GET\x01", 4, &r, hs, &lim), FA_EINVAL);
+    ck_assert_int_eq(parse_n(" ", 1, &r, hs, &lim), FA_EINVAL);
+    /* A lone CR may still be the start of an empty line. */
+    ck_assert_int_eq(parse_n("\r", 1, &r, hs, &lim), FA_EAGAIN);
+    ck_assert_int_eq(parse_n("\r\n\r", 3, &r, hs, &lim), FA_EAGAIN);
+    ck_assert_int_eq(parse_n("\r\n\rX", 4, &r, hs, &lim), FA_EINVAL);
+    ck_assert_int_eq(r.status, 400);
+}
+END_TEST
+
 START_TEST(test_versions) {
     fa__http_header_t hs[MAXH];
     fa__http_request_t r;
@@ -840,6 +859,7 @@ int main(void) {
     tcase_add_test(tc, test_target_forms);
     tcase_add_test(tc, test_leading_empty_lines_are_skipped_and_counted);
     tcase_add_test(tc, test_methods_are_case_sensitive);
+    tcase_add_test(tc, test_non_http_bytes_fail_at_once);
     tcase_add_test(tc, test_versions);
     tcase_add_test(tc, test_header_field_syntax);
     tcase_add_test(tc, test_bare_lf_is_rejected_as_soon_as_seen);
