@@ -1,7 +1,8 @@
 /* fuzz/fuzz_http_parser.c: the HTTP/1.1 head parser and chunked decoder, split against whole.
  *
  * Input layout: byte 0 chooses the limits (request line, head, header count and body, each from
- * four values, small ones included so every limit is hit), byte 1 seeds the split points; the
+ * four values, small ones included so every limit is hit), byte 1 seeds the split points and
+ * (its low bit) picks the trailer limit: max_head, or 12 bytes so 431 is reachable; the
  * remaining bytes are the stream: a request head, then (when the head says chunked) its body.
  *
  * The contract (transport/http_parser.h) is that the answer never depends on how the bytes
@@ -167,9 +168,9 @@ typedef struct {
 } body_t;
 
 static void decode(const char *in, size_t n, const size_t *cuts, size_t ncuts,
-                   const fa__http_limits_t *lim, body_t *res) {
+                   const fa__http_limits_t *lim, size_t max_trailer, body_t *res) {
     fa__http_chunked_t d;
-    fa__http_chunked_init(&d, lim->max_body, lim->max_head);
+    fa__http_chunked_init(&d, lim->max_body, max_trailer);
     res->rc = 0;
     res->status = 0;
     res->reason = NULL;
@@ -213,26 +214,27 @@ static void body_same(const body_t *a, const body_t *b) {
     FUZZ_CHECK(a->out_len == b->out_len && memcmp(a->out, b->out, a->out_len) == 0);
 }
 
-static void fuzz_body(const char *in, size_t n, const fa__http_limits_t *lim, uint32_t seed) {
+static void fuzz_body(const char *in, size_t n, const fa__http_limits_t *lim, size_t max_trailer,
+                      uint32_t seed) {
     body_t whole, other;
     whole.out = malloc(n + 1);
     other.out = malloc(n + 1);
     size_t *cuts = calloc(n + 2, sizeof *cuts); /* at least 2: the random cuts */
     if (!whole.out || !other.out || !cuts)
         abort();
-    decode(in, n, NULL, 0, lim, &whole);
+    decode(in, n, NULL, 0, lim, max_trailer, &whole);
     for (size_t i = 0; i + 1 < n; i++)
         cuts[i] = i + 1;
-    decode(in, n, cuts, n ? n - 1 : 0, lim, &other);
+    decode(in, n, cuts, n ? n - 1 : 0, lim, max_trailer, &other);
     body_same(&whole, &other);
     if (n) {
         size_t a = xorshift(&seed) % (n + 1), b = xorshift(&seed) % (n + 1);
         cuts[0] = a < b ? a : b;
         cuts[1] = a < b ? b : a;
-        decode(in, n, cuts, 2, lim, &other);
+        decode(in, n, cuts, 2, lim, max_trailer, &other);
         body_same(&whole, &other);
         cuts[0] = a;
-        decode(in, n, cuts, 1, lim, &other);
+        decode(in, n, cuts, 1, lim, max_trailer, &other);
         body_same(&whole, &other);
     }
     free(whole.out);
@@ -300,7 +302,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
 
     if (whole->rc > 0 && whole->chunked)
-        fuzz_body(stream + whole->head_len, n - whole->head_len, &lim, seed);
+        fuzz_body(stream + whole->head_len, n - whole->head_len, &lim,
+                  data[1] & 1 ? lim.max_head : 12, seed);
 
     free(got);
     free(whole);

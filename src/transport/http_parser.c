@@ -501,7 +501,11 @@ int fa__http_parse_head(const char *buf, size_t len, size_t prev_len, fa__http_r
     req->reason = NULL;
 
     size_t max_head = lim->max_head < (size_t)INT_MAX ? lim->max_head : (size_t)INT_MAX;
-    size_t max_line = lim->max_request_line;
+    /* A request line longer than the head limit is caught by 431 first anyway; the clamp only
+     * keeps s + max_line + 2 from overflowing. */
+    size_t max_line = lim->max_request_line < max_head ? lim->max_request_line : max_head;
+    if (prev_len > len) /* not the same head: scan it all */
+        prev_len = 0;
 
     /* 1. Leading empty lines (RFC 9112 §2.2). */
     size_t s = 0;

@@ -506,6 +506,15 @@ START_TEST(test_request_line_limit_is_exact_and_early) {
     ck_assert_int_eq(parse_n(cr, 21, &r, hs, &lim), FA_EAGAIN);
     ck_assert_int_eq(parse_n(cr, 22, &r, hs, &lim), FA_EINVAL);
     ck_assert_int_eq(r.status, 414);
+    /* Limits at their extremes do not overflow: an unlimited request line is bounded by the
+     * head limit (431), and a prev_len beyond len is a rescan, not a missed end. */
+    lim.max_request_line = SIZE_MAX;
+    lim.max_head = 16;
+    ck_assert_int_eq(parse_n(lng, 16, &r, hs, &lim), FA_EINVAL);
+    ck_assert_int_eq(r.status, 431);
+    fa__http_limits_t def0 = lim_default();
+    r.headers = hs;
+    ck_assert_int_eq(fa__http_parse_head(ok, strlen(ok), 1000, &r, &def0), (int)strlen(ok));
     /* The default 8 KiB: a 9000-byte target is refused long before any CRLF. */
     fa__http_limits_t def = lim_default();
     size_t n = 9000;
