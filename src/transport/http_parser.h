@@ -90,7 +90,7 @@ typedef struct {
     size_t path_len;
     const char *query; /* after '?', without it; NULL when there is no '?' */
     size_t query_len;
-    int minor_version; /* HTTP/1.<minor>: 0 or 1 */
+    int minor_version;          /* HTTP/1.<minor>: 0 or 1 */
     fa__http_header_t *headers; /* caller's array of max_headers entries */
     size_t nheaders;
     /* Framing and connection facts, decided by the parser (RFC 9112 §6, §9.3): */
