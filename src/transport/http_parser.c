@@ -161,6 +161,44 @@ static int authority_form_ok(const char *t, size_t n) {
     return 1;
 }
 
+/* Host = uri-host [ ":" port ] (RFC 9110 §7.2, RFC 3986 §3.2.2): a reg-name of unreserved,
+ * pct-encoded and sub-delims characters, or an IPv6 literal in brackets (hex digits, ':' and
+ * '.'; the never-used IPvFuture form is refused), then digits for the port.
+ * An empty value is allowed (a target without an authority). RFC 9112 §3.2 makes an invalid
+ * Host a 400: it is what virtual hosting and absolute URLs are built from. */
+static int host_ok(const char *v, size_t n) {
+    size_t i = 0;
+    if (n && v[0] == '[') {
+        for (i = 1; i < n && v[i] != ']'; i++)
+            if (!(IS(v[i], C_HEX) || v[i] == ':' || v[i] == '.'))
+                return 0;
+        if (i == n || i == 1)
+            return 0;
+        i++;
+    } else {
+        for (; i < n && v[i] != ':'; i++) {
+            char c = v[i];
+            if (c == '%') {
+                if (n - i < 3 || !IS(v[i + 1], C_HEX) || !IS(v[i + 2], C_HEX))
+                    return 0;
+                i += 2;
+            } else if (!(ALPHA_(c) || DIGIT_(c) || c == '-' || c == '.' || c == '_' || c == '~' ||
+                         c == '!' || c == '$' || c == '&' || c == '\'' || c == '(' || c == ')' ||
+                         c == '*' || c == '+' || c == ',' || c == ';' || c == '=')) {
+                return 0;
+            }
+        }
+    }
+    if (i == n)
+        return 1;
+    if (v[i] != ':')
+        return 0;
+    for (i++; i < n; i++)
+        if (!DIGIT_(v[i]))
+            return 0;
+    return 1;
+}
+
 /* Fills path/query for the target; returns 0 or a reason for a 400. */
 static const char *split_target(fa__http_request_t *req) {
     const char *t = req->target;
@@ -407,8 +445,12 @@ static int parse_lines(const char *buf, size_t s, size_t e, fa__http_request_t *
 
         switch (name_len) {
         case 4:
-            if (eq_lower(name, "host", 4) && host++)
-                return fail(req, 400, "more than one Host field");
+            if (eq_lower(name, "host", 4)) {
+                if (host++)
+                    return fail(req, 400, "more than one Host field");
+                if (!host_ok(v, vlen))
+                    return fail(req, 400, "invalid Host field");
+            }
             break;
         case 6:
             if (eq_lower(name, "expect", 6) && vlen == 12 && eq_lower(v, "100-continue", 12))

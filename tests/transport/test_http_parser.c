@@ -377,6 +377,24 @@ START_TEST(test_host_rules) {
     expect_status("GET / HTTP/1.1\r\nHost: a\r\nhost: a\r\n\r\n", 400);
     expect_status("GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400);
     expect_status("GET http://a/ HTTP/1.1\r\n\r\n", 400);
+    /* The value must be uri-host [":" port] (RFC 9112 §3.2: an invalid Host is 400). */
+    static const char *const good[] = {
+        "a",           "a:80", "a:", "[::1]", "[::1]:8080", "ex%41mple.com", "a-b_c~d.e!$&'()*+,;=",
+        "10.0.0.1:443"};
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", good[i]);
+        EXPECT_OK(buf);
+        ck_assert(str_eq(r.headers[0].value, r.headers[0].value_len, good[i]));
+    }
+    static const char *const bad[] = {"a b",   "a:b",    "a:80:90", "a/b", "u@a",
+                                      "a%zz",  "a%4",    "[::1",    "[]",  "[::1]x",
+                                      "[::g]", "[v1.x]", "a\"b",    "a?b", "a#b"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char buf[128];
+        snprintf(buf, sizeof buf, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", bad[i]);
+        expect_status(buf, 400);
+    }
 }
 END_TEST
 
