@@ -305,6 +305,7 @@ json_t *fa_result_structured(json_t *structured) {
 }
 
 void fa__outreq_free(fa__outreq_t *r) {
+    free(r->rel_id);
     free(r->method);
     json_decref(r->params);
     free(r->id_text);
@@ -318,15 +319,19 @@ int fa_call_request(fa_call_t *call, const char *method, json_t *params, fa_resp
         return FA_EALREADY;
     }
     fa__outreq_t *r = calloc(1, sizeof *r);
-    if (!r || !(r->method = strdup(method)) || !cb) {
-        if (r)
+    if (!r || !(r->method = strdup(method)) || !cb ||
+        !(r->rel_id = strndup(call->id_text, call->id_len))) {
+        if (r) {
             free(r->method);
+            free(r->rel_id);
+        }
         free(r);
         json_decref(params);
         return cb ? FA_ENOMEM : FA_EINVAL;
     }
     r->kind = FA__ITEM_REQUEST;
     r->sref = call->sref;
+    r->rel_len = call->id_len;
     r->params = params;
     r->cb = cb;
     r->arg = arg;

@@ -63,7 +63,8 @@ void fa__server_on_request(fa_server_t *srv, fa__outreq_t *r) {
         fa__outreq_answer(r, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
         return;
     }
-    fa__buf_t *out = s->ops->out(s);
+    const fa__out_info_t info = {FA__OUT_REQUEST, r->rel_id, r->rel_len};
+    fa__buf_t *out = s->ops->out(s, &info);
     size_t mark = out->len;
     int rc = fa__buf_appendf(out, "{\"jsonrpc\":\"2.0\",\"id\":%s,\"method\":", r->id_text);
     if (rc == 0)

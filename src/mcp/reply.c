@@ -32,7 +32,8 @@ static void batch_free(fa__batch_t *b) {
 }
 
 static void batch_finish(fa__session_t *s, fa__batch_t *b) {
-    fa__buf_t *out = s->ops->out(s);
+    const fa__out_info_t info = {FA__OUT_BATCH, NULL, 0};
+    fa__buf_t *out = s->ops->out(s, &info);
     size_t mark = out->len;
     int any = 0, rc = 0;
     for (size_t i = 0; i < b->n && rc == 0; i++) {
@@ -68,8 +69,11 @@ void fa__batch_release(fa__batch_t *b) {
         batch_free(b);
 }
 
-fa__buf_t *fa__reply_buf(fa__session_t *s, fa__reply_to_t to) {
-    return to.batch ? &to.batch->slots[to.slot] : s->ops->out(s);
+fa__buf_t *fa__reply_buf(fa__session_t *s, fa__reply_to_t to, const char *rel, size_t rel_len) {
+    if (to.batch)
+        return &to.batch->slots[to.slot];
+    const fa__out_info_t info = {FA__OUT_RESPONSE, rel, rel_len};
+    return s->ops->out(s, &info);
 }
 
 void fa__reply_commit(fa__session_t *s, fa__reply_to_t to) {
@@ -92,9 +96,9 @@ void fa__reply_error(fa__session_t *s, fa__reply_to_t to, const json_t *id, int 
     fa__utf8_vformat(msg, sizeof msg, fmt, ap); /* cuts a long quoted name at a character */
     va_end(ap);
     fa__buf_t idb = FA__BUF_INIT;
-    fa__buf_t *out = fa__reply_buf(s, to);
     if (fa__rpc_write_id(&idb, id) != 0 ||
-        fa__rpc_write_error(out, idb.data, idb.len, code, msg, NULL) != 0) {
+        fa__rpc_write_error(fa__reply_buf(s, to, id ? idb.data : NULL, id ? idb.len : 0), idb.data,
+                            idb.len, code, msg, NULL) != 0) {
         FA_ERROR("out of memory writing an error reply (%d %s)", code, msg);
         fa__buf_free(&idb);
         fa__reply_none(s, to);
@@ -106,7 +110,8 @@ void fa__reply_error(fa__session_t *s, fa__reply_to_t to, const json_t *id, int 
 
 void fa__reply_call_error(fa__session_t *s, fa__reply_to_t to, const fa_call_t *c, int code,
                           const char *message) {
-    if (fa__rpc_write_error(fa__reply_buf(s, to), c->id_text, c->id_len, code, message, NULL) == 0)
+    if (fa__rpc_write_error(fa__reply_buf(s, to, c->id_text, c->id_len), c->id_text, c->id_len,
+                            code, message, NULL) == 0)
         fa__reply_commit(s, to);
     else
         fa__reply_none(s, to);
@@ -114,10 +119,10 @@ void fa__reply_call_error(fa__session_t *s, fa__reply_to_t to, const fa_call_t *
 
 void fa__reply_result(fa__session_t *s, fa__reply_to_t to, const json_t *id, const json_t *result) {
     fa__buf_t idb = FA__BUF_INIT;
-    fa__buf_t *out = fa__reply_buf(s, to);
     int rc = fa__rpc_write_id(&idb, id);
     if (rc == 0)
-        rc = fa__rpc_write_result(out, idb.data, idb.len, result);
+        rc = fa__rpc_write_result(fa__reply_buf(s, to, idb.data, idb.len), idb.data, idb.len,
+                                  result);
     fa__buf_free(&idb);
     if (rc) {
         fa__reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: %s", fa_strerror(rc));
@@ -129,10 +134,10 @@ void fa__reply_result(fa__session_t *s, fa__reply_to_t to, const json_t *id, con
 void fa__reply_raw(fa__session_t *s, fa__reply_to_t to, const json_t *id, const char *raw,
                    size_t len) {
     fa__buf_t idb = FA__BUF_INIT;
-    fa__buf_t *out = fa__reply_buf(s, to);
     int rc = fa__rpc_write_id(&idb, id);
     if (rc == 0)
-        rc = fa__rpc_write_result_raw(out, idb.data, idb.len, raw, len);
+        rc = fa__rpc_write_result_raw(fa__reply_buf(s, to, idb.data, idb.len), idb.data, idb.len,
+                                      raw, len);
     fa__buf_free(&idb);
     if (rc) {
         fa__reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: %s", fa_strerror(rc));

@@ -246,7 +246,8 @@ static void deliver(fa_server_t *srv, void *item) {
         fa__notify_t *n = item;
         fa__session_t *s = fa__session_get(srv, n->sref);
         if (s && !n->call->detached) {
-            fa__buf_t *out = s->ops->out(s);
+            const fa__out_info_t info = {FA__OUT_NOTIFY, n->call->id_text, n->call->id_len};
+            fa__buf_t *out = s->ops->out(s, &info);
             if (fa__buf_append(out, n->text, n->len) == 0)
                 s->ops->commit(s);
         }

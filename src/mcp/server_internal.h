@@ -183,6 +183,8 @@ typedef struct {
 typedef struct {
     int kind; /* FA__ITEM_REQUEST */
     fa__sref_t sref;
+    char *rel_id; /* the asking call's id text (owned copy), for routing */
+    size_t rel_len;
     char *method;
     json_t *params; /* owned */
     fa_response_cb cb;
@@ -200,10 +202,27 @@ struct fa__batch_s {
 /* What a transport provides to its session (loop thread). The engine calls them while handling
  * the transport's input or a completion; a transport must not close the session from inside
  * one of them (STYLE.md §10: it marks itself and closes at a safe point). */
+/* What an outgoing message is, for transports that route messages to streams (Streamable HTTP
+ * sends a response, and the notifications and requests of the call it answers, on the POST
+ * that carried the request; stdio has one stream and ignores this). */
+typedef enum {
+    FA__OUT_RESPONSE = 0, /* the response to request `rel` (its final message) */
+    FA__OUT_NOTIFY,       /* a notification about request `rel` (progress, log), or unrelated */
+    FA__OUT_REQUEST,      /* a server-to-client request made while serving `rel` */
+    FA__OUT_BATCH         /* the array answering the batch being handled now */
+} fa__out_kind_t;
+
 typedef struct {
-    fa__buf_t *(*out)(fa__session_t *s); /* buffer to append one message to */
-    void (*commit)(fa__session_t *s);    /* the message appended to out() is complete */
-    void (*pause)(fa__session_t *s);     /* stop handing new messages (backlog full) */
+    fa__out_kind_t kind;
+    const char *rel; /* JSON text of the related request's id; NULL when unknown or none */
+    size_t rel_len;
+} fa__out_info_t;
+
+typedef struct {
+    /* Buffer to append one message to; `info` says what it is (valid during the call). */
+    fa__buf_t *(*out)(fa__session_t *s, const fa__out_info_t *info);
+    void (*commit)(fa__session_t *s); /* the message appended to out() is complete */
+    void (*pause)(fa__session_t *s);  /* stop handing new messages (backlog full) */
     void (*resume)(fa__session_t *s);
     int (*blocked)(fa__session_t *s); /* output is backed up: hold results back (may be NULL) */
     void (*stop)(fa__session_t *s);   /* server shutdown: stop reading input (may be NULL) */
@@ -364,7 +383,9 @@ void fa__server_abandon(fa_server_t *srv, int code, const char *message);
 
 /* ---- reply.c (loop thread): writing replies, straight or into a batch slot ---- */
 #define FA__DIRECT ((fa__reply_to_t){NULL, 0})
-fa__buf_t *fa__reply_buf(fa__session_t *s, fa__reply_to_t to);
+/* The buffer for a response to the request whose id text is rel (the batch slot when `to` is a
+ * batch). */
+fa__buf_t *fa__reply_buf(fa__session_t *s, fa__reply_to_t to, const char *rel, size_t rel_len);
 void fa__reply_commit(fa__session_t *s, fa__reply_to_t to);
 void fa__reply_none(fa__session_t *s, fa__reply_to_t to);
 /* Error reply; `id` may be NULL (unknown id -> null). */

@@ -352,7 +352,7 @@ void fa__server_on_complete(fa_server_t *srv, fa_call_t *c) {
     if (!c->detached) {
         detach(s, c);
         fa__reply_to_t to = {c->batch, c->slot};
-        fa__buf_t *out = fa__reply_buf(s, to);
+        fa__buf_t *out = fa__reply_buf(s, to, c->id_text, c->id_len);
         if (c->reply && fa__buf_append(out, c->reply, c->reply_len) == 0)
             fa__reply_commit(s, to);
         else /* the finishing thread could not build the reply (out of memory): still answer */
@@ -409,7 +409,7 @@ uint64_t fa__server_expire(fa_server_t *srv, uint64_t now_ms) {
         atomic_store_explicit(&c->cancelled, 1, memory_order_release);
         detach(s, c);
         c->batch = NULL;
-        fa__buf_t *out = fa__reply_buf(s, to);
+        fa__buf_t *out = fa__reply_buf(s, to, c->id_text, c->id_len);
         int rc;
         if (c->op == FA__OP_TOOL) {
             /* A tool that runs too long is a tool failure the model can read. */

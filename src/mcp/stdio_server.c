@@ -69,7 +69,8 @@ static const fa__stdio_cbs_t stdio_cbs = {io_line,  io_toobig,   io_eof,
 static stdio_client_t *client_of(fa__session_t *s) {
     return s->transport;
 }
-static fa__buf_t *sess_out(fa__session_t *s) {
+static fa__buf_t *sess_out(fa__session_t *s, const fa__out_info_t *info) {
+    (void)info; /* one stream: every message goes the same way */
     return fa__stdio_out(&client_of(s)->io);
 }
 static void sess_commit(fa__session_t *s) {

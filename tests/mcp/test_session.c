@@ -21,10 +21,17 @@ typedef struct {
     int blocked; /* what ops->blocked answers */
     int stops, closes;
     fa__session_t *s;
+    int kinds[16]; /* what out() was told, for the last 16 messages */
+    char rels[16][16];
+    int nout;
 } fake_t;
 
-static fa__buf_t *f_out(fa__session_t *s) {
-    return &((fake_t *)s->transport)->out;
+static fa__buf_t *f_out(fa__session_t *s, const fa__out_info_t *info) {
+    fake_t *f = s->transport;
+    int i = f->nout++ % 16;
+    f->kinds[i] = (int)info->kind;
+    snprintf(f->rels[i], sizeof f->rels[i], "%.*s", (int)info->rel_len, info->rel ? info->rel : "");
+    return &f->out;
 }
 static void f_commit(fa__session_t *s) {
     fake_t *f = s->transport;
@@ -168,6 +175,7 @@ static void open_session(fake_t *f) {
     send_line(f, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}");
     f->out.len = 0;
     f->commits = 0;
+    f->nout = 0;
 }
 
 static void call(fake_t *f, int id, int n) {
@@ -450,6 +458,12 @@ START_TEST(test_nonblocking_tool_runs_inline) {
     char *res = memmem(a.out.data, a.out.len, "inline 3", 8);
     ck_assert(prog && res && prog < res);
     ck_assert_uint_eq(srv->outstanding, 0);
+    /* Each message was routed with the id of the request it belongs to. */
+    ck_assert_int_eq(a.nout, 2);
+    ck_assert_int_eq(a.kinds[0], FA__OUT_NOTIFY);
+    ck_assert_str_eq(a.rels[0], "9");
+    ck_assert_int_eq(a.kinds[1], FA__OUT_RESPONSE);
+    ck_assert_str_eq(a.rels[1], "9");
     /* One that returns unfinished is delivered when it is finished, from anywhere. */
     line = "{\"jsonrpc\":\"2.0\",\"id\":10,\"method\":\"tools/call\",\"params\":{"
            "\"name\":\"leave\"}}";
