@@ -154,6 +154,9 @@ int fa__sse_replay_event(fa__sse_replay_t *r, fa__buf_t *out, const char *event,
         r->slots[(r->head + r->count) % r->max_events] = e;
         r->count++;
         r->bytes += id_len + len;
+    } else if (r->refuse_oversize) {
+        out->len = mark;
+        return FA_EMSGSIZE;
     } else {
         /* Too big to keep: drop everything older as well, so that no later replay jumps over
          * this event (a client whose id is older gets "unknown", not a gap). */
@@ -171,25 +174,26 @@ int fa__sse_replay_event(fa__sse_replay_t *r, fa__buf_t *out, const char *event,
     return 0;
 }
 
-int fa__sse_replay_since(const fa__sse_replay_t *r, const char *last_id, size_t last_id_len,
-                         fa__sse_replay_cb cb, void *ud) {
+int fa__sse_replay_find(const fa__sse_replay_t *r, const char *id, size_t id_len, uint64_t *seq) {
     /* Newest first: with duplicate ids the newest one is the client's position. */
-    size_t k = r->count;
-    while (k > 0) {
+    for (size_t k = r->count; k > 0; k--) {
         const fa__sse_entry_t *e = r->slots[(r->head + k - 1) % r->max_events];
-        if (e->id_len == last_id_len && memcmp(e->mem, last_id, last_id_len) == 0)
-            break;
-        k--;
-    }
-    if (k == 0) {
-        /* Not kept: up to date if it is the last event sent (kept or too big), else unknown. */
-        if (r->has_last && strlen(r->last_id) == last_id_len &&
-            memcmp(r->last_id, last_id, last_id_len) == 0)
+        if (e->id_len == id_len && memcmp(e->mem, id, id_len) == 0) {
+            *seq = r->appended - r->count + k;
             return 0;
-        return FA_ENOENT;
+        }
     }
+    return FA_ENOENT;
+}
+
+int fa__sse_replay_after(const fa__sse_replay_t *r, uint64_t seq, fa__sse_replay_cb cb, void *ud) {
+    if (seq >= r->appended)
+        return 0;
+    uint64_t oldest = r->appended - r->count + 1; /* > appended when nothing is kept */
+    if (seq + 1 < oldest)
+        return FA_ENOENT;
     int n = 0;
-    for (size_t i = k; i < r->count; i++) {
+    for (size_t i = (size_t)(seq + 1 - oldest); i < r->count; i++) {
         const fa__sse_entry_t *e = r->slots[(r->head + i) % r->max_events];
         int rc = cb(ud, e->mem, e->mem + e->id_len + 1, e->len);
         if (rc < 0)
@@ -197,4 +201,16 @@ int fa__sse_replay_since(const fa__sse_replay_t *r, const char *last_id, size_t 
         n++;
     }
     return n;
+}
+
+int fa__sse_replay_since(const fa__sse_replay_t *r, const char *last_id, size_t last_id_len,
+                         fa__sse_replay_cb cb, void *ud) {
+    uint64_t seq;
+    if (fa__sse_replay_find(r, last_id, last_id_len, &seq) == 0)
+        return fa__sse_replay_after(r, seq, cb, ud);
+    /* Not kept: up to date if it is the last event sent (kept or too big), else unknown. */
+    if (r->has_last && strlen(r->last_id) == last_id_len &&
+        memcmp(r->last_id, last_id, last_id_len) == 0)
+        return 0;
+    return FA_ENOENT;
 }

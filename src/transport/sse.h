@@ -71,6 +71,10 @@ typedef struct {
      * that saw it is up to date, not "unknown". */
     char last_id[FA_SSE_MAX_ID + 1];
     int has_last;
+    /* Set by the owner after init: an event too big to keep is refused with FA_EMSGSIZE (out
+     * and ring unchanged) instead of being sent unkept (channels use this: a live-only event
+     * would open a gap for reconnecting clients). */
+    int refuse_oversize;
 } fa__sse_replay_t;
 
 /* max_bytes / max_events of 0 mean the defaults. Returns 0 or FA_ENOMEM. */
@@ -83,10 +87,17 @@ void fa__sse_replay_free(fa__sse_replay_t *r);
  * bounds. An event larger than max_bytes on its own is sent but not kept, and everything older
  * is dropped too, so that a replay never skips over it silently. If id_out is non-NULL it
  * receives the id used (at least FA_SSE_MAX_ID + 1 bytes). Returns 0, FA_EINVAL (bad event/id),
- * FA_ENOMEM (nothing appended to *out and the ring unchanged). Ids should be unique; with
- * duplicates, a lookup finds the newest. */
+ * FA_EMSGSIZE (too big, with refuse_oversize), FA_ENOMEM (nothing appended to *out and the ring
+ * unchanged). Ids should be unique; with duplicates, a lookup finds the newest. */
 int fa__sse_replay_event(fa__sse_replay_t *r, fa__buf_t *out, const char *event, const char *id,
                          long retry_ms, const char *data, size_t data_len, char *id_out);
+
+/* Sequence numbers: the ring numbers its events 1, 2, ... in append order (kept or not);
+ * r->appended is the newest one. The kept events are always the newest r->count ones (an event
+ * too big to keep empties the ring), so they are numbered appended - count + 1 .. appended. */
+
+/* The sequence number of the newest kept event with this id: 0 and *seq set, or FA_ENOENT. */
+int fa__sse_replay_find(const fa__sse_replay_t *r, const char *id, size_t id_len, uint64_t *seq);
 
 /* Called for each replayed event, oldest first: the formatted bytes (borrowed for the call).
  * Returns 0 to go on or a negative FA_E* to stop (that code is returned by _since). */
@@ -99,6 +110,10 @@ typedef int (*fa__sse_replay_cb)(void *ud, const char *id, const char *bytes, si
  * NOTHING and say so, rather than resend everything kept, which would duplicate events the
  * client already has; the caller may then tell the application (which can resend its current
  * state) or just continue with live events. A callback error stops and is returned. */
+/* Calls cb for every event numbered after `seq`, oldest first. Returns how many, or FA_ENOENT
+ * (and calls nothing) when one of them is no longer kept: the caller has a gap. */
+int fa__sse_replay_after(const fa__sse_replay_t *r, uint64_t seq, fa__sse_replay_cb cb, void *ud);
+
 int fa__sse_replay_since(const fa__sse_replay_t *r, const char *last_id, size_t last_id_len,
                          fa__sse_replay_cb cb, void *ud);
 

@@ -350,6 +350,7 @@ START_TEST(test_replay_bounds) {
     ck_assert_str_eq(c->ids[0], "8");
     fa__sse_replay_free(&r);
 
+    size_t len;
     /* Byte bound: each "data: 0123456789\n\n" + "id: nn\n" event is 25 bytes + 2 of id. */
     ck_assert_int_eq(fa__sse_replay_init(&r, 100, 1000), 0);
     for (int i = 10; i < 30; i++) {
@@ -375,6 +376,15 @@ START_TEST(test_replay_bounds) {
     ck_assert_int_eq(fa__sse_replay_event(&r, &out, NULL, "after", -1, "x", 1, NULL), 0);
     ck_assert_int_eq(since(&r, "big", c), FA_ENOENT); /* only "last sent" is remembered */
     ck_assert_int_eq(since(&r, "after", c), 0);
+    /* With refuse_oversize, the big event is refused and nothing changes. */
+    r.refuse_oversize = 1;
+    len = out.len;
+    ck_assert_int_eq(fa__sse_replay_event(&r, &out, NULL, "big2", -1, big, sizeof big, NULL),
+                     FA_EMSGSIZE);
+    ck_assert_uint_eq(out.len, len);
+    ck_assert_uint_eq(r.count, 1);
+    ck_assert_int_eq(since(&r, "after", c), 0);
+    ck_assert_int_eq(since(&r, "big2", c), FA_ENOENT);
     fa__sse_replay_free(&r);
 
     /* Wrap-around many times with random sizes: the bounds always hold and since() of the
@@ -400,6 +410,18 @@ START_TEST(test_replay_bounds) {
         }
     }
     ck_assert_uint_eq(r.appended, 2000);
+    /* By sequence number: the kept ones are the newest `count`; before them is a gap. */
+    uint64_t seq = 0;
+    ck_assert_int_eq(fa__sse_replay_find(&r, "2000", 4, &seq), 0);
+    ck_assert_uint_eq(seq, 2000);
+    ck_assert_int_eq(fa__sse_replay_find(&r, "1", 1, &seq), FA_ENOENT);
+    c->n = 0;
+    ck_assert_int_eq(fa__sse_replay_after(&r, 2000, collect, c), 0);
+    ck_assert_int_eq(fa__sse_replay_after(&r, 1999, collect, c), 1);
+    ck_assert_str_eq(c->ids[0], "2000");
+    ck_assert_int_eq(fa__sse_replay_after(&r, 2000 - r.count, collect, c), (int)r.count);
+    ck_assert_int_eq(fa__sse_replay_after(&r, 1999 - r.count, collect, c), FA_ENOENT);
+    ck_assert_int_eq(fa__sse_replay_after(&r, 0, collect, c), FA_ENOENT);
     fa__sse_replay_free(&r);
     fa__sse_replay_free(&r); /* idempotent */
     fa__buf_free(&out);
