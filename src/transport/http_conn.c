@@ -267,13 +267,16 @@ void fa__http_req_release(fa__http_loop_t *loop, fa_http_req_t *r) {
     loop->req_pool_len++;
 }
 
-static void rebase_ptr(const char **p, const char *old, size_t n, const char *new_base) {
-    if (*p && *p >= old && *p <= old + n)
-        *p = new_base + (*p - old);
+/* Pointers are compared as integers: after a realloc the old block is gone, and only its address
+ * range is used to recognise which views pointed into it. */
+static void rebase_ptr(const char **p, uintptr_t old, size_t n, const char *new_base) {
+    uintptr_t v = (uintptr_t)*p;
+    if (*p && v >= old && v <= old + n)
+        *p = new_base + (v - old);
 }
 
-/* Moves every view of r that points into [old, old+n) to new_base. */
-static void rebase(fa_http_req_t *r, const char *old, size_t n, const char *new_base) {
+/* Moves every view of r that points into [old, old+n] to new_base. */
+static void rebase(fa_http_req_t *r, uintptr_t old, size_t n, const char *new_base) {
     fa__http_request_t *h = &r->h;
     rebase_ptr(&h->method_str, old, n, new_base);
     rebase_ptr(&h->target, old, n, new_base);
@@ -499,15 +502,16 @@ fa_http_deferred_t *fa_http_req_defer(fa_http_req_t *req) {
         return NULL;
     memcpy(copy, base, span);
     copy[span + scr] = '\0';
-    rebase(req, base, span, copy);
+    rebase(req, (uintptr_t)base, span, copy);
     if (scr) {
         memcpy(copy + span, req->scratch, scr);
         for (size_t i = 0; i < req->match.nparams; i++)
-            rebase_ptr(&req->match.params[i].value, req->scratch, scr, copy + span);
+            rebase_ptr(&req->match.params[i].value, (uintptr_t)req->scratch, scr, copy + span);
     }
     req->copy = copy;
     req->deferred = 1;
     link_pending(c, req);
+    arm_timer(c, req->started_ms + c->loop->srv->opts.handler_timeout_ms);
     atomic_fetch_add_explicit(&c->loop->srv->refs, 1, memory_order_relaxed);
     return (fa_http_deferred_t *)req;
 }
@@ -536,6 +540,10 @@ int fa_http_respond(fa_http_deferred_t *d, int status, const char *content_type,
     gmtime_r(&now, &tm);
     size_t dlen = strftime(date, sizeof date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
     fa__buf_t reply = FA__BUF_INIT;
+    /* Acquire: pairs with the release store in fa_http_server_close/stop. A shutdown that starts
+     * just after this check still closes the connection after this answer. */
+    if (atomic_load_explicit(&srv->stop_requested, memory_order_acquire))
+        req->keep_alive = 0;
     if (rc == 0)
         rc = fa__http_render(&reply, srv, date, dlen, req, status, content_type, hdrs.data,
                              hdrs.len, body, len);
@@ -661,7 +669,7 @@ static int ensure_room(fa__http_conn_t *c, size_t want) {
         size_t n = c->rlen - c->rpos;
         memmove(c->rbuf, old, n);
         if (c->state == C_BODY && c->cur)
-            rebase(c->cur, old, n, c->rbuf);
+            rebase(c->cur, (uintptr_t)old, n, c->rbuf);
         c->rlen = n;
         c->rpos = 0;
         if (c->rcap - c->rlen >= want)
@@ -675,12 +683,14 @@ static int ensure_room(fa__http_conn_t *c, size_t want) {
         cap = limit;
     if (cap <= c->rcap)
         return c->rcap > c->rlen ? 0 : FA_ENOMEM;
-    char *old = c->rbuf;
-    char *nb = realloc(c->rbuf, cap);
+    /* malloc + copy rather than realloc: the views are moved while the old block still exists. */
+    char *nb = malloc(cap);
     if (!nb)
         return FA_ENOMEM;
-    if (c->state == C_BODY && c->cur && nb != old)
-        rebase(c->cur, old + c->rpos, c->rlen - c->rpos, nb + c->rpos);
+    memcpy(nb, c->rbuf, c->rlen);
+    if (c->state == C_BODY && c->cur)
+        rebase(c->cur, (uintptr_t)(c->rbuf + c->rpos), c->rlen - c->rpos, nb + c->rpos);
+    free(c->rbuf);
     c->rbuf = nb;
     c->rcap = cap;
     return 0;

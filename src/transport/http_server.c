@@ -411,7 +411,7 @@ static int open_listeners(fa_http_server_t *srv) {
         return rc;
     for (uint32_t i = 0; i < srv->nloops; i++) {
         fa__http_loop_t *l = &srv->loops[i];
-        int fd;
+        int fd = -1;
         rc = bind_tcp(&ss, len, srv->nloops > 1, &fd);
         if (rc)
             return rc;
