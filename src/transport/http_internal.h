@@ -51,6 +51,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <uv.h>
 
 #include "core/buf.h"
@@ -194,6 +195,10 @@ struct fa_http_req_s {
     fa__buf_t reply;    /* deferred: the response rendered by the responding thread */
     fa__http_stream_close_cb stream_close;
     void *stream_ctx;
+    /* A file body (static files): sent after the head, see http_conn.c pump_file. */
+    int has_file, file_sendfile, file_fd;
+    off_t file_off;
+    uint64_t file_left;
     fa__http_header_t header_store[]; /* max_headers entries */
 };
 
@@ -276,11 +281,12 @@ struct fa__http_conn_s {
     fa_http_req_t *pend_head, *pend_tail;
     /* Flags. */
     int reading;
-    int paused;      /* by a protocol or backpressure */
-    int out_blocked; /* output above max_output / 2 */
-    int no_more;     /* no further requests: close once the output is flushed */
-    int closing;     /* uv_close called */
-    int lingering;   /* shutdown sent, draining input */
+    int paused;         /* by a protocol or backpressure */
+    int out_blocked;    /* output above max_output / 2 */
+    int resume_pending; /* output drained below half: resume from the timer */
+    int no_more;        /* no further requests: close once the output is flushed */
+    int closing;        /* uv_close called */
+    int lingering;      /* shutdown sent, draining input */
     int eof;
     int in_callbacks;  /* handlers running: defer closing until they return */
     int close_pending; /* handles still closing (connection + timer) */
@@ -343,6 +349,11 @@ void fa__http_date_refresh(fa__http_loop_t *loop);
 int fa__http_render(fa__buf_t *out, const fa_http_server_t *srv, const char *date_line,
                     size_t date_len, const fa_http_req_t *req, int status, const char *ctype,
                     const char *hdrs, size_t hdrs_len, const void *body, size_t len);
+
+/* Answers with a head carrying Content-Length: len, then len bytes of fd from offset (fd is owned
+ * from now on, closed when done). 0, or an error (fd still the caller's). */
+int fa__http_res_send_file(fa_http_req_t *req, int status, const char *content_type, int fd,
+                           uint64_t offset, uint64_t len);
 
 /* http_server.c */
 int fa__http_route_add(fa_http_server_t *srv, int method, const char *pattern,

@@ -732,6 +732,7 @@ START_TEST(test_graceful_shutdown_with_request_in_flight) {
     ck_assert_str_eq(r.body, "late /slow");
     ck_assert_ptr_nonnull(strstr(r.head, "Connection: close"));
     ck_assert(client_sees_eof(c));
+    client_close(c); /* ends the server's lingering close at once */
     pthread_join(s->th, NULL);
     ck_assert_int_eq(s->close_rc, 0);
     /* New connections are refused once the listener is closed. */
@@ -744,7 +745,6 @@ START_TEST(test_graceful_shutdown_with_request_in_flight) {
     close(fd);
     fa_http_server_free(s->srv);
     client_close(idle);
-    client_close(c);
     free(s);
 }
 END_TEST
@@ -853,6 +853,166 @@ START_TEST(test_output_limit_closes_non_reader) {
 }
 END_TEST
 
+/* ---- static files ---- */
+
+static char static_dir[128];
+
+static void write_file(const char *path, const void *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+static void setup_static(fa_http_server_t *srv, fa_http_options_t *opts) {
+    setup_routes(srv, opts);
+    ck_assert_int_eq(fa_http_route_static(srv, "/static/", static_dir), 0);
+    ck_assert_int_eq(fa_http_route_static(srv, "/static", "/nonexistent/dir"), FA_ENOENT);
+}
+
+/* Reads a response whose body may be large; returns the body (malloc'd), sets *len. */
+static char *read_big(client_t *c, int *status, size_t *len) {
+    char *end;
+    while (!(end = strstr(c->buf, "\r\n\r\n")))
+        ck_assert_int_eq(client_fill(c), 1);
+    size_t hl = (size_t)(end + 4 - c->buf);
+    ck_assert_int_eq(sscanf(c->buf, "HTTP/1.1 %d", status), 1);
+    const char *cl = strcasestr(c->buf, "\r\nContent-Length: ");
+    ck_assert_ptr_nonnull(cl);
+    size_t need = strtoul(cl + 18, NULL, 10);
+    char *body = malloc(need + 1);
+    size_t have = c->len - hl < need ? c->len - hl : need;
+    memcpy(body, c->buf + hl, have);
+    size_t rest = c->len - hl - have;
+    memmove(c->buf, c->buf + hl + have, rest + 1);
+    c->len = rest;
+    while (have < need) {
+        ssize_t n = recv(c->fd, body + have, need - have, 0);
+        ck_assert_int_gt(n, 0);
+        have += (size_t)n;
+    }
+    *len = need;
+    return body;
+}
+
+START_TEST(test_static_files) {
+    snprintf(static_dir, sizeof static_dir, "/tmp/fa_http_static_%d", (int)getpid());
+    char path[256];
+    mkdir(static_dir, 0700);
+    snprintf(path, sizeof path, "%s/sub", static_dir);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/hello.txt", static_dir);
+    write_file(path, "hello world", 11);
+    static char big[300000];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)(i * 7 + i / 1000);
+    snprintf(path, sizeof path, "%s/sub/big.bin", static_dir);
+    write_file(path, big, sizeof big);
+    char outside[256];
+    snprintf(outside, sizeof outside, "%s.secret", static_dir);
+    write_file(outside, "secret", 6);
+    snprintf(path, sizeof path, "%s/link.txt", static_dir);
+    ck_assert_int_eq(symlink(outside, path), 0);
+
+    server_t *s = server_start(setup_static);
+    client_t *c = client_connect(s->port);
+    response_t r;
+    client_sends(c, "GET /static/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    ck_assert(read_response(c, &r));
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "hello world");
+    ck_assert_ptr_nonnull(strstr(r.head, "Content-Type: text/plain; charset=utf-8\r\n"));
+    ck_assert_ptr_nonnull(strstr(r.head, "Last-Modified: "));
+    char *et = strstr(r.head, "ETag: ");
+    ck_assert_ptr_nonnull(et);
+    char etag[80] = {0};
+    sscanf(et + 6, "%79[^\r]", etag);
+    char req[512];
+    snprintf(req, sizeof req,
+             "GET /static/hello.txt HTTP/1.1\r\nHost: x\r\nIf-None-Match: W/\"x\", %s\r\n\r\n",
+             etag);
+    client_sends(c, req);
+    ck_assert(read_response(c, &r));
+    ck_assert_int_eq(r.status, 304);
+    ck_assert_ptr_null(strstr(r.head, "Content-Length"));
+    const struct {
+        const char *range;
+        int status;
+        const char *body;
+        const char *content_range;
+    } cases[] = {
+        {"bytes=2-4", 206, "llo", "bytes 2-4/11"},   {"bytes=-3", 206, "rld", "bytes 8-10/11"},
+        {"bytes=6-", 206, "world", "bytes 6-10/11"}, {"bytes=6-100", 206, "world", "bytes 6-10/11"},
+        {"bytes=11-", 416, NULL, "bytes */11"},      {"bytes=0-1,3-4", 200, "hello world", NULL},
+        {"bytes=x", 200, "hello world", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(req, sizeof req, "GET /static/hello.txt HTTP/1.1\r\nHost: x\r\nRange: %s\r\n\r\n",
+                 cases[i].range);
+        client_sends(c, req);
+        ck_assert(read_response(c, &r));
+        ck_assert_int_eq(r.status, cases[i].status);
+        if (cases[i].body)
+            ck_assert_str_eq(r.body, cases[i].body);
+        if (cases[i].content_range) {
+            char want[80];
+            snprintf(want, sizeof want, "Content-Range: %s\r\n", cases[i].content_range);
+            ck_assert_ptr_nonnull(strstr(r.head, want));
+        }
+    }
+    const struct {
+        const char *path;
+        int status;
+    } refused[] = {
+        {"/static/../x", 404},
+        {"/static/%2e%2e/%2e%2e/etc/passwd", 404},
+        {"/static/sub", 404},
+        {"/static/sub/", 404},
+        {"/static/link.txt", 404},
+        {"/static/a%00b", 400},
+        {"/static/nothere", 404},
+        {"/static/", 404},
+        {"/static/sub/../hello.txt", 404},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", refused[i].path);
+        client_sends(c, req);
+        ck_assert(read_response(c, &r));
+        ck_assert_msg(r.status == refused[i].status, "%s -> %d", refused[i].path, r.status);
+        if (r.status == 400) { /* a framing-level error closes; reconnect */
+            client_close(c);
+            c = client_connect(s->port);
+        }
+    }
+    /* A big file (sendfile) with a small response pipelined behind it, and HEAD. */
+    client_sends(c, "GET /static/sub/big.bin HTTP/1.1\r\nHost: x\r\n\r\n"
+                    "HEAD /static/sub/big.bin HTTP/1.1\r\nHost: x\r\n\r\n"
+                    "GET /static/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    int status;
+    size_t len;
+    char *body = read_big(c, &status, &len);
+    ck_assert_int_eq(status, 200);
+    ck_assert_uint_eq(len, sizeof big);
+    ck_assert_int_eq(memcmp(body, big, sizeof big), 0);
+    free(body);
+    ck_assert(read_response_ex(c, &r, 1));
+    ck_assert_ptr_nonnull(strstr(r.head, "Content-Length: 300000\r\n"));
+    ck_assert(read_response(c, &r));
+    ck_assert_str_eq(r.body, "hello world");
+    client_sends(c, "GET /static/sub/big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=100000-\r\n\r\n");
+    body = read_big(c, &status, &len);
+    ck_assert_int_eq(status, 206);
+    ck_assert_uint_eq(len, sizeof big - 100000);
+    ck_assert_int_eq(memcmp(body, big + 100000, len), 0);
+    free(body);
+    client_close(c);
+    server_stop(s);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s", static_dir, outside);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("transport/http_server");
     TCase *tc = tcase_create("http_server");
@@ -874,6 +1034,7 @@ int main(void) {
     tcase_add_test(tc, test_metrics);
     tcase_add_test(tc, test_io_threads_and_unix_socket);
     tcase_add_test(tc, test_output_limit_closes_non_reader);
+    tcase_add_test(tc, test_static_files);
     suite_add_tcase(s, tc);
     return fa_test_run(s);
 }
