@@ -11,11 +11,14 @@
  * compacted or grown while a body is still arriving, and copied out of rbuf entirely when a handler
  * defers the request, so rbuf can be reused for the requests behind it.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/sendfile.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/log.h"
 #include "fasterapi/error.h"
@@ -90,7 +93,7 @@ int fa__http_render(fa__buf_t *out, const fa_http_server_t *srv, const char *dat
     size_t rlen = strlen(reason);
     size_t clen = ctype ? strlen(ctype) : 0;
     int with_body = status_has_body(status);
-    int send_body = with_body && !(req && req->is_head);
+    int send_body = with_body && !(req && req->is_head) && body;
     int keep = req ? req->keep_alive : 0;
     int minor = req ? req->h.minor_version : 1;
     size_t need = 13 + rlen + 2 + srv->server_line_len + date_len + (clen ? clen + 16 : 0) +
@@ -126,13 +129,19 @@ int fa__http_render(fa__buf_t *out, const fa_http_server_t *srv, const char *dat
     else if (minor == 0)
         p = put(p, "Connection: keep-alive\r\n", 24);
     p = put(p, "\r\n", 2);
-    if (send_body && len)
+    if (send_body && len && body) /* body NULL: the caller sends it separately (files) */
         p = put(p, body, len);
     out->len = (size_t)(p - out->data);
     return 0;
 }
 
 /* ---- output ordering ---- */
+
+size_t fa__http_conn_queued(const fa__http_conn_t *c);
+
+static int over_half(const fa__http_conn_t *c) {
+    return fa__http_conn_queued(c) > srv_of(c)->opts.max_output / 2;
+}
 
 /* Where a response for `req` goes now (see http_internal.h). */
 static fa__buf_t *out_for(fa__http_conn_t *c, fa_http_req_t *req) {
@@ -248,6 +257,10 @@ static void req_free(fa_http_req_t *r) {
 }
 
 void fa__http_req_release(fa__http_loop_t *loop, fa_http_req_t *r) {
+    if (r->has_file) {
+        close(r->file_fd);
+        r->has_file = 0;
+    }
     arena_reset(r);
     free(r->copy);
     r->copy = NULL;
@@ -424,6 +437,8 @@ int fa_http_res_send(fa_http_req_t *req, int status, const char *content_type, c
         return FA_ESTATE;
     if (!c) /* a deferred request must be answered with fa_http_respond */
         return FA_ESTATE;
+    if (!body && len && !req->is_head) /* only a HEAD answer may announce a body it omits */
+        return FA_EINVAL;
     fa__http_loop_t *loop = c->loop;
     int rc =
         fa__http_render(out_for(c, req), loop->srv, loop->date_line, loop->date_len, req, status,
@@ -776,10 +791,6 @@ static void finish_request(fa__http_conn_t *c, size_t consumed) {
     fa__http_count(&c->loop->requests, 1);
 }
 
-static int over_half(const fa__http_conn_t *c) {
-    return fa__http_conn_queued(c) > srv_of(c)->opts.max_output / 2;
-}
-
 static void process(fa__http_conn_t *c) {
     const fa_http_server_t *srv = srv_of(c);
     fa__http_loop_t *loop = c->loop;
@@ -919,22 +930,10 @@ static void write_cb(uv_write_t *w, int status) {
     }
     c->activity = uv_now(c->loop->uv);
     fa__http_conn_flush(c);
-    if (c->closing)
-        return;
-    if (c->out_blocked && !over_half(c)) {
-        c->out_blocked = 0;
-        if (c->proto && c->proto->on_drain)
-            c->proto->on_drain(c, c->proto_ctx);
-        if (!c->closing) {
-            process(c);
-            fa__http_conn_flush(c);
-            start_reading(c);
-        }
-    }
     maybe_close(c);
 }
 
-void fa__http_conn_flush(fa__http_conn_t *c) {
+static void flush_out(fa__http_conn_t *c) {
     if (c->closing || c->writing || !c->out.len)
         return;
     uv_buf_t b = uv_buf_init(c->out.data, (unsigned)c->out.len);
@@ -978,6 +977,109 @@ void fa__http_conn_flush(fa__http_conn_t *c) {
     }
 }
 
+/* A file body (fa__http_res_send_file) at the head of the line, once everything before it is
+ * written: sendfile(2) while the socket takes it; when it is full, one chunk goes through uv_write
+ * so that its completion tells us the socket drained. Returns 1 when the caller should flush
+ * again, 0 when it should stop. */
+static int pump_file(fa__http_conn_t *c, fa_http_req_t *p) {
+    uv_os_fd_t sock;
+    if (uv_fileno(&c->h.handle, &sock) != 0) {
+        close_now(c);
+        return 0;
+    }
+    while (p->file_left) {
+        size_t want = p->file_left > (1u << 20) ? (1u << 20) : (size_t)p->file_left;
+        ssize_t n = p->file_sendfile ? sendfile(sock, p->file_fd, &p->file_off, want) : -1;
+        if (n > 0) {
+            p->file_left -= (uint64_t)n;
+            fa__http_count(&c->loop->bytes_out, (uint64_t)n);
+            continue;
+        }
+        if (n == 0) { /* the file shrank under us: the promised length cannot be sent */
+            close_now(c);
+            return 0;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
+            p->file_sendfile = 0; /* not supported here: copy for the rest */
+        size_t chunk = want > 65536 ? 65536 : want;
+        if (fa__buf_reserve(&c->out, chunk) != 0) {
+            close_now(c);
+            return 0;
+        }
+        ssize_t r = pread(p->file_fd, c->out.data + c->out.len, chunk, p->file_off);
+        if (r <= 0) {
+            close_now(c);
+            return 0;
+        }
+        c->out.len += (size_t)r;
+        p->file_off += r;
+        p->file_left -= (uint64_t)r;
+        return 1;
+    }
+    close(p->file_fd);
+    p->has_file = 0;
+    p->answered = 1;
+    count_response(c->loop, p, p->status);
+    if (!p->keep_alive)
+        c->no_more = 1;
+    advance_pending(c);
+    return 1;
+}
+
+void fa__http_conn_flush(fa__http_conn_t *c) {
+    for (;;) {
+        flush_out(c);
+        if (c->closing || c->writing || c->out.len)
+            break;
+        fa_http_req_t *p = c->pend_head;
+        if (!p || !p->has_file || !pump_file(c, p))
+            break;
+    }
+    if (c->out_blocked && !c->closing && !over_half(c)) {
+        /* Below half the limit again: read and handle requests again, from the connection's
+         * timer on the next loop iteration rather than here, because flush is called from inside
+         * handlers and protocol callbacks, which must not be re-entered. */
+        c->out_blocked = 0;
+        c->resume_pending = 1;
+        arm_timer(c, uv_now(c->loop->uv));
+    }
+}
+
+int fa__http_res_send_file(fa_http_req_t *req, int status, const char *content_type, int fd,
+                           uint64_t offset, uint64_t len) {
+    fa__http_conn_t *c = req->conn;
+    if (!c || req->answered || req->deferred || req->streaming)
+        return FA_ESTATE;
+    fa__http_loop_t *loop = c->loop;
+    req->streaming = 1;
+    link_pending(c, req);
+    /* The head only (Content-Length: len); the body follows from the file. */
+    int rc =
+        fa__http_render(out_for(c, req), loop->srv, loop->date_line, loop->date_len, req, status,
+                        content_type, req->res_headers.data, req->res_headers.len, NULL, len);
+    if (rc) {
+        /* Unlink again: the caller answers with an error instead. */
+        c->pend_tail = NULL;
+        fa_http_req_t **pp = &c->pend_head;
+        while (*pp != req) {
+            c->pend_tail = *pp;
+            pp = &(*pp)->next_pending;
+        }
+        *pp = NULL;
+        req->streaming = 0;
+        return rc;
+    }
+    req->has_file = 1;
+    req->file_sendfile = 1;
+    req->file_fd = fd;
+    req->file_off = (off_t)offset;
+    req->file_left = len;
+    req->status = status;
+    return 0;
+}
+
 /* ---- timers ---- */
 
 static void timer_cb(uv_timer_t *t);
@@ -997,6 +1099,20 @@ static void timer_cb(uv_timer_t *t) {
     const fa_http_options_t *o = &srv_of(c)->opts;
     uint64_t now = uv_now(c->loop->uv);
     c->timer_due = 0;
+    fa__http_date_refresh(c->loop);
+    if (c->resume_pending && !c->lingering) {
+        c->resume_pending = 0;
+        if (c->proto && c->proto->on_drain)
+            c->proto->on_drain(c, c->proto_ctx);
+        if (!c->closing) {
+            process(c);
+            fa__http_conn_flush(c);
+            start_reading(c);
+            maybe_close(c);
+        }
+        if (c->closing)
+            return;
+    }
     if (c->lingering) {
         if (now >= c->linger_since + FA_HTTP_LINGER_MS)
             close_now(c);
@@ -1197,9 +1313,27 @@ void fa__http_conn_shutdown(fa__http_conn_t *c) {
     if (c->closing)
         return;
     if (c->state == C_PROTO) {
-        close_now(c);
+        if (c->proto && c->proto->on_shutdown)
+            c->proto->on_shutdown(c, c->proto_ctx);
+        else
+            close_now(c);
         return;
     }
+    /* Open streams end now (SSE clients reconnect elsewhere); their owners hear it first. */
+    for (fa_http_req_t *p = c->pend_head; p && !c->closing;) {
+        fa_http_req_t *next = p->next_pending;
+        if (p->streaming && !p->has_file && !p->answered) {
+            fa__http_stream_close_cb cb = p->stream_close;
+            p->stream_close = NULL;
+            if (cb)
+                cb((fa__http_stream_t *)p, p->stream_ctx);
+            p->keep_alive = 0;
+            fa__http_stream_end((fa__http_stream_t *)p);
+        }
+        p = next;
+    }
+    if (c->closing)
+        return;
     int idle =
         c->rlen == c->rpos && c->state == C_HEAD && !c->pend_head && !c->writing && !c->out.len;
     if (idle) {
@@ -1403,8 +1537,8 @@ void fa__http_conn_close(fa__http_conn_t *c) {
 
 int fa__http_takeover(fa_http_req_t *req, const fa__http_proto_t *proto, void *ctx) {
     fa__http_conn_t *c = req->conn;
-    if (!c || req->deferred || req->streaming || req->h.minor_version < 1 || !proto ||
-        !proto->on_read || !proto->on_close)
+    if (!c || req->deferred || req->streaming || req->h.minor_version < 1 || c->pend_head ||
+        !proto || !proto->on_read || !proto->on_close)
         return FA_ESTATE;
     c->proto_pending = 1;
     c->next_proto = proto;

@@ -35,7 +35,9 @@
  *     fa__http_stream_write is one chunk, flushed at once (coalesced with others of the same loop
  *     iteration); fa__http_stream_end writes the last chunk. Responses to requests pipelined behind
  *     a stream wait until it ends. on_close fires once if the connection dies first (after it the
- *     stream must not be used); it does not fire after fa__http_stream_end.
+ *     stream must not be used); it does not fire after fa__http_stream_end. At a graceful server
+ *     shutdown every open stream is ended by the server (its last chunk is sent): on_close fires
+ *     first, so its owner forgets it.
  *
  * (3) Cross-thread delivery: a connection is named by fa__http_conn_ref_t {loop, slot, generation}.
  *     fa__http_post(srv, msg) from ANY thread queues msg (an intrusive header embedded in the
@@ -51,6 +53,7 @@
 
 #include <stdatomic.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <uv.h>
 
 #include "core/buf.h"
@@ -105,9 +108,15 @@ typedef struct {
     size_t (*on_read)(fa__http_conn_t *c, void *ctx, char *data, size_t len);
     void (*on_drain)(fa__http_conn_t *c, void *ctx); /* optional */
     void (*on_close)(fa__http_conn_t *c, void *ctx); /* once; c is gone after it returns */
+    /* Optional: the server is shutting down gracefully. The protocol says goodbye (a WebSocket
+     * close frame 1001) and calls fa__http_conn_close; without this callback, or if it has not
+     * closed by shutdown_timeout_ms, the connection is closed under it (on_close still fires). */
+    void (*on_shutdown)(fa__http_conn_t *c, void *ctx);
 } fa__http_proto_t;
 
-/* In a handler, after queuing the 101 response. 0 or FA_ESTATE (deferred request, HTTP/1.0). */
+/* In a handler, after queuing the 101 response. 0 or FA_ESTATE (deferred request, HTTP/1.0, or
+ * responses of earlier pipelined requests still pending: the protocol's bytes would overtake
+ * them). */
 int fa__http_takeover(fa_http_req_t *req, const fa__http_proto_t *proto, void *ctx);
 /* The connection of a request (loop thread, while the handler runs). */
 fa__http_conn_t *fa__http_req_conn(fa_http_req_t *req);
@@ -194,6 +203,10 @@ struct fa_http_req_s {
     fa__buf_t reply;    /* deferred: the response rendered by the responding thread */
     fa__http_stream_close_cb stream_close;
     void *stream_ctx;
+    /* A file body (static files): sent after the head, see http_conn.c pump_file. */
+    int has_file, file_sendfile, file_fd;
+    off_t file_off;
+    uint64_t file_left;
     fa__http_header_t header_store[]; /* max_headers entries */
 };
 
@@ -276,11 +289,12 @@ struct fa__http_conn_s {
     fa_http_req_t *pend_head, *pend_tail;
     /* Flags. */
     int reading;
-    int paused;      /* by a protocol or backpressure */
-    int out_blocked; /* output above max_output / 2 */
-    int no_more;     /* no further requests: close once the output is flushed */
-    int closing;     /* uv_close called */
-    int lingering;   /* shutdown sent, draining input */
+    int paused;         /* by a protocol or backpressure */
+    int out_blocked;    /* output above max_output / 2 */
+    int resume_pending; /* output drained below half: resume from the timer */
+    int no_more;        /* no further requests: close once the output is flushed */
+    int closing;        /* uv_close called */
+    int lingering;      /* shutdown sent, draining input */
     int eof;
     int in_callbacks;  /* handlers running: defer closing until they return */
     int close_pending; /* handles still closing (connection + timer) */
@@ -343,6 +357,11 @@ void fa__http_date_refresh(fa__http_loop_t *loop);
 int fa__http_render(fa__buf_t *out, const fa_http_server_t *srv, const char *date_line,
                     size_t date_len, const fa_http_req_t *req, int status, const char *ctype,
                     const char *hdrs, size_t hdrs_len, const void *body, size_t len);
+
+/* Answers with a head carrying Content-Length: len, then len bytes of fd from offset (fd is owned
+ * from now on, closed when done). 0, or an error (fd still the caller's). */
+int fa__http_res_send_file(fa_http_req_t *req, int status, const char *content_type, int fd,
+                           uint64_t offset, uint64_t len);
 
 /* http_server.c */
 int fa__http_route_add(fa_http_server_t *srv, int method, const char *pattern,

@@ -732,6 +732,7 @@ START_TEST(test_graceful_shutdown_with_request_in_flight) {
     ck_assert_str_eq(r.body, "late /slow");
     ck_assert_ptr_nonnull(strstr(r.head, "Connection: close"));
     ck_assert(client_sees_eof(c));
+    client_close(c); /* ends the server's lingering close at once */
     pthread_join(s->th, NULL);
     ck_assert_int_eq(s->close_rc, 0);
     /* New connections are refused once the listener is closed. */
@@ -744,7 +745,6 @@ START_TEST(test_graceful_shutdown_with_request_in_flight) {
     close(fd);
     fa_http_server_free(s->srv);
     client_close(idle);
-    client_close(c);
     free(s);
 }
 END_TEST
@@ -853,6 +853,321 @@ START_TEST(test_output_limit_closes_non_reader) {
 }
 END_TEST
 
+/* ---- hooks: protocol takeover, streams, messages ---- */
+
+static _Atomic int proto_closed;
+static size_t upper_read(fa__http_conn_t *c, void *ctx, char *data, size_t len) {
+    (void)ctx;
+    /* Consumes whole lines only: the rest must be offered again with more bytes. */
+    char *nl = memchr(data, '\n', len);
+    if (!nl)
+        return 0;
+    size_t n = (size_t)(nl - data) + 1;
+    fa__buf_t *out = fa__http_conn_out(c);
+    for (size_t i = 0; i < n; i++)
+        fa__buf_putc(out, (char)(data[i] >= 'a' && data[i] <= 'z' ? data[i] - 32 : data[i]));
+    fa__http_conn_flush(c);
+    if (n == 5 && memcmp(data, "bye!\n", 5) == 0)
+        fa__http_conn_close(c);
+    return n;
+}
+static void upper_close(fa__http_conn_t *c, void *ctx) {
+    (void)c;
+    (void)ctx;
+    atomic_fetch_add(&proto_closed, 1);
+}
+static const fa__http_proto_t upper_proto = {upper_read, NULL, upper_close, NULL};
+
+static void h_upgrade(fa_http_req_t *req, void *data) {
+    (void)data;
+    fa_http_res_header(req, "Upgrade", "upper");
+    fa_http_res_header(req, "Connection", "Upgrade");
+    fa_http_res_send(req, 101, NULL, NULL, 0);
+    ck_assert_int_eq(fa__http_takeover(req, &upper_proto, NULL), 0);
+}
+
+typedef struct {
+    fa__http_msg_t msg;
+    fa__http_stream_t *stream;
+    int end;
+} stream_msg_t;
+
+static _Atomic int stream_closed;
+static fa__http_stream_t *the_stream;
+static fa__http_conn_ref_t stream_ref;
+
+static void stream_msg_cb(fa__http_loop_t *loop, fa__http_conn_t *conn, fa__http_msg_t *m) {
+    (void)loop;
+    stream_msg_t *sm = (stream_msg_t *)m;
+    if (conn) {
+        ck_assert_ptr_eq(fa__http_stream_conn(sm->stream), conn);
+        ck_assert_int_eq(fa__http_stream_write(sm->stream, "from another thread\n", 20), 0);
+        if (sm->end)
+            fa__http_stream_end(sm->stream);
+    }
+    free(sm);
+}
+
+static void stream_close_cb(fa__http_stream_t *st, void *ctx) {
+    (void)st;
+    (void)ctx;
+    atomic_fetch_add(&stream_closed, 1);
+}
+
+static void h_stream(fa_http_req_t *req, void *data) {
+    (void)data;
+    fa__http_stream_t *st = fa__http_stream_start(
+        req, 200, "text/event-stream", "Cache-Control: no-store\r\n", stream_close_cb, NULL);
+    ck_assert_ptr_nonnull(st);
+    ck_assert_int_eq(fa__http_stream_write(st, "first\n", 6), 0);
+    the_stream = st;
+    stream_ref = fa__http_conn_ref(fa__http_stream_conn(st));
+}
+
+static void setup_hooks(fa_http_server_t *srv, fa_http_options_t *opts) {
+    setup_routes(srv, opts);
+    fa_http_route(srv, "GET", "/upgrade", h_upgrade, NULL);
+    fa_http_route(srv, "GET", "/stream", h_stream, NULL);
+}
+
+START_TEST(test_takeover_after_101) {
+    server_t *s = server_start(setup_hooks);
+    client_t *c = client_connect(s->port);
+    /* The protocol's first bytes arrive in the same write as the head. */
+    client_sends(c, "GET /upgrade HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+                    "Upgrade: upper\r\n\r\nhello\nwor");
+    response_t r;
+    ck_assert(read_response(c, &r));
+    ck_assert_int_eq(r.status, 101);
+    ck_assert_ptr_nonnull(strstr(r.head, "\r\nUpgrade: upper\r\n"));
+    while (!strstr(c->buf, "HELLO\n"))
+        ck_assert_int_eq(client_fill(c), 1);
+    client_sends(c, "ld\n");
+    while (!strstr(c->buf, "WORLD\n"))
+        ck_assert_int_eq(client_fill(c), 1);
+    ck_assert_str_eq(c->buf, "HELLO\nWORLD\n");
+    c->len = 0;
+    c->buf[0] = '\0';
+    client_sends(c, "bye!\n");
+    while (!strstr(c->buf, "BYE!\n"))
+        ck_assert_int_eq(client_fill(c), 1);
+    c->len = 0;
+    ck_assert(client_sees_eof(c));
+    client_close(c);
+    for (int i = 0; i < 200 && !atomic_load(&proto_closed); i++)
+        usleep(2000);
+    ck_assert_int_eq(atomic_load(&proto_closed), 1);
+    server_stop(s);
+}
+END_TEST
+
+START_TEST(test_stream_written_from_another_thread) {
+    server_t *s = server_start(setup_hooks);
+    client_t *c = client_connect(s->port);
+    /* A request pipelined behind the stream waits for the stream's end. */
+    client_sends(c,
+                 "GET /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    while (!strstr(c->buf, "first\n"))
+        ck_assert_int_eq(client_fill(c), 1);
+    ck_assert_ptr_nonnull(strstr(c->buf, "Transfer-Encoding: chunked\r\n"));
+    ck_assert_ptr_nonnull(strstr(c->buf, "Cache-Control: no-store\r\n"));
+    ck_assert_ptr_null(strstr(c->buf, "Hello, World!"));
+    for (int i = 0; i < 2; i++) {
+        stream_msg_t *m = calloc(1, sizeof *m);
+        m->msg.cb = stream_msg_cb;
+        m->msg.to = stream_ref;
+        m->stream = the_stream;
+        m->end = i == 1;
+        ck_assert_int_eq(fa__http_post(s->srv, &m->msg), 0);
+    }
+    response_t r;
+    ck_assert(read_response(c, &r));
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "first\nfrom another thread\nfrom another thread\n");
+    ck_assert(read_response(c, &r));
+    ck_assert_str_eq(r.body, "Hello, World!");
+    ck_assert_int_eq(atomic_load(&stream_closed), 0);
+    /* A second stream is ended by a graceful shutdown: its owner hears it, the client gets the
+     * last chunk. */
+    client_sends(c, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+    while (!strstr(c->buf, "first\n"))
+        ck_assert_int_eq(client_fill(c), 1);
+    ck_assert_int_eq(fa_http_server_stop(s->srv), 0);
+    ck_assert(read_response(c, &r));
+    ck_assert_str_eq(r.body, "first\n");
+    ck_assert(client_sees_eof(c));
+    client_close(c);
+    pthread_join(s->th, NULL);
+    ck_assert_int_eq(s->close_rc, 0);
+    ck_assert_int_eq(atomic_load(&stream_closed), 1);
+    /* After the server stopped, a post is refused (the message stays the caller's). */
+    fa__http_msg_t m = {stream_msg_cb, stream_ref};
+    ck_assert_int_eq(fa__http_post(s->srv, &m), FA_ESTATE);
+    fa_http_server_free(s->srv);
+    free(s);
+}
+END_TEST
+
+/* ---- static files ---- */
+
+static char static_dir[128];
+
+static void write_file(const char *path, const void *data, size_t len) {
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
+    fclose(f);
+}
+
+static void setup_static(fa_http_server_t *srv, fa_http_options_t *opts) {
+    setup_routes(srv, opts);
+    ck_assert_int_eq(fa_http_route_static(srv, "/static/", static_dir), 0);
+    ck_assert_int_eq(fa_http_route_static(srv, "/static", "/nonexistent/dir"), FA_ENOENT);
+}
+
+/* Reads a response whose body may be large; returns the body (malloc'd), sets *len. */
+static char *read_big(client_t *c, int *status, size_t *len) {
+    char *end;
+    while (!(end = strstr(c->buf, "\r\n\r\n")))
+        ck_assert_int_eq(client_fill(c), 1);
+    size_t hl = (size_t)(end + 4 - c->buf);
+    ck_assert_int_eq(sscanf(c->buf, "HTTP/1.1 %d", status), 1);
+    const char *cl = strcasestr(c->buf, "\r\nContent-Length: ");
+    ck_assert_ptr_nonnull(cl);
+    size_t need = strtoul(cl + 18, NULL, 10);
+    char *body = malloc(need + 1);
+    size_t have = c->len - hl < need ? c->len - hl : need;
+    memcpy(body, c->buf + hl, have);
+    size_t rest = c->len - hl - have;
+    memmove(c->buf, c->buf + hl + have, rest + 1);
+    c->len = rest;
+    while (have < need) {
+        ssize_t n = recv(c->fd, body + have, need - have, 0);
+        ck_assert_int_gt(n, 0);
+        have += (size_t)n;
+    }
+    *len = need;
+    return body;
+}
+
+START_TEST(test_static_files) {
+    snprintf(static_dir, sizeof static_dir, "/tmp/fa_http_static_%d", (int)getpid());
+    char path[256];
+    mkdir(static_dir, 0700);
+    snprintf(path, sizeof path, "%s/sub", static_dir);
+    mkdir(path, 0700);
+    snprintf(path, sizeof path, "%s/hello.txt", static_dir);
+    write_file(path, "hello world", 11);
+    static char big[300000];
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)(i * 7 + i / 1000);
+    snprintf(path, sizeof path, "%s/sub/big.bin", static_dir);
+    write_file(path, big, sizeof big);
+    char outside[256];
+    snprintf(outside, sizeof outside, "%s.secret", static_dir);
+    write_file(outside, "secret", 6);
+    snprintf(path, sizeof path, "%s/link.txt", static_dir);
+    ck_assert_int_eq(symlink(outside, path), 0);
+
+    server_t *s = server_start(setup_static);
+    client_t *c = client_connect(s->port);
+    response_t r;
+    client_sends(c, "GET /static/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    ck_assert(read_response(c, &r));
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "hello world");
+    ck_assert_ptr_nonnull(strstr(r.head, "Content-Type: text/plain; charset=utf-8\r\n"));
+    ck_assert_ptr_nonnull(strstr(r.head, "Last-Modified: "));
+    char *et = strstr(r.head, "ETag: ");
+    ck_assert_ptr_nonnull(et);
+    char etag[80] = {0};
+    sscanf(et + 6, "%79[^\r]", etag);
+    char req[512];
+    snprintf(req, sizeof req,
+             "GET /static/hello.txt HTTP/1.1\r\nHost: x\r\nIf-None-Match: W/\"x\", %s\r\n\r\n",
+             etag);
+    client_sends(c, req);
+    ck_assert(read_response(c, &r));
+    ck_assert_int_eq(r.status, 304);
+    ck_assert_ptr_null(strstr(r.head, "Content-Length"));
+    const struct {
+        const char *range;
+        int status;
+        const char *body;
+        const char *content_range;
+    } cases[] = {
+        {"bytes=2-4", 206, "llo", "bytes 2-4/11"},   {"bytes=-3", 206, "rld", "bytes 8-10/11"},
+        {"bytes=6-", 206, "world", "bytes 6-10/11"}, {"bytes=6-100", 206, "world", "bytes 6-10/11"},
+        {"bytes=11-", 416, NULL, "bytes */11"},      {"bytes=0-1,3-4", 200, "hello world", NULL},
+        {"bytes=x", 200, "hello world", NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(req, sizeof req, "GET /static/hello.txt HTTP/1.1\r\nHost: x\r\nRange: %s\r\n\r\n",
+                 cases[i].range);
+        client_sends(c, req);
+        ck_assert(read_response(c, &r));
+        ck_assert_int_eq(r.status, cases[i].status);
+        if (cases[i].body)
+            ck_assert_str_eq(r.body, cases[i].body);
+        if (cases[i].content_range) {
+            char want[80];
+            snprintf(want, sizeof want, "Content-Range: %s\r\n", cases[i].content_range);
+            ck_assert_ptr_nonnull(strstr(r.head, want));
+        }
+    }
+    const struct {
+        const char *path;
+        int status;
+    } refused[] = {
+        {"/static/../x", 404},
+        {"/static/%2e%2e/%2e%2e/etc/passwd", 404},
+        {"/static/sub", 404},
+        {"/static/sub/", 404},
+        {"/static/link.txt", 404},
+        {"/static/a%00b", 400},
+        {"/static/nothere", 404},
+        {"/static/", 404},
+        {"/static/sub/../hello.txt", 404},
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", refused[i].path);
+        client_sends(c, req);
+        ck_assert(read_response(c, &r));
+        ck_assert_msg(r.status == refused[i].status, "%s -> %d", refused[i].path, r.status);
+        if (r.status == 400) { /* a framing-level error closes; reconnect */
+            client_close(c);
+            c = client_connect(s->port);
+        }
+    }
+    /* A big file (sendfile) with a small response pipelined behind it, and HEAD. */
+    client_sends(c, "GET /static/sub/big.bin HTTP/1.1\r\nHost: x\r\n\r\n"
+                    "HEAD /static/sub/big.bin HTTP/1.1\r\nHost: x\r\n\r\n"
+                    "GET /static/hello.txt HTTP/1.1\r\nHost: x\r\n\r\n");
+    int status;
+    size_t len;
+    char *body = read_big(c, &status, &len);
+    ck_assert_int_eq(status, 200);
+    ck_assert_uint_eq(len, sizeof big);
+    ck_assert_int_eq(memcmp(body, big, sizeof big), 0);
+    free(body);
+    ck_assert(read_response_ex(c, &r, 1));
+    ck_assert_ptr_nonnull(strstr(r.head, "Content-Length: 300000\r\n"));
+    ck_assert(read_response(c, &r));
+    ck_assert_str_eq(r.body, "hello world");
+    client_sends(c, "GET /static/sub/big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=100000-\r\n\r\n");
+    body = read_big(c, &status, &len);
+    ck_assert_int_eq(status, 206);
+    ck_assert_uint_eq(len, sizeof big - 100000);
+    ck_assert_int_eq(memcmp(body, big + 100000, len), 0);
+    free(body);
+    client_close(c);
+    server_stop(s);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf %s %s", static_dir, outside);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("transport/http_server");
     TCase *tc = tcase_create("http_server");
@@ -874,6 +1189,9 @@ int main(void) {
     tcase_add_test(tc, test_metrics);
     tcase_add_test(tc, test_io_threads_and_unix_socket);
     tcase_add_test(tc, test_output_limit_closes_non_reader);
+    tcase_add_test(tc, test_static_files);
+    tcase_add_test(tc, test_takeover_after_101);
+    tcase_add_test(tc, test_stream_written_from_another_thread);
     suite_add_tcase(s, tc);
     return fa_test_run(s);
 }
