@@ -139,16 +139,15 @@ static int slot_alloc(sse_t *s, fa_http_server_t *srv, uint32_t loop, fa_sse_str
         reg_made++;
         sl = slot_at(id);
     }
-    /* Seqlock writer: the slot's gen is even (free) here; the release fence orders that gen
-     * before the new srv/loop, so a reader that sees the new values sees an even or newer gen
-     * on its second load (see handle_target). */
-    atomic_thread_fence(memory_order_release);
-    atomic_store_explicit(&sl->srv, srv, memory_order_relaxed);
-    atomic_store_explicit(&sl->loop, loop, memory_order_relaxed);
+    /* Seqlock writer, all seq_cst (no fences, which ThreadSanitizer does not model): the gen was
+     * made even by slot_release before these stores, so in the single total order a reader that
+     * sees the new srv/loop then reads an even or newer gen on its second load (handle_target). */
+    atomic_store_explicit(&sl->srv, srv, memory_order_seq_cst);
+    atomic_store_explicit(&sl->loop, loop, memory_order_seq_cst);
     sl->s = s;
     uint32_t gen = atomic_load_explicit(&sl->gen, memory_order_relaxed) + 1;
-    /* Release: srv/loop/s are visible to whoever sees the odd gen. */
-    atomic_store_explicit(&sl->gen, gen, memory_order_release);
+    /* The odd gen last: srv/loop/s are visible to whoever sees it (seq_cst includes release). */
+    atomic_store_explicit(&sl->gen, gen, memory_order_seq_cst);
     uv_mutex_unlock(&reg_lock);
     h->id = id;
     h->gen = gen;
@@ -158,7 +157,7 @@ static int slot_alloc(sse_t *s, fa_http_server_t *srv, uint32_t loop, fa_sse_str
 static void slot_release(fa_sse_stream_t h) {
     slot_t *sl = slot_at(h.id);
     uv_mutex_lock(&reg_lock);
-    atomic_store_explicit(&sl->gen, h.gen + 1, memory_order_release);
+    atomic_store_explicit(&sl->gen, h.gen + 1, memory_order_seq_cst); /* even: closed */
     sl->s = NULL;
     sl->next_free = reg_free;
     reg_free = h.id;
@@ -172,13 +171,12 @@ static int handle_target(fa_sse_stream_t h, fa_http_server_t **srv, uint32_t *lo
     slot_t *sl = slot_at(h.id);
     if (!sl)
         return FA_ESTATE;
-    /* Seqlock reader: gen, the data, an acquire fence, gen again. */
-    if (atomic_load_explicit(&sl->gen, memory_order_acquire) != h.gen)
+    /* Seqlock reader: gen, the data, gen again, all seq_cst (see slot_alloc). */
+    if (atomic_load_explicit(&sl->gen, memory_order_seq_cst) != h.gen)
         return FA_ESTATE;
-    *srv = atomic_load_explicit(&sl->srv, memory_order_relaxed);
-    *loop = atomic_load_explicit(&sl->loop, memory_order_relaxed);
-    atomic_thread_fence(memory_order_acquire);
-    if (atomic_load_explicit(&sl->gen, memory_order_relaxed) != h.gen)
+    *srv = atomic_load_explicit(&sl->srv, memory_order_seq_cst);
+    *loop = atomic_load_explicit(&sl->loop, memory_order_seq_cst);
+    if (atomic_load_explicit(&sl->gen, memory_order_seq_cst) != h.gen)
         return FA_ESTATE;
     return 0;
 }
