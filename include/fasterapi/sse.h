@@ -78,7 +78,8 @@ FA_EXTERN void fa_sse_options_init(fa_sse_options_t *o);
 
 /* In a route handler: answers the request with an event stream and returns (in *out, may be
  * NULL) its handle. With a channel, the events after the request's Last-Event-ID are replayed
- * first. The handler may return at once; the stream stays open until closed. 0, FA_ESTATE (the
+ * first. The handler may return at once; the stream stays open until closed. A HEAD request
+ * gets the same head and no stream (*out is {0, 0}, on_close never fires). 0, FA_ESTATE (the
  * request was already answered or deferred), FA_ENOMEM (the request is answered 500). */
 FA_EXTERN int fa_sse_open(fa_http_req_t *req, const fa_sse_options_t *o, fa_sse_stream_t *out);
 

@@ -434,6 +434,15 @@ int fa_sse_open(fa_http_req_t *req, const fa_sse_options_t *o, fa_sse_stream_t *
     }
     if (o->channel && loop->index >= o->channel->nloops)
         return FA_EINVAL; /* a channel of another server */
+    if (out)
+        out->id = out->gen = 0;
+    if (req->is_head) {
+        /* HEAD: the head a GET would get, and no stream (RFC 9110 §9.3.2: no content). */
+        int rc = fa_http_res_header(req, "Cache-Control", "no-cache");
+        if (rc == 0)
+            rc = fa_http_res_header(req, "X-Accel-Buffering", "no");
+        return rc ? rc : fa_http_res_send(req, 200, "text/event-stream", NULL, 0);
+    }
     sse_t *s = calloc(1, sizeof *s);
     if (!s)
         return FA_ENOMEM;

@@ -198,6 +198,27 @@ START_TEST(test_unknown_id_replays_nothing) {
 }
 END_TEST
 
+START_TEST(test_head_request_gets_no_stream) {
+    client_t *c = malloc(sizeof *c);
+    c->len = 0;
+    c->fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ck_assert_int_eq(connect(c->fd, (struct sockaddr *)&a, sizeof a), 0);
+    const char *head = "HEAD /s HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n";
+    ck_assert_int_eq(write(c->fd, head, strlen(head)), (ssize_t)strlen(head));
+    /* The HEAD answer has no body, so the next response follows it directly. */
+    ck_assert(client_wait(c, "HTTP/1.1 404", 2000));
+    ck_assert_ptr_nonnull(strstr(c->buf, "Content-Type: text/event-stream\r\n"));
+    ck_assert_ptr_null(strstr(c->buf, "retry:"));
+    ck_assert_ptr_null(strstr(c->buf, "Transfer-Encoding"));
+    ck_assert_int_eq(fa_sse_channel_subscribers(chan), 0);
+    client_close(c);
+    ck_assert_int_eq(atomic_load(&closes), 0); /* no stream, so no on_close */
+    free(c);
+}
+END_TEST
+
 START_TEST(test_keepalive_comment) {
     client_t *c = malloc(sizeof *c);
     client_open(c, "/s", NULL);
@@ -302,6 +323,7 @@ int main(void) {
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_head_replay_and_live);
     tcase_add_test(tc, test_unknown_id_replays_nothing);
+    tcase_add_test(tc, test_head_request_gets_no_stream);
     tcase_add_test(tc, test_keepalive_comment);
     tcase_add_test(tc, test_send_close_and_stale_handle);
     tcase_add_test(tc, test_concurrent_publishers);

@@ -13,6 +13,7 @@
 //   - the response head: 200, text/event-stream, no-cache, X-Accel-Buffering: no, chunked;
 //   - Last-Event-ID of an old but kept event replays from the next one at once; an unknown one
 //     replays nothing (the next event is a live one);
+//   - eight parallel clients each get consecutive events (two server loops share the channel);
 //   - SIGTERM stops the server cleanly (exit 0) with a stream open.
 'use strict';
 const { spawn } = require('child_process');
@@ -104,7 +105,10 @@ async function main() {
   const bin = process.argv[2];
   if (!bin) fail('usage: node sse_client.js <web_server binary>');
   const port = await freePort();
-  const server = spawn(bin, ['--port', String(port), '--clock-ms', String(CLOCK_MS)], {
+  // Two loops: reconnections and the parallel clients below land on either (SO_REUSEPORT), so
+  // the channel's fan-out to several loops is exercised.
+  const server = spawn(bin, ['--port', String(port), '--clock-ms', String(CLOCK_MS),
+                             '--io-threads', '2'], {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   let exited = null;
@@ -193,6 +197,13 @@ async function main() {
     if (Number(unk.events[0].id) <= newest)
       fail(`unknown Last-Event-ID replayed ${unk.events[0].id} (newest seen ${newest})`);
     console.log('ok: head, replay after a kept id, nothing replayed for an unknown id');
+
+    // Eight clients at once, directly: each gets consecutive ids from where it started.
+    const many = await Promise.all(Array.from({ length: 8 }, () => rawEvents(port, {}, 10)));
+    many.forEach((r, k) => r.events.forEach((e, i) => {
+      if (Number(e.id) !== Number(r.events[0].id) + i) fail(`client ${k}: id ${e.id} at ${i}`);
+    }));
+    console.log('ok: 8 parallel clients, 10 consecutive events each');
 
     // Graceful stop with a stream open.
     const open = new EventSource(`http://127.0.0.1:${port}/events`);
