@@ -120,9 +120,12 @@ async function main() {
     await waitListening(port, 10000);
 
     // The proxy: the first DROPS connections are cut DROP_AFTER ms after they start.
-    const conns = []; // { head: request head text }
+    const conns = []; // { head: request head text, last: the last id received at accept }
+    const got = [];
     const proxy = net.createServer((client) => {
-      const info = { head: '' };
+      // Same process and loop as the EventSource: nothing can arrive on this connection before
+      // this runs, so `last` is exactly what the client had when it reconnected.
+      const info = { head: '', last: got.length ? got[got.length - 1].id : null };
       conns.push(info);
       const n = conns.length;
       const up = net.connect(port, '127.0.0.1');
@@ -139,22 +142,12 @@ async function main() {
     await new Promise((r) => proxy.listen(0, '127.0.0.1', r));
     const pport = proxy.address().port;
 
-    const got = [];
-    const lastBeforeConn = []; // the last id received when connection i started
     const es = new EventSource(`http://127.0.0.1:${pport}/events`);
     es.onmessage = (e) => got.push({ id: e.lastEventId, data: e.data });
     es.onerror = () => {};
-    let seenConns = 0;
-    const watch = setInterval(() => {
-      while (seenConns < conns.length) {
-        lastBeforeConn.push(got.length ? got[got.length - 1].id : null);
-        seenConns++;
-      }
-    }, 1);
     await waitFor(() => conns.length > DROPS && got.length >= WANT_EVENTS, 30000,
       () => `${WANT_EVENTS} events over ${DROPS + 1} connections (got ${got.length} over ` +
             `${conns.length}: ${got.map((e) => e.id).join(',')})`);
-    clearInterval(watch);
     es.close();
     proxy.close();
 
@@ -169,7 +162,7 @@ async function main() {
     for (let i = 1; i <= DROPS; i++) {
       const m = /\r\nlast-event-id: *([^\r]*)\r\n/i.exec(conns[i].head);
       if (!m) fail(`reconnection ${i} had no Last-Event-ID:\n${conns[i].head}`);
-      const want = lastBeforeConn[i];
+      const want = conns[i].last;
       if (want !== null && m[1] !== want)
         fail(`reconnection ${i}: Last-Event-ID ${m[1]}, last received ${want}`);
     }
