@@ -24,9 +24,10 @@
  * Streams are named by a handle {id, gen} that any thread may hold: once the stream is closed
  * (by either side) its generation moves on and every call with the old handle returns FA_ESTATE,
  * never touching freed memory. on_close fires exactly once per opened stream, on the
- * connection's loop thread, whatever ended it: the client left (FA_EOF), fa_sse_close (0), the
- * server shut down (FA_ECANCELED), or the stream fell behind its channel's replay window or its
- * output limit (FA_ELIMIT; the client reconnects).
+ * connection's loop thread, whatever ended it: the client left or stopped reading until the
+ * server's output limit (max_output) was hit (FA_EOF), fa_sse_close (0), the server shut down
+ * (FA_ECANCELED), the stream fell behind its channel's replay window (FA_ELIMIT; the client
+ * reconnects), or its replay at open could not be buffered (FA_ENOMEM).
  *
  * Channels. A channel numbers its events and keeps the last ones (bounded by bytes and count,
  * FA_SSE_REPLAY_BYTES / FA_SSE_REPLAY_EVENTS by default) so that an EventSource that reconnects
@@ -63,7 +64,8 @@ typedef struct {
 typedef struct fa_sse_channel_s fa_sse_channel_t;
 
 /* Why a stream ended: 0 (fa_sse_close), FA_EOF (the client left or the connection failed),
- * FA_ECANCELED (server shutdown), FA_ELIMIT (fell behind). Loop thread. */
+ * FA_ECANCELED (server shutdown), FA_ELIMIT (fell behind), FA_ENOMEM. Loop thread. The handle
+ * is already stale when this runs. */
 typedef void (*fa_sse_close_cb)(fa_sse_stream_t stream, int reason, void *data);
 
 typedef struct {

@@ -72,6 +72,10 @@ static void run_loop(void *arg) {
 
 static void setup(void) {
     signal(SIGPIPE, SIG_IGN); /* the client side closes sockets the server still writes to */
+    /* Fresh counters, also when CK_FORK=no runs every test in one process. */
+    atomic_store(&closes, 0);
+    atomic_store(&last_reason, 0);
+    atomic_store(&plain_handle, 0);
     ck_assert_int_eq(uv_loop_init(&loop), 0);
     fa_http_options_t opts;
     fa_http_options_init(&opts);
