@@ -59,6 +59,16 @@ static void plain_cb(fa_http_req_t *req, void *data) {
     atomic_store(&plain_handle, (uint64_t)h.id << 32 | h.gen);
 }
 
+/* Blocks the loop for a while, so that publishers can outrun it deterministically. */
+static _Atomic int blocking;
+
+static void block_cb(fa_http_req_t *req, void *data) {
+    (void)data;
+    atomic_store(&blocking, 1);
+    usleep(300 * 1000);
+    fa_http_res_send(req, 200, "text/plain", "ok", 2);
+}
+
 static fa_sse_stream_t plain(void) {
     uint64_t v = atomic_load(&plain_handle);
     fa_sse_stream_t h = {(uint32_t)(v >> 32), (uint32_t)v};
@@ -76,6 +86,7 @@ static void setup(void) {
     atomic_store(&closes, 0);
     atomic_store(&last_reason, 0);
     atomic_store(&plain_handle, 0);
+    atomic_store(&blocking, 0);
     ck_assert_int_eq(uv_loop_init(&loop), 0);
     fa_http_options_t opts;
     fa_http_options_init(&opts);
@@ -87,6 +98,7 @@ static void setup(void) {
     ck_assert_int_eq(fa_http_route(srv, "GET", "/s", chan_cb, chan), 0);
     ck_assert_int_eq(fa_http_route(srv, "GET", "/big", chan_cb, chan_big), 0);
     ck_assert_int_eq(fa_http_route(srv, "GET", "/plain", plain_cb, NULL), 0);
+    ck_assert_int_eq(fa_http_route(srv, "GET", "/block", block_cb, NULL), 0);
     ck_assert_int_eq(fa_http_server_start(srv, &loop), 0);
     port = fa_http_server_port(srv);
     ck_assert_int_gt(port, 0);
@@ -223,6 +235,36 @@ START_TEST(test_head_request_gets_no_stream) {
 }
 END_TEST
 
+/* A subscriber whose loop falls more than the ring's window behind is closed (FA_ELIMIT) rather
+ * than silently skipping events; its client reconnects. */
+START_TEST(test_fell_behind_is_closed) {
+    client_t *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    client_open(a, "/s", NULL);
+    ck_assert(client_wait(a, "retry: 100\n\n", 2000));
+    client_open(b, "/block", NULL);
+    for (int i = 0; i < 2000 && !atomic_load(&blocking); i++)
+        usleep(1000);
+    ck_assert(atomic_load(&blocking));
+    for (int i = 0; i < 20; i++) /* the ring keeps 8 */
+        ck_assert_int_eq(fa_sse_channel_publish(chan, NULL, NULL, "x", 1, NULL), 0);
+    ck_assert(wait_int(&closes, 1, 2000));
+    ck_assert_int_eq(atomic_load(&last_reason), FA_ELIMIT);
+    ck_assert(client_wait(a, "0\r\n\r\n", 2000));
+    ck_assert_ptr_null(strstr(a->buf, "data: x"));
+    ck_assert_int_eq(fa_sse_channel_subscribers(chan), 0);
+    /* Reconnecting with an id still kept replays from there. */
+    client_close(a);
+    client_open(a, "/s", "Last-Event-ID: 15\r\n");
+    ck_assert(client_wait(a, "id: 20\n", 2000));
+    ck_assert_ptr_nonnull(strstr(a->buf, "id: 16\n"));
+    ck_assert_ptr_null(strstr(a->buf, "id: 15\n"));
+    client_close(a);
+    client_close(b);
+    free(a);
+    free(b);
+}
+END_TEST
+
 START_TEST(test_keepalive_comment) {
     client_t *c = malloc(sizeof *c);
     client_open(c, "/s", NULL);
@@ -328,6 +370,7 @@ int main(void) {
     tcase_add_test(tc, test_head_replay_and_live);
     tcase_add_test(tc, test_unknown_id_replays_nothing);
     tcase_add_test(tc, test_head_request_gets_no_stream);
+    tcase_add_test(tc, test_fell_behind_is_closed);
     tcase_add_test(tc, test_keepalive_comment);
     tcase_add_test(tc, test_send_close_and_stale_handle);
     tcase_add_test(tc, test_concurrent_publishers);
