@@ -21,6 +21,13 @@
  * (under the mutex), and writes each stream's part of it after releasing the mutex. A stream
  * whose position fell out of the ring (the loop was slower than max_events events) is closed
  * with FA_ELIMIT: its client reconnects rather than silently missing events.
+ *
+ * Measured 2026-12-03 (throwaway bench, release build, one loop, the clients reading over
+ * loopback in the same process, 2-vCPU KVM guest shared with other builds; 64-byte events
+ * published from one thread into a channel big enough to keep them all):
+ *   1 client x 100k events: publish 0.6 M/s, delivered 0.39 M events/s (one write each);
+ *   100 clients x 20k: publish 1.3 M/s, 3.3 M event-deliveries/s;
+ *   1000 clients x 2k: publish 4.6 M/s, 4.7 M event-deliveries/s (batches grow with the fan-out).
  */
 #include <stdatomic.h>
 #include <stdlib.h>
