@@ -1099,6 +1099,7 @@ static void timer_cb(uv_timer_t *t) {
     const fa_http_options_t *o = &srv_of(c)->opts;
     uint64_t now = uv_now(c->loop->uv);
     c->timer_due = 0;
+    fa__http_date_refresh(c->loop);
     if (c->resume_pending && !c->lingering) {
         c->resume_pending = 0;
         if (c->proto && c->proto->on_drain)
@@ -1312,9 +1313,27 @@ void fa__http_conn_shutdown(fa__http_conn_t *c) {
     if (c->closing)
         return;
     if (c->state == C_PROTO) {
-        close_now(c);
+        if (c->proto && c->proto->on_shutdown)
+            c->proto->on_shutdown(c, c->proto_ctx);
+        else
+            close_now(c);
         return;
     }
+    /* Open streams end now (SSE clients reconnect elsewhere); their owners hear it first. */
+    for (fa_http_req_t *p = c->pend_head; p && !c->closing;) {
+        fa_http_req_t *next = p->next_pending;
+        if (p->streaming && !p->has_file && !p->answered) {
+            fa__http_stream_close_cb cb = p->stream_close;
+            p->stream_close = NULL;
+            if (cb)
+                cb((fa__http_stream_t *)p, p->stream_ctx);
+            p->keep_alive = 0;
+            fa__http_stream_end((fa__http_stream_t *)p);
+        }
+        p = next;
+    }
+    if (c->closing)
+        return;
     int idle =
         c->rlen == c->rpos && c->state == C_HEAD && !c->pend_head && !c->writing && !c->out.len;
     if (idle) {
@@ -1518,8 +1537,8 @@ void fa__http_conn_close(fa__http_conn_t *c) {
 
 int fa__http_takeover(fa_http_req_t *req, const fa__http_proto_t *proto, void *ctx) {
     fa__http_conn_t *c = req->conn;
-    if (!c || req->deferred || req->streaming || req->h.minor_version < 1 || !proto ||
-        !proto->on_read || !proto->on_close)
+    if (!c || req->deferred || req->streaming || req->h.minor_version < 1 || c->pend_head ||
+        !proto || !proto->on_read || !proto->on_close)
         return FA_ESTATE;
     c->proto_pending = 1;
     c->next_proto = proto;

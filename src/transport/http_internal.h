@@ -35,7 +35,9 @@
  *     fa__http_stream_write is one chunk, flushed at once (coalesced with others of the same loop
  *     iteration); fa__http_stream_end writes the last chunk. Responses to requests pipelined behind
  *     a stream wait until it ends. on_close fires once if the connection dies first (after it the
- *     stream must not be used); it does not fire after fa__http_stream_end.
+ *     stream must not be used); it does not fire after fa__http_stream_end. At a graceful server
+ *     shutdown every open stream is ended by the server (its last chunk is sent): on_close fires
+ *     first, so its owner forgets it.
  *
  * (3) Cross-thread delivery: a connection is named by fa__http_conn_ref_t {loop, slot, generation}.
  *     fa__http_post(srv, msg) from ANY thread queues msg (an intrusive header embedded in the
@@ -106,9 +108,15 @@ typedef struct {
     size_t (*on_read)(fa__http_conn_t *c, void *ctx, char *data, size_t len);
     void (*on_drain)(fa__http_conn_t *c, void *ctx); /* optional */
     void (*on_close)(fa__http_conn_t *c, void *ctx); /* once; c is gone after it returns */
+    /* Optional: the server is shutting down gracefully. The protocol says goodbye (a WebSocket
+     * close frame 1001) and calls fa__http_conn_close; without this callback, or if it has not
+     * closed by shutdown_timeout_ms, the connection is closed under it (on_close still fires). */
+    void (*on_shutdown)(fa__http_conn_t *c, void *ctx);
 } fa__http_proto_t;
 
-/* In a handler, after queuing the 101 response. 0 or FA_ESTATE (deferred request, HTTP/1.0). */
+/* In a handler, after queuing the 101 response. 0 or FA_ESTATE (deferred request, HTTP/1.0, or
+ * responses of earlier pipelined requests still pending: the protocol's bytes would overtake
+ * them). */
 int fa__http_takeover(fa_http_req_t *req, const fa__http_proto_t *proto, void *ctx);
 /* The connection of a request (loop thread, while the handler runs). */
 fa__http_conn_t *fa__http_req_conn(fa_http_req_t *req);

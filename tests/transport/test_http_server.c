@@ -853,6 +853,161 @@ START_TEST(test_output_limit_closes_non_reader) {
 }
 END_TEST
 
+/* ---- hooks: protocol takeover, streams, messages ---- */
+
+static _Atomic int proto_closed;
+static size_t upper_read(fa__http_conn_t *c, void *ctx, char *data, size_t len) {
+    (void)ctx;
+    /* Consumes whole lines only: the rest must be offered again with more bytes. */
+    char *nl = memchr(data, '\n', len);
+    if (!nl)
+        return 0;
+    size_t n = (size_t)(nl - data) + 1;
+    fa__buf_t *out = fa__http_conn_out(c);
+    for (size_t i = 0; i < n; i++)
+        fa__buf_putc(out, (char)(data[i] >= 'a' && data[i] <= 'z' ? data[i] - 32 : data[i]));
+    fa__http_conn_flush(c);
+    if (n == 5 && memcmp(data, "bye!\n", 5) == 0)
+        fa__http_conn_close(c);
+    return n;
+}
+static void upper_close(fa__http_conn_t *c, void *ctx) {
+    (void)c;
+    (void)ctx;
+    atomic_fetch_add(&proto_closed, 1);
+}
+static const fa__http_proto_t upper_proto = {upper_read, NULL, upper_close, NULL};
+
+static void h_upgrade(fa_http_req_t *req, void *data) {
+    (void)data;
+    fa_http_res_header(req, "Upgrade", "upper");
+    fa_http_res_header(req, "Connection", "Upgrade");
+    fa_http_res_send(req, 101, NULL, NULL, 0);
+    ck_assert_int_eq(fa__http_takeover(req, &upper_proto, NULL), 0);
+}
+
+typedef struct {
+    fa__http_msg_t msg;
+    fa__http_stream_t *stream;
+    int end;
+} stream_msg_t;
+
+static _Atomic int stream_closed;
+static fa__http_stream_t *the_stream;
+static fa__http_conn_ref_t stream_ref;
+
+static void stream_msg_cb(fa__http_loop_t *loop, fa__http_conn_t *conn, fa__http_msg_t *m) {
+    (void)loop;
+    stream_msg_t *sm = (stream_msg_t *)m;
+    if (conn) {
+        ck_assert_ptr_eq(fa__http_stream_conn(sm->stream), conn);
+        ck_assert_int_eq(fa__http_stream_write(sm->stream, "from another thread\n", 20), 0);
+        if (sm->end)
+            fa__http_stream_end(sm->stream);
+    }
+    free(sm);
+}
+
+static void stream_close_cb(fa__http_stream_t *st, void *ctx) {
+    (void)st;
+    (void)ctx;
+    atomic_fetch_add(&stream_closed, 1);
+}
+
+static void h_stream(fa_http_req_t *req, void *data) {
+    (void)data;
+    fa__http_stream_t *st = fa__http_stream_start(
+        req, 200, "text/event-stream", "Cache-Control: no-store\r\n", stream_close_cb, NULL);
+    ck_assert_ptr_nonnull(st);
+    ck_assert_int_eq(fa__http_stream_write(st, "first\n", 6), 0);
+    the_stream = st;
+    stream_ref = fa__http_conn_ref(fa__http_stream_conn(st));
+}
+
+static void setup_hooks(fa_http_server_t *srv, fa_http_options_t *opts) {
+    setup_routes(srv, opts);
+    fa_http_route(srv, "GET", "/upgrade", h_upgrade, NULL);
+    fa_http_route(srv, "GET", "/stream", h_stream, NULL);
+}
+
+START_TEST(test_takeover_after_101) {
+    server_t *s = server_start(setup_hooks);
+    client_t *c = client_connect(s->port);
+    /* The protocol's first bytes arrive in the same write as the head. */
+    client_sends(c, "GET /upgrade HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+                    "Upgrade: upper\r\n\r\nhello\nwor");
+    response_t r;
+    ck_assert(read_response(c, &r));
+    ck_assert_int_eq(r.status, 101);
+    ck_assert_ptr_nonnull(strstr(r.head, "\r\nUpgrade: upper\r\n"));
+    while (!strstr(c->buf, "HELLO\n"))
+        ck_assert_int_eq(client_fill(c), 1);
+    client_sends(c, "ld\n");
+    while (!strstr(c->buf, "WORLD\n"))
+        ck_assert_int_eq(client_fill(c), 1);
+    ck_assert_str_eq(c->buf, "HELLO\nWORLD\n");
+    c->len = 0;
+    c->buf[0] = '\0';
+    client_sends(c, "bye!\n");
+    while (!strstr(c->buf, "BYE!\n"))
+        ck_assert_int_eq(client_fill(c), 1);
+    c->len = 0;
+    ck_assert(client_sees_eof(c));
+    client_close(c);
+    for (int i = 0; i < 200 && !atomic_load(&proto_closed); i++)
+        usleep(2000);
+    ck_assert_int_eq(atomic_load(&proto_closed), 1);
+    server_stop(s);
+}
+END_TEST
+
+START_TEST(test_stream_written_from_another_thread) {
+    server_t *s = server_start(setup_hooks);
+    client_t *c = client_connect(s->port);
+    /* A request pipelined behind the stream waits for the stream's end. */
+    client_sends(c,
+                 "GET /stream HTTP/1.1\r\nHost: x\r\n\r\nGET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    while (!strstr(c->buf, "first\n"))
+        ck_assert_int_eq(client_fill(c), 1);
+    ck_assert_ptr_nonnull(strstr(c->buf, "Transfer-Encoding: chunked\r\n"));
+    ck_assert_ptr_nonnull(strstr(c->buf, "Cache-Control: no-store\r\n"));
+    ck_assert_ptr_null(strstr(c->buf, "Hello, World!"));
+    for (int i = 0; i < 2; i++) {
+        stream_msg_t *m = calloc(1, sizeof *m);
+        m->msg.cb = stream_msg_cb;
+        m->msg.to = stream_ref;
+        m->stream = the_stream;
+        m->end = i == 1;
+        ck_assert_int_eq(fa__http_post(s->srv, &m->msg), 0);
+    }
+    response_t r;
+    ck_assert(read_response(c, &r));
+    ck_assert_int_eq(r.status, 200);
+    ck_assert_str_eq(r.body, "first\nfrom another thread\nfrom another thread\n");
+    ck_assert(read_response(c, &r));
+    ck_assert_str_eq(r.body, "Hello, World!");
+    ck_assert_int_eq(atomic_load(&stream_closed), 0);
+    /* A second stream is ended by a graceful shutdown: its owner hears it, the client gets the
+     * last chunk. */
+    client_sends(c, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n");
+    while (!strstr(c->buf, "first\n"))
+        ck_assert_int_eq(client_fill(c), 1);
+    ck_assert_int_eq(fa_http_server_stop(s->srv), 0);
+    ck_assert(read_response(c, &r));
+    ck_assert_str_eq(r.body, "first\n");
+    ck_assert(client_sees_eof(c));
+    client_close(c);
+    pthread_join(s->th, NULL);
+    ck_assert_int_eq(s->close_rc, 0);
+    ck_assert_int_eq(atomic_load(&stream_closed), 1);
+    /* After the server stopped, a post is refused (the message stays the caller's). */
+    fa__http_msg_t m = {stream_msg_cb, stream_ref};
+    ck_assert_int_eq(fa__http_post(s->srv, &m), FA_ESTATE);
+    fa_http_server_free(s->srv);
+    free(s);
+}
+END_TEST
+
 /* ---- static files ---- */
 
 static char static_dir[128];
@@ -1035,6 +1190,8 @@ int main(void) {
     tcase_add_test(tc, test_io_threads_and_unix_socket);
     tcase_add_test(tc, test_output_limit_closes_non_reader);
     tcase_add_test(tc, test_static_files);
+    tcase_add_test(tc, test_takeover_after_101);
+    tcase_add_test(tc, test_stream_written_from_another_thread);
     suite_add_tcase(s, tc);
     return fa_test_run(s);
 }
