@@ -434,7 +434,22 @@ static size_t ws_on_read(fa__http_conn_t *c, void *ctx, char *data, size_t len) 
     return len;
 }
 
-static const fa__http_proto_t ws_proto = {ws_on_read, NULL, ws_on_close};
+/* Graceful server shutdown: say goodbye with 1001 (§7.4.1 "going away") and wait for the echo
+ * as for any close of ours; the server closes what is still open after shutdown_timeout_ms. */
+static void ws_on_shutdown(fa__http_conn_t *c, void *ctx) {
+    (void)c;
+    fa_ws_t *ws = ctx;
+    fa__http_loop_t *prev = tls_loop;
+    tls_loop = ws->loop;
+    static const char why[] = "server shutting down";
+    if (ws->state == WS_OPEN)
+        start_close(ws, FA_WS_CLOSE_GOING_AWAY, why, sizeof why - 1);
+    else if (ws->state == WS_DONE)
+        finish(ws);
+    tls_loop = prev;
+}
+
+static const fa__http_proto_t ws_proto = {ws_on_read, NULL, ws_on_close, ws_on_shutdown};
 
 /* ---- the upgrade handler ---- */
 
@@ -470,7 +485,7 @@ static void ws_upgrade_cb(fa_http_req_t *req, void *data) {
     fa__http_conn_t *c = fa__http_req_conn(req);
     if (!c || c->pend_head) {
         /* A pipelined request before this one is still unanswered: its answer would have to come
-         * after the 101, in the middle of WebSocket frames. */
+         * after the 101, in the middle of WebSocket frames (fa__http_takeover refuses it too). */
         refuse(req, 400, "upgrade behind an unanswered request");
         return;
     }

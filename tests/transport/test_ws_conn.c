@@ -29,7 +29,7 @@ static pthread_cond_t ev_cv = PTHREAD_COND_INITIALIZER;
 static int opened, closed_n, last_close_code;
 static char last_close_reason[128];
 static fa_ws_handle_t handles[8];
-static int last_send_rc;
+static int last_send_rc, flood_done;
 static fa_ws_set_t *room;
 
 static void wait_for(int *counter, int want) {
@@ -74,6 +74,8 @@ static void on_message(fa_ws_t *ws, int type, const char *msg, size_t len, void 
             ck_assert_uint_lt(++n, 1000);
         pthread_mutex_lock(&ev_mu);
         last_send_rc = rc;
+        flood_done++;
+        pthread_cond_broadcast(&ev_cv);
         pthread_mutex_unlock(&ev_mu);
         return;
     }
@@ -134,7 +136,7 @@ static void *server_thread(void *arg) {
 static void reset_events(void) {
     opened = closed_n = last_close_code = 0;
     last_close_reason[0] = '\0';
-    last_send_rc = 0;
+    last_send_rc = flood_done = 0;
     memset(handles, 0, sizeof handles);
 }
 
@@ -589,6 +591,7 @@ START_TEST(test_output_limit_drops_a_client_that_does_not_read) {
     server_t *s = server_start();
     client_t *c = ws_connect(s->port);
     ws_send(c, 1, FA_WS_OP_TEXT, "flood", 5);
+    wait_for(&flood_done, 1);
     wait_for(&closed_n, 1);
     ck_assert_int_eq(last_close_code, 1006);
     ck_assert_int_eq(last_send_rc, FA_EPIPE);
