@@ -1008,6 +1008,44 @@ START_TEST(test_stream_written_from_another_thread) {
 }
 END_TEST
 
+START_TEST(test_bind_failure_and_url) {
+    server_t *s = server_start(setup_routes);
+    char url[64];
+    ck_assert_int_gt(fa_http_server_url(s->srv, url, sizeof url), 0);
+    char want[64];
+    snprintf(want, sizeof want, "http://127.0.0.1:%d", s->port);
+    ck_assert_str_eq(url, want);
+    ck_assert_int_eq(fa_http_server_url(s->srv, url, 8), FA_ERANGE);
+    /* A second server on the same port fails cleanly (no SO_REUSEPORT with one loop), on the
+     * caller's loop and with fa_http_server_run's own loop. */
+    fa_http_options_t o;
+    fa_http_options_init(&o);
+    o.port = s->port;
+    fa_http_server_t *srv2;
+    ck_assert_int_eq(fa_http_server_new(&srv2, &o), 0);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    ck_assert_int_eq(fa_http_server_start(srv2, &loop), -EADDRINUSE);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+    fa_http_server_free(srv2);
+    ck_assert_int_eq(fa_http_server_new(&srv2, &o), 0);
+    ck_assert_int_eq(fa_http_server_run(srv2), -EADDRINUSE);
+    fa_http_server_free(srv2);
+    o.io_threads = 2;
+    ck_assert_int_eq(fa_http_server_new(&srv2, &o), 0);
+    ck_assert_int_eq(fa_http_server_run(srv2), -EADDRINUSE);
+    fa_http_server_free(srv2);
+    /* Bad options. */
+    o.io_threads = -1;
+    ck_assert_int_eq(fa_http_server_new(&srv2, &o), FA_EINVAL);
+    fa_http_options_init(&o);
+    o.server_name = "evil\r\nX: y";
+    ck_assert_int_eq(fa_http_server_new(&srv2, &o), FA_EINVAL);
+    server_stop(s);
+}
+END_TEST
+
 /* ---- static files ---- */
 
 static char static_dir[128];
@@ -1191,6 +1229,7 @@ int main(void) {
     tcase_add_test(tc, test_output_limit_closes_non_reader);
     tcase_add_test(tc, test_static_files);
     tcase_add_test(tc, test_takeover_after_101);
+    tcase_add_test(tc, test_bind_failure_and_url);
     tcase_add_test(tc, test_stream_written_from_another_thread);
     suite_add_tcase(s, tc);
     return fa_test_run(s);
