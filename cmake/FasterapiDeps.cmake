@@ -1,4 +1,5 @@
-# Dependencies: libuv, jansson (pkg-config), Check (tests), threads, and the embedded CPython.
+# Dependencies: libuv, jansson, OpenSSL libcrypto (pkg-config), Check (tests), threads, and the
+# embedded CPython.
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 pkg_check_modules(LIBUV REQUIRED IMPORTED_TARGET libuv>=1.44)
@@ -36,7 +37,8 @@ set(CMAKE_BUILD_RPATH ${FASTERAPI_PYTHON_LIBDIR})
 set(CMAKE_INSTALL_RPATH "${CMAKE_INSTALL_PREFIX}/lib;${FASTERAPI_PYTHON_LIBDIR}")
 message(STATUS "FasterAPI embeds Python ${FASTERAPI_PYTHON_VERSION} from ${FASTERAPI_PYTHON}")
 
-# OpenSSL's libcrypto: SHA-1 and base64 for the WebSocket handshake, HMAC and random bytes.
-pkg_check_modules(LIBCRYPTO REQUIRED IMPORTED_TARGET libcrypto>=3.0)
+# OpenSSL's libcrypto: SHA-1 and base64 for the WebSocket handshake (RFC 6455 §4.2.2), HMAC and
+# random bytes. OpenSSL 1.1.1 is the oldest release still found on supported distributions.
+pkg_check_modules(LIBCRYPTO REQUIRED IMPORTED_TARGET libcrypto>=1.1.1)
 add_library(FasterapiCrypto INTERFACE)
 target_link_libraries(FasterapiCrypto INTERFACE PkgConfig::LIBCRYPTO)

@@ -11,6 +11,7 @@
  *   GET  /static/...    files under DIR (default: the current directory)
  *   GET  /events        Server-Sent Events: a clock, one event per second (--clock-ms) with an
  *                       id; a client that reconnects with Last-Event-ID gets what it missed
+ *   GET  /ws            WebSocket echo: every text or binary message comes back as sent
  *
  * Try it:
  *   curl -s 'http://127.0.0.1:8000/items/a%20b?q=x+y'
@@ -132,6 +133,14 @@ static void *clock_thread(void *arg) {
     }
     return NULL;
 }
+/* /ws: echo each message with its type (fasterapi/ws.h). The route options must outlive the
+ * server, hence static. */
+static void ws_echo(fa_ws_t *ws, int type, const char *msg, size_t len, void *data) {
+    (void)data;
+    fa_ws_send(ws, type, msg, len);
+}
+
+static fa_ws_options_t ws_echo_opts;
 
 static void announce(fa_http_server_t *srv, void *data) {
     (void)data;
@@ -145,6 +154,10 @@ int main(int argc, char **argv) {
     fa_http_options_init(&opts);
     opts.handle_signals = 1;
     opts.on_listen = announce;
+    /* /ws echoes messages of up to 16 MiB (FA_WS_DEFAULT_MAX_MESSAGE, as the Autobahn suite's
+     * largest cases send): the output a client may leave unread must hold such an echo and the
+     * next one, so raise the server's 4 MiB default. */
+    opts.max_output = 40u * 1024u * 1024u;
     const char *dir = ".";
     for (int i = 1; i < argc; i++) {
         if (i + 1 < argc && strcmp(argv[i], "--port") == 0) {
@@ -177,6 +190,9 @@ int main(int argc, char **argv) {
     fa_http_route(srv, "GET", "/items/{id}", item_cb, NULL);
     fa_http_route(srv, "POST", "/echo", echo_cb, NULL);
     fa_http_route(srv, "GET", "/slow", slow_cb, NULL);
+    fa_ws_options_init(&ws_echo_opts);
+    ws_echo_opts.on_message = ws_echo;
+    fa_ws_route(srv, "/ws", &ws_echo_opts);
     rc = fa_http_route_static(srv, "/static", dir);
     if (rc)
         fprintf(stderr, "fasterapi-example-web: no static route (%s)\n", fa_strerror(rc));
