@@ -37,9 +37,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <uv.h>
-
 #include "fasterapi/common.h"
+
+/* libuv's loop (uv_loop_t), declared here so that this header does not pull <uv.h>, which needs
+ * POSIX feature macros, into every embedder's -std=c11 build. */
+struct uv_loop_s;
 
 /* JSON-RPC 2.0 and MCP error codes (JSON-RPC 2.0 §5.1; MCP schema 2025-11-25). */
 #define FA_RPC_PARSE_ERROR (-32700)
@@ -151,7 +153,7 @@ FA_EXTERN int fa_server_add_tool(fa_server_t *srv, const fa_tool_def_t *def);
 /* Starts the server on a loop the caller owns (and runs): the executor's threads, the completion
  * wake-up and timers are created on it; transports attach sessions afterwards. Returns 0,
  * FA_ESTATE (already running) or a negative FA_E* code. Owner thread = the loop's thread. */
-FA_EXTERN int fa_server_start(fa_server_t *srv, uv_loop_t *loop);
+FA_EXTERN int fa_server_start(fa_server_t *srv, struct uv_loop_s *loop);
 
 typedef void (*fa_server_close_cb)(fa_server_t *srv);
 

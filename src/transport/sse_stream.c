@@ -135,16 +135,25 @@ static int slot_alloc(sse_t *s, fa_http_server_t *srv, uint32_t loop, fa_sse_str
             return FA_ELIMIT;
         }
         id = reg_made;
+        uint32_t ci = id / REG_CHUNK;
+        if (ci >= REG_CHUNKS) { /* excluded by the check above; spelled out for gcc's -O2 */
+            uv_mutex_unlock(&reg_lock);
+            return FA_ELIMIT;
+        }
         if (!slot_at(id)) {
             slot_t *chunk = calloc(REG_CHUNK, sizeof *chunk);
             if (!chunk) {
                 uv_mutex_unlock(&reg_lock);
                 return FA_ENOMEM;
             }
-            atomic_store_explicit(&reg_chunks[id / REG_CHUNK], chunk, memory_order_release);
+            atomic_store_explicit(&reg_chunks[ci], chunk, memory_order_release);
         }
         reg_made++;
         sl = slot_at(id);
+    }
+    if (!sl) { /* cannot happen (the chunk was published above); tells gcc sl is not NULL */
+        uv_mutex_unlock(&reg_lock);
+        return FA_ENOMEM;
     }
     /* Seqlock writer, all seq_cst (no fences, which ThreadSanitizer does not model): the gen was
      * made even by slot_release before these stores, so in the single total order a reader that
