@@ -750,6 +750,31 @@ START_TEST(test_graceful_shutdown_with_request_in_flight) {
 }
 END_TEST
 
+START_TEST(test_deferred_answered_after_server_freed) {
+    atomic_store(&parked, NULL);
+    fa_http_options_t o;
+    fa_http_options_init(&o);
+    o.shutdown_timeout_ms = 50;
+    server_t *s = server_start_opts(setup_routes, &o);
+    client_t *c = client_connect(s->port);
+    client_sends(c, "GET /park?x=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    wait_parked();
+    ck_assert_int_eq(fa_http_server_stop(s->srv), 0);
+    /* The shutdown deadline closes the connection with the request unanswered. */
+    ck_assert(client_sees_eof(c));
+    client_close(c);
+    pthread_join(s->th, NULL);
+    ck_assert_int_eq(s->close_rc, 0);
+    fa_http_server_free(s->srv);
+    /* The request view is still valid, and the late answer is dropped safely (the server's memory
+     * lives until this last reference goes). */
+    fa_http_deferred_t *d = atomic_load(&parked);
+    ck_assert_str_eq(fa_http_req_query_param(fa_http_deferred_req(d), "x"), "1");
+    ck_assert_int_eq(fa_http_respond(d, 200, NULL, NULL, 0, "late", 4), FA_ESTATE);
+    free(s);
+}
+END_TEST
+
 START_TEST(test_metrics) {
     fa_http_options_t o;
     fa_http_options_init(&o);
@@ -1350,6 +1375,7 @@ int main(void) {
     tcase_add_test(tc, test_connection_cap);
     tcase_add_test(tc, test_graceful_shutdown_with_request_in_flight);
     tcase_add_test(tc, test_metrics);
+    tcase_add_test(tc, test_deferred_answered_after_server_freed);
     tcase_add_test(tc, test_io_threads_and_unix_socket);
     tcase_add_test(tc, test_output_limit_closes_non_reader);
     tcase_add_test(tc, test_static_files);
