@@ -12,15 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .binding import bind
-from .content import content_block, is_awaitable, is_content, json_text, jsonable
-from .context import Context, await_in, call_in
-from .docstring import humanize
-from .errors import INTERNAL_ERROR, INVALID_PARAMS, McpError
-from .schema import unwrap_annotated
-from .signature import FunctionInfo, analyze
-from .tools import icons_wire
-from .types import Model, PromptMessage
+from ..binding import bind
+from ..content import content_block, is_awaitable, is_content, json_text, jsonable
+from ..context import Context, await_in, call_in
+from ..docstring import humanize
+from ..errors import INTERNAL_ERROR, INVALID_PARAMS, McpError
+from ..schema import unwrap_annotated
+from ..signature import FunctionInfo, analyze
+from ..tools import icons_wire
+from ..types import Model, PromptMessage
 
 
 class Message:
