@@ -175,6 +175,32 @@ class SamplingMessage(Model):
 
 
 @dataclass(kw_only=True)
+class CreateMessageResult(Model):
+    """The client's answer to `sampling/createMessage` (`ctx.session.create_message()`)."""
+
+    role: Role = "assistant"
+    content: Any = None
+    model: str = ""
+    stopReason: str | None = None
+    meta: dict[str, Any] | None = None
+
+
+@dataclass(kw_only=True)
+class Root(Model):
+    uri: str
+    name: str | None = None
+    meta: dict[str, Any] | None = None
+
+
+@dataclass(kw_only=True)
+class ListRootsResult(Model):
+    """The client's answer to `roots/list` (`ctx.session.list_roots()`)."""
+
+    roots: list[Root] = field(default_factory=list)
+    meta: dict[str, Any] | None = None
+
+
+@dataclass(kw_only=True)
 class ModelHint(Model):
     name: str | None = None
 

@@ -33,6 +33,7 @@ struct fa__pyhost_s {
     PyThreadState *main_ts; /* detached while the server runs */
     PyObject *mcp;          /* the app in the main interpreter (kept for the shared-GIL mode) */
     json_t *table;
+    json_t *report; /* _runtime.startup_report: warnings to give once the pool runs */
     fa__pypool_t *pool;
     fa__py_mode_t mode;
     char **tool_names; /* tool callback data: the name each Python tool is called by */
@@ -133,7 +134,17 @@ static int load_main(fa__pyhost_t *h) {
         return FA_EPYTHON;
     }
     PyObject *table = PyObject_CallMethod(rt, "export", "O", h->mcp);
+    PyObject *report = table ? PyObject_CallMethod(rt, "startup_report", "O", h->mcp) : NULL;
     Py_DECREF(rt);
+    if (table && !report) {
+        Py_CLEAR(table);
+    } else if (report) {
+        char rwhy[256];
+        h->report = fa__py_to_json(report, rwhy, sizeof rwhy);
+        Py_DECREF(report);
+        if (!h->report)
+            PyErr_Clear(); /* only warnings are lost */
+    }
     if (!table) {
         print_python_error("cannot export the app's tools");
         return FA_EPYTHON;
@@ -218,6 +229,35 @@ static int register_table(fa__pyhost_t *h, fa_server_t *srv) {
     return rc;
 }
 
+/* Says once what the app should know: options this build ignores, and module-level mutable
+ * containers when several isolated workers each import their own copy of the file (DESIGN.md
+ * §4: per-worker state must be visible, with its two remedies). */
+static void warn_startup(const fa__pyhost_t *h, int workers) {
+    size_t i;
+    json_t *w;
+    json_array_foreach (json_object_get(h->report, "warnings"), i, w)
+        FA_WARN("%s", json_string_value(w));
+    json_t *names = json_object_get(h->report, "module_state");
+    if (h->mode != FA_PY_OWN_GIL || workers < 2 || json_array_size(names) == 0)
+        return;
+    char list[512] = "";
+    size_t len = 0;
+    json_array_foreach (names, i, w) {
+        int k = snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
+                         json_string_value(w));
+        if (k < 0 || (size_t)k >= sizeof list - len) {
+            snprintf(list + (sizeof list - 5), 5, "...");
+            break;
+        }
+        len += (size_t)k;
+    }
+    FA_WARN("%s keeps state in module-level containers (%s): each of the %d workers imports the "
+            "file and has its own copy, so a change made by one call is not seen by calls served "
+            "by other workers. Keep shared state in fasterapi.shared (Map, Set, Counter), or run "
+            "with --workers 1",
+            h->app_path, list, workers);
+}
+
 int fa__pyhost_serve(fa__pyhost_t *h, fa_server_t *srv) {
     int rc = register_table(h, srv);
     if (rc)
@@ -261,6 +301,7 @@ int fa__pyhost_serve(fa__pyhost_t *h, fa_server_t *srv) {
     }
     fa__executor_t ex = fa__pypool_executor(h->pool);
     fa__server_set_executor(srv, &ex);
+    warn_startup(h, n);
     return 0;
 }
 
@@ -277,6 +318,7 @@ void fa__pyhost_close(fa__pyhost_t *h) {
     }
     fa__py_shared_free_all();
     json_decref(h->table);
+    json_decref(h->report);
     for (size_t i = 0; i < h->ntool_names; i++)
         free(h->tool_names[i]);
     free(h->tool_names);

@@ -184,8 +184,14 @@ static int setup_app(fa__pyworker_t *w) {
     for (int i = 0; w->ctx_type && i < 4; i++)
         if (!(w->methods[i] = PyObject_GetAttrString(w->dispatcher, names[i])))
             break;
-    if (w->methods[3])
+    /* The loop, and the app's lifespan entered on it (a failing lifespan fails start-up). */
+    PyObject *mod = w->methods[3] ? PyImport_ImportModule("_fasterapi") : NULL;
+    PyObject *loop = mod ? PyObject_CallMethod(mod, "_start", "O", w->dispatcher) : NULL;
+    Py_XDECREF(mod);
+    if (loop) {
+        Py_DECREF(loop); /* _bind_loop keeps it in w->loop */
         return 0;
+    }
     fa__py_format_exception(w->error, sizeof w->error, 1);
     w->isolation_refused = is_isolation_error(w->error);
     return -1;
@@ -324,7 +330,8 @@ static void *worker_main(void *arg) {
     }
     report(w, 1);
     PyObject *mod = PyImport_ImportModule("_fasterapi");
-    PyObject *r = mod ? PyObject_CallMethod(mod, "_serve", "i", w->efd) : NULL;
+    PyObject *r =
+        mod ? PyObject_CallMethod(mod, "_serve", "iOO", w->efd, w->loop, w->dispatcher) : NULL;
     if (!r) {
         char text[4096];
         fa__py_format_exception(text, sizeof text, 1);
