@@ -243,8 +243,8 @@ static void warn_startup(const fa__pyhost_t *h, int workers) {
     char list[512] = "";
     size_t len = 0;
     json_array_foreach (names, i, w) {
-        int k = snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "",
-                         json_string_value(w));
+        int k =
+            snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", json_string_value(w));
         if (k < 0 || (size_t)k >= sizeof list - len) {
             snprintf(list + (sizeof list - 5), 5, "...");
             break;
