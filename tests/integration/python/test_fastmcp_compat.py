@@ -146,6 +146,16 @@ class Calls(PyServerTestCase):
         self.assertEqual(self.lifespan_events(), ["enter", "enter", "exit", "exit"])
         self.assertNotIn("Traceback", self.srv.logs())
 
+    def test_threads_leave_no_noise_at_shutdown(self) -> None:
+        for i, (tool, value) in enumerate((("in_thread", "thread"), ("in_pool", "42"), ("in_to_thread", "7"))):
+            for k in range(2):  # reach both workers (either may serve a call)
+                resp, _ = self.srv.call("%d-%d" % (i, k), tool)
+                self.assertEqual(text_of(resp), value, resp)
+        self.assertClean(self.srv)
+        logs = self.srv.logs()
+        self.assertNotIn("Exception ignored", logs)
+        self.assertNotIn("Traceback", logs)
+
 
 class StartUp(PyServerTestCase):
     def test_warnings_name_the_options_and_the_module_state(self) -> None:

@@ -9,8 +9,11 @@ plays them: classes with the same names and attributes (fasterapi recognises the
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import os
 import sys
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -169,6 +172,33 @@ def remember(key: str, value: str) -> int:
         raise ToolError("key must not be empty")
     notes[key] = value
     return len(notes)
+
+
+# Tools that use threads the usual ways (on 3.13 each once made shutdown print
+# "Exception ignored in: <function _DeleteDummyThreadOnDel.__del__ ...>").
+_pool = concurrent.futures.ThreadPoolExecutor(max_workers=2)
+
+
+@mcp.tool()
+def in_thread() -> str:
+    """Work in a threading.Thread."""
+    out: list[str] = []
+    t = threading.Thread(target=lambda: out.append("thread"))
+    t.start()
+    t.join()
+    return out[0]
+
+
+@mcp.tool()
+def in_pool() -> int:
+    """Work in a concurrent.futures pool."""
+    return _pool.submit(sum, [40, 2]).result()
+
+
+@mcp.tool()
+async def in_to_thread() -> int:
+    """Work in asyncio.to_thread."""
+    return await asyncio.to_thread(sum, [3, 4])
 
 
 @mcp.prompt()
