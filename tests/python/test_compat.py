@@ -13,7 +13,8 @@ import math
 import unittest
 from typing import Annotated, Any, Literal
 
-from fasterapi import CallToolResult, FastMCP, TextContent
+from fasterapi import CallToolResult, Context, FastMCP, TextContent
+from fasterapi._runtime import Dispatcher
 
 try:  # Debian's python3-pydantic (v1) on the py311 suite; absent for the embedded Python
     import pydantic
@@ -21,9 +22,9 @@ except ImportError:
     pydantic = None
 
 try:
-    from ._support import call_tool
+    from ._support import FakeCall, call_tool, run
 except ImportError:  # run from inside tests/python
-    from _support import call_tool  # type: ignore[no-redef]
+    from _support import FakeCall, call_tool, run  # type: ignore[no-redef]
 
 
 # ---- pydantic v2 stand-ins: FieldInfo with annotated_types metadata ---------------------------
@@ -303,6 +304,192 @@ class NonFinite(unittest.TestCase):
                              "isError": True})
         self.assertTrue(call_tool(mcp, "stats")["isError"])
         self.assertEqual(call_tool(mcp, "ratio", {"a": 1, "b": 4})["structuredContent"], {"result": 0.25})
+
+
+class SessionHandle(FakeCall):
+    """A host handle that can also notify and send requests (answers are canned)."""
+
+    def __init__(self, progress_token: Any = None, roots: Any = None) -> None:
+        super().__init__()
+        self.progress_token = progress_token
+        self.notes: list[tuple[str, Any]] = []
+        self.requests: list[tuple[str, Any]] = []
+        self.roots = roots or {"roots": []}
+
+    def notify(self, method: str, params: Any = None) -> None:
+        self.notes.append((method, params))
+
+    def request(self, method: str, params: Any = None) -> Any:
+        self.requests.append((method, params))
+
+        async def later() -> Any:
+            return self.roots
+
+        return later()
+
+    def sample(self, params: Any) -> Any:
+        self.requests.append(("sampling/createMessage", params))
+        return {"role": "assistant", "content": {"type": "text", "text": "sum"}, "model": "m", "stopReason": "endTurn"}
+
+
+class SessionAndRequestContext(unittest.TestCase):
+    def setUp(self) -> None:
+        self.mcp = FastMCP("s")
+        self.disp = Dispatcher(self.mcp)
+        self.disp.lifespan_context = {"db": "conn"}
+
+    def call(self, fn: Any, handle: Any, args: Any = None) -> dict[str, Any]:
+        self.mcp.tool()(fn)
+        return run(self.disp.call_tool(fn.__name__, args or {}, handle))
+
+    def test_request_context(self) -> None:
+        def t(ctx: Context) -> str:
+            rc = ctx.request_context
+            return f"{rc.request_id}|{rc.meta.progressToken}|{rc.lifespan_context['db']}|{rc.request}"
+
+        r = self.call(t, SessionHandle(progress_token="p9"))
+        self.assertEqual(r["content"][0]["text"], "7|p9|conn|None")
+
+        def u(ctx: Context) -> str:
+            return repr(ctx.request_context.meta)
+
+        self.assertEqual(self.call(u, SessionHandle())["content"][0]["text"], "None")
+
+    def test_session_notifications(self) -> None:
+        handle = SessionHandle()
+
+        async def t(ctx: Context) -> str:
+            await ctx.session.send_log_message("warning", {"k": 1}, logger="L")
+            await ctx.session.send_progress_notification("tok", 1, total=3, message="m")
+            await ctx.session.send_progress_notification(None, 1)
+            await ctx.session.send_resource_updated("res://x")
+            await ctx.session.send_tool_list_changed()
+            await ctx.session.send_resource_list_changed()
+            await ctx.session.send_prompt_list_changed()
+            return "ok"
+
+        self.assertEqual(self.call(t, handle)["content"][0]["text"], "ok")
+        self.assertEqual(handle.logs, [("warning", {"k": 1}, "L")])
+        self.assertEqual(handle.notes, [
+            ("notifications/progress", {"progressToken": "tok", "progress": 1, "total": 3, "message": "m"}),
+            ("notifications/resources/updated", {"uri": "res://x"}),
+            ("notifications/tools/list_changed", None),
+            ("notifications/resources/list_changed", None),
+            ("notifications/prompts/list_changed", None),
+        ])
+
+    def test_session_requests(self) -> None:
+        handle = SessionHandle(roots={"roots": [{"uri": "file:///a", "name": "a"}]})
+
+        async def t(ctx: Context) -> str:
+            roots = await ctx.session.list_roots()
+            msg = await ctx.session.create_message([TextContent(text="hi")], max_tokens=5)
+            return f"{roots.roots[0].uri} {roots.roots[0].name} {msg.content.text} {msg.model} {msg.stopReason}"
+
+        self.assertEqual(self.call(t, handle)["content"][0]["text"], "file:///a a sum m endTurn")
+        self.assertEqual(handle.requests[0], ("roots/list", None))
+        self.assertEqual(handle.requests[1][1]["maxTokens"], 5)
+
+    def test_a_host_without_notify_says_so(self) -> None:
+        async def t(ctx: Context) -> str:
+            await ctx.session.send_tool_list_changed()
+            return "sent"
+
+        r = self.call(t, FakeCall())
+        self.assertEqual(r.get("__error__", {}).get("code"), -32601, r)
+
+
+class Lifespan(unittest.TestCase):
+    def test_entered_and_left_in_one_task(self) -> None:
+        import asyncio
+        from contextlib import asynccontextmanager
+
+        events: list[Any] = []
+
+        @asynccontextmanager
+        async def life(server: FastMCP) -> Any:
+            events.append(("enter", server.name, asyncio.current_task()))
+            yield {"conn": 1}
+            events.append(("exit", asyncio.current_task()))
+
+        mcp = FastMCP("L", lifespan=life)
+        disp = Dispatcher(mcp)
+        loop = asyncio.new_event_loop()
+        try:
+            disp.start(loop)
+            self.assertEqual(disp.lifespan_context, {"conn": 1})
+            disp.stop(loop)
+        finally:
+            loop.close()
+        self.assertEqual([e[0] for e in events], ["enter", "exit"])
+        self.assertIs(events[0][2], events[1][1])  # same task: anyio cancel scopes allow it
+
+    def test_plain_context_manager_and_no_lifespan(self) -> None:
+        import asyncio
+        from contextlib import contextmanager
+
+        @contextmanager
+        def life(server: FastMCP) -> Any:
+            yield "state"
+
+        loop = asyncio.new_event_loop()
+        try:
+            disp = Dispatcher(FastMCP(lifespan=life))
+            disp.start(loop)
+            self.assertEqual(disp.lifespan_context, "state")
+            disp.stop(loop)
+            bare = Dispatcher(FastMCP())
+            bare.start(loop)
+            self.assertEqual(bare.lifespan_context, {})
+        finally:
+            loop.close()
+
+    def test_failure_is_raised_with_a_note(self) -> None:
+        import asyncio
+        from contextlib import asynccontextmanager
+
+        @asynccontextmanager
+        async def life(server: FastMCP) -> Any:
+            raise OSError("db down")
+            yield
+
+        loop = asyncio.new_event_loop()
+        try:
+            with self.assertRaises(OSError) as cm:
+                Dispatcher(FastMCP("app", lifespan=life)).start(loop)
+        finally:
+            loop.close()
+        self.assertIn("raised by the lifespan of 'app' at start-up", "".join(getattr(cm.exception, "__notes__", [])))
+
+
+class StartupReport(unittest.TestCase):
+    def test_unsupported_options_and_module_state(self) -> None:
+        import types
+
+        from fasterapi import _runtime
+
+        mcp = FastMCP("x", auth={"issuer_url": "https://a"}, token_verifier=object())
+
+        @mcp.custom_route("/health", methods=["GET"])
+        async def health(request: Any) -> None:
+            return None
+
+        self.assertTrue(callable(health))
+        with self.assertRaisesRegex(RuntimeError, r"FastMCP.streamable_http_app\(\) is not available"):
+            mcp.streamable_http_app()
+        with self.assertRaisesRegex(RuntimeError, r"sse_app"):
+            mcp.sse_app()
+        module = types.ModuleType("m")
+        import collections
+
+        module.__dict__.update(cache={}, items=[], seen=set(), queue=collections.deque(), LIMITS={"a": 1},
+                               EMPTY=[], name="x", __all__=["a"], counter=collections.Counter())
+        self.assertEqual(_runtime.module_state(module), ["cache", "items", "seen", "queue", "EMPTY", "counter"])
+        report = _runtime.startup_report(mcp)
+        self.assertEqual(len(report["warnings"]), 3, report)
+        self.assertIn("FastMCP(auth=...) is ignored", report["warnings"][0])
+        self.assertIn("FastMCP(token_verifier=...) is ignored", report["warnings"][1])
+        self.assertIn("@mcp.custom_route('/health') is not served", report["warnings"][2])
 
 
 class ModulePaths(unittest.TestCase):
