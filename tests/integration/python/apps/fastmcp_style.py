@@ -119,6 +119,10 @@ async def session_calls(ctx: Context) -> str:
     await ctx.session.send_tool_list_changed()
     await ctx.session.send_resource_list_changed()
     await ctx.session.send_prompt_list_changed()
+    # Work after the notifications, as a real tool does: the TypeScript SDK client drops a
+    # progress notification that reaches it in the same read as the call's response (its
+    # notification handlers run a microtask later, after the response removed the handler).
+    await asyncio.sleep(0.05)
     return f"id={rc.request_id!r}"
 
 
