@@ -14,9 +14,11 @@ quiet shutdown after tools that used threads (3.13's _DeleteDummyThreadOnDel noi
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import tempfile
+import unittest
 
 from pyharness import PyServerTestCase, app, call, main, request, responses, result, run_once, text_of
 
@@ -155,6 +157,28 @@ class Calls(PyServerTestCase):
         logs = self.srv.logs()
         self.assertNotIn("Exception ignored", logs)
         self.assertNotIn("Traceback", logs)
+
+
+@unittest.skipUnless(importlib.util.find_spec("pydantic"), "pydantic is not installed for this Python")
+class RealPydantic(PyServerTestCase):
+    """The real pydantic.Field (Debian's python3-pydantic on the py311 build)."""
+
+    def test_field_descriptions_defaults_and_bounds(self) -> None:
+        srv = self.serve("pydantic_fields", "--workers", "2")
+        tool = srv.request("l", "tools/list")["result"]["tools"][0]
+        self.assertJson(tool["inputSchema"], {
+            "type": "object",
+            "properties": {
+                "name": {"type": "string", "description": "The name of the person to greet"},
+                "title": {"type": "string", "description": "Optional title like Mr/Ms/Dr", "default": ""},
+                "times": {"type": "integer", "description": "Number of times to repeat the greeting",
+                          "minimum": 1, "maximum": 3, "default": 1}},
+            "required": ["name"], "additionalProperties": False})
+        resp, _ = srv.call(1, "greet_user", {"name": "Ada", "title": "Dr"})
+        self.assertEqual(text_of(resp), "Dr Ada")
+        resp, _ = srv.call(2, "greet_user", {"name": "Ada", "times": 4})
+        self.assertTrue(resp["result"]["isError"])
+        self.assertClean(srv)
 
 
 class StartUp(PyServerTestCase):
