@@ -11,6 +11,7 @@
  * Shutdown reverses it: workers end their interpreters on their own threads, then the main
  * thread re-attaches and finalises.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +79,66 @@ static void print_python_error(const char *what) {
         fputc('\n', stderr);
 }
 
+/* The "version = X.Y.Z" (or "version_info = X.Y.Z...") line of DIR/pyvenv.cfg, as X and Y.
+ * 0, or -1 with the reason in why. */
+static int venv_version(const char *dir, int *major, int *minor, char *why, size_t why_size) {
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/pyvenv.cfg", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(why, why_size, "%s is not a virtual environment (no pyvenv.cfg: %s)", dir,
+                 strerror(errno));
+        return -1;
+    }
+    char line[512];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        char key[32];
+        int n = 0;
+        if (sscanf(line, " %31[a-z_] = %d.%d%n", key, major, minor, &n) == 3 && n > 0 &&
+            (strcmp(key, "version") == 0 || strcmp(key, "version_info") == 0))
+            found = 1;
+    }
+    fclose(f);
+    if (!found)
+        snprintf(why, why_size, "%s has no Python version in its pyvenv.cfg", path);
+    return found ? 0 : -1;
+}
+
+/* Points the embedded Python at a virtual environment: its version must be ours (compiled
+ * packages are built for one Python), then an executable inside it lets CPython's own start-up
+ * (getpath, site.venv) find pyvenv.cfg and add the environment's site-packages, in the main
+ * interpreter and in every worker interpreter alike. */
+static int use_venv(PyConfig *cfg, const char *dir) {
+    int major = 0, minor = 0;
+    char why[PATH_MAX + 128];
+    if (venv_version(dir, &major, &minor, why, sizeof why) != 0) {
+        fprintf(stderr, "fasterapi: cannot use the virtual environment: %s\n", why);
+        return FA_EPYTHON;
+    }
+    if (major != PY_MAJOR_VERSION || minor != PY_MINOR_VERSION) {
+        fprintf(stderr,
+                "fasterapi: the virtual environment %s is for Python %d.%d, but this fasterapi "
+                "embeds Python %d.%d: packages installed there cannot be imported. Create the "
+                "environment with python%d.%d -m venv, or build fasterapi against Python %d.%d "
+                "(FASTERAPI_PYTHON=python%d.%d make run)\n",
+                dir, major, minor, PY_MAJOR_VERSION, PY_MINOR_VERSION, PY_MAJOR_VERSION,
+                PY_MINOR_VERSION, major, minor, major, minor);
+        return FA_EPYTHON;
+    }
+    char exe[PATH_MAX + 32];
+    snprintf(exe, sizeof exe, "%s/bin/python%d.%d", dir, major, minor);
+    if (access(exe, F_OK) != 0)
+        snprintf(exe, sizeof exe, "%s/bin/python3", dir);
+    PyStatus st = PyConfig_SetBytesString(cfg, &cfg->executable, exe);
+    if (PyStatus_Exception(st)) {
+        fprintf(stderr, "fasterapi: cannot use the virtual environment %s: %s\n", dir,
+                st.err_msg ? st.err_msg : "unknown error");
+        return FA_EPYTHON;
+    }
+    return 0;
+}
+
 static int init_python(const fa__pyhost_options_t *o) {
     if (PyImport_AppendInittab("_fasterapi", PyInit__fasterapi) < 0) {
         fprintf(stderr, "fasterapi: cannot register the _fasterapi module\n");
@@ -87,6 +148,10 @@ static int init_python(const fa__pyhost_options_t *o) {
     PyConfig_InitPythonConfig(&cfg);
     cfg.install_signal_handlers = 0; /* libuv owns SIGINT/SIGTERM (subinterp.md §2.4) */
     cfg.parse_argv = 0;
+    if (o->venv && *o->venv && use_venv(&cfg, o->venv) != 0) {
+        PyConfig_Clear(&cfg);
+        return FA_EPYTHON;
+    }
     char *argv[] = {(char *)(uintptr_t)o->app_path};
     PyStatus st = PyConfig_SetBytesArgv(&cfg, 1, argv);
     if (!PyStatus_Exception(st))

@@ -17,6 +17,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import unittest
 
@@ -179,6 +181,77 @@ class RealPydantic(PyServerTestCase):
         resp, _ = srv.call(2, "greet_user", {"name": "Ada", "times": 4})
         self.assertTrue(resp["result"]["isError"])
         self.assertClean(srv)
+
+
+class Environment(PyServerTestCase):
+    """The user's environment (issue 9 section 2): an activated virtual environment (VIRTUAL_ENV)
+    or --venv DIR, made by `python3.X -m venv` and holding a small local package, and
+    PYTHONPATH; a virtual environment of another Python version is refused naming both."""
+
+    @classmethod
+    def setUpClass(cls) -> None:
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.venv = os.path.join(cls.tmp.name, "venv")
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", cls.venv], check=True, timeout=60)
+        site = os.path.join(cls.venv, "lib", "python%d.%d" % sys.version_info[:2], "site-packages")
+        os.makedirs(os.path.join(site, "venvpkg"))
+        with open(os.path.join(site, "venvpkg", "__init__.py"), "w") as f:
+            f.write('GREETING = "from the venv"\n')
+        cls.path = os.path.join(cls.tmp.name, "path")
+        os.makedirs(cls.path)
+        with open(os.path.join(cls.path, "pathpkg.py"), "w") as f:
+            f.write('VALUE = "from PYTHONPATH"\n')
+        cls.other = os.path.join(cls.tmp.name, "other")
+        os.makedirs(cls.other)
+        other = (3, 11) if sys.version_info[:2] != (3, 11) else (3, 13)
+        with open(os.path.join(cls.other, "pyvenv.cfg"), "w") as f:  # as `python3.X -m venv` writes it
+            f.write("home = /usr/bin\ninclude-system-site-packages = false\nversion = %d.%d.2\n" % other)
+        cls.other_version = "%d.%d" % other
+
+    @classmethod
+    def tearDownClass(cls) -> None:
+        cls.tmp.cleanup()
+
+    def where(self, *args: str, **env: str) -> str:
+        saved = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            srv = self.serve("venv_app", "--workers", "2", *args)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        texts = {text_of(srv.call(i, "where")[0]) for i in range(4)}  # both workers
+        self.assertClean(srv)
+        self.assertEqual(len(texts), 1, texts)
+        return texts.pop()
+
+    def test_active_venv_and_pythonpath(self) -> None:
+        got = self.where(VIRTUAL_ENV=self.venv, PYTHONPATH=self.path)
+        self.assertEqual(got, "from the venv|from PYTHONPATH|" + self.venv)
+
+    def test_venv_option(self) -> None:
+        got = self.where("--venv", self.venv)
+        self.assertEqual(got, "from the venv|no pathpkg|" + self.venv)
+
+    def test_without_the_venv_the_import_fails(self) -> None:
+        env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
+        rc, out, err = run_once(["run", app("venv_app")], env=env)
+        self.assertEqual((rc, out), (1, b""))
+        self.assertIn("ModuleNotFoundError: No module named 'venvpkg'", err)
+
+    def test_a_venv_of_another_python_is_refused_naming_both(self) -> None:
+        import re
+
+        rc, out, err = run_once(["run", app("venv_app"), "--venv", self.other])
+        self.assertEqual((rc, out), (1, b""), err)
+        mine = "%d.%d" % sys.version_info[:2]
+        self.assertRegex(err, re.escape("is for Python %s, but this fasterapi embeds Python %s" % (self.other_version, mine)))
+        rc, out, err = run_once(["run", app("venv_app"), "--venv", self.tmp.name])
+        self.assertEqual((rc, out), (1, b""), err)
+        self.assertIn("is not a virtual environment (no pyvenv.cfg", err)
 
 
 class StartUp(PyServerTestCase):
