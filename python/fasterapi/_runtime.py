@@ -47,6 +47,7 @@ The shape of `export()` is documented on that function below.
 from __future__ import annotations
 
 import importlib.util
+import io
 import os
 import re
 import sys
@@ -123,6 +124,77 @@ def load_app(path: str | os.PathLike[str], name: str | None = None) -> FastMCP:
 # Container types whose module-level instances are per worker and likely mutated by tools.
 _MUTABLE = (dict, list, set, bytearray)
 _MUTABLE_NAMES = frozenset(("deque", "defaultdict", "OrderedDict", "Counter", "ChainMap"))
+
+
+class LineWriter(io.RawIOBase):
+    """The binary side of sys.stdout/sys.stderr under the host: text is kept until a line is
+    complete, then all complete lines go out in one `_fasterapi._write_stderr` call, which the
+    host writes whole, never spliced with another interpreter's lines or its own log records.
+    Without it, under PYTHONUNBUFFERED=1 (common in containers) print() is one write(2) per
+    piece and workers with their own GIL cut each other's lines. flush() sends a partial line
+    (the user asked for it); one longer than MAX_PENDING goes out unfinished (memory bound)."""
+
+    MAX_PENDING = 1 << 16
+
+    def __init__(self, write: Any) -> None:
+        super().__init__()
+        import _thread
+
+        self._send = write
+        self._pending = bytearray()
+        self._lock = _thread.allocate_lock()  # threads of one interpreter print too
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return 2  # faulthandler and subprocess look for a descriptor: stderr
+
+    def isatty(self) -> bool:
+        return False
+
+    def write(self, data: Any) -> int:
+        with self._lock:
+            self._pending += data
+            end = self._pending.rfind(b"\n") + 1
+            if end == 0 and len(self._pending) > self.MAX_PENDING:
+                end = len(self._pending)
+            if end:
+                out = bytes(self._pending[:end])
+                del self._pending[:end]
+                self._send(out)
+        return len(data)
+
+    def flush(self) -> None:
+        with self._lock:
+            if self._pending:
+                out = bytes(self._pending)
+                self._pending.clear()
+                self._send(out)
+
+
+def install_output() -> None:
+    """Under the host (called before the user's file is imported, in every interpreter):
+    sys.stdout and sys.stderr become one line-atomic text stream to stderr (stdout is the
+    protocol's). Outside the host it does nothing."""
+    try:
+        import _fasterapi  # type: ignore[import-not-found]
+    except ImportError:
+        return
+    old = sys.stderr
+    stream = io.TextIOWrapper(
+        LineWriter(_fasterapi._write_stderr),
+        encoding=getattr(old, "encoding", None) or "utf-8",
+        errors="backslashreplace",
+        write_through=True,
+    )
+    if old is not None:
+        try:
+            old.flush()
+        except (OSError, ValueError):
+            pass
+    sys.stderr = stream
+    sys.stdout = stream
 
 
 def module_state(module: Any = None) -> list[str]:

@@ -187,10 +187,13 @@ static int load_main(fa__pyhost_t *h) {
     Py_XDECREF(path);
     Py_XDECREF(sys);
     PyObject *rt = ok ? PyImport_ImportModule("fasterapi._runtime") : NULL;
-    if (!rt) {
+    PyObject *io = rt ? PyObject_CallMethod(rt, "install_output", NULL) : NULL;
+    if (!io) {
+        Py_XDECREF(rt);
         print_python_error("cannot import the fasterapi package");
         return FA_EPYTHON;
     }
+    Py_DECREF(io);
     if (PyObject_SetAttrString(rt, "HOSTED", Py_True) == 0)
         h->mcp = PyObject_CallMethod(rt, "load_app", "sz", h->app_path, h->app_name);
     if (!h->mcp) {

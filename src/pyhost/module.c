@@ -14,6 +14,7 @@
 #include <Python.h>
 
 #include "core/json_parse.h"
+#include "core/log.h"
 #include "fasterapi/error.h"
 #include "mcp/jsonrpc.h"
 #include "pyhost/convert.h"
@@ -360,6 +361,21 @@ static PyObject *mod_bind_loop(PyObject *self, PyObject *loop) {
     Py_RETURN_NONE;
 }
 
+/* _write_stderr(data): whole lines of a Python interpreter's stdout/stderr, written at once
+ * and never spliced with another interpreter's lines or the host's log records (see
+ * fasterapi._runtime.LineWriter). The GIL is released while writing. */
+static PyObject *mod_write_stderr(PyObject *self, PyObject *arg) {
+    (void)self;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    PyThreadState *ts = PyEval_SaveThread();
+    fa__log_write_raw(view.buf, (size_t)view.len);
+    PyEval_RestoreThread(ts);
+    PyBuffer_Release(&view);
+    Py_RETURN_NONE;
+}
+
 static PyObject *mod_hosted(PyObject *self, PyObject *unused) {
     (void)self;
     (void)unused;
@@ -370,6 +386,7 @@ static PyMethodDef mod_methods[] = {
     {"_on_wake", mod_on_wake, METH_NOARGS, "run queued calls (the worker's eventfd callback)"},
     {"_bind_loop", mod_bind_loop, METH_O, "tell the host which asyncio loop this worker runs"},
     {"hosted", mod_hosted, METH_NOARGS, "True: running inside the FasterAPI host"},
+    {"_write_stderr", mod_write_stderr, METH_O, "write whole lines to stderr at once"},
     {NULL, NULL, 0, NULL}};
 
 /* The worker's loop. _start(dispatcher) makes it and runs the app's lifespan up to its yield

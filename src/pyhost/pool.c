@@ -163,14 +163,15 @@ static int setup_app(fa__pyworker_t *w) {
     Py_XDECREF(path);
     Py_XDECREF(sys);
     PyObject *rt = ok ? PyImport_ImportModule("fasterapi._runtime") : NULL;
-    PyObject *mcp = NULL;
-    if (rt && PyObject_SetAttrString(rt, "HOSTED", Py_True) == 0) {
+    PyObject *mcp = NULL, *io = rt ? PyObject_CallMethod(rt, "install_output", NULL) : NULL;
+    if (io && PyObject_SetAttrString(rt, "HOSTED", Py_True) == 0) {
         if (p->shared_mcp)
             mcp = Py_NewRef(p->shared_mcp);
         else
             mcp = PyObject_CallMethod(rt, "load_app", "sz", p->app.app_path, p->app.app_name);
     }
     w->dispatcher = mcp ? PyObject_CallMethod(rt, "Dispatcher", "Oi", mcp, p->app.debug) : NULL;
+    Py_XDECREF(io);
     Py_XDECREF(mcp);
     Py_XDECREF(rt);
     PyObject *asyncio = w->dispatcher ? PyImport_ImportModule("asyncio") : NULL;

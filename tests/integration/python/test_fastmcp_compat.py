@@ -254,6 +254,38 @@ class Environment(PyServerTestCase):
         self.assertIn("is not a virtual environment (no pyvenv.cfg", err)
 
 
+class LineAtomicOutput(PyServerTestCase):
+    """With PYTHONUNBUFFERED=1 (set in many containers) print() is one write(2) per piece; two
+    workers with their own GIL printing at once used to cut each other's lines (issue 9 §2).
+    Every line must arrive whole, long lines (> PIPE_BUF) included."""
+
+    def test_lines_from_concurrent_workers_arrive_whole(self) -> None:
+        import re
+
+        calls, lines = 24, 40
+        msgs = [request(0, "initialize", {"protocolVersion": "2025-06-18", "capabilities": {},
+                                          "clientInfo": {"name": "t", "version": "1"}}),
+                {"jsonrpc": "2.0", "method": "notifications/initialized"}]
+        msgs += [call(i, "chatter", {"call": i, "lines": lines}) for i in range(1, calls + 1)]
+        stdin = "".join(json.dumps(m) + "\n" for m in msgs).encode()
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        rc, out, err = run_once(["run", app("chatty"), "--workers", "2"], stdin=stdin, env=env, timeout=60)
+        self.assertEqual(rc, 0, err[-2000:])
+        self.assertEqual(len(out.splitlines()), calls + 1)
+        line_re = re.compile(r"SPAM (\d+) (\d+) (\d+) (x*) END")
+        seen, broken = set(), []
+        for line in err.splitlines():
+            if "SPAM" not in line and "END" not in line and not line.startswith("x"):
+                continue
+            m = line_re.fullmatch(line)
+            if not m or len(m.group(4)) != int(m.group(3)):
+                broken.append(line[:120])
+            else:
+                seen.add((int(m.group(1)), int(m.group(2))))
+        self.assertEqual(broken[:5], [], "%d broken lines" % len(broken))
+        self.assertEqual(len(seen), calls * lines)
+
+
 class StartUp(PyServerTestCase):
     def test_warnings_name_the_options_and_the_module_state(self) -> None:
         srv = self.serve("fastmcp_style", "--workers", "2")
