@@ -287,6 +287,24 @@ class ForeignContent(unittest.TestCase):
             "structuredContent": {"result": ["a", "b"]}})
 
 
+class ForeignPromptMessages(unittest.TestCase):
+    def test_prompt_messages_by_shape(self) -> None:
+        class PromptMessage:  # mcp.types.PromptMessage's shape
+            def __init__(self, role: str, content: Any) -> None:
+                self.role, self.content = role, content
+
+        mcp = FastMCP()
+
+        @mcp.prompt()
+        def p() -> list:
+            return [PromptMessage("user", ForeignText("q")), PromptMessage("assistant", {"type": "text", "text": "a"})]
+
+        result = run(mcp.get_prompt("p"))
+        self.assertEqual(result["messages"], [
+            {"role": "user", "content": {"type": "text", "text": "q"}},
+            {"role": "assistant", "content": {"type": "text", "text": "a"}}])
+
+
 class NonFinite(unittest.TestCase):
     def test_inf_and_nan_are_tool_errors(self) -> None:
         mcp = FastMCP()
