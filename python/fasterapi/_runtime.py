@@ -127,12 +127,14 @@ _MUTABLE_NAMES = frozenset(("deque", "defaultdict", "OrderedDict", "Counter", "C
 
 
 class LineWriter(io.RawIOBase):
-    """The binary side of sys.stdout/sys.stderr under the host: text is kept until a line is
-    complete, then all complete lines go out in one `_fasterapi._write_stderr` call, which the
-    host writes whole, never spliced with another interpreter's lines or its own log records.
-    Without it, under PYTHONUNBUFFERED=1 (common in containers) print() is one write(2) per
-    piece and workers with their own GIL cut each other's lines. flush() sends a partial line
-    (the user asked for it); one longer than MAX_PENDING goes out unfinished (memory bound)."""
+    """The binary side of sys.stdout/sys.stderr under the host: each thread's text is kept until
+    its line is complete, then all its complete lines go out in one `_fasterapi._write_stderr`
+    call, which the host writes whole, never spliced with another thread's or interpreter's
+    lines or its own log records. Without it, under PYTHONUNBUFFERED=1 (common in containers)
+    print() is one write(2) per piece and workers cut each other's lines. The partial line is
+    per thread: in the shared-GIL mode every worker prints through this one object. flush()
+    sends the calling thread's partial line (it asked for it); one longer than MAX_PENDING goes
+    out unfinished (memory bound)."""
 
     MAX_PENDING = 1 << 16
 
@@ -141,8 +143,7 @@ class LineWriter(io.RawIOBase):
         import _thread
 
         self._send = write
-        self._pending = bytearray()
-        self._lock = _thread.allocate_lock()  # threads of one interpreter print too
+        self._local = _thread._local()
 
     def writable(self) -> bool:
         return True
@@ -153,24 +154,30 @@ class LineWriter(io.RawIOBase):
     def isatty(self) -> bool:
         return False
 
+    def _pending(self) -> bytearray:
+        pending: bytearray | None = getattr(self._local, "pending", None)
+        if pending is None:
+            pending = self._local.pending = bytearray()
+        return pending
+
     def write(self, data: Any) -> int:
-        with self._lock:
-            self._pending += data
-            end = self._pending.rfind(b"\n") + 1
-            if end == 0 and len(self._pending) > self.MAX_PENDING:
-                end = len(self._pending)
-            if end:
-                out = bytes(self._pending[:end])
-                del self._pending[:end]
-                self._send(out)
+        pending = self._pending()
+        pending += data
+        end = pending.rfind(b"\n") + 1
+        if end == 0 and len(pending) > self.MAX_PENDING:
+            end = len(pending)
+        if end:
+            out = bytes(pending[:end])
+            del pending[:end]
+            self._send(out)
         return len(data)
 
     def flush(self) -> None:
-        with self._lock:
-            if self._pending:
-                out = bytes(self._pending)
-                self._pending.clear()
-                self._send(out)
+        pending = getattr(self._local, "pending", None)
+        if pending:
+            out = bytes(pending)
+            pending.clear()
+            self._send(out)
 
 
 def install_output() -> None:

@@ -269,7 +269,14 @@ class LineAtomicOutput(PyServerTestCase):
         msgs += [call(i, "chatter", {"call": i, "lines": lines}) for i in range(1, calls + 1)]
         stdin = "".join(json.dumps(m) + "\n" for m in msgs).encode()
         env = dict(os.environ, PYTHONUNBUFFERED="1")
-        rc, out, err = run_once(["run", app("chatty"), "--workers", "2"], stdin=stdin, env=env, timeout=60)
+        for mode in ([], ["--shared-gil"]):  # one sys.stdout per worker, or one for all
+            with self.subTest(mode=mode):
+                self.check_run(["run", app("chatty"), "--workers", "2", *mode], stdin, env, calls, lines)
+
+    def check_run(self, args: list, stdin: bytes, env: dict, calls: int, lines: int) -> None:
+        import re
+
+        rc, out, err = run_once(args, stdin=stdin, env=env, timeout=60)
         self.assertEqual(rc, 0, err[-2000:])
         self.assertEqual(len(out.splitlines()), calls + 1)
         line_re = re.compile(r"SPAM (\d+) (\d+) (\d+) (x*) END")
