@@ -16,7 +16,6 @@
 #include "core/json_parse.h"
 #include "core/log.h"
 #include "fasterapi/error.h"
-#include "mcp/jsonrpc.h"
 #include "pyhost/convert.h"
 #include "pyhost/pyhost_internal.h"
 
@@ -141,7 +140,7 @@ static PyObject *ctx_notify(PyObject *self, PyObject *args) {
         return NULL;
     if (strncmp(method, "notifications/", 14) != 0) {
         PyErr_Format(PyExc_ValueError, "'%s' is not a notification method", method);
-        return NULL;
+        return NULL; /* checked here too: fa_call_notify's FA_EINVAL would not say why */
     }
     char why[256];
     json_t *jp = NULL;
@@ -154,25 +153,10 @@ static PyObject *ctx_notify(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "notification params must be a dict");
         return NULL;
     }
-    fa__notify_t *n = calloc(1, sizeof *n);
-    fa__buf_t b = FA__BUF_INIT;
-    int rc = n ? fa__rpc_write_notification(&b, method, jp) : FA_ENOMEM;
-    json_decref(jp);
-    if (rc == 0 && b.len > call->srv->opts.max_result)
-        rc = FA_EMSGSIZE;
-    if (rc == 0 && !(n->text = fa__buf_detach(&b, &n->len)))
-        rc = FA_ENOMEM;
-    if (rc == 0) {
-        n->kind = FA__ITEM_NOTIFY;
-        n->call = call;
-        if ((rc = fa__server_post(call->srv, n)) != 0)
-            free(n->text);
-    }
+    int rc = fa_call_notify(call, method, jp);
+    if (rc == FA_EALREADY || rc == FA_ESTATE)
+        Py_RETURN_NONE; /* finished, or the server is stopping: nobody left to tell */
     if (rc) {
-        fa__buf_free(&b);
-        free(n);
-        if (rc == FA_EALREADY || rc == FA_ESTATE)
-            Py_RETURN_NONE; /* the server is stopping: nobody left to tell */
         PyErr_Format(PyExc_RuntimeError, "notification %s not sent: %s", method, fa_strerror(rc));
         return NULL;
     }
