@@ -142,6 +142,18 @@ def raw_frame(opcode, payload=b"", fin=True, rsv=0, masked=True, length=None):
     return head + key + mask_bytes(payload, key)
 
 
+class ExactTimer:
+    """Replaces the factory's batched timer: txaio 21.2's quantises a delay down to whole
+    seconds (int(now + delay)), so a 1-s closing-handshake timeout could fire after a few
+    milliseconds and fail a case at random."""
+
+    def __init__(self, loop):
+        self.loop = loop
+
+    def call_later(self, delay, func, *args, **kwargs):
+        return self.loop.call_later(delay, lambda: func(*args, **kwargs))
+
+
 class DriverProtocol(WebSocketClientProtocol):
     """One case on one connection: runs case.act on open and records what the server sends."""
 
@@ -780,6 +792,7 @@ async def run_case(case, url, host, port, deadline):
     factory = WebSocketClientFactory(url, loop=loop)
     factory.protocol = DriverProtocol
     factory.case = case
+    factory._batched_timer = ExactTimer(loop)
     factory.done = loop.create_future()
     factory.setProtocolOptions(
         failByDrop=False,  # on a server's violation, send a close frame, as a peer should
