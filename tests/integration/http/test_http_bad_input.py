@@ -391,6 +391,12 @@ class Conn:
         body, self.buf = self.buf, b""
         return Response(status, headers, body)
 
+    def state(self):
+        """How the connection stands, for failure messages."""
+        end = "reset by the server" if self.reset else "closed by the server" if self.eof \
+            else "still open, nothing more came"
+        return "%d unparsed bytes (%r...), %s" % (len(self.buf), self.buf[:80], end)
+
     def wait_closed(self, timeout):
         """True when the server closes (EOF or RST) within timeout; discards what arrives."""
         deadline = time.monotonic() + timeout
@@ -461,8 +467,7 @@ class ServerTestCase(unittest.TestCase):
         try:
             c.send(data)
             r = c.read_response()
-            self.assertIsNotNone(r, "%s: no response (connection %s)" % (
-                what, "reset" if c.reset else "closed" if c.eof else "silent"))
+            self.assertIsNotNone(r, "%s: no response: %s" % (what, c.state()))
             self.assertIn(r.status, statuses, "%s: got %r" % (what, r))
             # The answer announces the close (RFC 9112 §9.6), so a proxy does not reuse it.
             self.assertIn("close", r.headers.get("connection", "").lower(),
@@ -655,7 +660,8 @@ class TestLimits(ServerTestCase):
             t.start()
             r = c.read_response(timeout=30)
             t.join(30)
-            self.assertIsNotNone(r, "no answer to a body of exactly the limit")
+            self.assertIsNotNone(r, "POST /echo with a body of exactly the limit (%d bytes): no "
+                                 "whole answer: %s" % (limit, c.state()))
             self.assertEqual(r.status, 200, r)
             self.assertEqual(r.body, body)
         finally:
