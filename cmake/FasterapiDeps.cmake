@@ -1,8 +1,12 @@
-# Dependencies: libuv, jansson (pkg-config), Check (tests), threads, and the embedded CPython.
+# Dependencies: libuv, jansson, OpenSSL libcrypto (pkg-config), Check (tests), threads, and the
+# embedded CPython.
 find_package(PkgConfig REQUIRED)
 find_package(Threads REQUIRED)
 pkg_check_modules(LIBUV REQUIRED IMPORTED_TARGET libuv>=1.44)
 pkg_check_modules(JANSSON REQUIRED IMPORTED_TARGET jansson>=2.13)
+# libcrypto: SHA-1 and base64 for the WebSocket handshake (RFC 6455 §4.2.2). OpenSSL 1.1.1 is the
+# oldest release still found on supported distributions.
+pkg_check_modules(LIBCRYPTO REQUIRED IMPORTED_TARGET libcrypto>=1.1.1)
 if(FASTERAPI_BUILD_TESTS)
     pkg_check_modules(CHECK REQUIRED IMPORTED_TARGET check>=0.15)
 endif()

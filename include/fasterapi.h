@@ -5,6 +5,7 @@
 #include "fasterapi/common.h"
 #include "fasterapi/error.h"
 #include "fasterapi/http.h"
+#include "fasterapi/ws.h"
 #include "fasterapi/log.h"
 #include "fasterapi/mcp.h"
 #include "fasterapi/queue.h"

@@ -8,6 +8,7 @@
  *   POST /echo          echoes the request body with its Content-Type
  *   GET  /slow?ms=N     answered N ms later (at most 10 s) from another thread (fa_http_req_defer)
  *   GET  /static/...    files under DIR (default: the current directory)
+ *   GET  /ws            WebSocket echo: every text or binary message comes back as sent
  *
  * Try it:
  *   curl -s 'http://127.0.0.1:8000/items/a%20b?q=x+y'
@@ -89,6 +90,15 @@ static void slow_cb(fa_http_req_t *req, void *data) {
     pthread_detach(t);
 }
 
+/* /ws: echo each message with its type (fasterapi/ws.h). The route options must outlive the
+ * server, hence static. */
+static void ws_echo(fa_ws_t *ws, int type, const char *msg, size_t len, void *data) {
+    (void)data;
+    fa_ws_send(ws, type, msg, len);
+}
+
+static fa_ws_options_t ws_echo_opts;
+
 static void announce(fa_http_server_t *srv, void *data) {
     (void)data;
     char url[160];
@@ -127,6 +137,9 @@ int main(int argc, char **argv) {
     fa_http_route(srv, "GET", "/items/{id}", item_cb, NULL);
     fa_http_route(srv, "POST", "/echo", echo_cb, NULL);
     fa_http_route(srv, "GET", "/slow", slow_cb, NULL);
+    fa_ws_options_init(&ws_echo_opts);
+    ws_echo_opts.on_message = ws_echo;
+    fa_ws_route(srv, "/ws", &ws_echo_opts);
     rc = fa_http_route_static(srv, "/static", dir);
     if (rc)
         fprintf(stderr, "fasterapi-example-web: no static route (%s)\n", fa_strerror(rc));

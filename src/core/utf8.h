@@ -6,6 +6,22 @@
 
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
+
+/* Incremental validation (RFC 3629 §4, the Unicode Table 3-7 of well-formed byte sequences): a
+ * small DFA over byte classes, the one UTF-8 decoder of the project (the functions below are built
+ * on it). The state is a small integer the caller keeps between pieces, so a code point may be
+ * split across reads or WebSocket frames (RFC 6455 §8.1). It fails fast: the first byte that
+ * cannot start or continue a well-formed sequence (a stray continuation byte, C0/C1/F5..FF, an
+ * overlong E0 80../F0 80.., a surrogate ED A0.., a code point above U+10FFFF F4 90..) moves it to
+ * FA_UTF8_REJECT, which is sticky. */
+#define FA_UTF8_ACCEPT 0u /* between characters: the text so far is complete and valid */
+#define FA_UTF8_REJECT 1u /* invalid; stays so */
+
+/* Advances *state over s[0..len). Returns len when no byte was rejected, else the index of the
+ * first rejected byte (then *state == FA_UTF8_REJECT). ASCII runs are skipped 8 bytes at a time.
+ * The text is valid and complete when *state == FA_UTF8_ACCEPT at its end. */
+size_t fa__utf8_feed(uint8_t *state, const char *s, size_t len);
 
 /* Length of the valid UTF-8 sequence starting at s[0] (1-4), or 0 when it is invalid (overlong,
  * surrogate, above U+10FFFF) or truncated by `avail`. */
