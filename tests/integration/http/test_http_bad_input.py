@@ -973,9 +973,12 @@ class TestConnectionFlood(ServerTestCase):
             self.assertEqual(outcome["other"], 0, "unexpected statuses: %r" % outcome)
             self.assertGreater(outcome["200"], 0, "nobody was served: %r" % outcome)
             if cap < FLOOD:
-                # Connections stay open (keep-alive) while we count, so at most `cap` are
-                # served; the rest must be refused, not queued forever.
-                self.assertLessEqual(outcome["200"], cap + 16, outcome)
+                # Served connections stay open (idle keep-alive) while we count, so the cap is
+                # reached and some connections must have been refused (not queued forever).
+                # (How many are served is the server's choice: nginx closes idle keep-alive
+                # connections to make room for new ones.)
+                self.assertGreater(outcome["503"] + outcome["closed"] + outcome["refused"], 0,
+                                   "nothing was refused over a cap of %d: %r" % (cap, outcome))
             # Server memory after all of this must not be out of bounds.
         finally:
             for s in socks:
