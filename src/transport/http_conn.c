@@ -29,6 +29,8 @@ enum { C_HEAD = 0, C_BODY, C_PROTO };
 /* Pools keep at most this many spare objects per loop: enough to absorb connection churn (wrk
  * reconnecting 1000 clients) without holding memory after a burst. */
 #define POOL_MAX 1024
+/* A read buffer grown beyond this for one big request is replaced by a small one after it. */
+#define READ_KEEP_CAP (64u * 1024u)
 /* Read buffer room below which we compact or grow before the next read. */
 #define READ_MIN_ROOM 1024u
 /* An output buffer above this is released when it empties (a big response should not pin memory
@@ -433,9 +435,8 @@ static void count_response(fa__http_loop_t *loop, fa_http_req_t *req, int status
 int fa_http_res_send(fa_http_req_t *req, int status, const char *content_type, const void *body,
                      size_t len) {
     fa__http_conn_t *c = req->conn;
-    if (req->answered || req->streaming || (req->deferred && !c))
-        return FA_ESTATE;
-    if (!c) /* a deferred request must be answered with fa_http_respond */
+    /* A deferred request is answered with fa_http_respond only (its thread owns it now). */
+    if (!c || req->answered || req->streaming || req->deferred)
         return FA_ESTATE;
     if (!body && len && !req->is_head) /* only a HEAD answer may announce a body it omits */
         return FA_EINVAL;
@@ -777,8 +778,19 @@ static void finish_request(fa__http_conn_t *c, size_t consumed) {
         arena_reset(req);
     }
     c->rpos += consumed;
-    if (c->rpos == c->rlen)
+    if (c->rpos == c->rlen) {
         c->rpos = c->rlen = 0;
+        if (c->rcap > READ_KEEP_CAP) {
+            /* A big body grew the buffer: give it back rather than pin it on a keep-alive
+             * connection (10k idle connections x 16 MiB). */
+            char *small = malloc(FA_HTTP_READ_BUF);
+            if (small) {
+                free(c->rbuf);
+                c->rbuf = small;
+                c->rcap = FA_HTTP_READ_BUF;
+            }
+        }
+    }
     c->state = c->proto_pending ? C_PROTO : C_HEAD;
     c->parse_prev = 0;
     c->head_since = 0;

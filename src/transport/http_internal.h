@@ -27,17 +27,19 @@
  *     The protocol writes with fa__http_conn_out + fa__http_conn_flush, pauses input with
  *     fa__http_conn_pause_reading, closes with fa__http_conn_close, and gets proto->on_close once
  *     when the connection is gone (either side); on_drain when queued output falls below half of
- *     max_output after having been above it.
+ *     max_output after having been above it. `data` in on_read is valid only during the call.
  *
  * (2) Streaming responses (SSE, chunked downloads): fa__http_stream_start(req, ...) in a handler
  *     sends the head with Transfer-Encoding: chunked (HTTP/1.1) or no length and a close at the end
  *     (HTTP/1.0), and returns a stream that stays open after the handler returns. Each
  *     fa__http_stream_write is one chunk, flushed at once (coalesced with others of the same loop
- *     iteration); fa__http_stream_end writes the last chunk. Responses to requests pipelined behind
- *     a stream wait until it ends. on_close fires once if the connection dies first (after it the
- *     stream must not be used); it does not fire after fa__http_stream_end. At a graceful server
- *     shutdown every open stream is ended by the server (its last chunk is sent): on_close fires
- *     first, so its owner forgets it.
+ *     iteration); fa__http_stream_end writes the last chunk. The request view (path, headers,
+ *     params) is valid only while the handler runs: the read buffer it points into serves the
+ *     next requests; copy what the stream needs (e.g. Last-Event-ID) before returning. Responses to
+ * requests pipelined behind a stream wait until it ends. on_close fires once if the connection dies
+ * first (after it the stream must not be used); it does not fire after fa__http_stream_end. At a
+ * graceful server shutdown every open stream is ended by the server (its last chunk is sent):
+ * on_close fires first, so its owner forgets it.
  *
  * (3) Cross-thread delivery: a connection is named by fa__http_conn_ref_t {loop, slot, generation}.
  *     fa__http_post(srv, msg) from ANY thread queues msg (an intrusive header embedded in the

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "core/buf.h"
 #include "fa_test.h"
 #include "fasterapi/error.h"
 #include "fasterapi/http.h"
@@ -1008,6 +1009,137 @@ START_TEST(test_stream_written_from_another_thread) {
 }
 END_TEST
 
+/* Property: a pipeline of mixed requests (GET, Content-Length and chunked bodies, Expect) cut at
+ * random points and sent piece by piece gets exactly the responses it gets in one write. */
+static size_t build_mixed_pipeline(uint64_t *rng, char *out, size_t cap, int n) {
+    size_t len = 0;
+    for (int i = 0; i < n; i++) {
+        int kind = (int)(fa_test_rand(rng) % 4);
+        char body[300];
+        size_t bl = (size_t)(fa_test_rand(rng) % sizeof body);
+        for (size_t k = 0; k < bl; k++)
+            body[k] = (char)('a' + (fa_test_rand(rng) % 26));
+        if (kind == 0) {
+            len += (size_t)snprintf(out + len, cap - len,
+                                    "GET /items/%d?q=%d HTTP/1.1\r\nHost: x\r\n\r\n", i, i);
+        } else if (kind == 1 || kind == 3) {
+            len +=
+                (size_t)snprintf(out + len, cap - len,
+                                 "POST /echo HTTP/1.1\r\nHost: x\r\n%sContent-Length: %zu\r\n\r\n",
+                                 kind == 3 ? "Expect: 100-continue\r\n" : "", bl);
+            memcpy(out + len, body, bl);
+            len += bl;
+        } else {
+            len += (size_t)snprintf(
+                out + len, cap - len,
+                "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+            size_t at = 0;
+            while (at < bl) {
+                size_t piece = 1 + (size_t)(fa_test_rand(rng) % 64);
+                if (piece > bl - at)
+                    piece = bl - at;
+                len += (size_t)snprintf(out + len, cap - len, "%zx\r\n", piece);
+                memcpy(out + len, body + at, piece);
+                len += piece;
+                memcpy(out + len, "\r\n", 2);
+                len += 2;
+                at += piece;
+            }
+            len += (size_t)snprintf(out + len, cap - len, "0\r\n\r\n");
+        }
+    }
+    return len;
+}
+
+/* Reads n final responses (skipping 100 Continue) and returns their status+body concatenated. */
+static char *collect(client_t *c, int n) {
+    fa__buf_t all = FA__BUF_INIT;
+    for (int i = 0; i < n;) {
+        response_t r;
+        ck_assert(read_response(c, &r));
+        if (r.status == 100)
+            continue;
+        fa__buf_appendf(&all, "%d:", r.status);
+        fa__buf_append(&all, r.body, r.body_len);
+        fa__buf_putc(&all, '|');
+        i++;
+    }
+    fa__buf_putc(&all, '\0');
+    return all.data;
+}
+
+START_TEST(test_random_splits_same_answers) {
+    server_t *s = server_start(setup_routes);
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    static char pipe_buf[64 * 1024];
+    for (int iter = 0; iter < 8; iter++) {
+        int n = 3 + (int)(fa_test_rand(&rng) % 10);
+        size_t len = build_mixed_pipeline(&rng, pipe_buf, sizeof pipe_buf, n);
+        client_t *a = client_connect(s->port);
+        client_send(a, pipe_buf, len);
+        char *whole = collect(a, n);
+        client_close(a);
+        client_t *b = client_connect(s->port);
+        int one = 1;
+        setsockopt(b->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        size_t at = 0;
+        while (at < len) {
+            size_t piece = 1 + (size_t)(fa_test_rand(&rng) % 97);
+            if (piece > len - at)
+                piece = len - at;
+            client_send(b, pipe_buf + at, piece);
+            at += piece;
+            if (fa_test_rand(&rng) % 8 == 0)
+                usleep(1000); /* let the server see this cut */
+        }
+        char *split = collect(b, n);
+        ck_assert_str_eq(split, whole);
+        client_close(b);
+        free(whole);
+        free(split);
+    }
+    server_stop(s);
+}
+END_TEST
+
+START_TEST(test_bind_failure_and_url) {
+    server_t *s = server_start(setup_routes);
+    char url[64];
+    ck_assert_int_gt(fa_http_server_url(s->srv, url, sizeof url), 0);
+    char want[64];
+    snprintf(want, sizeof want, "http://127.0.0.1:%d", s->port);
+    ck_assert_str_eq(url, want);
+    ck_assert_int_eq(fa_http_server_url(s->srv, url, 8), FA_ERANGE);
+    /* A second server on the same port fails cleanly (no SO_REUSEPORT with one loop), on the
+     * caller's loop and with fa_http_server_run's own loop. */
+    fa_http_options_t o;
+    fa_http_options_init(&o);
+    o.port = s->port;
+    fa_http_server_t *srv2;
+    ck_assert_int_eq(fa_http_server_new(&srv2, &o), 0);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    ck_assert_int_eq(fa_http_server_start(srv2, &loop), -EADDRINUSE);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+    fa_http_server_free(srv2);
+    ck_assert_int_eq(fa_http_server_new(&srv2, &o), 0);
+    ck_assert_int_eq(fa_http_server_run(srv2), -EADDRINUSE);
+    fa_http_server_free(srv2);
+    o.io_threads = 2;
+    ck_assert_int_eq(fa_http_server_new(&srv2, &o), 0);
+    ck_assert_int_eq(fa_http_server_run(srv2), -EADDRINUSE);
+    fa_http_server_free(srv2);
+    /* Bad options. */
+    o.io_threads = -1;
+    ck_assert_int_eq(fa_http_server_new(&srv2, &o), FA_EINVAL);
+    fa_http_options_init(&o);
+    o.server_name = "evil\r\nX: y";
+    ck_assert_int_eq(fa_http_server_new(&srv2, &o), FA_EINVAL);
+    server_stop(s);
+}
+END_TEST
+
 /* ---- static files ---- */
 
 static char static_dir[128];
@@ -1191,6 +1323,8 @@ int main(void) {
     tcase_add_test(tc, test_output_limit_closes_non_reader);
     tcase_add_test(tc, test_static_files);
     tcase_add_test(tc, test_takeover_after_101);
+    tcase_add_test(tc, test_bind_failure_and_url);
+    tcase_add_test(tc, test_random_splits_same_answers);
     tcase_add_test(tc, test_stream_written_from_another_thread);
     suite_add_tcase(s, tc);
     return fa_test_run(s);
