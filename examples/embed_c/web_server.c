@@ -111,6 +111,10 @@ int main(int argc, char **argv) {
     fa_http_options_init(&opts);
     opts.handle_signals = 1;
     opts.on_listen = announce;
+    /* /ws echoes messages of up to 16 MiB (FA_WS_DEFAULT_MAX_MESSAGE, as the Autobahn suite's
+     * largest cases send): the output a client may leave unread must hold such an echo and the
+     * next one, so raise the server's 4 MiB default. */
+    opts.max_output = 40u * 1024u * 1024u;
     const char *dir = ".";
     for (int i = 1; i < argc; i++) {
         if (i + 1 < argc && strcmp(argv[i], "--port") == 0) {

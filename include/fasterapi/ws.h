@@ -75,7 +75,10 @@ typedef struct {
     const char *const *subprotocols;
     /* Limits and timeouts (0 = the default). */
     uint64_t max_message;
-    size_t max_output; /* bytes queued for one client; default: the server's max_output */
+    /* Bytes queued for one client (default: the server's max_output, which applies as well, so
+     * this can only lower it). Must exceed the largest message sent: a message is queued whole,
+     * so echoing 16 MiB messages needs fa_http_options_t.max_output above 16 MiB. */
+    size_t max_output;
     uint64_t idle_timeout_ms;
     int idle_close; /* 1: close an idle connection at once instead of pinging it first */
     int no_idle;    /* 1: no idle timeout at all */

@@ -9,6 +9,7 @@
 
 #include "core/utf8.h"
 #include "fasterapi/error.h"
+#include "transport/http_parser.h"
 
 enum { ST_HEADER, ST_DATA, ST_CTRL, ST_CLOSED, ST_ERROR };
 
@@ -381,16 +382,13 @@ int fa__ws_accept_key(const char *key, size_t len, char out[FA_WS_ACCEPT_LEN + 1
     return 0;
 }
 
-static int ascii_lower(int c) {
-    return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
 static int is_ows(char c) {
     return c == ' ' || c == '\t';
 }
 
 /* Calls back on each element of a comma-separated list (RFC 9110 §5.6.1), trimmed, empty ones
- * skipped. Stops when fn returns non-zero and returns that. */
+ * skipped. Stops when fn returns non-zero and returns that. (Subprotocol names are compared
+ * case-sensitively, unlike the tokens fa__http_has_token matches.) */
 typedef int (*token_fn)(const char *tok, size_t len, const void *arg);
 
 static int each_token(const char *v, size_t len, token_fn fn, const void *arg) {
@@ -414,19 +412,10 @@ static int each_token(const char *v, size_t len, token_fn fn, const void *arg) {
     return 0;
 }
 
-static int token_eq_ci(const char *tok, size_t len, const void *arg) {
-    const char *want = arg;
-    size_t n = strlen(want);
-    if (len != n)
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if (ascii_lower((unsigned char)tok[i]) != ascii_lower((unsigned char)want[i]))
-            return 0;
-    return 1;
-}
-
-int fa__ws_has_token(const char *value, size_t len, const char *token) {
-    return value ? each_token(value, len, token_eq_ci, token) : 0;
+/* Connection and Upgrade are comma-separated token lists compared case-insensitively (RFC 9110
+ * §7.6.1, §7.8): the HTTP parser's own list matcher. */
+static int has_token(const char *value, size_t len, const char *token) {
+    return value ? fa__http_has_token(value, len, token) : 0;
 }
 
 int fa__ws_check_request(const fa__ws_request_t *req, const char **reason) {
@@ -437,9 +426,9 @@ int fa__ws_check_request(const fa__ws_request_t *req, const char **reason) {
         why = "WebSocket handshake must be a GET";
     else if (req->minor_version < 1)
         why = "WebSocket needs HTTP/1.1";
-    else if (!fa__ws_has_token(req->upgrade, req->upgrade_len, "websocket"))
+    else if (!has_token(req->upgrade, req->upgrade_len, "websocket"))
         why = "missing Upgrade: websocket";
-    else if (!fa__ws_has_token(req->connection, req->connection_len, "upgrade"))
+    else if (!has_token(req->connection, req->connection_len, "upgrade"))
         why = "missing Connection: Upgrade";
     else if (!req->key || !fa__ws_key_valid(req->key, req->key_len))
         why = "missing or invalid Sec-WebSocket-Key";

@@ -195,9 +195,6 @@ int fa__ws_check_request(const fa__ws_request_t *req, const char **reason);
 const char *fa__ws_pick_protocol(const char *list, size_t len, const char *const *offered,
                                  size_t n);
 
-/* Whether the comma-separated list value[0..len) contains `token` (case-insensitive). */
-int fa__ws_has_token(const char *value, size_t len, const char *token);
-
 /* Writes the 101 answer (RFC 6455 §4.2.2) into out[0..cap): accept is the Sec-WebSocket-Accept
  * value, protocol the chosen subprotocol or NULL. Returns its length, or 0 when cap is too small.
  */
