@@ -109,6 +109,9 @@ class OurServer:
     name = "fasterapi"
     counts_headers = True  # FA_HTTP_MAX_HEADERS: more than 100 fields -> 431
     strict_chunk_lines = True  # malformed chunk extensions and bare-LF chunk lines -> 400
+    # Bare LF line ends and runs of spaces in the request line -> 400 (RFC 9112 §2.2 and §3
+    # allow a lenient recipient to accept them; ours is strict).
+    strict_lines = True
 
     def __init__(self, binary):
         self.binary = binary
@@ -173,14 +176,23 @@ class OurServer:
                 self.proc.kill()
                 rc = self.proc.wait()
         self.proc = None
+        self._close_log()
         return rc
 
     def log(self):
+        if getattr(self, "stderr", None) is None:
+            return getattr(self, "_log", "")
         try:
             self.stderr.seek(0)
             return self.stderr.read().decode(errors="replace")[-4000:]
         except (OSError, ValueError):
             return ""
+
+    def _close_log(self):
+        if getattr(self, "stderr", None) is not None:
+            self._log = self.log()
+            self.stderr.close()
+            self.stderr = None
 
 
 NGINX_CONF = """
@@ -221,6 +233,7 @@ class NginxServer:
     name = "nginx"
     counts_headers = False  # nginx limits header size, not count
     strict_chunk_lines = False  # nginx skips chunk extensions unparsed and accepts bare LF
+    strict_lines = False  # nginx accepts bare LF and runs of spaces in the request line
 
     def __init__(self):
         self.proc = None
@@ -264,15 +277,24 @@ class NginxServer:
             self.proc.kill()
             rc = self.proc.wait()
         self.proc = None
+        self._close_log()
         shutil.rmtree(self.prefix, ignore_errors=True)
         return 0 if rc in (0, -signal.SIGQUIT) else rc
 
     def log(self):
+        if getattr(self, "stderr", None) is None:
+            return getattr(self, "_log", "")
         try:
             self.stderr.seek(0)
             return self.stderr.read().decode(errors="replace")[-4000:]
         except (OSError, ValueError):
             return ""
+
+    def _close_log(self):
+        if getattr(self, "stderr", None) is not None:
+            self._log = self.log()
+            self.stderr.close()
+            self.stderr = None
 
 
 def wait_listening(port, proc, timeout):
@@ -599,6 +621,21 @@ class TestSmuggling(ServerTestCase):
                     req("POST", "/echo", ["Transfer-Encoding: chunked"], chunked) + SMUGGLED,
                     (400,), "chunk extension %r" % ext)
 
+    def test_bad_request_lines(self):
+        for line, statuses in ((b"GET  /json HTTP/1.1", (400,)),
+                               (b"GET /json  HTTP/1.1", (400,)),
+                               (b"GET /js on HTTP/1.1", (400,)),
+                               (b"GET /json HTTP/1.1 extra", (400,)),
+                               (b"GET /json HTTP/2.0", (400, 505)),
+                               (b"GET /json HTTP/1", (400, 505)),
+                               (b"G(T /json HTTP/1.1", (400,)),
+                               (b"GET /json\x00 HTTP/1.1", (400,))):
+            if b"  " in line and not self.server.strict_lines:
+                continue
+            with self.subTest(line=line):
+                self.assert_rejected(line + b"\r\nHost: t\r\n\r\n" + SMUGGLED, statuses,
+                                     "request line %r" % line)
+
     def test_valid_chunk_extension_accepted(self):
         # The control: extensions are legal (RFC 9112 §7.1.1) and must not be refused.
         c = self.conn()
@@ -613,7 +650,10 @@ class TestSmuggling(ServerTestCase):
 
     def test_bad_header_syntax(self):
         for header in ("Content-Length : 5", " Content-Length: 5", "Content\x01Length: 5",
-                       "X-A: 1\r\n Content-Length: 5"):  # space before colon, obs-fold, ctl
+                       "X-A: 1\r\n Content-Length: 5",  # space before colon, obs-fold, ctl
+                       "X-A: a\x00b", "X-A: a\rb", "X-A: a\nb: c"):  # NUL, bare CR, bare LF
+            if "\n" in header and "\r\n" not in header and not self.server.strict_lines:
+                continue
             with self.subTest(header=header):
                 self.assert_rejected(req("POST", "/echo", [header], b"hello") + SMUGGLED,
                                      (400,), "header %r" % header)
@@ -671,6 +711,32 @@ class TestLimits(ServerTestCase):
                                  "whole answer: %s" % (limit, c.state()))
             self.assertEqual(r.status, 200, r)
             self.assertEqual(r.body, body)
+        finally:
+            c.close()
+
+    def test_expect_continue(self):
+        """Expect: 100-continue (RFC 9110 §10.1.1): a body within the limit is asked for with a
+        100 interim answer; one over the limit is refused (413) before it is sent."""
+        c = self.conn()
+        try:
+            c.send(req("POST", "/echo", ["Content-Length: 5", "Expect: 100-continue"]))
+            interim = c.read_response(timeout=3.0)
+            self.assertIsNotNone(interim, "no 100 Continue: %s" % c.state())
+            self.assertEqual(interim.status, 100, interim)
+            c.send(b"hello")
+            r = c.read_response()
+            self.assertIsNotNone(r, c.state())
+            self.assertEqual((r.status, r.body), (200, b"hello"))
+        finally:
+            c.close()
+        limit = self.server.limits["max_body"]
+        c = self.conn()
+        try:
+            c.send(req("POST", "/echo", ["Content-Length: %d" % (limit + 1),
+                                         "Expect: 100-continue"]))
+            r = c.read_response(timeout=3.0)
+            self.assertIsNotNone(r, "no answer to Expect with an oversized body: %s" % c.state())
+            self.assertEqual(r.status, 413, "an oversized body was asked for: %r" % r)
         finally:
             c.close()
 
@@ -1041,6 +1107,71 @@ class TestPipelining(ServerTestCase):
             self.assertIn(b"after2x", r3.body)
         finally:
             c.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Graceful shutdown
+# ---------------------------------------------------------------------------------------------
+
+
+class TestShutdown(unittest.TestCase):
+    """SIGTERM (nginx: SIGQUIT) while a deferred request is in flight: it is still answered,
+    new connections are refused, and the server exits 0 within its shutdown timeout."""
+
+    def test_in_flight_request_answered(self):
+        server = make_server()
+        if server.name == "nginx":
+            self.skipTest("nginx cancels the echo module's sleep timer at shutdown")
+        server.start()
+        try:
+            c = Conn(server.port)
+            c.send(req("GET", "/slow?ms=1000"))
+            time.sleep(0.2)  # the request is in the handler (deferred) now
+            sig = signal.SIGQUIT if server.name == "nginx" else signal.SIGTERM
+            t0 = time.monotonic()
+            server.proc.send_signal(sig)
+            r = c.read_response(timeout=8.0)
+            self.assertIsNotNone(r, "the in-flight /slow was not answered: %s" % c.state())
+            self.assertEqual(r.status, 200, r)
+            c.close()
+            rc = server.proc.wait(timeout=10)
+            self.assertIn(rc, (0,) if server.name != "nginx" else (0, -signal.SIGQUIT),
+                          "exit status %s; log:\n%s" % (rc, server.log()))
+            self.assertLess(time.monotonic() - t0, 7.0, "shutdown took too long")
+            with self.assertRaises(OSError, msg="still accepting after shutdown"):
+                socket.create_connection((HOST, server.port), timeout=1).close()
+        finally:
+            server.stop()
+
+    def test_websocket_gets_going_away(self):
+        server = make_server()
+        if server.name == "nginx":
+            self.skipTest("nginx has no WebSocket echo route")
+        server.start()
+        try:
+            c = Conn(server.port)
+            key = ws_key()
+            c.send(ws_upgrade(key))
+            r = c.read_response()
+            self.assertIsNotNone(r, c.state())
+            if r.status == 404:
+                self.skipTest("this build of the example has no /ws route")
+            self.assertEqual(r.status, 101, r)
+            server.proc.send_signal(signal.SIGTERM)
+            deadline = time.monotonic() + 8.0
+            while len(c.buf) < 4 and c._fill(deadline):
+                pass
+            # A close frame (opcode 8, unmasked, FIN) with code 1001 Going Away (§7.4.1).
+            self.assertGreaterEqual(len(c.buf), 4, "no close frame at shutdown: %s" % c.state())
+            self.assertEqual(c.buf[0], 0x88, c.state())
+            self.assertEqual(struct.unpack("!H", c.buf[2:4])[0], 1001, c.state())
+            c.send(ws_frame(8, struct.pack("!H", 1001)))
+            self.assertTrue(c.wait_closed(8.0), "TCP not closed after the close handshake")
+            c.close()
+            rc = server.proc.wait(timeout=10)
+            self.assertEqual(rc, 0, "exit status %s; log:\n%s" % (rc, server.log()))
+        finally:
+            server.stop()
 
 
 # ---------------------------------------------------------------------------------------------
