@@ -7,7 +7,9 @@ clients, a client that never reads, resets in the middle of a request or a respo
 connections against the connection cap, and pipelining. Each test is bounded in time.
 
 The server under test:
-  FA_EXAMPLE_WEB=/path/to/fasterapi-example-web   ours (started per test class on a free port)
+  FA_EXAMPLE_WEB=/path/to/fasterapi-example-web   ours (started per test class on a free port;
+                                                  FA_EXAMPLE_WEB_ARGS adds options, e.g.
+                                                  "--io-threads 2")
   FA_HTTP_TARGET=nginx                            nginx with an equivalent config, to prove the
                                                   tests themselves against a reference server;
                                                   tests of a policy nginx does not have (a header
@@ -132,6 +134,7 @@ class OurServer:
 
     def start(self, tight=True):
         args = [self.binary, "--port", "0", "--host", HOST]
+        args += os.environ.get("FA_EXAMPLE_WEB_ARGS", "").split()
         self.limits = dict(OUR_DEFAULTS)
         if tight:
             # Millisecond options are spelled *-ms; fall back to seconds when only that exists.
