@@ -114,6 +114,7 @@ class OurServer:
     # Bare LF line ends and runs of spaces in the request line -> 400 (RFC 9112 §2.2 and §3
     # allow a lenient recipient to accept them; ours is strict).
     strict_lines = True
+    follows_symlinks = False  # openat2(RESOLVE_BENEATH): no symlink leaves the static dir
 
     def __init__(self, binary):
         self.binary = binary
@@ -132,9 +133,11 @@ class OurServer:
     def has(self, flag):
         return re.search(r"(^|\s)%s\b" % re.escape(flag), self.help) is not None
 
-    def start(self, tight=True):
+    def start(self, tight=True, static=None):
         args = [self.binary, "--port", "0", "--host", HOST]
         args += os.environ.get("FA_EXAMPLE_WEB_ARGS", "").split()
+        if static:
+            args += ["--static", static]
         self.limits = dict(OUR_DEFAULTS)
         if tight:
             # Millisecond options are spelled *-ms; fall back to seconds when only that exists.
@@ -225,6 +228,7 @@ http {{
         location = /echo {{ echo_read_request_body; echo_request_body; }}
         location = /slow {{ echo_sleep 0.3; echo "slow"; }}
         location = /ws {{ return 404; }}
+        location /static/ {{ alias {static}/; }}
     }}
 }}
 """
@@ -237,12 +241,13 @@ class NginxServer:
     counts_headers = False  # nginx limits header size, not count
     strict_chunk_lines = False  # nginx skips chunk extensions unparsed and accepts bare LF
     strict_lines = False  # nginx accepts bare LF and runs of spaces in the request line
+    follows_symlinks = True  # nginx's default is disable_symlinks off
 
     def __init__(self):
         self.proc = None
         self.limits = dict(OUR_DEFAULTS)
 
-    def start(self, tight=True):
+    def start(self, tight=True, static=None):
         self.limits = dict(OUR_DEFAULTS)
         self.limits.update(max_body=WANT["max_body"], header_timeout_s=WANT["header_timeout_s"],
                            body_timeout_s=WANT["body_timeout_s"])
@@ -256,7 +261,8 @@ class NginxServer:
                 max_body=self.limits["max_body"],
                 max_connections=self.limits["max_connections"],
                 header_timeout=int(self.limits["header_timeout_s"]),
-                body_timeout=int(self.limits["body_timeout_s"])))
+                body_timeout=int(self.limits["body_timeout_s"]),
+                static=static or self.prefix))
         self.stderr = tempfile.TemporaryFile()
         self.proc = subprocess.Popen(["nginx", "-p", self.prefix, "-c", conf],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -462,10 +468,14 @@ class ServerTestCase(unittest.TestCase):
     tight = True
 
     @classmethod
+    def static_root(cls):
+        return None
+
+    @classmethod
     def setUpClass(cls):
         raise_nofile(2 * FLOOD + 1000)
         cls.server = make_server()
-        cls.server.start(tight=cls.tight)
+        cls.server.start(tight=cls.tight, static=cls.static_root())
         cls.port = cls.server.port
 
     @classmethod
@@ -1110,6 +1120,119 @@ class TestPipelining(ServerTestCase):
             self.assertIn(b"after2x", r3.body)
         finally:
             c.close()
+
+
+# ---------------------------------------------------------------------------------------------
+# Static files: path traversal, symlinks, HEAD, ETag, ranges
+# ---------------------------------------------------------------------------------------------
+
+SECRET = b"the secret outside the static directory\n"
+
+
+class TestStatic(ServerTestCase):
+    @classmethod
+    def static_root(cls):
+        cls.base = tempfile.mkdtemp(prefix="fa_static_")
+        root = os.path.join(cls.base, "root")
+        os.makedirs(os.path.join(root, "sub"))
+        with open(os.path.join(cls.base, "secret.txt"), "wb") as f:
+            f.write(SECRET)
+        with open(os.path.join(root, "hello.txt"), "wb") as f:
+            f.write(b"hello static\n")
+        with open(os.path.join(root, "sub", "inner.txt"), "wb") as f:
+            f.write(b"inner\n")
+        cls.big = os.urandom(1024 * 1024 + 7)  # over the inline size: the sendfile path
+        with open(os.path.join(root, "big.bin"), "wb") as f:
+            f.write(cls.big)
+        os.symlink(cls.base, os.path.join(root, "escape"))
+        os.symlink(os.path.join(cls.base, "secret.txt"), os.path.join(root, "secret_link"))
+        return root
+
+    @classmethod
+    def tearDownClass(cls):
+        try:
+            super().tearDownClass()
+        finally:
+            shutil.rmtree(cls.base, ignore_errors=True)
+
+    def get(self, target, headers=(), method="GET"):
+        c = self.conn()
+        try:
+            c.send(req(method, target, headers))
+            r = c.read_response(head_request=method == "HEAD")
+            self.assertIsNotNone(r, "%s %s: no answer: %s" % (method, target, c.state()))
+            return r
+        finally:
+            c.close()
+
+    def test_files(self):
+        r = self.get("/static/hello.txt")
+        self.assertEqual((r.status, r.body), (200, b"hello static\n"))
+        self.assertTrue(r.headers.get("content-type", "").startswith("text/plain"), r.headers)
+        r = self.get("/static/sub/inner.txt")
+        self.assertEqual((r.status, r.body), (200, b"inner\n"))
+        r = self.get("/static/big.bin")
+        self.assertEqual(r.status, 200)
+        self.assertTrue(r.body == self.big, "big file differs (%d bytes)" % len(r.body))
+        r = self.get("/static/hello.txt", method="HEAD")
+        self.assertEqual(r.status, 200)
+        self.assertEqual(r.headers.get("content-length"), "13", r.headers)
+
+    def test_traversal_refused(self):
+        targets = ["/static/../secret.txt", "/static/%2e%2e/secret.txt",
+                   "/static/sub/../../secret.txt", "/static/%2e%2e%2fsecret.txt",
+                   "/static/..%2fsecret.txt", "/static/sub/%2e%2e/%2e%2e/secret.txt",
+                   "/static/..%5csecret.txt", "/static//etc/passwd", "/static/%2fetc%2fpasswd",
+                   "/static/hello.txt%00.png", "/static/./../secret.txt", "/static/sub/..",
+                   "/static/", "/static/sub/", "/static/nonexistent"]
+        if not self.server.follows_symlinks:
+            targets += ["/static/escape/secret.txt", "/static/secret_link",
+                        "/static/escape/root/hello.txt"]
+        for target in targets:
+            with self.subTest(target=target):
+                r = self.get(target)
+                self.assertNotEqual(r.status, 200, "%s served: %r" % (target, r))
+                self.assertGreaterEqual(r.status, 400, "%s: %r" % (target, r))
+                self.assertNotIn(SECRET.strip(), r.body)
+                self.assertNotIn(b"root:", r.body)
+        self.assert_serves("after the traversal attempts")
+
+    def test_etag(self):
+        r = self.get("/static/hello.txt")
+        etag = r.headers.get("etag")
+        self.assertTrue(etag, r.headers)
+        r = self.get("/static/hello.txt", ["If-None-Match: %s" % etag])
+        self.assertEqual((r.status, r.body), (304, b""))
+        r = self.get("/static/hello.txt", ['If-None-Match: "something-else"'])
+        self.assertEqual(r.status, 200)
+
+    def test_ranges(self):
+        r = self.get("/static/hello.txt", ["Range: bytes=0-4"])
+        self.assertEqual((r.status, r.body), (206, b"hello"))
+        self.assertEqual(r.headers.get("content-range"), "bytes 0-4/13")
+        r = self.get("/static/hello.txt", ["Range: bytes=-3"])
+        self.assertEqual((r.status, r.body), (206, b"ic\n"))
+        r = self.get("/static/hello.txt", ["Range: bytes=6-"])
+        self.assertEqual((r.status, r.body), (206, b"static\n"))
+        r = self.get("/static/hello.txt", ["Range: bytes=100-"])
+        self.assertEqual(r.status, 416, r)
+        self.assertEqual(r.headers.get("content-range"), "bytes */13")
+        r = self.get("/static/big.bin", ["Range: bytes=1000-1999"])
+        self.assertEqual(r.status, 206)
+        self.assertTrue(r.body == self.big[1000:2000], "wrong slice of the big file")
+        r = self.get("/static/big.bin", ["Range: bytes=1048000-"])
+        self.assertEqual(r.status, 206)
+        self.assertTrue(r.body == self.big[1048000:], "wrong tail of the big file")
+        for bad in ("bytes=5-2", "bytes=abc", "lines=0-4", "bytes=0-4,",
+                    "bytes=99999999999999999999999-"):
+            with self.subTest(range=bad):
+                r = self.get("/static/hello.txt", ["Range: %s" % bad])
+                self.assertIn(r.status, (200, 416), r)
+                if r.status == 200:
+                    self.assertEqual(r.body, b"hello static\n")
+        if self.server.name != "nginx":  # nginx answers several ranges with multipart/byteranges
+            r = self.get("/static/hello.txt", ["Range: bytes=0-1,3-4"])
+            self.assertEqual((r.status, r.body), (200, b"hello static\n"))
 
 
 # ---------------------------------------------------------------------------------------------
