@@ -152,6 +152,12 @@ int fa__http_stream_write(fa__http_stream_t *s, const void *data, size_t len);
 void fa__http_stream_end(fa__http_stream_t *s);
 fa__http_conn_t *fa__http_stream_conn(fa__http_stream_t *s);
 
+/* Serves HTTP on an already connected stream socket (TCP or Unix; socket activation, tests,
+ * fuzzing), on loop `loop_index`'s thread. The fd belongs to the server from then on if this
+ * succeeds. 0, FA_ELIMIT (max_connections), FA_ESTATE (stopping), FA_EINVAL, FA_ENOMEM or a libuv
+ * error. */
+int fa__http_conn_adopt(fa_http_server_t *srv, uint32_t loop_index, int fd);
+
 /* ---- metrics hook ---- */
 
 /* Appends Prometheus text lines (with their # HELP/# TYPE) to out at scrape time, on the scraping
@@ -190,6 +196,7 @@ struct fa_http_req_s {
     fa__http_conn_t *conn; /* NULL once orphaned (connection gone or answered 504 by timeout) */
     fa__http_loop_t *loop;
     struct fa_http_req_s *next_pending; /* in conn's pending list */
+    int linked;                         /* in that list now */
     fa__buf_t own;                      /* this entry's output while it is not first in line */
     fa__buf_t after;                    /* responses of later requests waiting behind this one */
     uint64_t started_ms;                /* uv_now when handled (handler timeout, latency) */

@@ -750,6 +750,31 @@ START_TEST(test_graceful_shutdown_with_request_in_flight) {
 }
 END_TEST
 
+START_TEST(test_deferred_answered_after_server_freed) {
+    atomic_store(&parked, NULL);
+    fa_http_options_t o;
+    fa_http_options_init(&o);
+    o.shutdown_timeout_ms = 50;
+    server_t *s = server_start_opts(setup_routes, &o);
+    client_t *c = client_connect(s->port);
+    client_sends(c, "GET /park?x=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    wait_parked();
+    ck_assert_int_eq(fa_http_server_stop(s->srv), 0);
+    /* The shutdown deadline closes the connection with the request unanswered. */
+    ck_assert(client_sees_eof(c));
+    client_close(c);
+    pthread_join(s->th, NULL);
+    ck_assert_int_eq(s->close_rc, 0);
+    fa_http_server_free(s->srv);
+    /* The request view is still valid, and the late answer is dropped safely (the server's memory
+     * lives until this last reference goes). */
+    fa_http_deferred_t *d = atomic_load(&parked);
+    ck_assert_str_eq(fa_http_req_query_param(fa_http_deferred_req(d), "x"), "1");
+    ck_assert_int_eq(fa_http_respond(d, 200, NULL, NULL, 0, "late", 4), FA_ESTATE);
+    free(s);
+}
+END_TEST
+
 START_TEST(test_metrics) {
     fa_http_options_t o;
     fa_http_options_init(&o);
@@ -925,11 +950,42 @@ static void h_stream(fa_http_req_t *req, void *data) {
     stream_ref = fa__http_conn_ref(fa__http_stream_conn(st));
 }
 
+/* A stream started and ended inside its own handler (regression: the request object was pooled
+ * twice, found by fuzz_http_conn). */
+static void h_short_stream(fa_http_req_t *req, void *data) {
+    (void)data;
+    fa__http_stream_t *st = fa__http_stream_start(req, 200, "text/plain", NULL, NULL, NULL);
+    ck_assert_ptr_nonnull(st);
+    ck_assert_int_eq(fa__http_stream_write(st, "short", 5), 0);
+    fa__http_stream_end(st);
+}
+
 static void setup_hooks(fa_http_server_t *srv, fa_http_options_t *opts) {
     setup_routes(srv, opts);
+    fa_http_route(srv, "GET", "/short", h_short_stream, NULL);
     fa_http_route(srv, "GET", "/upgrade", h_upgrade, NULL);
     fa_http_route(srv, "GET", "/stream", h_stream, NULL);
 }
+
+START_TEST(test_stream_ended_inside_its_handler) {
+    server_t *s = server_start(setup_hooks);
+    for (int round = 0; round < 2; round++) {
+        client_t *c = client_connect(s->port);
+        client_sends(c, "GET /short HTTP/1.1\r\nHost: x\r\n\r\n"
+                        "GET /short HTTP/1.1\r\nHost: x\r\n\r\n"
+                        "GET /slow?ms=5 HTTP/1.1\r\nHost: x\r\n\r\n"
+                        "GET /short HTTP/1.1\r\nHost: x\r\n\r\n");
+        response_t r;
+        for (int i = 0; i < 4; i++) {
+            ck_assert(read_response(c, &r));
+            ck_assert_int_eq(r.status, 200);
+            ck_assert_str_eq(r.body, i == 2 ? "late /slow" : "short");
+        }
+        client_close(c);
+    }
+    server_stop(s);
+}
+END_TEST
 
 START_TEST(test_takeover_after_101) {
     server_t *s = server_start(setup_hooks);
@@ -1319,10 +1375,12 @@ int main(void) {
     tcase_add_test(tc, test_connection_cap);
     tcase_add_test(tc, test_graceful_shutdown_with_request_in_flight);
     tcase_add_test(tc, test_metrics);
+    tcase_add_test(tc, test_deferred_answered_after_server_freed);
     tcase_add_test(tc, test_io_threads_and_unix_socket);
     tcase_add_test(tc, test_output_limit_closes_non_reader);
     tcase_add_test(tc, test_static_files);
     tcase_add_test(tc, test_takeover_after_101);
+    tcase_add_test(tc, test_stream_ended_inside_its_handler);
     tcase_add_test(tc, test_bind_failure_and_url);
     tcase_add_test(tc, test_random_splits_same_answers);
     tcase_add_test(tc, test_stream_written_from_another_thread);
