@@ -79,6 +79,12 @@ static void on_message(fa_ws_t *ws, int type, const char *msg, size_t len, void 
         pthread_mutex_unlock(&ev_mu);
         return;
     }
+    if (len == 5 && memcmp(msg, "bcast", 5) == 0 && room) {
+        /* From the loop thread: the connections of this loop are written directly. */
+        ck_assert_int_eq(fa_ws_broadcast(room, FA_WS_TEXT, "from-loop", 9),
+                         (int)fa_ws_set_size(room));
+        return;
+    }
     if (len == 4 && memcmp(msg, "\xff\xfe\xfd\xfc", 4) == 0) {
         ck_assert_int_eq(fa_ws_send(ws, FA_WS_TEXT, msg, len), FA_EINVAL); /* not UTF-8 */
     }
@@ -98,6 +104,7 @@ static void on_close(fa_ws_t *ws, int code, const char *reason, size_t len, void
 
 static const char *const protocols[] = {"chat", "json", NULL};
 static fa_ws_options_t wsopts;
+static int io_threads = 1;
 
 /* ---- server on a thread ---- */
 
@@ -116,6 +123,7 @@ static void *server_thread(void *arg) {
     fa_http_options_t opts;
     fa_http_options_init(&opts);
     opts.port = 0;
+    opts.io_threads = io_threads;
     int rc = fa_http_server_new(&s->srv, &opts);
     if (rc == 0)
         rc = fa_ws_route(s->srv, "/ws", &wsopts);
@@ -585,6 +593,85 @@ START_TEST(test_send_from_other_threads_and_broadcast) {
 }
 END_TEST
 
+START_TEST(test_broadcast_from_the_loop_and_across_loops) {
+    setup_options();
+    io_threads = 2;
+    ck_assert_int_eq(fa_ws_set_new(&room), 0);
+    server_t *s = server_start();
+    frame_t *f = malloc(sizeof *f);
+    client_t *cl[4];
+    for (int i = 0; i < 4; i++)
+        cl[i] = ws_connect(s->port);
+    wait_for(&opened, 4);
+    ws_send(cl[0], 1, FA_WS_OP_TEXT, "bcast", 5);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(ws_read(cl[i], f), 1);
+        ck_assert_uint_eq(f->len, 9);
+        ck_assert_int_eq(memcmp(f->data, "from-loop", 9), 0);
+    }
+    ck_assert_int_eq(fa_ws_broadcast(room, FA_WS_BINARY, "from-test", 9), 4);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(ws_read(cl[i], f), 1);
+        ck_assert_int_eq(memcmp(f->data, "from-test", 9), 0);
+        client_close(cl[i]);
+    }
+    wait_for(&closed_n, 4);
+    free(f);
+    server_stop(s);
+    fa_ws_set_free(room);
+    room = NULL;
+    io_threads = 1;
+}
+END_TEST
+
+/* Threads keep sending to a connection while it closes: every send is queued or refused with
+ * FA_ESTATE, none touches the closed connection (ASan/TSan builds check the memory side). */
+typedef struct {
+    fa_ws_handle_t h;
+    int sent, refused;
+} sender_t;
+
+static void *sender(void *arg) {
+    sender_t *sd = arg;
+    for (int i = 0; i < 20000; i++) {
+        int rc = fa_ws_send_to(sd->h, FA_WS_TEXT, "tick", 4);
+        ck_assert(rc == 0 || rc == FA_ESTATE);
+        if (rc == 0) {
+            sd->sent++;
+        } else {
+            sd->refused++;
+            if (sd->refused > 10)
+                break;
+        }
+    }
+    return NULL;
+}
+
+START_TEST(test_sends_racing_with_close) {
+    setup_options();
+    server_t *s = server_start();
+    frame_t *f = malloc(sizeof *f);
+    client_t *c = ws_connect(s->port);
+    wait_for(&opened, 1);
+    sender_t sd[3];
+    pthread_t th[3];
+    for (int i = 0; i < 3; i++) {
+        sd[i].h = handles[0];
+        sd[i].sent = sd[i].refused = 0;
+        pthread_create(&th[i], NULL, sender, &sd[i]);
+    }
+    ck_assert_int_eq(ws_read(c, f), 1);
+    ck_assert_int_eq(memcmp(f->data, "tick", 4), 0);
+    client_close(c); /* mid-stream */
+    for (int i = 0; i < 3; i++)
+        pthread_join(th[i], NULL);
+    wait_for(&closed_n, 1);
+    ck_assert_int_eq(fa_ws_send_to(handles[0], FA_WS_TEXT, "late", 4), FA_ESTATE);
+    free(f);
+    server_stop(s);
+}
+END_TEST
+
 START_TEST(test_output_limit_drops_a_client_that_does_not_read) {
     setup_options();
     wsopts.max_output = 256 * 1024;
@@ -633,6 +720,8 @@ int main(void) {
     tcase_add_test(tc, test_server_close_and_timeout);
     tcase_add_test(tc, test_idle_ping_then_close);
     tcase_add_test(tc, test_send_from_other_threads_and_broadcast);
+    tcase_add_test(tc, test_broadcast_from_the_loop_and_across_loops);
+    tcase_add_test(tc, test_sends_racing_with_close);
     tcase_add_test(tc, test_output_limit_drops_a_client_that_does_not_read);
     tcase_add_test(tc, test_message_size_limit);
     suite_add_tcase(s, tc);
