@@ -9,6 +9,7 @@
 #include "fasterapi/log.h"
 #include "fasterapi/mcp.h"
 #include "fasterapi/queue.h"
+#include "fasterapi/sse.h"
 #include "fasterapi/version.h"
 
 #endif

@@ -1,6 +1,7 @@
 /* web_server.c: a small web app on the FasterAPI C embedding API (fasterapi/http.h).
  *
  *   fasterapi-example-web [--port 8000] [--host 127.0.0.1] [--io-threads N] [--static DIR]
+ *                         [--clock-ms 1000]
  *
  * Routes:
  *   GET  /json          a JSON object
@@ -9,16 +10,21 @@
  *   GET  /slow?ms=N     answered N ms later (at most 10 s) from another thread (fa_http_req_defer)
  *   GET  /static/...    files under DIR (default: the current directory)
  *   GET  /ws            WebSocket echo: every text or binary message comes back as sent
+ *   GET  /events        Server-Sent Events: a clock, one event per second (--clock-ms) with an
+ *                       id; a client that reconnects with Last-Event-ID gets what it missed
  *
  * Try it:
  *   curl -s 'http://127.0.0.1:8000/items/a%20b?q=x+y'
  *   curl -s -d hello http://127.0.0.1:8000/echo
+ *   curl -sN http://127.0.0.1:8000/events
+ *   curl -sN -H 'Last-Event-ID: 3' http://127.0.0.1:8000/events
  *
  * SIGINT/SIGTERM stop it gracefully (requests in flight are answered first).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <fasterapi.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,6 +104,43 @@ static void ws_echo(fa_ws_t *ws, int type, const char *msg, size_t len, void *da
 }
 
 static fa_ws_options_t ws_echo_opts;
+/* /events: every client subscribes to one channel, which a clock thread publishes to. The
+ * channel numbers the events and keeps the last ones, so an EventSource that loses its
+ * connection and comes back with Last-Event-ID resumes without a gap. */
+static fa_sse_channel_t *clock_chan;
+static long clock_ms = 1000;
+static atomic_int clock_stop;
+
+static void events_cb(fa_http_req_t *req, void *data) {
+    fa_sse_options_t o;
+    fa_sse_options_init(&o);
+    o.channel = data;
+    o.retry_ms = clock_ms; /* reconnect after about one tick */
+    if (fa_sse_open(req, &o, NULL) != 0)
+        fa_http_res_send(req, 503, "text/plain", "busy\n", 5);
+}
+
+static void *clock_thread(void *arg) {
+    (void)arg;
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    while (!atomic_load(&clock_stop)) {
+        next.tv_nsec += (clock_ms % 1000) * 1000000L;
+        next.tv_sec += clock_ms / 1000 + next.tv_nsec / 1000000000L;
+        next.tv_nsec %= 1000000000L;
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL);
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        struct tm tm;
+        gmtime_r(&now.tv_sec, &tm);
+        char text[64];
+        size_t n = strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%S", &tm);
+        n += (size_t)snprintf(text + n, sizeof text - n, ".%03ldZ", now.tv_nsec / 1000000L);
+        /* id NULL: the channel numbers the events "1", "2", ... */
+        fa_sse_channel_publish(clock_chan, NULL, NULL, text, n, NULL);
+    }
+    return NULL;
+}
 
 static void announce(fa_http_server_t *srv, void *data) {
     (void)data;
@@ -125,8 +168,14 @@ int main(int argc, char **argv) {
             opts.io_threads = atoi(argv[++i]);
         } else if (i + 1 < argc && strcmp(argv[i], "--static") == 0) {
             dir = argv[++i];
+        } else if (i + 1 < argc && strcmp(argv[i], "--clock-ms") == 0) {
+            clock_ms = atol(argv[++i]);
+            if (clock_ms < 1 || clock_ms > 3600000)
+                clock_ms = 1000;
         } else {
-            fprintf(stderr, "usage: %s [--port N] [--host H] [--io-threads N] [--static DIR]\n",
+            fprintf(stderr,
+                    "usage: %s [--port N] [--host H] [--io-threads N] [--static DIR] "
+                    "[--clock-ms N]\n",
                     argv[0]);
             return 2;
         }
@@ -147,7 +196,20 @@ int main(int argc, char **argv) {
     rc = fa_http_route_static(srv, "/static", dir);
     if (rc)
         fprintf(stderr, "fasterapi-example-web: no static route (%s)\n", fa_strerror(rc));
+    pthread_t clock;
+    int have_clock = 0;
+    if (fa_sse_channel_new(&clock_chan, srv, 0, 0) == 0 &&
+        fa_http_route(srv, "GET", "/events", events_cb, clock_chan) == 0 &&
+        pthread_create(&clock, NULL, clock_thread, NULL) == 0)
+        have_clock = 1;
+    else
+        fprintf(stderr, "fasterapi-example-web: no /events route\n");
     rc = fa_http_server_run(srv);
+    if (have_clock) {
+        atomic_store(&clock_stop, 1);
+        pthread_join(clock, NULL);
+    }
+    fa_sse_channel_free(clock_chan); /* after the server closed: its streams are gone */
     fa_http_server_free(srv);
     if (rc) {
         fprintf(stderr, "fasterapi-example-web: %s\n", fa_strerror(rc));

@@ -34,50 +34,24 @@ struct fa__router_s {
     int frozen;
 };
 
-/* Until the HTTP parser's helpers are merged in (transport/http_parser.h declares them). */
-static const char *const method_names[FA_HTTP_METHOD_COUNT] = {
-    "OTHER", "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"};
-
-static int hexval(unsigned char c) {
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
-/* Percent-decodes src[0..len) into dst. The path was validated first (valid escapes, no %00),
- * so this cannot fail. */
+/* Percent-decodes src[0..len) into dst with the HTTP layer's decoder (one decoder in the
+ * project). The path was validated first, so this cannot fail. */
 static size_t decode(char *dst, const char *src, size_t len) {
-    size_t o = 0;
-    for (size_t i = 0; i < len; i++) {
-        if (src[i] == '%') {
-            dst[o++] =
-                (char)(hexval((unsigned char)src[i + 1]) << 4 | hexval((unsigned char)src[i + 2]));
-            i += 2;
-        } else {
-            dst[o++] = src[i];
-        }
-    }
-    return o;
+    long n = fa__http_percent_decode(dst, src, len, 0);
+    return n > 0 ? (size_t)n : 0;
 }
 
-/* 0 when every '%' starts a valid escape that does not decode to NUL and no raw NUL is there. */
-static int validate_path(const char *p, size_t len) {
+/* 0 when every '%' starts a valid escape, none decodes to NUL and no raw NUL is there. Decodes
+ * the whole path into scratch (which holds path_len bytes) to check: paid only by paths that
+ * contain a '%'. */
+static int validate_path(const char *p, size_t len, char *scratch) {
     if (memchr(p, '\0', len))
         return -1;
-    const char *pct = memchr(p, '%', len);
-    while (pct) {
-        size_t i = (size_t)(pct - p);
-        if (len - i < 3)
-            return -1;
-        int hi = hexval((unsigned char)p[i + 1]), lo = hexval((unsigned char)p[i + 2]);
-        if (hi < 0 || lo < 0 || (hi | lo) == 0)
-            return -1;
-        pct = memchr(p + i + 3, '%', len - i - 3);
-    }
+    if (!memchr(p, '%', len))
+        return 0;
+    long n = fa__http_percent_decode(scratch, p, len, 0);
+    if (n < 0 || memchr(scratch, '\0', (size_t)n))
+        return -1;
     return 0;
 }
 
@@ -454,12 +428,13 @@ static void build_allow(fa__route_match_t *m, unsigned mask) {
     for (int i = FA_HTTP_GET; i < (int)FA_HTTP_METHOD_COUNT; i++) {
         if (!(mask & (1u << i)))
             continue;
-        size_t l = strlen(method_names[i]);
+        const char *name = fa__http_method_name((fa_http_method_t)i);
+        size_t l = strlen(name);
         if (o) {
             memcpy(m->allow + o, ", ", 2);
             o += 2;
         }
-        memcpy(m->allow + o, method_names[i], l);
+        memcpy(m->allow + o, name, l);
         o += l;
     }
     m->allow[o] = '\0';
@@ -478,7 +453,7 @@ int fa__router_match(const fa__router_t *r, fa_http_method_t method, const char 
         return FA_ERANGE;
     if (path_len == 0 || path[0] != '/')
         return 0; /* "*" (OPTIONS *) and anything else that is not a path: 404 */
-    if (validate_path(path, path_len) != 0) {
+    if (validate_path(path, path_len, scratch) != 0) {
         m->status = FA_ROUTE_BAD_REQUEST;
         return 0;
     }
