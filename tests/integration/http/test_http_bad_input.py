@@ -133,9 +133,10 @@ class OurServer:
     def has(self, flag):
         return re.search(r"(^|\s)%s\b" % re.escape(flag), self.help) is not None
 
-    def start(self, tight=True, static=None):
+    def start(self, tight=True, static=None, extra=()):
         args = [self.binary, "--port", "0", "--host", HOST]
         args += os.environ.get("FA_EXAMPLE_WEB_ARGS", "").split()
+        args += list(extra)
         if static:
             args += ["--static", static]
         self.limits = dict(OUR_DEFAULTS)
@@ -247,7 +248,7 @@ class NginxServer:
         self.proc = None
         self.limits = dict(OUR_DEFAULTS)
 
-    def start(self, tight=True, static=None):
+    def start(self, tight=True, static=None, extra=()):
         self.limits = dict(OUR_DEFAULTS)
         self.limits.update(max_body=WANT["max_body"], header_timeout_s=WANT["header_timeout_s"],
                            body_timeout_s=WANT["body_timeout_s"])
@@ -466,6 +467,7 @@ class ServerTestCase(unittest.TestCase):
     """Starts one server per test class; each test checks it is still alive afterwards."""
 
     tight = True
+    extra_args = ()  # options of our example only
 
     @classmethod
     def static_root(cls):
@@ -475,7 +477,7 @@ class ServerTestCase(unittest.TestCase):
     def setUpClass(cls):
         raise_nofile(2 * FLOOD + 1000)
         cls.server = make_server()
-        cls.server.start(tight=cls.tight, static=cls.static_root())
+        cls.server.start(tight=cls.tight, static=cls.static_root(), extra=cls.extra_args)
         cls.port = cls.server.port
 
     @classmethod
@@ -1233,6 +1235,157 @@ class TestStatic(ServerTestCase):
         if self.server.name != "nginx":  # nginx answers several ranges with multipart/byteranges
             r = self.get("/static/hello.txt", ["Range: bytes=0-1,3-4"])
             self.assertEqual((r.status, r.body), (200, b"hello static\n"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Server-Sent Events: the stream's framing, hostile Last-Event-ID values, resets mid-stream
+# ---------------------------------------------------------------------------------------------
+
+
+class SSEReader:
+    """Reads an event stream on a raw socket: the head, then events (WHATWG HTML §9.2.6)."""
+
+    def __init__(self, port, last_id=None):
+        self.c = Conn(port)
+        headers = ["Accept: text/event-stream", "Cache-Control: no-cache"]
+        if last_id is not None:
+            headers.append("Last-Event-ID: %s" % last_id)
+        self.c.send(req("GET", "/events", headers))
+        deadline = time.monotonic() + ANSWER_TIMEOUT
+        while b"\r\n\r\n" not in self.c.buf and self.c._fill(deadline):
+            pass
+        head, _, self.c.buf = self.c.buf.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        self.status = int(lines[0][9:12]) if lines[0].startswith(b"HTTP/1.") else 0
+        self.headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            self.headers[name.strip().lower().decode()] = value.strip().decode()
+        self.chunked = self.headers.get("transfer-encoding", "").lower() == "chunked"
+        self.raw = b""  # the event stream with any chunked framing removed
+
+    def _more(self, deadline):
+        if not self.c._fill(deadline):
+            return False
+        if not self.chunked:
+            self.raw += self.c.buf
+            self.c.buf = b""
+            return True
+        while True:
+            line, sep, rest = self.c.buf.partition(b"\r\n")
+            if not sep:
+                return True
+            size = int(line.split(b";")[0], 16)
+            if len(rest) < size + 2:
+                return True
+            self.raw += rest[:size]
+            self.c.buf = rest[size + 2:]
+
+    def events(self, n, timeout=ANSWER_TIMEOUT):
+        """The next n events as dicts of field -> value (comments dropped)."""
+        deadline = time.monotonic() + timeout
+        out = []
+        while len(out) < n:
+            block, sep, rest = self.raw.partition(b"\n\n")
+            if not sep:
+                if not self._more(deadline):
+                    break
+                continue
+            self.raw = rest
+            ev = {}
+            for line in block.split(b"\n"):
+                if not line or line.startswith(b":"):
+                    continue
+                name, _, value = line.partition(b":")
+                ev[name.decode()] = value[1:].decode() if value.startswith(b" ") else \
+                    value.decode()
+            if "data" in ev or "id" in ev:
+                out.append(ev)
+        return out
+
+    def close(self, rst=False):
+        self.c.close(rst=rst)
+
+
+class TestSSE(ServerTestCase):
+    extra_args = ("--clock-ms", "20")
+
+    def setUp(self):
+        if self.server.name == "nginx":
+            self.skipTest("nginx has no event stream route")
+
+    def test_stream_framing(self):
+        r = SSEReader(self.port)
+        try:
+            if r.status == 404:
+                self.skipTest("this build of the example has no /events route")
+            self.assertEqual(r.status, 200, r.headers)
+            self.assertTrue(r.headers.get("content-type", "").startswith("text/event-stream"),
+                            r.headers)
+            self.assertIn("no-cache", r.headers.get("cache-control", ""), r.headers)
+            self.assertNotIn("content-length", r.headers)
+            evs = r.events(5)
+            self.assertEqual(len(evs), 5, "fewer than 5 events in %.0f s: %r" % (
+                ANSWER_TIMEOUT, evs))
+            ids = [int(e["id"]) for e in evs]
+            self.assertEqual(ids, list(range(ids[0], ids[0] + 5)), "ids not consecutive")
+            self.assertNotIn(b"\r", r.raw, "a raw CR in the stream")
+        finally:
+            r.close()
+
+    def test_resume_after_last_event_id(self):
+        r = SSEReader(self.port)
+        try:
+            if r.status == 404:
+                self.skipTest("this build of the example has no /events route")
+            first = int(r.events(3)[-1]["id"])
+        finally:
+            r.close()
+        r = SSEReader(self.port, last_id=str(first))
+        try:
+            evs = r.events(3)
+            self.assertEqual([int(e["id"]) for e in evs], [first + 1, first + 2, first + 3],
+                             "replay after Last-Event-ID %d" % first)
+        finally:
+            r.close()
+
+    def test_hostile_last_event_id(self):
+        for value in ("abc", "-1", "0", "99999999999999999999999999", "1" * 4000, "1 2",
+                      "\x01\x02", "%00", "18446744073709551615", "18446744073709551616"):
+            with self.subTest(value=value[:30]):
+                r = SSEReader(self.port, last_id=value)
+                try:
+                    if r.status == 404:
+                        self.skipTest("this build of the example has no /events route")
+                    self.assertIn(r.status, (200, 400), r.headers)
+                    if r.status == 200:
+                        evs = r.events(1)
+                        self.assertEqual(len(evs), 1, "no live event after Last-Event-ID %r" % (
+                            value[:30],))
+                finally:
+                    r.close()
+        self.assert_serves("after hostile Last-Event-ID values")
+
+    def test_resets_mid_stream(self):
+        readers = []
+        for i in range(60):
+            r = SSEReader(self.port)
+            if r.status == 404:
+                r.close()
+                self.skipTest("this build of the example has no /events route")
+            readers.append(r)
+        time.sleep(0.2)
+        for i, r in enumerate(readers):
+            r.close(rst=i % 2 == 0)  # half reset, half closed in order
+            if i % 10 == 0:
+                time.sleep(0.03)  # let the clock publish into half-closed streams
+        time.sleep(0.3)
+        r = SSEReader(self.port)
+        try:
+            self.assertEqual(len(r.events(2)), 2, "the stream stopped after the resets")
+        finally:
+            r.close()
+        self.assert_serves("after 60 streams were dropped")
 
 
 # ---------------------------------------------------------------------------------------------
