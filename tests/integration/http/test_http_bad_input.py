@@ -651,6 +651,57 @@ class TestSmuggling(ServerTestCase):
                 self.assert_rejected(line + b"\r\nHost: t\r\n\r\n" + SMUGGLED, statuses,
                                      "request line %r" % line)
 
+    def test_error_in_the_middle_of_a_pipeline(self):
+        """Two good requests, a smuggling attempt, then one more: the good ones are answered in
+        order, then the 400, then nothing."""
+        body = b"0\r\n\r\n"
+        data = (req("GET", "/items/first1x") + req("GET", "/items/second2x") +
+                req("POST", "/echo", ["Content-Length: %d" % len(body),
+                                      "Transfer-Encoding: chunked"], body) + SMUGGLED)
+        c = self.conn()
+        try:
+            c.send(data)
+            r1, r2 = c.read_response(), c.read_response()
+            self.assertIsNotNone(r2, "answers before the bad request are missing: %s" % (
+                c.state(),))
+            self.assertEqual((r1.status, r2.status), (200, 200))
+            self.assertIn(b"first1x", r1.body)
+            self.assertIn(b"second2x", r2.body)
+            r3 = c.read_response()
+            self.assertIsNotNone(r3, c.state())
+            self.assertEqual(r3.status, 400, r3)
+            self.assertIsNone(c.read_response(timeout=2.0), "the smuggled request was answered")
+        finally:
+            c.close()
+
+    def test_valid_framing_variants_accepted(self):
+        """The controls: strictness must not refuse what RFC 9110/9112 allow."""
+        cases = [
+            (["transfer-encoding: chunked"], b"5\r\nhello\r\n0\r\n\r\n", b"hello"),
+            (["Transfer-Encoding: CHUNKED"], b"5\r\nhello\r\n0\r\n\r\n", b"hello"),
+            (["content-length: 5"], b"hello", b"hello"),
+            (["Content-Length: 005"], b"hello", b"hello"),
+            (["Content-Length:5"], b"hello", b"hello"),
+            (["Content-Length: 5 "], b"hello", b"hello"),
+            (["Transfer-Encoding: chunked"], b"A\r\n0123456789\r\n0\r\n\r\n", b"0123456789"),
+            (["Transfer-Encoding: chunked"], b"5\r\nhello\r\n0\r\nX-Trailer: 1\r\n\r\n",
+             b"hello"),
+            (["Transfer-Encoding: chunked"], b"0005\r\nhello\r\n0\r\n\r\n", b"hello"),
+        ]
+        for headers, body, want in cases:
+            with self.subTest(headers=headers, body=body):
+                c = self.conn()
+                try:
+                    c.send(req("POST", "/echo", headers, body) + GET_JSON)
+                    r = c.read_response()
+                    self.assertIsNotNone(r, c.state())
+                    self.assertEqual((r.status, r.body), (200, want))
+                    r = c.read_response()
+                    self.assertIsNotNone(r, "the request after it was lost: %s" % c.state())
+                    self.assertEqual(r.status, 200)
+                finally:
+                    c.close()
+
     def test_valid_chunk_extension_accepted(self):
         # The control: extensions are legal (RFC 9112 §7.1.1) and must not be refused.
         c = self.conn()
@@ -797,6 +848,14 @@ class TestSlowClients(ServerTestCase):
         while other clients are served."""
         timeout = self.server.limits["header_timeout_s"]
         head = req("GET", "/json", ["X-Slow-%d: %s" % (i, "s" * 20) for i in range(200)])
+        # Up to 300 more connections (half the cap) that send the start of a head and then
+        # nothing: all of them must be cut off by the same timeout (no connection is held
+        # forever).
+        idle = []
+        for _ in range(min(300, self.server.limits["max_connections"] // 2)):
+            p = self.conn()
+            p.send(b"GET /json HTTP/1.1\r\nHost: t\r\nX-Partial: ")
+            idle.append(p)
         c = self.conn()
         t0 = time.monotonic()
         closed_at = None
@@ -839,8 +898,14 @@ class TestSlowClients(ServerTestCase):
                 r = c.read_response(timeout=1.0)
                 if r is not None:
                     self.assertEqual(r.status, 408, r)
+            left = [p for p in idle if not p.wait_closed(
+                max(0.1, timeout + MARGIN - (time.monotonic() - t0)))]
+            self.assertEqual(len(left), 0, "%d of %d partial heads still open after %.1f s" % (
+                len(left), len(idle), timeout + MARGIN))
         finally:
             c.close()
+            for p in idle:
+                p.close()
 
     def test_slow_body_completes(self):
         """A body that keeps making progress (1 byte per 100 ms) is not a timeout."""
