@@ -1024,7 +1024,9 @@ class TestResets(ServerTestCase):
         bg = threading.Thread(target=self._background_clients, args=(stop, errors, counter))
         bg.start()
         try:
-            big = os.urandom(2 * 1024 * 1024)
+            # 8 MiB: more than the socket buffers hold, so the server is still writing when the
+            # RST comes (EPIPE, and SIGPIPE unless the server ignores it).
+            big = os.urandom(8 * 1024 * 1024)
             for i in range(30):
                 # Mid-request: half a head, then RST.
                 c = self.conn()
@@ -1034,11 +1036,12 @@ class TestResets(ServerTestCase):
                 c = self.conn()
                 c.send(req("POST", "/echo", ["Content-Length: 1000"], b"x" * 500))
                 c.close(rst=True)
-                # Mid-response: a 2 MiB echo, read a little of it, then RST.
-                c = self.conn()
+                # Mid-response: an 8 MiB echo, read a little of it, then RST (every third time
+                # a plain close instead: the server's next write then meets an RST too).
+                c = self.conn(timeout=30)
                 c.send(req("POST", "/echo", ["Content-Length: %d" % len(big)]) + big)
-                c.sock.recv(1024)
-                c.close(rst=True)
+                c.sock.recv(65536)
+                c.close(rst=i % 3 != 0)
                 # While a deferred answer is pending: /slow answers from another thread later.
                 c = self.conn()
                 c.send(req("GET", "/slow?ms=50"))
@@ -1047,13 +1050,19 @@ class TestResets(ServerTestCase):
                 c = self.conn()
                 c.send(GET_JSON * 100)
                 c.close(rst=True)
-            time.sleep(0.3)  # the /slow answers arrive for connections that are gone
+                # Pipelined deferred requests, then a plain close (FIN): their answers are
+                # written one by one as they come, the first meets the client's RST, the next
+                # ones EPIPE (SIGPIPE killed the server before it ignored the signal).
+                c = self.conn()
+                c.send(b"".join(req("GET", "/slow?ms=%d" % (5 * k)) for k in range(1, 20)))
+                c.close()
+            time.sleep(0.5)  # the /slow answers arrive for connections that are gone
         finally:
             stop.set()
             bg.join(30)
         self.assertEqual(errors, [], "other clients failed during the resets")
         self.assertGreater(counter[0], 0, "the background client was never served")
-        self.assert_serves("after 150 reset connections")
+        self.assert_serves("after 180 reset connections")
 
 
 class TestConnectionFlood(ServerTestCase):
