@@ -702,6 +702,27 @@ class TestSmuggling(ServerTestCase):
                 finally:
                     c.close()
 
+    def test_valid_requests_accepted(self):
+        """More controls: absolute-form targets (RFC 9112 §3.2.2), obs-text in a value, a long
+        value within the limits, HTTP/1.0 and Connection: close (the server then closes)."""
+        for data, closes in (
+                (b"GET http://t/json HTTP/1.1\r\nHost: t\r\n\r\n", False),
+                (b"GET /json HTTP/1.1\r\nHost: t\r\nX-Latin: caf\xe9\r\n\r\n", False),
+                (req("GET", "/json", ["X-Long: " + "v" * 7000]), False),  # nginx: 8 KiB lines
+                (b"GET /json HTTP/1.0\r\n\r\n", True),
+                (req("GET", "/json", ["Connection: close"]), True)):
+            with self.subTest(data=data[:40]):
+                c = self.conn()
+                try:
+                    c.send(data)
+                    r = c.read_response()
+                    self.assertIsNotNone(r, c.state())
+                    self.assertEqual(r.status, 200, r)
+                    if closes:
+                        self.assertTrue(c.wait_closed(2.0), "connection left open")
+                finally:
+                    c.close()
+
     def test_valid_chunk_extension_accepted(self):
         # The control: extensions are legal (RFC 9112 §7.1.1) and must not be refused.
         c = self.conn()
@@ -1526,6 +1547,34 @@ class TestShutdown(unittest.TestCase):
         finally:
             server.stop()
 
+    def test_websocket_silent_at_shutdown(self):
+        """A client that never answers the 1001 close: the server closes TCP after its close
+        timeout (5 s) and exits 0, not waiting forever."""
+        server = make_server()
+        if server.name == "nginx":
+            self.skipTest("nginx has no WebSocket echo route")
+        server.start()
+        try:
+            c = Conn(server.port)
+            c.send(ws_upgrade(ws_key()))
+            r = c.read_response()
+            self.assertIsNotNone(r, c.state())
+            if r.status == 404:
+                self.skipTest("this build of the example has no /ws route")
+            self.assertEqual(r.status, 101, r)
+            t0 = time.monotonic()
+            server.proc.send_signal(signal.SIGTERM)
+            self.assertTrue(c.wait_closed(5.0 + MARGIN), "TCP still open %.1f s after an "
+                            "unanswered close at shutdown" % (5.0 + MARGIN))
+            self.assertTrue(c.buf.startswith(b"\x88"), "no close frame: %s" % c.state())
+            rc = server.proc.wait(timeout=10)
+            self.assertEqual(rc, 0, "exit status %s; log:\n%s" % (rc, server.log()))
+            sys.stderr.write("  silent WebSocket at shutdown: exited after %.2f s\n" % (
+                time.monotonic() - t0))
+            c.close()
+        finally:
+            server.stop()
+
 
 # ---------------------------------------------------------------------------------------------
 # WebSocket: the opening handshake (RFC 6455 §4.2.1) and a client that never reads
@@ -1637,6 +1686,35 @@ class TestWebSocket(ServerTestCase):
     def test_never_reading_ws_client(self):
         """A WebSocket client sends messages to the echo and never reads the echoes: the server
         must stop reading or drop it, with its memory bounded; others are still served."""
+        self._never_reading(ws_frame(2, os.urandom(32 * 1024)), "messages")
+
+    def test_ping_flood_never_reading(self):
+        """The same with 125-byte pings: the pongs must be bounded like any other output."""
+        self._never_reading(ws_frame(9, os.urandom(125)) * 64, "pings")
+
+    def test_protocol_error_closes(self):
+        """We break the protocol and never answer the server's close frame: the close frame
+        (1002) comes first, then the server closes TCP, at once (RFC 6455 §7.1.7) or at the
+        latest after its close timeout (FA_WS_CLOSE_TIMEOUT_MS, 5 s)."""
+        c = self.conn()
+        try:
+            c.send(ws_upgrade(ws_key()))
+            r = c.read_response()
+            if r is not None and r.status == 404:
+                self.skipTest("this build of the example has no /ws route")
+            self.assertEqual(r.status if r else None, 101, c.state())
+            c.send(b"\x81\x05hello")  # an unmasked text frame -> 1002
+            t0 = time.monotonic()
+            self.assertTrue(c.wait_closed(5.0 + MARGIN), "TCP still open %.1f s after the "
+                            "server's close frame went unanswered" % (5.0 + MARGIN))
+            self.assertTrue(c.buf.startswith(b"\x88"), "no close frame first: %s" % c.state())
+            self.assertEqual(struct.unpack("!H", c.buf[2:4])[0], 1002, c.state())
+            sys.stderr.write("  unanswered close: TCP closed after %.2f s\n" % (
+                time.monotonic() - t0))
+        finally:
+            c.close()
+
+    def _never_reading(self, frame, what):
         key = ws_key()
         c = self.conn()
         c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
@@ -1649,7 +1727,6 @@ class TestWebSocket(ServerTestCase):
         self.assertEqual(r.status, 101, r)
         pid = self.server.pid()
         rss0 = peak = rss_kb(pid)
-        frame = ws_frame(2, os.urandom(32 * 1024))
         sent = 0
         blocked = closed = False
         t0 = time.monotonic()
@@ -1673,12 +1750,12 @@ class TestWebSocket(ServerTestCase):
                     break
                 peak = max(peak, rss_kb(pid))
             peak = max(peak, rss_kb(pid))
-            sys.stderr.write("  never-reading WebSocket client: %.0f MiB sent, %s; server RSS "
-                             "%d -> %d KiB\n" % (sent / 1048576, "server stopped reading" if
+            sys.stderr.write("  never-reading WebSocket client (%s): %.0f MiB sent, %s; server "
+                             "RSS %d -> %d KiB\n" % (what, sent / 1048576, "server stopped reading" if
                                                  blocked else "dropped" if closed else
                                                  "still accepting", rss0, peak))
-            self.assertTrue(blocked or closed, "the server kept reading %.0f MiB of messages "
-                            "from a client that never reads its echoes" % (sent / 1048576))
+            self.assertTrue(blocked or closed, "the server kept reading %.0f MiB of %s from a "
+                            "client that never reads the answers" % (sent / 1048576, what))
             bound = self.server.limits["max_output"] // 1024 + RSS_SLACK_KB
             self.assertLess(peak - rss0, bound, "server RSS grew by %d KiB (bound: max_output "
                             "+ %d KiB)" % (peak - rss0, RSS_SLACK_KB))
