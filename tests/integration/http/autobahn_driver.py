@@ -80,7 +80,7 @@ class Close:
 
     def __init__(self, by_me, codes, clean, allow_empty=False):
         self.by_me = by_me
-        self.codes = tuple(codes)
+        self.codes = tuple(dict.fromkeys(codes))  # without repeats, in order
         self.clean = clean
         self.allow_empty = allow_empty
 
@@ -264,6 +264,15 @@ def judge(case, p):
     if case.informational and verdict in (FAIL, NON_STRICT):
         verdict = INFO
     return verdict, observed + ("  <- " + why if why else "")
+
+
+def expected_text(case):
+    c = case.close
+    alts = "; or ".join("%s %s" % (describe(e), v) for v, e in case.expect.items() if v != OK)
+    return "events=%s close=%s%s by=%s%s%s" % (
+        describe(case.expect[OK]), "/".join(map(str, c.codes)), "/none" if c.allow_empty else "",
+        "me" if c.by_me else "server", " clean" if c.clean else "",
+        ("  (tolerated: %s)" % alts) if alts else "")
 
 
 def describe(events):
@@ -909,7 +918,7 @@ def main():
 
     counts = {OK: 0, NON_STRICT: 0, INFO: 0, FAIL: 0}
     failed = []
-    print("%-8s %-7s %-13s %s" % ("case", "ms", "verdict", "expected / observed"))
+    print("%-8s %-7s %-13s %s" % ("case", "ms", "verdict", "title / expected / observed"))
     for c in cases:
         verdict, observed, dt = results[c.cid]
         counts[verdict] += 1
@@ -919,6 +928,7 @@ def main():
             failed.append(c.cid)
         print("%-8s %-7d %-13s %s" % (c.cid, dt * 1000, verdict + (" (FAIL)" if bad and verdict
                                                                     != FAIL else ""), c.title))
+        print("%-8s %-7s %-13s   expected: %s" % ("", "", "", expected_text(c)))
         print("%-8s %-7s %-13s   observed: %s" % ("", "", "", observed))
     print("\n%d cases in %.1f s against %s: %d OK, %d NON-STRICT, %d INFORMATIONAL, %d FAIL%s" % (
         len(cases), elapsed, args.url, counts[OK], counts[NON_STRICT], counts[INFO], counts[FAIL],
