@@ -83,6 +83,7 @@ esac
 
 # 10,000 idle connections need as many descriptors in the server and in the client; every
 # process started from here inherits this (http_bench.py raises it again when it can).
+# shellcheck disable=SC3045 # dash and bash both have ulimit -n and -H
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 exec python3 "$here/http_bench.py" "$@"

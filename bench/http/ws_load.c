@@ -249,6 +249,8 @@ static long long proc_cpu_ticks(int pid) {
 }
 
 static long long servers_cpu_ticks(void) {
+    if (g_o.npids == 0)
+        return -1; /* no -P: server CPU not measured */
     long long sum = 0;
     for (unsigned i = 0; i < g_o.npids; i++) {
         long long t = proc_cpu_ticks(g_o.pids[i]);
