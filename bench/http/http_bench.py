@@ -63,9 +63,11 @@ QUIET_MAX = bl.env_float("QUIET_MAX", 0.2)
 OTHERS_MAX = bl.env_float("OTHERS_MAX", 0.2)
 WS_CONNS = bl.env_int("WS_CONNS", 32)
 WS_WINDOW = bl.env_int("WS_WINDOW", 16)
+WS_IO_THREADS = bl.env_int("WS_IO_THREADS", 1)
 WS_MODES = (os.environ.get("WS_MODES") or "text:32 binary:1024").split()
 IDLE_CONNS = bl.env_int("IDLE_CONNS", 10000)
 PARTS = (os.environ.get("PARTS") or "http ws scale").split()
+NICE = bl.env_int("NICE", 0)  # e.g. -5 (root): servers and clients ahead of other work
 WITH_FA = os.environ.get("WITH_FA", "1") != "0"
 NOFILE = 65536  # 10,000 idle connections + wrk's + slack, for the servers and the clients
 
@@ -297,7 +299,9 @@ def start_fa(io_threads: int) -> Server:
 
 def start_fa_web() -> Server:
     port = free_port()
-    return Server("fasterapi", "FasterAPI /ws", [FA_WEB, "--port", str(port)], port)
+    # One I/O thread: the npm ws peer is one node event loop.
+    return Server("fasterapi", "FasterAPI /ws", [FA_WEB, "--port", str(port), "--io-threads",
+                                                 str(WS_IO_THREADS)], port)
 
 
 def start_node_ws() -> Server:
@@ -532,8 +536,8 @@ def record(part: str, test: str, srv: Server, rnd: int, r: Dict[str, Any]) -> No
     if not r.get("valid", True):
         flag += " INVALID: " + r.get("output", "").strip().replace("\n", " | ")[:300]
     if part == "http":
-        log("  round %d %-12s %-22s %9s req/s  p99 %s ms  server %s us/req%s" % (
-            rnd, test, srv.name, bl.fmt(r.get("rps"), "%.0f"), bl.fmt(r.get("p99_ms"), "%.2f"),
+        log("  round %d %-12s %-22s %9s req/s  p99 %s  server %s us/req%s" % (
+            rnd, test, srv.name, bl.fmt(r.get("rps"), "%.0f"), bl.fmt(r.get("p99_ms"), "%.2f ms"),
             bl.fmt(r.get("server_cpu_us_per_req"), "%.2f"), flag))
     elif part == "ws":
         log("  round %d %-12s %-22s %9s msg/s  p99 %s us  server %s us/msg%s" % (
@@ -769,6 +773,11 @@ def main() -> None:
         if hard < IDLE_CONNS + 1100:
             WARNINGS.append("RLIMIT_NOFILE hard limit %d is below %d idle connections" % (
                 hard, IDLE_CONNS))
+    if NICE:
+        try:
+            os.nice(NICE)  # inherited by every server and client started from here
+        except OSError as e:
+            WARNINGS.append("NICE=%d not applied: %s" % (NICE, e))
     need = [WS_LOAD, HTTP_HOLD]
     bl.need_build(*need)
     fa_bins = [FA_TE] + ([FA_WEB] if "ws" in PARTS else [])
@@ -781,9 +790,10 @@ def main() -> None:
     meta = {"timestamp": bl.stamp(), "rounds": ROUNDS, "duration_s": DURATION,
             "warmup_s": WARMUP, "conns": CONNS, "wrk_threads": WRK_THREADS,
             "pipeline": PIPELINE, "ws_conns": WS_CONNS, "ws_window": WS_WINDOW,
-            "ws_modes": WS_MODES, "idle_conns": IDLE_CONNS, "parts": PARTS,
-            "quiet_wait_s": QUIET_WAIT, "quiet_max_cpus": QUIET_MAX, "others_max_cpus": OTHERS_MAX,
-            "cpus": bl.NCPU, "kernel": os.uname().release, "loadavg_before": bl.loadavg(),
+            "ws_io_threads": WS_IO_THREADS, "ws_modes": WS_MODES, "idle_conns": IDLE_CONNS,
+            "parts": PARTS, "quiet_wait_s": QUIET_WAIT, "quiet_max_cpus": QUIET_MAX,
+            "others_max_cpus": OTHERS_MAX, "nice": NICE, "cpus": bl.NCPU,
+            "kernel": os.uname().release, "loadavg_before": bl.loadavg(),
             "busy_before": bl.busy_processes(), "nginx": tool_version([NGINX, "-v"]),
             "wrk": tool_version(["wrk", "--version"]), "node": tool_version(["node", "--version"]),
             "ws": ws_version(), "with_fasterapi": WITH_FA, "code": code_meta()}
