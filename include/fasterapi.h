@@ -4,6 +4,7 @@
 
 #include "fasterapi/common.h"
 #include "fasterapi/error.h"
+#include "fasterapi/http.h"
 #include "fasterapi/log.h"
 #include "fasterapi/mcp.h"
 #include "fasterapi/queue.h"

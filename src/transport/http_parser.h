@@ -39,6 +39,10 @@
 /* Request body: 16 MiB, the same as an MCP message on stdio (FA_MCP_MAX_MESSAGE); more -> 413. */
 #define FA_HTTP_MAX_BODY (16u * 1024u * 1024u)
 /* Trailer section of a chunked body: counted against max_head as well. */
+/* One chunk-size line with its extensions (RFC 9112 §7.1.1): 4 KiB. Extensions are not used by
+ * any client we know of; the bound only stops a peer from streaming an endless line. Longer ->
+ * 400. */
+#define FA_HTTP_MAX_CHUNK_LINE 4096u
 
 typedef enum {
     FA_HTTP_OTHER = 0, /* a valid token we do not know: routed by name, usually 405/501 */
@@ -75,11 +79,18 @@ typedef struct {
     size_t method_len;
     const char *target; /* request-target as sent: origin-form "/p?q", absolute-form, "*" */
     size_t target_len;
-    const char *path; /* target up to '?' (still percent-encoded; for absolute-form, the path) */
+    /* target up to '?' (still percent-encoded). Always a pointer into buf:
+     *  - origin-form "/p?q": "/p";
+     *  - absolute-form "http://h/p?q": "/p"; with an empty path ("http://h", "http://h?q")
+     *    path_len is 0 (the pointer is where the path would start): route it as "/"
+     *    (RFC 9112 §3.3);
+     *  - asterisk-form (OPTIONS only): "*";
+     *  - authority-form (CONNECT only): the whole target "host:port". */
+    const char *path;
     size_t path_len;
     const char *query; /* after '?', without it; NULL when there is no '?' */
     size_t query_len;
-    int minor_version; /* HTTP/1.<minor>: 0 or 1 */
+    int minor_version;          /* HTTP/1.<minor>: 0 or 1 */
     fa__http_header_t *headers; /* caller's array of max_headers entries */
     size_t nheaders;
     /* Framing and connection facts, decided by the parser (RFC 9112 §6, §9.3): */
@@ -98,8 +109,14 @@ typedef struct {
  * entries. prev_len is the len of the previous call for this same head (0 the first time).
  * Returns head_len (> 0) when a whole, valid head is there; FA_EAGAIN when more bytes are needed
  * (and no limit is exceeded yet); FA_EINVAL on a malformed or forbidden head, with req->status
- * (400, 414, 431, 501, 505) and req->reason set. Leading empty lines before the request line are
- * skipped (RFC 9112 §2.2) and counted in head_len. */
+ * (400, 413, 414, 431, 501, 505) and req->reason set. Leading empty lines before the request line
+ * are skipped (RFC 9112 §2.2) and counted in head_len.
+ *
+ * Lines end with CRLF only: a bare LF is 400, like a bare CR (see http_parser.c for why).
+ * A request line longer than max_request_line, a head longer than max_head and a bare LF are
+ * reported as soon as the bytes that prove them have arrived, before the head is complete; the
+ * result never depends on how the bytes were split across calls (the first non-FA_EAGAIN answer
+ * is the one the whole buffer gives). max_head must be below INT_MAX (it is clamped there). */
 int fa__http_parse_head(const char *buf, size_t len, size_t prev_len, fa__http_request_t *req,
                         const fa__http_limits_t *lim);
 
@@ -129,8 +146,15 @@ void fa__http_chunked_init(fa__http_chunked_t *d, uint64_t max_body, size_t max_
  * (a prefix of the input with the framing removed). Returns the number of input bytes consumed
  * (always the whole input unless the body ended inside it: then the bytes after the last CRLF of
  * the trailer section are not consumed and belong to the next request), or FA_EINVAL with
- * d->status (400 or 413) and d->reason set. fa__http_chunked_done tells whether the final chunk
- * and the trailer section have been read. Any split of the input gives the same result. */
+ * d->status (400, 413 or 431) and d->reason set (*len then holds the data decoded before the
+ * error; the decoder stays in error and every later call returns FA_EINVAL).
+ * fa__http_chunked_done tells whether the final chunk and the trailer section have been read;
+ * a call after that consumes nothing. Any split of the input gives the same result.
+ * Strict syntax: chunk-size is 1*16HEXDIG (no sign, "0x" or whitespace before it), extensions
+ * follow RFC 9112 §7.1.1 (BWS allowed around ';' and '=') within FA_HTTP_MAX_CHUNK_LINE, every
+ * line ends with CRLF (a bare LF is 400), trailer fields are checked like header fields and
+ * the trailer section is bounded by max_trailer (-> 431). The trailer fields are checked but
+ * dropped (RFC 9110 §6.5.1 lets a recipient discard them). */
 int64_t fa__http_chunked_feed(fa__http_chunked_t *d, char *buf, size_t *len);
 int fa__http_chunked_done(const fa__http_chunked_t *d);
 
