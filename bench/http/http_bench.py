@@ -58,7 +58,7 @@ WARMUP = bl.env_int("WARMUP", 1)
 CONNS = bl.env_int("CONNS", 64)
 WRK_THREADS = bl.env_int("WRK_THREADS", 1)
 PIPELINE = bl.env_int("PIPELINE", 16)
-QUIET_WAIT = bl.env_float("QUIET_WAIT", 10.0)
+QUIET_WAIT = bl.env_float("QUIET_WAIT", 5.0)
 QUIET_MAX = bl.env_float("QUIET_MAX", 0.2)
 OTHERS_MAX = bl.env_float("OTHERS_MAX", 0.2)
 WS_CONNS = bl.env_int("WS_CONNS", 32)
@@ -646,6 +646,23 @@ def med(part: str, test: str, server: str, key: str, sub: Optional[str] = None) 
     return bl.median(vals)
 
 
+def paired_ratio(part: str, test: str, key: str, peer: str,
+                 sub: Optional[str] = None) -> Optional[float]:
+    """Median over rounds of FasterAPI's figure / the peer's from the same round. The two ran
+    back to back, so a round where the box got busier slows both: the per-round ratio is
+    steadier on a shared box than the ratio of the two medians."""
+    def val(r: Dict[str, Any]) -> Optional[float]:
+        x = r.get(sub, {}) if sub else r
+        v = x.get(key)
+        return v if x.get("valid", True) and v is not None and v > 0 else None
+    by_round: Dict[int, Dict[str, float]] = {}
+    for r in RUNS:
+        if r["part"] == part and r["test"] == test and val(r) is not None:
+            by_round.setdefault(r["round"], {})[r["server"]] = val(r)  # type: ignore
+    return bl.median([v["fasterapi"] / v[peer] for v in by_round.values()
+                      if "fasterapi" in v and peer in v])
+
+
 def k(v: Optional[float]) -> str:
     return "-" if v is None else ("%.1fk" % (v / 1000) if v >= 10000 else "%.0f" % v)
 
@@ -654,9 +671,6 @@ def report(meta: Dict[str, Any]) -> Dict[str, Any]:
     rows: List[List[str]] = []
     summary: Dict[str, Any] = {}
     fa_missing = "not built" if not WITH_FA else None
-
-    def ratio(a: Optional[float], b: Optional[float]) -> Optional[float]:
-        return a / b if a and b else None
 
     def row(name: str, fa: str, peer: str, rat: Optional[float], target: str,
             ok: Optional[bool]) -> None:
@@ -683,7 +697,7 @@ def report(meta: Dict[str, Any]) -> Dict[str, Any]:
                 ("json-1", "`/json` c%d, 1 thread (nginx: static `return`, reference)" % CONNS,
                  None)):
             fa, ng = med("http", test, "fasterapi", "rps"), med("http", test, "nginx", "rps")
-            rat = ratio(fa, ng)
+            rat = paired_ratio("http", test, "rps", "nginx")
             summary[test] = {"fasterapi_rps": fa, "nginx_rps": ng, "ratio": rat}
             row(label, http_cell(test, "fasterapi"), http_cell(test, "nginx"), rat,
                 "≥ %.1fx" % tgt if tgt else "", None if rat is None or tgt is None
@@ -704,9 +718,9 @@ def report(meta: Dict[str, Any]) -> Dict[str, Any]:
                     return "-"
                 return "%s msg/s, p99 %s ms" % (
                     k(rate), bl.fmt((med("ws", mode, server, "lat_p99_us") or 0) / 1000, "%.1f"))
-            row(what + ": messages/s", wcell("fasterapi", fa), wcell("ws", ws), ratio(fa, ws),
-                "", None)
-            rc = ratio(fac, wsc)
+            row(what + ": messages/s", wcell("fasterapi", fa), wcell("ws", ws),
+                paired_ratio("ws", mode, "msgs_per_s", "ws"), "", None)
+            rc = paired_ratio("ws", mode, "server_cpu_us_per_msg", "ws")
             row(what + ": server CPU/msg", bl.fmt(fac, "%.2f µs"), bl.fmt(wsc, "%.2f µs"), rc,
                 "≤ 0.50x", None if rc is None else rc <= 0.5)
     if "scale" in PARTS:
@@ -714,7 +728,8 @@ def report(meta: Dict[str, Any]) -> Dict[str, Any]:
         far, ngr = med("scale", t, "fasterapi", "rss_per_conn_kib"), \
             med("scale", t, "nginx", "rss_per_conn_kib")
         row("%d idle keep-alive conns: RSS growth per conn" % IDLE_CONNS,
-            bl.fmt(far, "%.2f KiB"), bl.fmt(ngr, "%.2f KiB"), ratio(far, ngr), "≤ 4 KiB",
+            bl.fmt(far, "%.2f KiB"), bl.fmt(ngr, "%.2f KiB"),
+            paired_ratio("scale", t, "rss_per_conn_kib", "nginx"), "≤ 4 KiB",
             None if far is None else far <= 4.0)
         fal, ngl = med("scale", t, "fasterapi", "loaded_over_baseline"), \
             med("scale", t, "nginx", "loaded_over_baseline")
@@ -731,11 +746,12 @@ def report(meta: Dict[str, Any]) -> Dict[str, Any]:
                             "nginx_loaded_over_baseline": ngl}
 
     print()
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.strptime(meta["timestamp"], "%Y%m%dT%H%M%SZ"))
     print("### bench/http, %s, medians of %d rounds (wrk -t%d -d%ds; %d vCPUs shared by client "
-          "and server)" % (time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), ROUNDS,
-                           WRK_THREADS, DURATION, bl.NCPU))
+          "and server%s)" % (when, meta["rounds"], meta["wrk_threads"], meta["duration_s"],
+                             meta["cpus"], ", nice %d" % meta["nice"] if meta.get("nice") else ""))
     print()
-    print("| Test | FasterAPI | Peer | FA / peer | Target | Met |")
+    print("| Test | FasterAPI | Peer | FA / peer (median of per-round ratios) | Target | Met |")
     print("|---|---|---|---|---|---|")
     for r in rows:
         print("| " + " | ".join(r) + " |")
@@ -790,6 +806,16 @@ def code_meta() -> str:
 
 def main() -> None:
     global TMP, WITH_FA
+    if len(sys.argv) == 3 and sys.argv[1] == "--report":
+        # Re-print the table of an earlier run from its raw file (bench/results/http-*.json).
+        with open(sys.argv[2]) as f:
+            data = json.load(f)
+        RUNS.extend(data["runs"])
+        CHECKS.update(data["checks"])
+        WARNINGS.extend(data["warnings"])
+        WITH_FA = data["meta"]["with_fasterapi"]
+        report(data["meta"])
+        return
     try:
         resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
     except (ValueError, OSError):

@@ -21,7 +21,7 @@
 # Environment: ROUNDS (3), DURATION (5: seconds per wrk/ws_load run), WARMUP (1 s per server),
 # CONNS (64), WRK_THREADS (1), PIPELINE (16), PARTS ("http ws scale"), WS_CONNS (32), WS_WINDOW
 # (16), WS_IO_THREADS (1, like node's one event loop), WS_MODES ("text:32 binary:1024"),
-# IDLE_CONNS (10000), WITH_FA (1; 0 = peers only), QUIET_WAIT (10) and QUIET_MAX (0.2): before
+# IDLE_CONNS (10000), WITH_FA (1; 0 = peers only), QUIET_WAIT (5) and QUIET_MAX (0.2): before
 # each run, wait up to QUIET_WAIT seconds until the rest of the box uses less than QUIET_MAX
 # CPUs; OTHERS_MAX (0.2): a run during which other processes used more CPUs than this is flagged
 # (kept in the medians, counted in a warning). NICE (0; e.g. -5 as root puts every server and
