@@ -202,11 +202,14 @@ class Server:
         self.workers = workers  # nginx: wait for this many worker processes
         self.tmp = tmp
         self.errpath = os.path.join(TMP, "%s-%d.err" % (key, port))
-        self.err = open(self.errpath, "wb")
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.err,
+        self.spawn()
+
+    def spawn(self) -> None:
+        self.err = open(self.errpath, "ab")
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=self.err,
                                      stderr=self.err, cwd=ROOT)
         try:
-            wait_port(port, self.proc)
+            wait_port(self.port, self.proc)
             deadline = time.monotonic() + 5
             while self.workers and len(children(self.proc.pid)) < self.workers and \
                     time.monotonic() < deadline:
@@ -214,7 +217,19 @@ class Server:
         except RuntimeError as e:
             self.stop()
             raise RuntimeError("%s (%s): %s; its output:\n%s" % (
-                name, " ".join(cmd), e, self.tail()))
+                self.name, " ".join(self.cmd), e, self.tail()))
+
+    def died(self) -> Optional[str]:
+        """None while it runs, else how it ended (a server must only end when stopped)."""
+        rc = self.proc.poll()
+        if rc is None:
+            return None
+        if rc < 0:
+            try:
+                return "killed by %s" % signal.Signals(-rc).name
+            except ValueError:
+                return "killed by signal %d" % -rc
+        return "exited with status %d" % rc
 
     def tail(self) -> str:
         try:
@@ -243,8 +258,12 @@ class Server:
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
+                WARNINGS.append("%s did not stop within 10 s of SIGTERM; killed" % self.name)
                 self.proc.kill()
                 self.proc.wait()
+            else:
+                if self.proc.returncode not in (0, -signal.SIGTERM):
+                    WARNINGS.append("%s %s on SIGTERM" % (self.name, self.died()))
         self.err.close()
 
 
@@ -554,6 +573,16 @@ def run_scale(srv: Server, rnd: int) -> Dict[str, Any]:
 def record(part: str, test: str, srv: Server, rnd: int, r: Dict[str, Any]) -> None:
     r.update({"part": part, "test": test, "server": srv.key, "server_name": srv.name,
               "round": rnd})
+    how = srv.died()
+    if how:
+        # The run's figures are not the server's any more; start it again for the next runs.
+        r["valid"] = False
+        r["server_died"] = how
+        r.setdefault("output", "")
+        r["output"] = "server %s; its output: %s" % (how, srv.tail()[-300:]) + r["output"]
+        WARNINGS.append("%s %s during %s, round %d (restarted)" % (srv.name, how, test, rnd))
+        srv.err.close()
+        srv.spawn()
     RUNS.append(r)
     flag = " [busy box: %.2f before, %.2f during %s]" % (
         r.get("busy_before", 0), r.get("others_cpus", 0), r.get("others", "")) \
@@ -639,7 +668,8 @@ def part_scale(rnd: int) -> None:
 def med(part: str, test: str, server: str, key: str, sub: Optional[str] = None) -> Optional[float]:
     vals = []
     for r in RUNS:
-        if r["part"] == part and r["test"] == test and r["server"] == server:
+        if r["part"] == part and r["test"] == test and r["server"] == server and \
+                r.get("valid", True):
             x = r.get(sub, {}) if sub else r
             if x.get("valid", True) and x.get(key) is not None and x.get(key, 0) >= 0:
                 vals.append(x[key])
@@ -657,7 +687,8 @@ def paired_ratio(part: str, test: str, key: str, peer: str,
         return v if x.get("valid", True) and v is not None and v > 0 else None
     by_round: Dict[int, Dict[str, float]] = {}
     for r in RUNS:
-        if r["part"] == part and r["test"] == test and val(r) is not None:
+        if r["part"] == part and r["test"] == test and r.get("valid", True) and \
+                val(r) is not None:
             by_round.setdefault(r["round"], {})[r["server"]] = val(r)  # type: ignore
     return bl.median([v["fasterapi"] / v[peer] for v in by_round.values()
                       if "fasterapi" in v and peer in v])

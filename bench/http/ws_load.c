@@ -23,6 +23,10 @@
  * for WS_LOAD_STALL_S seconds ends the run with an error and exit status 1 ("valid":false in
  * the JSON).
  *
+ * At the end it stops sending, waits for the echoes still in flight and closes every connection
+ * with a close handshake (status 1000), as a client that is done would (each step bounded by
+ * WS_LOAD_END_S); "closed_clean" counts the connections the server then closed.
+ *
  * Plain POSIX sockets + epoll, one thread, libc only: the client shares no code with the servers
  * it measures. Linux only (epoll, /proc). Traffic goes only to the host given (127.0.0.1).
  */
@@ -60,12 +64,14 @@
 #define WS_LOAD_CONNECT_S 10
 /* Latency histogram: 1 us buckets up to 100 ms; slower echoes count in the last bucket. */
 #define WS_LOAD_HIST_US 100000u
+/* Bounds on the drain of in-flight echoes and on the close handshake at the end, each. */
+#define WS_LOAD_END_S 2
 /* The handshake response must fit here (a 101 is ~130-250 bytes). */
 #define WS_LOAD_MAX_RESPONSE 8192
 /* Bytes of the payload that carry the sequence number, in hex. */
 #define WS_LOAD_SEQ_HEX 16u
 
-enum { ST_CONNECTING, ST_HANDSHAKE, ST_OPEN };
+enum { ST_CONNECTING, ST_HANDSHAKE, ST_OPEN, ST_CLOSING, ST_CLOSED };
 
 typedef struct {
     int fd;
@@ -341,10 +347,14 @@ static void put_frame(conn_t *c, unsigned opcode, const uint8_t *payload, size_t
     c->wlen += hl + len;
 }
 
+static uint64_t g_inflight; /* messages sent and not echoed yet, all connections */
+static unsigned g_closed;   /* connections the server closed after our close frame */
+
 static void send_message(conn_t *c, uint64_t t) {
     c->sent_ns[c->next_seq % g_o.window] = t;
     put_frame(c, g_o.binary ? 2u : 1u, NULL, g_o.size);
     c->next_seq++;
+    g_inflight++;
 }
 
 /* ---- the event loop ---- */
@@ -495,6 +505,7 @@ static void on_echo(conn_t *c, const uint8_t *p, size_t len, uint64_t t) {
         g_hist[us < WS_LOAD_HIST_US ? us : WS_LOAD_HIST_US]++;
     }
     c->expect_seq++;
+    g_inflight--;
     g_received++;
     g_last_echo = t;
     if (!g_stopping)
@@ -542,6 +553,9 @@ static void parse_frames(conn_t *c, uint64_t t) {
             put_frame(c, 10u, p, (size_t)len);
         } else if (opcode == 10) {
             /* unsolicited pong: ignored, §5.5.3 */
+        } else if (c->state == ST_CLOSING) {
+            /* the server's close reply, or an echo that crossed our close frame: the server
+             * ends the TCP connection next (RFC 6455 §7.1.1) */
         } else if (opcode == 8) {
             fail("server sent a close frame");
         } else if (!fin || opcode == 0) {
@@ -578,7 +592,15 @@ static void on_readable(conn_t *c, uint64_t t) {
             continue;
         }
         if (n == 0) {
-            fail("server closed a connection");
+            if (c->state != ST_CLOSING) {
+                fail("server closed a connection");
+                return;
+            }
+            c->state = ST_CLOSED;
+            g_closed++;
+            epoll_ctl(g_ep, EPOLL_CTL_DEL, c->fd, NULL);
+            close(c->fd);
+            c->fd = -1;
             return;
         }
         if (errno == EINTR)
@@ -594,7 +616,7 @@ static void on_readable(conn_t *c, uint64_t t) {
         for (unsigned i = 0; i < g_o.window; i++)
             send_message(c, t);
     }
-    if (c->state == ST_OPEN)
+    if (c->state == ST_OPEN || c->state == ST_CLOSING)
         parse_frames(c, t);
     if (c->wlen > c->woff && !c->want_out)
         flush(c);
@@ -748,7 +770,9 @@ int main(int argc, char **argv) {
     for (unsigned i = 0; i < g_o.conns; i++)
         open_conn(&g_conns[i], &sa);
 
-    enum { PH_CONNECT, PH_WARMUP, PH_MEASURE } phase = PH_CONNECT;
+    /* DRAIN: no new messages, wait for the echoes in flight; CLOSE: close handshake (RFC 6455
+     * §7.1.2), so the run ends as a client that is done would end it, not with resets. */
+    enum { PH_CONNECT, PH_WARMUP, PH_MEASURE, PH_DRAIN, PH_CLOSE } phase = PH_CONNECT;
     uint64_t t_phase = t_start, t_measure = 0, t_end = 0;
     uint64_t recv0 = 0, recv1 = 0, ccpu0 = 0, ccpu1 = 0;
     long long scpu0 = -1, scpu1 = -1;
@@ -761,6 +785,8 @@ int main(int argc, char **argv) {
         uint64_t t = now_ns();
         for (int i = 0; i < n && !g_error; i++) {
             conn_t *c = evs[i].data.ptr;
+            if (c->state == ST_CLOSED)
+                continue;
             if (evs[i].events & (EPOLLOUT | EPOLLERR))
                 on_writable(c);
             if (!g_error && (evs[i].events & (EPOLLIN | EPOLLHUP)))
@@ -778,7 +804,8 @@ int main(int argc, char **argv) {
                 break;
             }
         }
-        if (phase != PH_CONNECT && t - g_last_echo > (uint64_t)WS_LOAD_STALL_S * 1000000000u) {
+        if ((phase == PH_WARMUP || phase == PH_MEASURE) &&
+            t - g_last_echo > (uint64_t)WS_LOAD_STALL_S * 1000000000u) {
             fail("no echo for %d s: the server stalled", WS_LOAD_STALL_S);
             break;
         }
@@ -797,8 +824,24 @@ int main(int argc, char **argv) {
             ccpu1 = self_cpu_ns();
             g_measuring = false;
             g_stopping = true;
-            break;
+            phase = PH_DRAIN;
+            t_phase = t;
         }
+        if (phase == PH_DRAIN &&
+            (g_inflight == 0 || t - t_phase > (uint64_t)WS_LOAD_END_S * 1000000000u)) {
+            static const uint8_t normal[2] = {0x03, 0xe8}; /* 1000, §7.4.1 */
+            for (unsigned i = 0; i < g_o.conns && !g_error; i++) {
+                conn_t *c = &g_conns[i];
+                c->state = ST_CLOSING;
+                put_frame(c, 8u, normal, sizeof normal);
+                flush(c);
+            }
+            phase = PH_CLOSE;
+            t_phase = t;
+        }
+        if (phase == PH_CLOSE &&
+            (g_closed == g_o.conns || t - t_phase > (uint64_t)WS_LOAD_END_S * 1000000000u))
+            break;
     }
 
     uint64_t msgs = recv1 - recv0;
@@ -820,9 +863,9 @@ int main(int argc, char **argv) {
                "\"duration_s\":%.3f,\"messages\":%llu,\"msgs_per_s\":%.1f,"
                "\"lat_p50_us\":%.0f,\"lat_p99_us\":%.0f,\"server_cpu_s\":%.3f,"
                "\"server_cpu_us_per_msg\":%.3f,\"client_cpu_us_per_msg\":%.3f,"
-               "\"valid\":%s,\"error\":\"%s\"}\n",
+               "\"closed_clean\":%u,\"valid\":%s,\"error\":\"%s\"}\n",
                g_o.label, g_o.conns, g_o.window, g_o.size, g_o.binary ? "true" : "false", secs,
-               (unsigned long long)msgs, rate, p50, p99, scpu_s, s_us, c_us,
+               (unsigned long long)msgs, rate, p50, p99, scpu_s, s_us, c_us, g_closed,
                valid ? "true" : "false", g_error ? g_error : "");
     } else {
         printf("%s: %u conns x window %u, %zu-byte %s messages, %.2f s: %.0f msgs/s, "
@@ -833,7 +876,7 @@ int main(int argc, char **argv) {
     if (g_error)
         fprintf(stderr, "ws_load: %s: %s\n", g_o.label, g_error);
     for (unsigned i = 0; i < g_o.conns; i++)
-        if (g_conns[i].fd > 0)
+        if (g_conns[i].fd >= 0)
             close(g_conns[i].fd);
     return valid ? 0 : 1;
 }
