@@ -29,6 +29,8 @@ enum { C_HEAD = 0, C_BODY, C_PROTO };
 /* Pools keep at most this many spare objects per loop: enough to absorb connection churn (wrk
  * reconnecting 1000 clients) without holding memory after a burst. */
 #define POOL_MAX 1024
+/* A read buffer grown beyond this for one big request is replaced by a small one after it. */
+#define READ_KEEP_CAP (64u * 1024u)
 /* Read buffer room below which we compact or grow before the next read. */
 #define READ_MIN_ROOM 1024u
 /* An output buffer above this is released when it empties (a big response should not pin memory
@@ -181,11 +183,15 @@ static void advance_pending(fa__http_conn_t *c) {
         if (!c->pend_head)
             c->pend_tail = NULL;
         p->next_pending = NULL;
+        p->linked = 0;
         if (append_buf(&c->out, &p->after) != 0)
             c->no_more = 1;
         if (c->pend_head && append_buf(&c->out, &c->pend_head->own) != 0)
             c->no_more = 1;
-        if (p->deferred && !p->reply.data && !p->answered_by_reply) {
+        if (p == c->cur) {
+            /* A stream ended inside its own handler: finish_request still holds it and reuses it
+             * for the next request (found by the fuzzer: releasing it here pooled it twice). */
+        } else if (p->deferred && !p->answered_by_reply) {
             /* Answered by the handler timeout: the responding thread still owns it. */
             p->conn = NULL;
         } else {
@@ -196,6 +202,7 @@ static void advance_pending(fa__http_conn_t *c) {
 
 static void link_pending(fa__http_conn_t *c, fa_http_req_t *req) {
     req->next_pending = NULL;
+    req->linked = 1;
     if (c->pend_tail)
         c->pend_tail->next_pending = req;
     else
@@ -433,13 +440,14 @@ static void count_response(fa__http_loop_t *loop, fa_http_req_t *req, int status
 int fa_http_res_send(fa_http_req_t *req, int status, const char *content_type, const void *body,
                      size_t len) {
     fa__http_conn_t *c = req->conn;
-    if (req->answered || req->streaming || (req->deferred && !c))
-        return FA_ESTATE;
-    if (!c) /* a deferred request must be answered with fa_http_respond */
+    /* A deferred request is answered with fa_http_respond only (its thread owns it now). */
+    if (!c || req->answered || req->streaming || req->deferred)
         return FA_ESTATE;
     if (!body && len && !req->is_head) /* only a HEAD answer may announce a body it omits */
         return FA_EINVAL;
     fa__http_loop_t *loop = c->loop;
+    if (loop->stopping)
+        req->keep_alive = 0; /* shutting down (perhaps since this handler began): say so */
     int rc =
         fa__http_render(out_for(c, req), loop->srv, loop->date_line, loop->date_len, req, status,
                         content_type, req->res_headers.data, req->res_headers.len, body, len);
@@ -656,6 +664,8 @@ static void dispatch(fa__http_conn_t *c, fa_http_req_t *req) {
         c->in_callbacks++;
         h->cb(req, h->data);
         c->in_callbacks--;
+        if (c->closing)
+            return; /* the handler's stream or protocol closed the connection */
         if (!req->answered && !req->deferred && !req->streaming) {
             /* A failing handler is the application's problem, not the connection's: it stays. */
             send_error(c, req, 500, "the handler did not answer", NULL);
@@ -764,7 +774,9 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 static void finish_request(fa__http_conn_t *c, size_t consumed) {
     fa_http_req_t *req = c->cur;
     dispatch(c, req);
-    if (req->deferred || req->streaming) {
+    if (c->closing)
+        return; /* closed from inside the handler: req may be gone */
+    if (req->linked) {
         /* That object now lives in the pending list; the connection takes a fresh one. */
         c->cur = req_get(c->loop);
         if (!c->cur) {
@@ -777,8 +789,19 @@ static void finish_request(fa__http_conn_t *c, size_t consumed) {
         arena_reset(req);
     }
     c->rpos += consumed;
-    if (c->rpos == c->rlen)
+    if (c->rpos == c->rlen) {
         c->rpos = c->rlen = 0;
+        if (c->rcap > READ_KEEP_CAP) {
+            /* A big body grew the buffer: give it back rather than pin it on a keep-alive
+             * connection (10k idle connections x 16 MiB). */
+            char *small = malloc(FA_HTTP_READ_BUF);
+            if (small) {
+                free(c->rbuf);
+                c->rbuf = small;
+                c->rcap = FA_HTTP_READ_BUF;
+            }
+        }
+    }
     c->state = c->proto_pending ? C_PROTO : C_HEAD;
     c->parse_prev = 0;
     c->head_since = 0;
@@ -1068,6 +1091,7 @@ int fa__http_res_send_file(fa_http_req_t *req, int status, const char *content_t
             pp = &(*pp)->next_pending;
         }
         *pp = NULL;
+        req->linked = 0;
         req->streaming = 0;
         return rc;
     }
@@ -1251,7 +1275,10 @@ static void close_now(fa__http_conn_t *c) {
     while (p) {
         fa_http_req_t *next = p->next_pending;
         p->next_pending = NULL;
+        p->linked = 0;
         p->conn = NULL;
+        if (p == c->cur)
+            c->cur = NULL; /* closed inside its own handler: released here, not in conn_closed */
         if (p->streaming && p->stream_close) {
             fa__http_stream_close_cb cb = p->stream_close;
             p->stream_close = NULL;
@@ -1441,44 +1468,39 @@ static void reject(uv_stream_t *listener, fa__http_loop_t *loop) {
     uv_close(h, reject_closed);
 }
 
-void fa__http_on_connection(uv_stream_t *listener, int status) {
-    fa__http_loop_t *loop = listener->data;
+/* Makes a connection on `loop` from either the listener's next connection (listener != NULL) or
+ * an open descriptor (fd, of a TCP or Unix stream socket). NULL when refused (cap, memory). */
+static fa__http_conn_t *conn_open(fa__http_loop_t *loop, uv_stream_t *listener, int fd, int *err) {
     fa_http_server_t *srv = loop->srv;
-    if (status < 0) {
-        FA_WARN("http: accept failed: %s", uv_strerror(status));
-        return;
-    }
-    if (loop->stopping)
-        return;
+    *err = FA_ELIMIT;
     if (atomic_fetch_add_explicit(&srv->nconns, 1, memory_order_relaxed) >=
         srv->opts.max_connections) {
         atomic_fetch_sub_explicit(&srv->nconns, 1, memory_order_relaxed);
-        reject(listener, loop);
-        return;
+        return NULL;
     }
+    *err = FA_ENOMEM;
     fa__http_conn_t *c = conn_get(loop);
     uint32_t slot;
     if (!c || slot_get(loop, &slot) != 0) {
         if (c)
             conn_put(loop, c);
         atomic_fetch_sub_explicit(&srv->nconns, 1, memory_order_relaxed);
-        reject(listener, loop);
-        return;
+        return NULL;
     }
+    int tcp = listener ? listener->type == UV_TCP : uv_guess_handle(fd) == UV_TCP;
     c->loop = loop;
     c->cur = req_get(loop);
     int rc = c->cur ? 0 : FA_ENOMEM;
     if (rc == 0)
-        rc = listener->type == UV_TCP ? uv_tcp_init(loop->uv, &c->h.tcp)
-                                      : uv_pipe_init(loop->uv, &c->h.pipe, 0);
+        rc = tcp ? uv_tcp_init(loop->uv, &c->h.tcp) : uv_pipe_init(loop->uv, &c->h.pipe, 0);
     if (rc) {
         if (c->cur)
             fa__http_req_release(loop, c->cur);
         loop->free_slots[loop->nfree++] = slot;
         conn_put(loop, c);
         atomic_fetch_sub_explicit(&srv->nconns, 1, memory_order_relaxed);
-        reject(listener, loop);
-        return;
+        *err = rc;
+        return NULL;
     }
     c->cur->h.headers = c->cur->header_store;
     c->h.handle.data = c;
@@ -1489,15 +1511,45 @@ void fa__http_on_connection(uv_stream_t *listener, int status) {
     loop->slots[slot] = c;
     loop->nconns++;
     fa__http_count(&loop->accepted, 1);
-    if (uv_accept(listener, &c->h.stream) != 0) {
+    rc = listener ? uv_accept(listener, &c->h.stream)
+                  : (tcp ? uv_tcp_open(&c->h.tcp, fd) : uv_pipe_open(&c->h.pipe, fd));
+    if (rc != 0) {
         close_now(c);
-        return;
+        /* Positive: the accept itself was tried, so there is nothing left to reject. */
+        *err = 1;
+        return NULL;
     }
-    if (listener->type == UV_TCP)
+    if (tcp)
         uv_tcp_nodelay(&c->h.tcp, 1);
     c->activity = uv_now(loop->uv);
     arm_timer(c, c->activity + srv->opts.keepalive_timeout_ms);
     start_reading(c);
+    *err = 0;
+    return c;
+}
+
+void fa__http_on_connection(uv_stream_t *listener, int status) {
+    fa__http_loop_t *loop = listener->data;
+    if (status < 0) {
+        FA_WARN("http: accept failed: %s", uv_strerror(status));
+        return;
+    }
+    if (loop->stopping)
+        return;
+    int err;
+    if (!conn_open(loop, listener, -1, &err) && err < 0)
+        reject(listener, loop); /* accept it anyway (503), or the listener stays readable */
+}
+
+int fa__http_conn_adopt(fa_http_server_t *srv, uint32_t loop_index, int fd) {
+    if (loop_index >= srv->nloops)
+        return FA_EINVAL;
+    fa__http_loop_t *loop = &srv->loops[loop_index];
+    if (loop->stopping)
+        return FA_ESTATE;
+    int err;
+    conn_open(loop, NULL, fd, &err);
+    return err > 0 ? FA_EINVAL : err;
 }
 
 /* ---- hooks for the layers above ---- */

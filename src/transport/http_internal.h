@@ -27,17 +27,19 @@
  *     The protocol writes with fa__http_conn_out + fa__http_conn_flush, pauses input with
  *     fa__http_conn_pause_reading, closes with fa__http_conn_close, and gets proto->on_close once
  *     when the connection is gone (either side); on_drain when queued output falls below half of
- *     max_output after having been above it.
+ *     max_output after having been above it. `data` in on_read is valid only during the call.
  *
  * (2) Streaming responses (SSE, chunked downloads): fa__http_stream_start(req, ...) in a handler
  *     sends the head with Transfer-Encoding: chunked (HTTP/1.1) or no length and a close at the end
  *     (HTTP/1.0), and returns a stream that stays open after the handler returns. Each
  *     fa__http_stream_write is one chunk, flushed at once (coalesced with others of the same loop
- *     iteration); fa__http_stream_end writes the last chunk. Responses to requests pipelined behind
- *     a stream wait until it ends. on_close fires once if the connection dies first (after it the
- *     stream must not be used); it does not fire after fa__http_stream_end. At a graceful server
- *     shutdown every open stream is ended by the server (its last chunk is sent): on_close fires
- *     first, so its owner forgets it.
+ *     iteration); fa__http_stream_end writes the last chunk. The request view (path, headers,
+ *     params) is valid only while the handler runs: the read buffer it points into serves the
+ *     next requests; copy what the stream needs (e.g. Last-Event-ID) before returning. Responses to
+ * requests pipelined behind a stream wait until it ends. on_close fires once if the connection dies
+ * first (after it the stream must not be used); it does not fire after fa__http_stream_end. At a
+ * graceful server shutdown every open stream is ended by the server (its last chunk is sent):
+ * on_close fires first, so its owner forgets it.
  *
  * (3) Cross-thread delivery: a connection is named by fa__http_conn_ref_t {loop, slot, generation}.
  *     fa__http_post(srv, msg) from ANY thread queues msg (an intrusive header embedded in the
@@ -150,6 +152,12 @@ int fa__http_stream_write(fa__http_stream_t *s, const void *data, size_t len);
 void fa__http_stream_end(fa__http_stream_t *s);
 fa__http_conn_t *fa__http_stream_conn(fa__http_stream_t *s);
 
+/* Serves HTTP on an already connected stream socket (TCP or Unix; socket activation, tests,
+ * fuzzing), on loop `loop_index`'s thread. The fd belongs to the server from then on if this
+ * succeeds. 0, FA_ELIMIT (max_connections), FA_ESTATE (stopping), FA_EINVAL, FA_ENOMEM or a libuv
+ * error. */
+int fa__http_conn_adopt(fa_http_server_t *srv, uint32_t loop_index, int fd);
+
 /* ---- metrics hook ---- */
 
 /* Appends Prometheus text lines (with their # HELP/# TYPE) to out at scrape time, on the scraping
@@ -188,6 +196,7 @@ struct fa_http_req_s {
     fa__http_conn_t *conn; /* NULL once orphaned (connection gone or answered 504 by timeout) */
     fa__http_loop_t *loop;
     struct fa_http_req_s *next_pending; /* in conn's pending list */
+    int linked;                         /* in that list now */
     fa__buf_t own;                      /* this entry's output while it is not first in line */
     fa__buf_t after;                    /* responses of later requests waiting behind this one */
     uint64_t started_ms;                /* uv_now when handled (handler timeout, latency) */

@@ -596,6 +596,13 @@ static void metrics_route(fa_http_server_t *srv) {
 int fa_http_server_start(fa_http_server_t *srv, uv_loop_t *uv) {
     if (atomic_load_explicit(&srv->started, memory_order_relaxed) || srv->loops || !uv)
         return FA_ESTATE;
+    /* A client that closes its socket while we write to it (an SSE client going away, a
+     * browser cancelling a download) must not kill the process with SIGPIPE: the write fails
+     * with EPIPE and that connection closes. Only the default disposition is changed, as in
+     * mcp/server.c. */
+    struct sigaction sa;
+    if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+        signal(SIGPIPE, SIG_IGN);
     metrics_route(srv);
     fa__router_freeze(srv->router);
     uint32_t n = (uint32_t)srv->opts.io_threads;

@@ -18,6 +18,7 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "core/buf.h"
 #include "fa_test.h"
 #include "fasterapi/error.h"
 #include "fasterapi/http.h"
@@ -749,6 +750,94 @@ START_TEST(test_graceful_shutdown_with_request_in_flight) {
 }
 END_TEST
 
+START_TEST(test_deferred_answered_after_server_freed) {
+    atomic_store(&parked, NULL);
+    fa_http_options_t o;
+    fa_http_options_init(&o);
+    o.shutdown_timeout_ms = 50;
+    server_t *s = server_start_opts(setup_routes, &o);
+    client_t *c = client_connect(s->port);
+    client_sends(c, "GET /park?x=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    wait_parked();
+    ck_assert_int_eq(fa_http_server_stop(s->srv), 0);
+    /* The shutdown deadline closes the connection with the request unanswered. */
+    ck_assert(client_sees_eof(c));
+    client_close(c);
+    pthread_join(s->th, NULL);
+    ck_assert_int_eq(s->close_rc, 0);
+    fa_http_server_free(s->srv);
+    /* The request view is still valid, and the late answer is dropped safely (the server's memory
+     * lives until this last reference goes). */
+    fa_http_deferred_t *d = atomic_load(&parked);
+    ck_assert_str_eq(fa_http_req_query_param(fa_http_deferred_req(d), "x"), "1");
+    ck_assert_int_eq(fa_http_respond(d, 200, NULL, NULL, 0, "late", 4), FA_ESTATE);
+    free(s);
+}
+END_TEST
+
+/* TechEmpower checks that Date changes between two requests (research/perf_anchors.md §A.5). */
+START_TEST(test_date_changes_each_second) {
+    server_t *s = server_start(setup_routes);
+    client_t *c = client_connect(s->port);
+    char dates[2][64];
+    for (int i = 0; i < 2; i++) {
+        response_t r;
+        client_sends(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+        ck_assert(read_response(c, &r));
+        const char *d = strstr(r.head, "\r\nDate: ");
+        ck_assert_ptr_nonnull(d);
+        ck_assert_int_eq(sscanf(d + 8, "%63[^\r]", dates[i]), 1);
+        struct tm tm;
+        memset(&tm, 0, sizeof tm);
+        const char *end = strptime(dates[i], "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        ck_assert_ptr_nonnull(end);
+        ck_assert_int_eq(*end, '\0');
+        if (i == 0)
+            usleep(1100 * 1000);
+    }
+    ck_assert_str_ne(dates[0], dates[1]);
+    client_close(c);
+    server_stop(s);
+}
+END_TEST
+
+/* fa_http_server_close from a handler on loop 0, libuv style: the callback fires once every
+ * handle is closed, and the caller's loop then ends. */
+static _Atomic int close_cb_calls;
+static void on_closed(fa_http_server_t *srv) {
+    (void)srv;
+    atomic_fetch_add(&close_cb_calls, 1);
+}
+static void h_close(fa_http_req_t *req, void *data) {
+    fa_http_server_t *srv = data;
+    fa_http_server_close(srv, on_closed);
+    fa_http_server_close(srv, on_closed); /* a second call is a no-op */
+    fa_http_res_send(req, 202, NULL, "", 0);
+}
+static void setup_close(fa_http_server_t *srv, fa_http_options_t *opts) {
+    setup_routes(srv, opts);
+    fa_http_route(srv, "POST", "/close", h_close, srv);
+}
+
+START_TEST(test_close_from_a_handler) {
+    server_t *s = server_start(setup_close); /* one loop: close runs on loop 0's thread */
+    client_t *c = client_connect(s->port);
+    client_sends(c, "POST /close HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    response_t r;
+    ck_assert(read_response(c, &r));
+    ck_assert_int_eq(r.status, 202);
+    ck_assert_ptr_nonnull(strstr(r.head, "Connection: close"));
+    ck_assert(client_sees_eof(c));
+    client_close(c);
+    pthread_join(s->th, NULL); /* uv_run returned: nothing of the server is left on the loop */
+    ck_assert_int_eq(s->close_rc, 0);
+    ck_assert_int_eq(atomic_load(&close_cb_calls), 1);
+    ck_assert_int_eq(fa_http_server_stop(s->srv), FA_ESTATE);
+    fa_http_server_free(s->srv);
+    free(s);
+}
+END_TEST
+
 START_TEST(test_metrics) {
     fa_http_options_t o;
     fa_http_options_init(&o);
@@ -924,11 +1013,42 @@ static void h_stream(fa_http_req_t *req, void *data) {
     stream_ref = fa__http_conn_ref(fa__http_stream_conn(st));
 }
 
+/* A stream started and ended inside its own handler (regression: the request object was pooled
+ * twice, found by fuzz_http_conn). */
+static void h_short_stream(fa_http_req_t *req, void *data) {
+    (void)data;
+    fa__http_stream_t *st = fa__http_stream_start(req, 200, "text/plain", NULL, NULL, NULL);
+    ck_assert_ptr_nonnull(st);
+    ck_assert_int_eq(fa__http_stream_write(st, "short", 5), 0);
+    fa__http_stream_end(st);
+}
+
 static void setup_hooks(fa_http_server_t *srv, fa_http_options_t *opts) {
     setup_routes(srv, opts);
+    fa_http_route(srv, "GET", "/short", h_short_stream, NULL);
     fa_http_route(srv, "GET", "/upgrade", h_upgrade, NULL);
     fa_http_route(srv, "GET", "/stream", h_stream, NULL);
 }
+
+START_TEST(test_stream_ended_inside_its_handler) {
+    server_t *s = server_start(setup_hooks);
+    for (int round = 0; round < 2; round++) {
+        client_t *c = client_connect(s->port);
+        client_sends(c, "GET /short HTTP/1.1\r\nHost: x\r\n\r\n"
+                        "GET /short HTTP/1.1\r\nHost: x\r\n\r\n"
+                        "GET /slow?ms=5 HTTP/1.1\r\nHost: x\r\n\r\n"
+                        "GET /short HTTP/1.1\r\nHost: x\r\n\r\n");
+        response_t r;
+        for (int i = 0; i < 4; i++) {
+            ck_assert(read_response(c, &r));
+            ck_assert_int_eq(r.status, 200);
+            ck_assert_str_eq(r.body, i == 2 ? "late /slow" : "short");
+        }
+        client_close(c);
+    }
+    server_stop(s);
+}
+END_TEST
 
 START_TEST(test_takeover_after_101) {
     server_t *s = server_start(setup_hooks);
@@ -1005,6 +1125,137 @@ START_TEST(test_stream_written_from_another_thread) {
     ck_assert_int_eq(fa__http_post(s->srv, &m), FA_ESTATE);
     fa_http_server_free(s->srv);
     free(s);
+}
+END_TEST
+
+/* Property: a pipeline of mixed requests (GET, Content-Length and chunked bodies, Expect) cut at
+ * random points and sent piece by piece gets exactly the responses it gets in one write. */
+static size_t build_mixed_pipeline(uint64_t *rng, char *out, size_t cap, int n) {
+    size_t len = 0;
+    for (int i = 0; i < n; i++) {
+        int kind = (int)(fa_test_rand(rng) % 4);
+        char body[300];
+        size_t bl = (size_t)(fa_test_rand(rng) % sizeof body);
+        for (size_t k = 0; k < bl; k++)
+            body[k] = (char)('a' + (fa_test_rand(rng) % 26));
+        if (kind == 0) {
+            len += (size_t)snprintf(out + len, cap - len,
+                                    "GET /items/%d?q=%d HTTP/1.1\r\nHost: x\r\n\r\n", i, i);
+        } else if (kind == 1 || kind == 3) {
+            len +=
+                (size_t)snprintf(out + len, cap - len,
+                                 "POST /echo HTTP/1.1\r\nHost: x\r\n%sContent-Length: %zu\r\n\r\n",
+                                 kind == 3 ? "Expect: 100-continue\r\n" : "", bl);
+            memcpy(out + len, body, bl);
+            len += bl;
+        } else {
+            len += (size_t)snprintf(
+                out + len, cap - len,
+                "POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+            size_t at = 0;
+            while (at < bl) {
+                size_t piece = 1 + (size_t)(fa_test_rand(rng) % 64);
+                if (piece > bl - at)
+                    piece = bl - at;
+                len += (size_t)snprintf(out + len, cap - len, "%zx\r\n", piece);
+                memcpy(out + len, body + at, piece);
+                len += piece;
+                memcpy(out + len, "\r\n", 2);
+                len += 2;
+                at += piece;
+            }
+            len += (size_t)snprintf(out + len, cap - len, "0\r\n\r\n");
+        }
+    }
+    return len;
+}
+
+/* Reads n final responses (skipping 100 Continue) and returns their status+body concatenated. */
+static char *collect(client_t *c, int n) {
+    fa__buf_t all = FA__BUF_INIT;
+    for (int i = 0; i < n;) {
+        response_t r;
+        ck_assert(read_response(c, &r));
+        if (r.status == 100)
+            continue;
+        fa__buf_appendf(&all, "%d:", r.status);
+        fa__buf_append(&all, r.body, r.body_len);
+        fa__buf_putc(&all, '|');
+        i++;
+    }
+    fa__buf_putc(&all, '\0');
+    return all.data;
+}
+
+START_TEST(test_random_splits_same_answers) {
+    server_t *s = server_start(setup_routes);
+    uint64_t rng = 0x9e3779b97f4a7c15ull;
+    static char pipe_buf[64 * 1024];
+    for (int iter = 0; iter < 8; iter++) {
+        int n = 3 + (int)(fa_test_rand(&rng) % 10);
+        size_t len = build_mixed_pipeline(&rng, pipe_buf, sizeof pipe_buf, n);
+        client_t *a = client_connect(s->port);
+        client_send(a, pipe_buf, len);
+        char *whole = collect(a, n);
+        client_close(a);
+        client_t *b = client_connect(s->port);
+        int one = 1;
+        setsockopt(b->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        size_t at = 0;
+        while (at < len) {
+            size_t piece = 1 + (size_t)(fa_test_rand(&rng) % 97);
+            if (piece > len - at)
+                piece = len - at;
+            client_send(b, pipe_buf + at, piece);
+            at += piece;
+            if (fa_test_rand(&rng) % 8 == 0)
+                usleep(1000); /* let the server see this cut */
+        }
+        char *split = collect(b, n);
+        ck_assert_str_eq(split, whole);
+        client_close(b);
+        free(whole);
+        free(split);
+    }
+    server_stop(s);
+}
+END_TEST
+
+START_TEST(test_bind_failure_and_url) {
+    server_t *s = server_start(setup_routes);
+    char url[64];
+    ck_assert_int_gt(fa_http_server_url(s->srv, url, sizeof url), 0);
+    char want[64];
+    snprintf(want, sizeof want, "http://127.0.0.1:%d", s->port);
+    ck_assert_str_eq(url, want);
+    ck_assert_int_eq(fa_http_server_url(s->srv, url, 8), FA_ERANGE);
+    /* A second server on the same port fails cleanly (no SO_REUSEPORT with one loop), on the
+     * caller's loop and with fa_http_server_run's own loop. */
+    fa_http_options_t o;
+    fa_http_options_init(&o);
+    o.port = s->port;
+    fa_http_server_t *srv2;
+    ck_assert_int_eq(fa_http_server_new(&srv2, &o), 0);
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    ck_assert_int_eq(fa_http_server_start(srv2, &loop), -EADDRINUSE);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+    fa_http_server_free(srv2);
+    ck_assert_int_eq(fa_http_server_new(&srv2, &o), 0);
+    ck_assert_int_eq(fa_http_server_run(srv2), -EADDRINUSE);
+    fa_http_server_free(srv2);
+    o.io_threads = 2;
+    ck_assert_int_eq(fa_http_server_new(&srv2, &o), 0);
+    ck_assert_int_eq(fa_http_server_run(srv2), -EADDRINUSE);
+    fa_http_server_free(srv2);
+    /* Bad options. */
+    o.io_threads = -1;
+    ck_assert_int_eq(fa_http_server_new(&srv2, &o), FA_EINVAL);
+    fa_http_options_init(&o);
+    o.server_name = "evil\r\nX: y";
+    ck_assert_int_eq(fa_http_server_new(&srv2, &o), FA_EINVAL);
+    server_stop(s);
 }
 END_TEST
 
@@ -1187,10 +1438,16 @@ int main(void) {
     tcase_add_test(tc, test_connection_cap);
     tcase_add_test(tc, test_graceful_shutdown_with_request_in_flight);
     tcase_add_test(tc, test_metrics);
+    tcase_add_test(tc, test_date_changes_each_second);
+    tcase_add_test(tc, test_close_from_a_handler);
+    tcase_add_test(tc, test_deferred_answered_after_server_freed);
     tcase_add_test(tc, test_io_threads_and_unix_socket);
     tcase_add_test(tc, test_output_limit_closes_non_reader);
     tcase_add_test(tc, test_static_files);
     tcase_add_test(tc, test_takeover_after_101);
+    tcase_add_test(tc, test_stream_ended_inside_its_handler);
+    tcase_add_test(tc, test_bind_failure_and_url);
+    tcase_add_test(tc, test_random_splits_same_answers);
     tcase_add_test(tc, test_stream_written_from_another_thread);
     suite_add_tcase(s, tc);
     return fa_test_run(s);
