@@ -114,6 +114,8 @@ void fa_server_free(fa_server_t *srv) {
         FA_WARN("server not freed: %zu tool call(s) never returned", srv->abandoned);
         return;
     }
+    if (srv->endpoint_free)
+        srv->endpoint_free(srv->endpoint);
     fa__tools_free(srv);
     fa__catalog_free(srv);
     free(srv->slots);

@@ -280,6 +280,9 @@ struct fa_server_s {
     fa__pages_t tool_pages;  /* cached tools/list results */
     fa__catalog_t catalog;   /* resources, templates, prompts, completion */
     fa__executor_t executor; /* where calls run (default: the C worker pool) */
+    /* A transport endpoint attached to the server (the Streamable HTTP mount), freed with it. */
+    void *endpoint;
+    void (*endpoint_free)(void *endpoint);
 
     /* Runtime (loop thread, while running). */
     uv_loop_t *loop;
