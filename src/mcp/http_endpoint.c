@@ -967,6 +967,7 @@ static void attach_get(fa__mcp_http_t *ep, fa_http_req_t *req, hstream_t *st, co
     st->http = fa__http_stream_start(req, 200, "text/event-stream", hdrs, on_stream_close, st);
     if (!st->http)
         return;
+    fa__http_stream_close_on_eof(st->http);
     if (!st->primed) {
         if (primes(hs))
             stream_event(st, "", 0, ep->retry_ms);
@@ -1112,6 +1113,7 @@ static void sse_get_cb(fa_http_req_t *req, void *data) {
         hsess_end(hs, "could not open its stream");
         return;
     }
+    fa__http_stream_close_on_eof(st->http);
     char where[300];
     snprintf(where, sizeof where, "%s?sessionId=%s", ep->messages_path, hs->id);
     ep->scratch.len = 0;
@@ -1143,6 +1145,24 @@ static void messages_cb(fa_http_req_t *req, void *data) {
     /* Every answer goes on the SSE stream; the POST is only acknowledged. */
     fa_http_res_send(req, 202, "text/plain; charset=utf-8", "Accepted", 8);
     fa__session_on_line(hs->s, raw ? raw : "", len);
+}
+
+static void ep_free(void *p);
+
+int fa__mcp_http_notify(fa__mcp_http_t *ep, const char *sid, const char *json, size_t len) {
+    hsess_t *hs = find_session(ep, sid);
+    if (!hs)
+        return FA_ENOENT;
+    if (hs->legacy) {
+        legacy_send(hs->legacy, json, len);
+        return 0;
+    }
+    hstream_t *g = get_stream(hs);
+    return g ? stream_event(g, json, len, -1) : FA_ENOMEM;
+}
+
+fa__mcp_http_t *fa__mcp_http_of(const fa_server_t *mcp) {
+    return mcp->endpoint_free == ep_free ? mcp->endpoint : NULL;
 }
 
 /* ---- mount ---- */

@@ -276,6 +276,7 @@ void fa__http_req_release(fa__http_loop_t *loop, fa_http_req_t *r) {
     r->res_headers.len = 0;
     r->conn = NULL;
     r->deferred = r->streaming = r->answered = r->answered_by_reply = r->held = 0;
+    r->close_on_eof = 0;
     r->stream_close = NULL;
     if (loop->req_pool_len >= 64 || loop->stopping) {
         req_free(r);
@@ -624,6 +625,7 @@ static void dispatch(fa__http_conn_t *c, fa_http_req_t *req) {
     req->conn = c;
     req->loop = loop;
     req->answered = req->deferred = req->streaming = req->answered_by_reply = req->held = 0;
+    req->close_on_eof = 0;
     req->res_headers.len = 0;
     req->is_head = req->h.method == FA_HTTP_HEAD;
     req->keep_alive = req->h.keep_alive && !loop->stopping;
@@ -752,7 +754,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     } else if (nread < 0) {
         int held = 0;
         for (const fa_http_req_t *p = c->pend_head; p; p = p->next_pending)
-            held |= p->held;
+            held |= p->close_on_eof;
         if (nread == UV_EOF && !held && !c->lingering &&
             (c->pend_head || c->writing || c->out.len)) {
             /* Half-close after the requests: answer them, then close. */
@@ -1717,10 +1719,15 @@ fa__http_stream_t *fa__http_hold(fa_http_req_t *req, fa__http_stream_close_cb on
         return NULL;
     req->streaming = 1;
     req->held = 1;
+    req->close_on_eof = 1;
     link_pending(c, req);
     req->stream_close = on_close;
     req->stream_ctx = ctx;
     return (fa__http_stream_t *)req;
+}
+
+void fa__http_stream_close_on_eof(fa__http_stream_t *s) {
+    ((fa_http_req_t *)s)->close_on_eof = 1;
 }
 
 int fa__http_held_respond(fa__http_stream_t *s, int status, const char *content_type,

@@ -165,6 +165,10 @@ fa__http_conn_t *fa__http_stream_conn(fa__http_stream_t *s);
  * on_close and then a 503. The request view is valid only while the handler runs (as for
  * streams). */
 fa__http_stream_t *fa__http_hold(fa_http_req_t *req, fa__http_stream_close_cb on_close, void *ctx);
+/* A stream whose client never half-closes (SSE: an EventSource or an MCP client): its EOF
+ * closes the connection at once (on_close fires) instead of being a half-close that waits for
+ * the stream to end. Held requests (and the streams they become) have this already. */
+void fa__http_stream_close_on_eof(fa__http_stream_t *s);
 /* 0, FA_EPIPE (the connection is gone: nothing sent, handle released), FA_ESTATE (not held). */
 int fa__http_held_respond(fa__http_stream_t *s, int status, const char *content_type,
                           const char *headers, const void *body, size_t len);
@@ -224,8 +228,9 @@ struct fa_http_req_s {
     int answered_by_reply; /* deferred: the responding thread's answer arrived (it let go) */
     int deferred;
     int streaming;
-    int held;   /* streaming, but no head sent yet (fa__http_hold) */
-    int status; /* the status sent (metrics, logs) */
+    int held;         /* streaming, but no head sent yet (fa__http_hold) */
+    int close_on_eof; /* the client's EOF means it left (held, fa__http_stream_close_on_eof) */
+    int status;       /* the status sent (metrics, logs) */
     int keep_alive;
     int is_head;
     char *copy;         /* deferred: the head/body/params copied out of the read buffer */
