@@ -827,6 +827,47 @@ static int register_ids(hstream_t *st, json_t *body) {
     return 0;
 }
 
+/* The client cancelled requests (notifications/cancelled): no response will ever come for them
+ * (spec: the receiver does not answer a cancelled request), so their exchanges end here: a held
+ * POST gets 204, an SSE stream its end. */
+static void forget_cancelled(hsess_t *hs, json_t *body) {
+    size_t n = json_is_array(body) ? json_array_size(body) : 1;
+    for (size_t i = 0; i < n; i++) {
+        json_t *m = json_is_array(body) ? json_array_get(body, i) : body;
+        fa__rpc_msg_t msg;
+        fa__rpc_classify(m, &msg);
+        if (msg.kind != FA_RPC_NOTIFICATION || strcmp(msg.method, "notifications/cancelled") != 0)
+            continue;
+        json_t *rid = json_object_get(msg.params, "requestId");
+        if (!json_is_string(rid) && !json_is_integer(rid))
+            continue;
+        fa__buf_t b = FA__BUF_INIT;
+        if (fa__rpc_write_id(&b, rid) != 0) {
+            fa__buf_free(&b);
+            continue;
+        }
+        hstream_t *st = fa__map_get(&hs->rels, b.data, b.len);
+        if (st && st != hs->current)
+            fa__map_del(&hs->rels, b.data, b.len);
+        fa__buf_free(&b);
+        if (!st || st == hs->current || !st->open || --st->open)
+            continue;
+        if (st->mode == M_HOLD) {
+            fa__http_stream_t *h = st->http;
+            st->http = NULL;
+            if (h)
+                fa__http_held_respond(h, 204, NULL, NULL, NULL, 0);
+            stream_free(st);
+        } else {
+            stream_unregister(st);
+            st->mode = M_DONE;
+            st->done_seq = ++hs->done_count;
+            stream_end_http(st);
+            prune_done(hs);
+        }
+    }
+}
+
 static void post_legacy(fa__mcp_http_t *ep, fa_http_req_t *req, hsess_t *hs, json_t *body,
                         const char *raw, size_t len) {
     hs->last_used = now_ms(ep);
@@ -861,6 +902,7 @@ static void post_legacy(fa__mcp_http_t *ep, fa_http_req_t *req, hsess_t *hs, jso
     }
     hs->current = st;
     fa__session_on_line(hs->s, raw, len);
+    forget_cancelled(hs, body);
     if (hs->current != st)
         return; /* answered and freed already */
     hs->current = NULL;
