@@ -707,6 +707,18 @@ static void sess_commit(fa__session_t *s) {
     hs->in_op--;
 }
 
+/* fa_call_close_stream: end the connection of the call's SSE stream (turning a held POST into
+ * one first: the priming event gives the client an id to resume from). */
+static void sess_close_stream(fa__session_t *s, const char *rel, size_t rel_len) {
+    hsess_t *hs = s->transport;
+    hstream_t *st = hs->legacy ? NULL : fa__map_get(&hs->rels, rel, rel_len);
+    if (!st || !primes(hs))
+        return;
+    if (st->mode == M_HOLD)
+        stream_to_sse(st);
+    stream_end_http(st);
+}
+
 static void sess_pause(fa__session_t *s) {
     ((hsess_t *)s->transport)->paused = 1;
 }
@@ -729,8 +741,9 @@ static void sess_close(fa__session_t *s) {
     fa__session_close(s);
 }
 
-static const fa__session_ops_t http_session_ops = {
-    sess_out, sess_commit, sess_pause, sess_resume, sess_blocked, sess_stop, sess_close};
+static const fa__session_ops_t http_session_ops = {sess_out,    sess_commit,      sess_pause,
+                                                   sess_resume, sess_blocked,     sess_stop,
+                                                   sess_close,  sess_close_stream};
 
 /* ---- connection events ---- */
 

@@ -175,7 +175,7 @@ typedef struct {
     int kind; /* FA__ITEM_NOTIFY */
     fa__sref_t sref;
     fa_call_t *call; /* alive: a call cannot send after it finished */
-    char *text;      /* a complete JSON-RPC notification */
+    char *text;      /* a complete JSON-RPC notification; NULL: close the call's stream */
     size_t len;
 } fa__notify_t;
 
@@ -227,6 +227,9 @@ typedef struct {
     int (*blocked)(fa__session_t *s); /* output is backed up: hold results back (may be NULL) */
     void (*stop)(fa__session_t *s);   /* server shutdown: stop reading input (may be NULL) */
     void (*close)(fa__session_t *s);  /* server shutdown: flush, then fa__session_close */
+    /* May be NULL: a running call asked to close the connection carrying its stream now (SSE
+     * polling, SEP-1699: the client resumes it; fa_call_close_stream). rel = the call's id. */
+    void (*close_stream)(fa__session_t *s, const char *rel, size_t rel_len);
 } fa__session_ops_t;
 
 enum { FA__SESS_NEW = 0, FA__SESS_INITIALIZED, FA__SESS_READY };

@@ -132,6 +132,15 @@ static void tool_wait_cancel(fa_call_t *call, const json_t *args, void *data) {
     fa_call_fail(call, "stopped");
 }
 
+/* SSE polling (SEP-1699): closes its stream at once, finishes a little later. */
+static void tool_poll(fa_call_t *call, const json_t *args, void *data) {
+    (void)args;
+    (void)data;
+    fa_call_close_stream(call);
+    usleep(200000);
+    fa_call_complete(call, fa_result_text("after the reconnect"));
+}
+
 typedef struct {
     uv_loop_t loop;
     uv_async_t stop;
@@ -176,6 +185,8 @@ static server_t *start(size_t max_sessions, uint64_t idle_ms) {
     t = (fa_tool_def_t){.name = "progress", .cb = tool_progress};
     ck_assert_int_eq(fa_server_add_tool(s->mcp, &t), 0);
     t = (fa_tool_def_t){.name = "wait_cancel", .cb = tool_wait_cancel};
+    ck_assert_int_eq(fa_server_add_tool(s->mcp, &t), 0);
+    t = (fa_tool_def_t){.name = "poll", .cb = tool_poll};
     ck_assert_int_eq(fa_server_add_tool(s->mcp, &t), 0);
     fa_http_options_t ho;
     fa_http_options_init(&ho);
@@ -594,6 +605,37 @@ START_TEST(resume_with_last_event_id) {
 }
 END_TEST
 
+START_TEST(server_closes_stream_for_polling) {
+    server_t *s = start(0, 0);
+    char sid[64];
+    snprintf(sid, sizeof sid, "%s", open_session(s->port, "2025-11-25"));
+    /* The conformance suite's raw POST: 2025-03-26 header on a 2025-11-25 session. */
+    conn_t *c = request(s->port, "POST", sid,
+                        "Content-Type: application/json\r\nAccept: text/event-stream, "
+                        "application/json\r\nMCP-Protocol-Version: 2025-03-26\r\n",
+                        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{"
+                        "\"name\":\"poll\",\"arguments\":{}}}");
+    ck_assert_msg(read_until(c, "\r\n0\r\n\r\n", 3000), "stream not closed: %s", c->buf);
+    ck_assert_ptr_null(strstr(c->buf, "\"result\""));
+    const char *idl = strstr(body_of(c), "id: ");
+    ck_assert_ptr_nonnull(idl);
+    ck_assert_ptr_nonnull(strstr(idl, "retry: 500\ndata:\n\n"));
+    char last[64];
+    sscanf(idl, "id: %63s", last);
+    hangup(c);
+    char hdr[160];
+    snprintf(hdr, sizeof hdr,
+             "Accept: text/event-stream\r\nMCP-Protocol-Version: 2025-03-26\r\n"
+             "Last-Event-ID: %s\r\n",
+             last);
+    conn_t *g = request(s->port, "GET", sid, hdr, NULL);
+    ck_assert_msg(read_until(g, "after the reconnect", 3000), "got: %s", g->buf);
+    ck_assert_ptr_nonnull(strstr(g->buf, "\"id\":1,\"result\""));
+    hangup(g);
+    stop(s);
+}
+END_TEST
+
 START_TEST(disconnect_cancels) {
     server_t *s = start(0, 0);
     char sid[64];
@@ -722,6 +764,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, header_checks);
     tcase_add_test(tc, dns_rebinding);
     tcase_add_test(tc, resume_with_last_event_id);
+    tcase_add_test(tc, server_closes_stream_for_polling);
     tcase_add_test(tc, disconnect_cancels);
     tcase_add_test(tc, session_cap);
     tcase_add_test(tc, idle_expiry);
