@@ -322,8 +322,11 @@ static conn_t *request(int port, const char *method, const char *sid, const char
 static int post(int port, const char *sid, const char *body, char *out, size_t cap) {
     conn_t *c = request(port, "POST", sid, POST_HDRS, body);
     int st = read_response(c);
-    if (out)
-        snprintf(out, cap, "%s", c->buf);
+    if (out && cap) {
+        size_t n = c->len < cap - 1 ? c->len : cap - 1; /* the response, cut to fit */
+        memcpy(out, c->buf, n);
+        out[n] = '\0';
+    }
     hangup(c);
     return st;
 }
