@@ -14,11 +14,14 @@ import { spawn } from 'node:child_process';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import { LoggingMessageNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
+import {
+    ElicitRequestSchema,
+    LoggingMessageNotificationSchema,
+} from '@modelcontextprotocol/sdk/types.js';
 
-const [fasterapi, app] = process.argv.slice(2);
-if (!fasterapi || !app) {
-    console.error('usage: node sdk_http_client.mjs FASTERAPI APP.py');
+const [fasterapi, app, kitchen] = process.argv.slice(2);
+if (!fasterapi || !app || !kitchen) {
+    console.error('usage: node sdk_http_client.mjs FASTERAPI QUICKSTART.py KITCHEN.py');
     process.exit(2);
 }
 
@@ -29,8 +32,8 @@ const watchdog = setTimeout(() => {
 
 const step = (name) => console.log(`-- ${name}`);
 
-function startServer() {
-    const child = spawn(fasterapi, ['run', app, '--workers', '2', '--http', '127.0.0.1:0'], {
+function startServer(file) {
+    const child = spawn(fasterapi, ['run', file, '--workers', '2', '--http', '127.0.0.1:0'], {
         stdio: ['ignore', 'inherit', 'pipe'],
         env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
     });
@@ -49,7 +52,7 @@ function startServer() {
 }
 
 async function main() {
-    const server = startServer();
+    const server = startServer(app);
     const url = new URL(await server.url);
     step(`server at ${url}`);
 
@@ -137,7 +140,28 @@ async function main() {
     assert.equal(code, 0);
 }
 
-main().then(
+// A server->client request over HTTP: elicitation/create goes out on the tools/call POST's SSE
+// stream, the SDK answers with a new POST (a JSON-RPC response, 202) and the tool continues.
+async function elicitation() {
+    const server = startServer(kitchen);
+    const url = new URL(await server.url);
+    const transport = new StreamableHTTPClientTransport(url);
+    const client = new Client({ name: 'fasterapi-ts-sdk-http', version: '1.0.0' },
+        { capabilities: { elicitation: {} } });
+    client.setRequestHandler(ElicitRequestSchema, async () =>
+        ({ action: 'accept', content: { name: 'Ada', age: 36 } }));
+    step('kitchen: callTool ask_contact -> elicitation/create over the POST stream -> accept');
+    await client.connect(transport);
+    const accepted = await client.callTool({ name: 'ask_contact', arguments: {} });
+    assert.deepEqual(accepted.content, [{ type: 'text', text: 'accepted Contact Ada 36 False' }]);
+    await transport.terminateSession();
+    await client.close();
+    server.child.kill('SIGTERM');
+    const { code } = await server.exited;
+    assert.equal(code, 0);
+}
+
+main().then(elicitation).then(
     () => {
         clearTimeout(watchdog);
         console.log('PASS: the TypeScript SDK agrees with fasterapi run --http');
