@@ -208,7 +208,7 @@ static uint64_t now_ms(const fa__mcp_http_t *ep) {
 
 /* Does the Accept header (RFC 9110 §12.5.1) admit `type` ("text/event-stream")? Media ranges
  * "*" + "/" + "*" and "text/" + "*" count; parameters (q=...) are ignored, except q=0. */
-static int accepts(const char *accept, const char *type) {
+int fa__mcp_http_accepts(const char *accept, const char *type) {
     if (!accept)
         return 0;
     size_t tlen = strlen(type);
@@ -931,7 +931,8 @@ static void post_legacy(fa__mcp_http_t *ep, fa_http_req_t *req, hsess_t *hs, jso
 
 static void handle_post(fa__mcp_http_t *ep, fa_http_req_t *req) {
     const char *accept = fa_http_req_header(req, "Accept");
-    if (!accepts(accept, "application/json") || !accepts(accept, "text/event-stream")) {
+    if (!fa__mcp_http_accepts(accept, "application/json") ||
+        !fa__mcp_http_accepts(accept, "text/event-stream")) {
         fa__mcp_http_error(req, 406, FA_MCP_HTTP_BAD_REQUEST,
                            "Not Acceptable: Client must accept both application/json and "
                            "text/event-stream");
@@ -1037,7 +1038,7 @@ static void attach_get(fa__mcp_http_t *ep, fa_http_req_t *req, hstream_t *st, co
 }
 
 static void handle_get(fa__mcp_http_t *ep, fa_http_req_t *req) {
-    if (!accepts(fa_http_req_header(req, "Accept"), "text/event-stream")) {
+    if (!fa__mcp_http_accepts(fa_http_req_header(req, "Accept"), "text/event-stream")) {
         fa__mcp_http_error(req, 406, FA_MCP_HTTP_BAD_REQUEST,
                            "Not Acceptable: Client must accept text/event-stream");
         return;
@@ -1140,7 +1141,7 @@ static void sse_get_cb(fa_http_req_t *req, void *data) {
     fa__mcp_http_t *ep = data;
     if (enter(ep, req) != 0)
         return;
-    if (!accepts(fa_http_req_header(req, "Accept"), "text/event-stream")) {
+    if (!fa__mcp_http_accepts(fa_http_req_header(req, "Accept"), "text/event-stream")) {
         fa__mcp_http_error(req, 406, FA_MCP_HTTP_BAD_REQUEST,
                            "Not Acceptable: Client must accept text/event-stream");
         return;

@@ -49,6 +49,11 @@ fa__era_t fa__mcp_classify(const char *method, const json_t *body, const char *v
  * claim, answered by the modern validator, never silently legacy). */
 int fa__mcp_has_claim(const json_t *msg);
 
+/* Does an Accept header value (RFC 9110 §12.5.1) admit the media type `type` (e.g.
+ * "text/event-stream")? Exact types, "type/" + "*" and "*" + "/" + "*" ranges count; q=0 refuses;
+ * NULL admits nothing. Pure. */
+int fa__mcp_http_accepts(const char *accept, const char *type);
+
 typedef struct fa__mcp_http_s fa__mcp_http_t;
 
 /* The MCP server an endpoint serves. */
