@@ -787,10 +787,20 @@ static void on_stream_close(fa__http_stream_t *h, void *ctx) {
 
 /* ---- handlers ---- */
 
+/* A Streamable HTTP session by id (2024-11-05 HTTP+SSE sessions are not reachable here: their
+ * answers go to their own stream, and a POST to the endpoint would wait forever). */
 static hsess_t *find_session(fa__mcp_http_t *ep, const char *sid) {
     if (!sid || strlen(sid) != FA__SID_LEN)
         return NULL;
-    return fa__map_get(&ep->by_id, sid, FA__SID_LEN);
+    hsess_t *hs = fa__map_get(&ep->by_id, sid, FA__SID_LEN);
+    return hs && !hs->legacy ? hs : NULL;
+}
+
+static hsess_t *find_legacy_session(fa__mcp_http_t *ep, const char *sid) {
+    if (!sid || strlen(sid) != FA__SID_LEN)
+        return NULL;
+    hsess_t *hs = fa__map_get(&ep->by_id, sid, FA__SID_LEN);
+    return hs && hs->legacy ? hs : NULL;
 }
 
 static int version_supported(const char *v) {
@@ -1181,8 +1191,8 @@ static void messages_cb(fa_http_req_t *req, void *data) {
     fa__mcp_http_t *ep = data;
     if (enter(ep, req) != 0)
         return;
-    hsess_t *hs = find_session(ep, fa_http_req_query_param(req, "sessionId"));
-    if (!hs || !hs->legacy) {
+    hsess_t *hs = find_legacy_session(ep, fa_http_req_query_param(req, "sessionId"));
+    if (!hs) {
         fa__mcp_http_error(req, 404, FA_MCP_HTTP_NO_SESSION, "Session not found");
         return;
     }
@@ -1207,6 +1217,8 @@ static void ep_free(void *p);
 
 int fa__mcp_http_notify(fa__mcp_http_t *ep, const char *sid, const char *json, size_t len) {
     hsess_t *hs = find_session(ep, sid);
+    if (!hs)
+        hs = find_legacy_session(ep, sid);
     if (!hs)
         return FA_ENOENT;
     if (hs->legacy) {

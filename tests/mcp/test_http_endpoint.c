@@ -737,6 +737,11 @@ START_TEST(legacy_http_sse) {
     ck_assert_int_eq(read_response(c), 202);
     hangup(c);
     ck_assert_msg(read_until(g, "\"protocolVersion\"", 3000), "got %s", g->buf);
+    /* Its id is not a Streamable HTTP session. */
+    char resp[1024];
+    ck_assert_int_eq(
+        post(s->port, sid, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}", resp, sizeof resp),
+        404);
     ck_assert_ptr_nonnull(strstr(g->buf, "event: message\ndata: {\"jsonrpc\":\"2.0\",\"id\":0"));
     hangup(g);
     /* The SSE connection is the session: gone with it. */
