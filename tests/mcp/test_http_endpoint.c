@@ -100,7 +100,7 @@ END_TEST
 
 /* ---- a server on a loop thread ---- */
 
-static _Atomic int cancelled_seen, slow_started;
+static _Atomic int cancelled_seen, slow_started, release_tools;
 
 static void tool_echo(fa_call_t *call, const json_t *args, void *data) {
     (void)data;
@@ -125,7 +125,7 @@ static void tool_wait_cancel(fa_call_t *call, const json_t *args, void *data) {
     (void)args;
     (void)data;
     slow_started = 1;
-    for (int i = 0; i < 500 && !fa_call_is_cancelled(call); i++)
+    for (int i = 0; i < 500 && !fa_call_is_cancelled(call) && !release_tools; i++)
         usleep(10000);
     if (fa_call_is_cancelled(call))
         cancelled_seen = 1;
@@ -177,6 +177,7 @@ static server_t *start(size_t max_sessions, uint64_t idle_ms) {
     fa_server_options_init(&so);
     so.workers = 2;
     so.max_message = 4096;
+    so.shutdown_timeout_ms = 300; /* a running call is answered with an error after 0.3 s */
     if (max_sessions)
         so.max_sessions = max_sessions;
     ck_assert_int_eq(fa_server_new(&s->mcp, &so), 0);
@@ -663,6 +664,35 @@ START_TEST(disconnect_cancels) {
 }
 END_TEST
 
+/* Shutdown with a call in flight on a held POST: the call finishes within the grace period and
+ * its answer reaches the client; the GET stream is ended cleanly; everything is freed (ASan). */
+START_TEST(shutdown_answers_held_post) {
+    server_t *s = start(0, 0);
+    char sid[64];
+    snprintf(sid, sizeof sid, "%s", open_session(s->port, "2025-11-25"));
+    conn_t *c = request(s->port, "POST", sid, POST_HDRS,
+                        "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{"
+                        "\"name\":\"wait_cancel\",\"arguments\":{}}}");
+    conn_t *g = request(s->port, "GET", sid, "Accept: text/event-stream\r\n", NULL);
+    ck_assert(read_until(g, "data:\n\n", 3000));
+    for (int i = 0; i < 300 && !slow_started; i++)
+        usleep(10000);
+    uv_async_send(&s->stop);
+    usleep(50000);
+    release_tools = 1; /* the call finishes during the graceful shutdown: its answer is sent */
+    ck_assert_int_eq(read_response(c), 200);
+    ck_assert_ptr_nonnull(strstr(body_of(c), "\"id\":3,\"result\""));
+    ck_assert(read_until(g, "\r\n0\r\n\r\n", 6000)); /* the GET stream is ended cleanly */
+    hangup(c);
+    hangup(g);
+    pthread_join(s->thread, NULL);
+    ck_assert_int_eq(uv_loop_close(&s->loop), 0);
+    fa_http_server_free(s->http);
+    fa_server_free(s->mcp);
+    free(s);
+}
+END_TEST
+
 START_TEST(session_cap) {
     server_t *s = start(2, 0);
     open_session(s->port, "2025-11-25");
@@ -774,6 +804,7 @@ static Suite *suite(void) {
     tcase_add_test(tc, resume_with_last_event_id);
     tcase_add_test(tc, server_closes_stream_for_polling);
     tcase_add_test(tc, disconnect_cancels);
+    tcase_add_test(tc, shutdown_answers_held_post);
     tcase_add_test(tc, session_cap);
     tcase_add_test(tc, idle_expiry);
     tcase_add_test(tc, batch_2025_03_26);
