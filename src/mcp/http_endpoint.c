@@ -98,6 +98,7 @@ struct hsess_s {
     int paused;
     int dropping; /* output during a cancellation is dropped */
     int doomed;   /* to be ended at the next sweep (its legacy stream closed inside an op) */
+    int ending;   /* hsess_end is running: close callbacks only detach */
     int in_op;
     /* The message being written (sess_out .. sess_commit). */
     fa__buf_t msg;
@@ -120,6 +121,7 @@ struct fa__mcp_http_s {
     hsess_t *sessions;
     fa__map_t by_id; /* session id -> hsess_t */
     uint64_t last_sweep;
+    size_t ndoomed; /* sessions marked doomed, ended at the next sweep */
     fa__buf_t scratch;
 };
 
@@ -522,6 +524,9 @@ static void hsess_free(hsess_t *hs) {
 static void hsess_end(hsess_t *hs, const char *why) {
     FA_INFO("MCP HTTP session %.8s... ended: %s", hs->id, why);
     hs->dropping = 1;
+    /* Answering one exchange can close a connection that carries another of this session's
+     * (pipelined): its close callback must not free a stream this loop is walking. */
+    hs->ending = 1;
     for (hstream_t *st = hs->streams; st; st = st->next) {
         if (!st->http)
             continue;
@@ -549,9 +554,10 @@ static void hsess_end(hsess_t *hs, const char *why) {
 static void sweep(fa__mcp_http_t *ep) {
     uint64_t now = now_ms(ep);
     uint64_t every = ep->idle_ms / 2 < FA__SWEEP_MS ? ep->idle_ms / 2 : FA__SWEEP_MS;
-    if (now - ep->last_sweep < every)
+    if (now - ep->last_sweep < every && !ep->ndoomed)
         return;
     ep->last_sweep = now;
+    ep->ndoomed = 0;
     for (hsess_t *hs = ep->sessions, *next; hs; hs = next) {
         next = hs->next;
         int live = 0;
@@ -752,12 +758,16 @@ static void on_stream_close(fa__http_stream_t *h, void *ctx) {
     (void)h;
     hsess_t *hs = st->hs;
     st->http = NULL;
+    if (hs->ending)
+        return; /* hsess_end frees everything */
     if (st->type == ST_LEGACY) {
-        /* 2024-11-05: the SSE connection is the session. */
-        if (hs->in_op)
+        /* 2024-11-05: the SSE connection is the session. It is ended at the next request (never
+         * from here: this callback can run while another session's exchange is being answered,
+         * or while a sweep walks the session list); until then it is unreachable. */
+        if (!hs->doomed) {
             hs->doomed = 1;
-        else
-            hsess_end(hs, "its SSE stream closed");
+            hs->ep->ndoomed++;
+        }
         return;
     }
     if (st->mode != M_HOLD)
@@ -793,14 +803,14 @@ static hsess_t *find_session(fa__mcp_http_t *ep, const char *sid) {
     if (!sid || strlen(sid) != FA__SID_LEN)
         return NULL;
     hsess_t *hs = fa__map_get(&ep->by_id, sid, FA__SID_LEN);
-    return hs && !hs->legacy ? hs : NULL;
+    return hs && !hs->legacy && !hs->doomed ? hs : NULL;
 }
 
 static hsess_t *find_legacy_session(fa__mcp_http_t *ep, const char *sid) {
     if (!sid || strlen(sid) != FA__SID_LEN)
         return NULL;
     hsess_t *hs = fa__map_get(&ep->by_id, sid, FA__SID_LEN);
-    return hs && hs->legacy ? hs : NULL;
+    return hs && hs->legacy && !hs->doomed ? hs : NULL;
 }
 
 static int version_supported(const char *v) {
