@@ -8,6 +8,7 @@
 #include "fasterapi/ws.h"
 #include "fasterapi/log.h"
 #include "fasterapi/mcp.h"
+#include "fasterapi/mcp_http.h"
 #include "fasterapi/queue.h"
 #include "fasterapi/sse.h"
 #include "fasterapi/version.h"

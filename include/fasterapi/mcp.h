@@ -223,6 +223,13 @@ typedef void (*fa_response_cb)(void *arg, const json_t *result, const json_t *er
 FA_EXTERN int fa_call_request(fa_call_t *call, const char *method, json_t *params,
                               fa_response_cb cb, void *arg);
 
+/* Streamable HTTP (protocol 2025-11-25+): closes the connection carrying this call's SSE stream
+ * now, before the result (SSE polling, SEP-1699); the client reconnects with GET and
+ * Last-Event-ID after the `retry` delay and gets what it missed, then the result. Everything sent
+ * before this is delivered first. Does nothing on stdio or for older protocol versions (their
+ * clients may not resume). Any thread, until the call is finished. 0, FA_EALREADY, FA_ENOMEM. */
+FA_EXTERN int fa_call_close_stream(fa_call_t *call);
+
 /* True once the client cancelled the call (notifications/cancelled) or it timed out. A
  * cancelled call must still be finished; its result is discarded, as the spec asks. */
 FA_EXTERN int fa_call_is_cancelled(const fa_call_t *call);

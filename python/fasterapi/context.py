@@ -197,6 +197,15 @@ class Context:
         )
         return Completed(None)
 
+    def close_sse_stream(self) -> Completed[None]:
+        """Streamable HTTP (as python-sdk's Context.close_sse_stream, SEP-1699): closes the
+        connection carrying this request's SSE stream now; the client reconnects with
+        Last-Event-ID and gets the rest, then the result. Does nothing on stdio."""
+        close = getattr(self._need(), "close_stream", None)
+        if close is not None:
+            close()
+        return Completed(None)
+
     # Resources ---------------------------------------------------------------------------------
 
     def read_resource(self, uri: str) -> Any:

@@ -6,6 +6,7 @@
  *                                      jansson
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,15 +37,75 @@ static void usage(FILE *out) {
           "                      subinterpreters are available\n"
           "  --venv DIR          import packages from this virtual environment (default: the\n"
           "                      active one, $VIRTUAL_ENV); its Python version must be the\n"
-          "                      embedded one (fasterapi --version)\n",
+          "                      embedded one (fasterapi --version)\n"
+          "  --http HOST:PORT    serve MCP over Streamable HTTP instead of stdio (also the\n"
+          "                      2024-11-05 HTTP+SSE transport at /sse and /messages)\n"
+          "  --path P            the endpoint path (default /mcp)\n"
+          "  --io-threads N      I/O threads (MCP runs on one for now: N > 1 is refused)\n"
+          "  --allow-host H      also accept this Host header (name:port, or *); repeatable\n"
+          "  --allow-origin O    also accept this Origin (http://name:port, or *); repeatable\n"
+          "  --session-idle S    end HTTP sessions idle for S seconds (default 1800)\n",
           out);
 }
+
+/* `--http` and its companions (serve_http). */
+#define HTTP_MAX_ALLOW 16
+typedef struct {
+    const char *addr; /* HOST:PORT, NULL = stdio */
+    const char *path;
+    int io_threads;
+    const char *hosts[HTTP_MAX_ALLOW + 1], *origins[HTTP_MAX_ALLOW + 1];
+    int nhosts, norigins;
+    double idle_s;
+} http_args_t;
 
 typedef struct {
     const char *file, *mcp, *venv;
     int workers, debug, shared;
     double timeout;
+    http_args_t http;
 } run_args_t;
+
+/* One --http option at argv[i] (value v). Returns how many arguments it used (1 or 2), 0 when it
+ * is not an HTTP option, -1 on a bad value. */
+static int parse_http_arg(const char *o, const char *v, http_args_t *h) {
+    char *end;
+    if (!v)
+        return 0;
+    if (strcmp(o, "--http") == 0) {
+        h->addr = v;
+    } else if (strcmp(o, "--path") == 0) {
+        if (v[0] != '/') {
+            fprintf(stderr, "fasterapi: --path must start with '/'\n");
+            return -1;
+        }
+        h->path = v;
+    } else if (strcmp(o, "--io-threads") == 0) {
+        long n = strtol(v, &end, 10);
+        if (*end || n < 1 || n > 256) {
+            fprintf(stderr, "fasterapi: --io-threads takes a number from 1 to 256\n");
+            return -1;
+        }
+        h->io_threads = (int)n;
+    } else if (strcmp(o, "--allow-host") == 0 || strcmp(o, "--allow-origin") == 0) {
+        int host = o[8] == 'h';
+        int *n = host ? &h->nhosts : &h->norigins;
+        if (*n == HTTP_MAX_ALLOW) {
+            fprintf(stderr, "fasterapi: at most %d %s options\n", HTTP_MAX_ALLOW, o);
+            return -1;
+        }
+        (host ? h->hosts : h->origins)[(*n)++] = v;
+    } else if (strcmp(o, "--session-idle") == 0) {
+        h->idle_s = strtod(v, &end);
+        if (*end || !(h->idle_s > 0) || h->idle_s > 7 * 86400) {
+            fprintf(stderr, "fasterapi: --session-idle takes seconds (> 0, <= 604800)\n");
+            return -1;
+        }
+    } else {
+        return 0;
+    }
+    return 2;
+}
 
 static int parse_args(int argc, char **argv, run_args_t *a) {
     memset(a, 0, sizeof *a);
@@ -52,7 +113,12 @@ static int parse_args(int argc, char **argv, run_args_t *a) {
         const char *o = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         char *end;
-        if (strcmp(o, "--debug") == 0) {
+        int used = parse_http_arg(o, v, &a->http);
+        if (used < 0)
+            return -1;
+        if (used > 0) {
+            i += used - 1;
+        } else if (strcmp(o, "--debug") == 0) {
             a->debug = 1;
         } else if (strcmp(o, "--shared-gil") == 0) {
             a->shared = 1;
@@ -111,6 +177,130 @@ static const char *str_or(const json_t *table, const char *key, const char *dflt
     return s ? s : dflt;
 }
 
+/* ---- `run --http`: MCP over Streamable HTTP on one loop (engine and HTTP loop 0 share it) ---- */
+
+typedef struct {
+    uv_loop_t loop;
+    fa_server_t *mcp;
+    fa_http_server_t *http;
+    uv_signal_t sigint, sigterm;
+    int stopping;
+} http_run_t;
+
+static void http_signals_closed(uv_handle_t *h) {
+    (void)h;
+}
+
+static void http_closed(fa_http_server_t *http) {
+    (void)http; /* the loop runs out of handles and serve_http returns */
+}
+
+/* The one run of this process (the close callbacks carry no user data). */
+static http_run_t *the_run;
+
+static void mcp_closed(fa_server_t *mcp) {
+    (void)mcp;
+    http_run_t *r = the_run;
+    fa_http_server_close(r->http, http_closed);
+    uv_close((uv_handle_t *)&r->sigint, http_signals_closed);
+    uv_close((uv_handle_t *)&r->sigterm, http_signals_closed);
+}
+
+static void http_on_signal(uv_signal_t *h, int signum) {
+    http_run_t *r = h->data;
+    if (r->stopping) {
+        FA_WARN("second signal: exiting now");
+        _exit(1);
+    }
+    r->stopping = 1;
+    FA_INFO("signal %d: shutting down", signum);
+    fa_server_close(r->mcp, mcp_closed);
+}
+
+static int serve_http(fa_server_t *mcp, const http_args_t *h) {
+    /* HOST:PORT, [v6]:PORT or :PORT. */
+    char host[256] = "127.0.0.1";
+    const char *colon = strrchr(h->addr, ':');
+    char *end;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (!colon || *end || colon[1] == '\0' || port < 0 || port > 65535 ||
+        (size_t)(colon - h->addr) >= sizeof host) {
+        fprintf(stderr, "fasterapi: --http takes HOST:PORT (e.g. 127.0.0.1:8000)\n");
+        return 2;
+    }
+    if (colon > h->addr) {
+        const char *b = h->addr, *e = colon;
+        if (*b == '[' && e[-1] == ']') {
+            b++;
+            e--;
+        }
+        snprintf(host, sizeof host, "%.*s", (int)(e - b), b);
+    }
+    if (h->io_threads > 1) {
+        fprintf(stderr, "fasterapi: --io-threads > 1 is not supported with MCP over HTTP yet "
+                        "(the MCP engine runs on one I/O thread)\n");
+        return 2;
+    }
+    http_run_t r;
+    memset(&r, 0, sizeof r);
+    r.mcp = mcp;
+    int rc = uv_loop_init(&r.loop);
+    if (rc)
+        return 1;
+    fa_http_options_t ho;
+    fa_http_options_init(&ho);
+    ho.host = host;
+    ho.port = (int)port;
+    ho.io_threads = 1;
+    /* Bodies up to the MCP message limit are ours to refuse with a JSON-RPC error; beyond twice
+     * that the HTTP server refuses them itself. */
+    ho.max_body = 2 * (uint64_t)mcp->opts.max_message;
+    fa_mcp_http_options_t mo;
+    fa_mcp_http_options_init(&mo);
+    if (h->path)
+        mo.path = h->path;
+    mo.allowed_hosts = h->hosts;
+    mo.allowed_origins = h->origins;
+    if (h->idle_s > 0)
+        mo.session_idle_ms = (uint64_t)(h->idle_s * 1000.0);
+    if ((rc = fa_http_server_new(&r.http, &ho)) != 0 ||
+        (rc = fa_mcp_http_mount(mcp, r.http, &mo)) != 0) {
+        fprintf(stderr, "fasterapi: cannot set up HTTP: %s\n", fa_strerror(rc));
+        fa_http_server_free(r.http);
+        uv_loop_close(&r.loop);
+        return 1;
+    }
+    the_run = &r;
+    if ((rc = fa_server_start(mcp, &r.loop)) != 0 ||
+        (rc = fa_http_server_start(r.http, &r.loop)) != 0) {
+        fprintf(stderr, "fasterapi: cannot serve on %s: %s\n", h->addr, fa_strerror(rc));
+        if (mcp->running)
+            fa_server_close(mcp, NULL);
+        uv_run(&r.loop, UV_RUN_DEFAULT);
+        fa_http_server_free(r.http);
+        uv_loop_close(&r.loop);
+        return 1;
+    }
+    uv_signal_init(&r.loop, &r.sigint);
+    uv_signal_init(&r.loop, &r.sigterm);
+    r.sigint.data = r.sigterm.data = &r;
+    uv_signal_start(&r.sigint, http_on_signal, SIGINT);
+    uv_signal_start(&r.sigterm, http_on_signal, SIGTERM);
+    char url[300];
+    if (fa_http_server_url(r.http, url, sizeof url) < 0)
+        url[0] = '\0';
+    FA_INFO("serving MCP over Streamable HTTP at %s%s", url, mo.path);
+    /* The conformance runner and tests wait for this line on stderr. */
+    fprintf(stderr, "fasterapi: listening on %s%s\n", url, mo.path);
+    fflush(stderr);
+    uv_run(&r.loop, UV_RUN_DEFAULT);
+    fa_http_server_free(r.http);
+    int lrc = uv_loop_close(&r.loop);
+    if (lrc)
+        FA_ERROR("event loop did not close cleanly: %s", uv_strerror(lrc));
+    return 0;
+}
+
 static int cmd_run(int argc, char **argv) {
     run_args_t a;
     if (parse_args(argc, argv, &a) != 0)
@@ -134,7 +324,9 @@ static int cmd_run(int argc, char **argv) {
     so.title = str_or(table, "title", NULL);
     so.instructions = str_or(table, "instructions", NULL);
     so.workers = a.workers;
-    so.handle_signals = 1; /* the CLI owns the process: SIGINT/SIGTERM shut down gracefully */
+    /* The CLI owns the process: SIGINT/SIGTERM shut down gracefully (over HTTP, serve_http
+     * handles them: the HTTP server must close too). */
+    so.handle_signals = a.http.addr ? 0 : 1;
     so.tool_timeout_ms = a.timeout > 0 ? (unsigned)(a.timeout * 1000.0 + 0.5) : 0;
     fa_server_t *srv;
     int rc = fa_server_new(&srv, &so);
@@ -148,7 +340,10 @@ static int cmd_run(int argc, char **argv) {
     FA_INFO("serving %s: %zu tool(s), Python %s (%s)", a.file,
             json_array_size(json_object_get(table, "tools")), FA_PYTHON_VERSION,
             fa__pyhost_mode(host));
-    rc = fa_server_run_fds(srv, STDIN_FILENO, proto);
+    if (a.http.addr)
+        rc = serve_http(srv, &a.http);
+    else
+        rc = fa_server_run_fds(srv, STDIN_FILENO, proto);
     close(proto);
     if (srv->abandoned) {
         /* Tools that never returned still run on worker threads inside their interpreters;

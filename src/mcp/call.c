@@ -229,6 +229,24 @@ static int post_notification(fa_call_t *c, const char *method, json_t *params) {
     return rc;
 }
 
+int fa_call_close_stream(fa_call_t *call) {
+    fa_call_t *c = call;
+    if (!c)
+        return FA_EINVAL;
+    if (atomic_load_explicit(&c->finished, memory_order_acquire))
+        return FA_EALREADY;
+    fa__notify_t *n = calloc(1, sizeof *n);
+    if (!n)
+        return FA_ENOMEM;
+    n->kind = FA__ITEM_NOTIFY; /* text NULL: "close my stream", ordered with the notifications */
+    n->sref = c->sref;
+    n->call = c;
+    int rc = fa__server_post(c->srv, n);
+    if (rc)
+        free(n);
+    return rc;
+}
+
 int fa_call_log(fa_call_t *call, const char *level, const char *logger, json_t *data) {
     int idx = fa__mcp_log_level(level);
     if (idx < 0) {

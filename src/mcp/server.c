@@ -114,6 +114,8 @@ void fa_server_free(fa_server_t *srv) {
         FA_WARN("server not freed: %zu tool call(s) never returned", srv->abandoned);
         return;
     }
+    if (srv->endpoint_free)
+        srv->endpoint_free(srv->endpoint);
     fa__tools_free(srv);
     fa__catalog_free(srv);
     free(srv->slots);
@@ -245,7 +247,10 @@ static void deliver(fa_server_t *srv, void *item) {
          * dropped: the spec forbids progress for requests that are no longer active. */
         fa__notify_t *n = item;
         fa__session_t *s = fa__session_get(srv, n->sref);
-        if (s && !n->call->detached) {
+        if (s && !n->call->detached && !n->text) {
+            if (s->ops->close_stream)
+                s->ops->close_stream(s, n->call->id_text, n->call->id_len);
+        } else if (s && !n->call->detached) {
             const fa__out_info_t info = {FA__OUT_NOTIFY, n->call->id_text, n->call->id_len};
             fa__buf_t *out = s->ops->out(s, &info);
             if (fa__buf_append(out, n->text, n->len) == 0)

@@ -175,7 +175,7 @@ typedef struct {
     int kind; /* FA__ITEM_NOTIFY */
     fa__sref_t sref;
     fa_call_t *call; /* alive: a call cannot send after it finished */
-    char *text;      /* a complete JSON-RPC notification */
+    char *text;      /* a complete JSON-RPC notification; NULL: close the call's stream */
     size_t len;
 } fa__notify_t;
 
@@ -227,6 +227,9 @@ typedef struct {
     int (*blocked)(fa__session_t *s); /* output is backed up: hold results back (may be NULL) */
     void (*stop)(fa__session_t *s);   /* server shutdown: stop reading input (may be NULL) */
     void (*close)(fa__session_t *s);  /* server shutdown: flush, then fa__session_close */
+    /* May be NULL: a running call asked to close the connection carrying its stream now (SSE
+     * polling, SEP-1699: the client resumes it; fa_call_close_stream). rel = the call's id. */
+    void (*close_stream)(fa__session_t *s, const char *rel, size_t rel_len);
 } fa__session_ops_t;
 
 enum { FA__SESS_NEW = 0, FA__SESS_INITIALIZED, FA__SESS_READY };
@@ -280,6 +283,9 @@ struct fa_server_s {
     fa__pages_t tool_pages;  /* cached tools/list results */
     fa__catalog_t catalog;   /* resources, templates, prompts, completion */
     fa__executor_t executor; /* where calls run (default: the C worker pool) */
+    /* A transport endpoint attached to the server (the Streamable HTTP mount), freed with it. */
+    void *endpoint;
+    void (*endpoint_free)(void *endpoint);
 
     /* Runtime (loop thread, while running). */
     uv_loop_t *loop;

@@ -98,7 +98,7 @@ static void sess_close(fa__session_t *s) {
 }
 
 static const fa__session_ops_t stdio_session_ops = {
-    sess_out, sess_commit, sess_pause, sess_resume, sess_blocked, sess_stop, sess_close};
+    sess_out, sess_commit, sess_pause, sess_resume, sess_blocked, sess_stop, sess_close, NULL};
 
 int fa_server_run_fds(fa_server_t *srv, int in_fd, int out_fd) {
     if (!srv || srv->running || srv->closing || srv->abandoned)

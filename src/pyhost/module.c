@@ -101,6 +101,16 @@ static PyObject *ctx_progress(PyObject *self, PyObject *args, PyObject *kwargs) 
     Py_RETURN_NONE;
 }
 
+/* close_stream(): SSE polling (SEP-1699), fa_call_close_stream; nothing on stdio. */
+static PyObject *ctx_close_stream(PyObject *self, PyObject *unused) {
+    (void)unused;
+    fa_call_t *call = live_call((ctxobject_t *)self);
+    if (!call)
+        return NULL;
+    fa_call_close_stream(call);
+    Py_RETURN_NONE;
+}
+
 /* elicit(params) / sample(params): the full elicitation/create or sampling/createMessage params;
  * returns an awaitable resolving to the client's result or {"__error__": {...}}. */
 static PyObject *ctx_request(PyObject *self, const char *method, PyObject *params) {
@@ -213,6 +223,9 @@ static PyMethodDef ctx_methods[] = {
      "log(level, data, logger=None): send notifications/message for this request"},
     {"progress", (PyCFunction)(void (*)(void))ctx_progress, METH_VARARGS | METH_KEYWORDS,
      "progress(progress, total=None, message=None): send notifications/progress"},
+    {"close_stream", ctx_close_stream, METH_NOARGS,
+     "close_stream(): close the HTTP connection carrying this request's SSE stream now (the "
+     "client resumes it); nothing on stdio"},
     {"elicit", ctx_elicit, METH_O,
      "elicit(params): send elicitation/create; returns an awaitable of the client's result"},
     {"sample", ctx_sample, METH_O,

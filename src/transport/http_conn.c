@@ -275,7 +275,8 @@ void fa__http_req_release(fa__http_loop_t *loop, fa_http_req_t *r) {
     r->own.len = r->after.len = 0;
     r->res_headers.len = 0;
     r->conn = NULL;
-    r->deferred = r->streaming = r->answered = r->answered_by_reply = 0;
+    r->deferred = r->streaming = r->answered = r->answered_by_reply = r->held = 0;
+    r->close_on_eof = 0;
     r->stream_close = NULL;
     if (loop->req_pool_len >= 64 || loop->stopping) {
         req_free(r);
@@ -625,7 +626,8 @@ static void dispatch(fa__http_conn_t *c, fa_http_req_t *req) {
     const fa_http_server_t *srv = loop->srv;
     req->conn = c;
     req->loop = loop;
-    req->answered = req->deferred = req->streaming = req->answered_by_reply = 0;
+    req->answered = req->deferred = req->streaming = req->answered_by_reply = req->held = 0;
+    req->close_on_eof = 0;
     req->res_headers.len = 0;
     req->is_head = req->h.method == FA_HTTP_HEAD;
     req->keep_alive = req->h.keep_alive && !loop->stopping;
@@ -752,7 +754,11 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
         fa__http_conn_flush(c);
         maybe_close(c);
     } else if (nread < 0) {
-        if (nread == UV_EOF && !c->lingering && (c->pend_head || c->writing || c->out.len)) {
+        int held = 0;
+        for (const fa_http_req_t *p = c->pend_head; p; p = p->next_pending)
+            held |= p->close_on_eof;
+        if (nread == UV_EOF && !held && !c->lingering &&
+            (c->pend_head || c->writing || c->out.len)) {
             /* Half-close after the requests: answer them, then close. */
             c->eof = 1;
             c->no_more = 1;
@@ -1644,7 +1650,7 @@ fa__http_stream_t *fa__http_stream_start(fa_http_req_t *req, int status, const c
 int fa__http_stream_write(fa__http_stream_t *s, const void *data, size_t len) {
     fa_http_req_t *req = (fa_http_req_t *)s;
     fa__http_conn_t *c = req->conn;
-    if (!req->streaming || req->answered)
+    if (!req->streaming || req->answered || req->held)
         return FA_ESTATE;
     if (!c || c->closing)
         return FA_EPIPE;
@@ -1682,8 +1688,16 @@ void fa__http_stream_end(fa__http_stream_t *s) {
         req->answered = 1;
         return;
     }
-    if (req->h.minor_version >= 1)
+    if (req->held) {
+        /* Held and never answered (server shutdown): a complete 503 instead of a last chunk. */
+        req->held = 0;
+        req->keep_alive = 0;
+        fa__http_render(out_for(c, req), c->loop->srv, c->loop->date_line, c->loop->date_len, req,
+                        503, "text/plain; charset=utf-8", NULL, 0, "503 Service Unavailable\n", 24);
+        req->status = 503;
+    } else if (req->h.minor_version >= 1) {
         fa__buf_append(out_for(c, req), "0\r\n\r\n", 5);
+    }
     req->answered = 1;
     count_response(c->loop, req, req->status);
     if (!req->keep_alive)
@@ -1697,4 +1711,97 @@ void fa__http_stream_end(fa__http_stream_t *s) {
 
 fa__http_conn_t *fa__http_stream_conn(fa__http_stream_t *s) {
     return ((fa_http_req_t *)s)->conn;
+}
+
+/* ---- held responses (http_internal.h (4)) ---- */
+
+fa__http_stream_t *fa__http_hold(fa_http_req_t *req, fa__http_stream_close_cb on_close, void *ctx) {
+    fa__http_conn_t *c = req->conn;
+    if (!c || req->answered || req->deferred || req->streaming)
+        return NULL;
+    req->streaming = 1;
+    req->held = 1;
+    req->close_on_eof = 1;
+    link_pending(c, req);
+    req->stream_close = on_close;
+    req->stream_ctx = ctx;
+    return (fa__http_stream_t *)req;
+}
+
+void fa__http_stream_close_on_eof(fa__http_stream_t *s) {
+    ((fa_http_req_t *)s)->close_on_eof = 1;
+}
+
+int fa__http_held_respond(fa__http_stream_t *s, int status, const char *content_type,
+                          const char *headers, const void *body, size_t len) {
+    fa_http_req_t *req = (fa_http_req_t *)s;
+    fa__http_conn_t *c = req->conn;
+    if (!req->streaming || req->answered || !req->held)
+        return FA_ESTATE;
+    req->stream_close = NULL;
+    req->held = 0;
+    if (!c || c->closing) {
+        req->answered = 1;
+        return FA_EPIPE;
+    }
+    fa__http_loop_t *loop = c->loop;
+    fa__http_date_refresh(loop);
+    int rc =
+        fa__http_render(out_for(c, req), loop->srv, loop->date_line, loop->date_len, req, status,
+                        content_type, headers, headers ? strlen(headers) : 0, body, len);
+    if (rc) {
+        req->keep_alive = 0;
+        fa__http_render(out_for(c, req), loop->srv, loop->date_line, loop->date_len, req, 500, NULL,
+                        NULL, 0, NULL, 0);
+        status = 500;
+    }
+    req->answered = 1;
+    req->status = status;
+    count_response(loop, req, status);
+    if (!req->keep_alive)
+        c->no_more = 1;
+    advance_pending(c);
+    if (!c->in_callbacks) {
+        fa__http_conn_flush(c);
+        maybe_close(c);
+    }
+    return 0;
+}
+
+int fa__http_held_stream(fa__http_stream_t *s, int status, const char *content_type,
+                         const char *headers) {
+    fa_http_req_t *req = (fa_http_req_t *)s;
+    fa__http_conn_t *c = req->conn;
+    if (!req->streaming || req->answered || !req->held)
+        return FA_ESTATE;
+    if (!c || c->closing)
+        return FA_EPIPE;
+    const fa_http_server_t *srv = c->loop->srv;
+    fa__http_date_refresh(c->loop);
+    fa__buf_t *out = out_for(c, req);
+    int chunked = req->h.minor_version >= 1;
+    if (!chunked)
+        req->keep_alive = 0;
+    int rc = fa__buf_appendf(out, "HTTP/1.1 %d %s\r\n", status, fa__http_status_text(status));
+    if (rc == 0)
+        rc = fa__buf_append(out, srv->server_line, srv->server_line_len);
+    if (rc == 0)
+        rc = fa__buf_append(out, c->loop->date_line, c->loop->date_len);
+    if (rc == 0 && content_type)
+        rc = fa__buf_appendf(out, "Content-Type: %s\r\n", content_type);
+    if (rc == 0 && headers)
+        rc = fa__buf_append_str(out, headers);
+    if (rc == 0)
+        rc = fa__buf_append_str(out, chunked ? "Transfer-Encoding: chunked\r\n\r\n"
+                                             : "Connection: close\r\n\r\n");
+    if (rc) {
+        c->no_more = 1;
+        close_now(c); /* on_close fires */
+        return FA_ENOMEM;
+    }
+    req->held = 0;
+    req->status = status;
+    if (!c->in_callbacks)
+        fa__http_conn_flush(c);
+    return 0;
 }

@@ -152,6 +152,30 @@ int fa__http_stream_write(fa__http_stream_t *s, const void *data, size_t len);
 void fa__http_stream_end(fa__http_stream_t *s);
 fa__http_conn_t *fa__http_stream_conn(fa__http_stream_t *s);
 
+/* ---- (4) held responses (the MCP Streamable HTTP endpoint) ----
+ * A handler that cannot answer yet, and does not know yet whether the answer will be one body or
+ * a stream, holds the request: nothing is written, the request stays first in line for its
+ * connection (later pipelined responses wait behind it), no handler timeout applies, and
+ * on_close fires (loop thread) if the connection dies first, including when the client closes
+ * its end (an HTTP client that half-closes while waiting for an answer does not exist in
+ * practice, and a held request must learn that its client left). Later, on the loop thread, the
+ * holder either answers with one complete response (fa__http_held_respond; the handle is then
+ * gone) or turns it into a streaming response (fa__http_held_stream; from then on the handle is
+ * an ordinary stream: fa__http_stream_write / _end). At a graceful shutdown a held request gets
+ * on_close and then a 503. The request view is valid only while the handler runs (as for
+ * streams). */
+fa__http_stream_t *fa__http_hold(fa_http_req_t *req, fa__http_stream_close_cb on_close, void *ctx);
+/* A stream whose client never half-closes (SSE: an EventSource or an MCP client): its EOF
+ * closes the connection at once (on_close fires) instead of being a half-close that waits for
+ * the stream to end. Held requests (and the streams they become) have this already. */
+void fa__http_stream_close_on_eof(fa__http_stream_t *s);
+/* 0, FA_EPIPE (the connection is gone: nothing sent, handle released), FA_ESTATE (not held). */
+int fa__http_held_respond(fa__http_stream_t *s, int status, const char *content_type,
+                          const char *headers, const void *body, size_t len);
+/* 0 (the head is sent), FA_EPIPE, FA_ESTATE, FA_ENOMEM (the connection is closed). */
+int fa__http_held_stream(fa__http_stream_t *s, int status, const char *content_type,
+                         const char *headers);
+
 /* Serves HTTP on an already connected stream socket (TCP or Unix; socket activation, tests,
  * fuzzing), on loop `loop_index`'s thread. The fd belongs to the server from then on if this
  * succeeds. 0, FA_ELIMIT (max_connections), FA_ESTATE (stopping), FA_EINVAL, FA_ENOMEM or a libuv
@@ -204,7 +228,9 @@ struct fa_http_req_s {
     int answered_by_reply; /* deferred: the responding thread's answer arrived (it let go) */
     int deferred;
     int streaming;
-    int status; /* the status sent (metrics, logs) */
+    int held;         /* streaming, but no head sent yet (fa__http_hold) */
+    int close_on_eof; /* the client's EOF means it left (held, fa__http_stream_close_on_eof) */
+    int status;       /* the status sent (metrics, logs) */
     int keep_alive;
     int is_head;
     char *copy;         /* deferred: the head/body/params copied out of the read buffer */

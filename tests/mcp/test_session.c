@@ -58,7 +58,7 @@ static void f_close(fa__session_t *s) {
 }
 
 static const fa__session_ops_t fake_ops = {f_out,     f_commit, f_pause, f_resume,
-                                           f_blocked, f_stop,   f_close};
+                                           f_blocked, f_stop,   f_close, NULL};
 
 /* ---- a fake executor: calls wait in `held` until the test finishes them ---- */
 

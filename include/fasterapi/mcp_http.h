@@ -1,0 +1,77 @@
+/* fasterapi/mcp_http.h: MCP over Streamable HTTP (protocol 2025-03-26 .. 2025-11-25, sessions)
+ * and the deprecated HTTP+SSE transport of 2024-11-05, mounted on an fa_http_server_t.
+ *
+ *   uv_loop_t loop; uv_loop_init(&loop);
+ *   fa_server_t *mcp;          fa_server_new(&mcp, NULL);  ... add tools ...
+ *   fa_http_server_t *http;    fa_http_server_new(&http, &hopts);   // io_threads must be 1
+ *   fa_mcp_http_mount(mcp, http, NULL);                 // POST/GET/DELETE /mcp, GET /sse, ...
+ *   fa_server_start(mcp, &loop);                        // the same loop ...
+ *   fa_http_server_start(http, &loop);                  // ... as the HTTP server's loop 0
+ *   uv_run(&loop, UV_RUN_DEFAULT);
+ *   // shutdown: fa_server_close(mcp, cb), then in cb fa_http_server_close(http, ...)
+ *
+ * The endpoint lives as long as the MCP server (fa_server_free frees it); the HTTP server must be
+ * closed before the MCP server is freed. Every handler runs on loop 0's thread, which must be the
+ * MCP server's loop: MCP runs on one I/O thread for now (mount refuses io_threads > 1).
+ *
+ * Behaviour (README "Streamable HTTP"): POST a JSON-RPC message (a batch with 2025-03-26) ->
+ * application/json with the reply, or text/event-stream when the call sends notifications or
+ * requests before its result (decided when the first such message comes out); 202 for
+ * notifications and responses; GET -> the session's standalone SSE stream (409 for a second one),
+ * or with Last-Event-ID the rest of the stream that id names; DELETE -> ends the session.
+ * Mcp-Session-Id is minted at initialize (128 random bits, hex). Host and Origin are checked
+ * against an allow-list (DNS rebinding) before anything else: 403.
+ */
+#ifndef FASTERAPI_MCP_HTTP_H
+#define FASTERAPI_MCP_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fasterapi/common.h"
+#include "fasterapi/http.h"
+#include "fasterapi/mcp.h"
+
+/* Where the endpoint is mounted by default (the path every SDK example uses). */
+#define FA_MCP_HTTP_PATH "/mcp"
+/* A session nobody used for 30 minutes is ended (its calls cancelled, its memory freed); the
+ * TypeScript and Python SDKs keep sessions until DELETE, which leaks with clients that never
+ * send one (the conformance suite 0.1.16 never does). */
+#define FA_MCP_HTTP_SESSION_IDLE_MS (30u * 60u * 1000u)
+/* SSE `retry` sent in the priming event: how long a client waits before resuming a stream the
+ * server closed (SEP-1699). One second: quick to resume, no reconnect storm. */
+#define FA_MCP_HTTP_RETRY_MS 1000
+/* Replay buffer of one SSE stream (events kept for Last-Event-ID): bytes and events. A stream
+ * answers one request, so this holds its progress and log traffic many times over. */
+#define FA_MCP_HTTP_REPLAY_BYTES (1024u * 1024u)
+#define FA_MCP_HTTP_REPLAY_EVENTS 256u
+/* Finished POST streams kept per session for a late resume (a client that lost the connection
+ * just before the result). */
+#define FA_MCP_HTTP_DONE_STREAMS 8u
+
+typedef struct {
+    const char *path;          /* Streamable HTTP endpoint (default FA_MCP_HTTP_PATH) */
+    int legacy_sse;            /* also serve the 2024-11-05 HTTP+SSE transport (default 1) */
+    const char *sse_path;      /* its GET stream (default "/sse") */
+    const char *messages_path; /* its POST endpoint (default "/messages") */
+    /* DNS-rebinding protection: Host values ("name:port") and Origins ("http://name:port")
+     * accepted besides the defaults (127.0.0.1, localhost and [::1] with the bound port, and the
+     * bound host itself). NULL-terminated arrays, copied; "*" accepts any. */
+    const char *const *allowed_hosts;
+    const char *const *allowed_origins;
+    uint64_t session_idle_ms; /* default FA_MCP_HTTP_SESSION_IDLE_MS */
+    size_t max_body;          /* bytes per POST body; default: the MCP server's max_message */
+    long retry_ms;            /* default FA_MCP_HTTP_RETRY_MS */
+    size_t replay_bytes, replay_events; /* per stream; defaults above */
+} fa_mcp_http_options_t;
+
+FA_EXTERN void fa_mcp_http_options_init(fa_mcp_http_options_t *o);
+
+/* Registers the endpoint's routes on `http` (before it starts) for the MCP server `mcp` (not
+ * running yet or running on http's loop 0). o may be NULL for defaults. Once per MCP server.
+ * 0, FA_EINVAL (bad option or path), FA_ENOTSUP (http has io_threads > 1), FA_EEXIST (already
+ * mounted), FA_ESTATE (http already started), FA_ENOMEM. */
+FA_EXTERN int fa_mcp_http_mount(fa_server_t *mcp, fa_http_server_t *http,
+                                const fa_mcp_http_options_t *o);
+
+#endif

@@ -1,0 +1,1326 @@
+/* http_endpoint.c: MCP over Streamable HTTP, 2025 era (protocol 2025-03-26 .. 2025-11-25, the
+ * Mcp-Session-Id sessions), the deprecated HTTP+SSE transport of 2024-11-05, and the era
+ * classification that sends 2026-07-28 requests to the modern hook
+ * (research/mcp_spec_checklist.md §4-5, research/spec_2026.md §1.2).
+ *
+ * Model. An HTTP session (hsess_t) is one engine session (fa__session_t) plus the HTTP exchanges
+ * that carry its messages. Every POST that carries at least one request becomes a stream record
+ * (hstream_t) and its request ids are entered in the session's `rels` map (id text -> stream).
+ * The engine writes each outgoing message through the session ops, saying what it is and which
+ * request it belongs to (fa__out_info_t); sess_commit routes it:
+ *   - the response to a request goes to that request's stream and ends it: as the JSON body of
+ *     the held POST when nothing else was sent, or as the last SSE event, then the end;
+ *   - a notification or server->client request about a request goes to that request's stream;
+ *     the first one turns a held POST into an SSE response (200 text/event-stream, a priming
+ *     event with an id and `retry` first, SEP-1699), so progress and logs reach the client in
+ *     order and before the result;
+ *   - anything unrelated goes to the standalone GET stream (kept in its replay ring while no GET
+ *     is connected, and sent at the next GET).
+ * Every SSE stream has a number; its events have ids "<stream>-<n>" (unique in the session and
+ * naming their stream, spec 2025-11-25 transports) and are kept in a bounded replay ring
+ * (transport/sse.h), so a GET with Last-Event-ID resumes exactly the stream it names.
+ *
+ * The request is held (transport/http_internal.h (4)) rather than deferred: a held request can
+ * still become a stream, and it hears the connection close. A client that disconnects from a
+ * held POST (JSON mode) gets its calls cancelled; one that disconnects from an SSE stream can
+ * resume it (disconnection is not cancellation, spec transports "Streamable HTTP"), and the
+ * stream's events wait in its ring.
+ *
+ * Threads: everything here runs on the MCP server's loop, which must be the HTTP server's loop 0
+ * (mount refuses io_threads > 1). Session expiry is swept lazily at each request (no timer
+ * handle to close), at most every FA__SWEEP_MS.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/map.h"
+#include "fasterapi/error.h"
+#include "mcp/http_endpoint.h"
+#include "mcp/jsonrpc.h"
+#include "mcp/server_internal.h"
+#include "transport/http_internal.h"
+#include "transport/sse.h"
+
+/* How often (at most) idle sessions are looked for: a second, or half the idle limit when that
+ * is shorter (tests use short limits). */
+#define FA__SWEEP_MS 1000u
+/* Session ids: 128 bits from getrandom, as 32 hex digits (visible ASCII, spec 4.25). */
+#define FA__SID_BYTES 16
+#define FA__SID_LEN (2 * FA__SID_BYTES)
+/* Allowed Host/Origin values, defaults included. */
+#define FA__MAX_ALLOW 64
+
+typedef struct hsess_s hsess_t;
+typedef struct hstream_s hstream_t;
+
+enum { ST_POST = 0, ST_GET, ST_LEGACY };
+enum { M_HOLD = 0, M_SSE, M_DONE };
+
+struct hstream_s {
+    hsess_t *hs;
+    hstream_t *next;         /* in hs->streams */
+    uint32_t num;            /* event ids "<num>-<n>" */
+    int type;                /* ST_* */
+    int mode;                /* M_* */
+    fa__http_stream_t *http; /* the connection carrying it now; NULL when detached */
+    int primed;              /* ring initialised and the priming event kept */
+    fa__sse_replay_t ring;
+    uint64_t next_event;
+    uint64_t sent_seq; /* ring sequence number of the last event written to a connection */
+    char **ids;        /* request id texts registered in hs->rels (owned) */
+    size_t *id_lens;
+    size_t nids, open; /* registered / still unanswered */
+    int batch;         /* the POST body was a batch */
+    int any_request;   /* it carried at least one request */
+    int initialize;    /* it carried initialize (the answer carries the session id) */
+    uint64_t done_seq; /* order in which streams finished (eviction of old ones) */
+};
+
+struct hsess_s {
+    fa__mcp_http_t *ep;
+    hsess_t *next; /* in ep->sessions */
+    fa__session_t *s;
+    char id[FA__SID_LEN + 1];
+    uint64_t last_used;
+    hstream_t *streams;
+    hstream_t *get; /* the standalone GET stream record, or NULL */
+    hstream_t *legacy;
+    hstream_t *current; /* the POST being fed to the engine right now */
+    fa__map_t rels;     /* request id text -> hstream_t */
+    uint32_t next_num;
+    uint64_t done_count;
+    int paused;
+    int dropping; /* output during a cancellation is dropped */
+    int doomed;   /* to be ended at the next sweep (its legacy stream closed inside an op) */
+    int ending;   /* hsess_end is running: close callbacks only detach */
+    int in_op;
+    /* The message being written (sess_out .. sess_commit). */
+    fa__buf_t msg;
+    fa__out_kind_t kind;
+    char *rel;
+    size_t rel_len, rel_cap;
+};
+
+struct fa__mcp_http_s {
+    fa_server_t *mcp;
+    fa_http_server_t *http;
+    char *path, *sse_path, *messages_path;
+    int legacy_sse;
+    char **hosts, **origins; /* extra allowed values (owned), NULL-terminated */
+    int any_host, any_origin;
+    uint64_t idle_ms;
+    size_t max_body;
+    long retry_ms;
+    size_t replay_bytes, replay_events;
+    hsess_t *sessions;
+    fa__map_t by_id; /* session id -> hsess_t */
+    uint64_t last_sweep;
+    size_t ndoomed; /* sessions marked doomed, ended at the next sweep */
+    fa__buf_t scratch;
+};
+
+fa_server_t *fa__mcp_http_server(const fa__mcp_http_t *ep) {
+    return ep->mcp;
+}
+
+/* ---- era classification (spec_2026.md §1.2) ---- */
+
+int fa__mcp_has_claim(const json_t *msg) {
+    const json_t *params = json_object_get(msg, "params");
+    const json_t *meta = json_is_object(params) ? json_object_get(params, "_meta") : NULL;
+    return json_is_object(meta) && json_object_get(meta, FA_MCP_CLAIM_KEY) != NULL;
+}
+
+static int modern_version(const char *v) {
+    return v && strcmp(v, FA_MCP_MODERN_VERSION) >= 0;
+}
+
+static fa__era_t era_error(fa__era_error_t *err, int status, int code, const char *why) {
+    if (err) {
+        err->status = status;
+        err->code = code;
+        err->why = why;
+    }
+    return FA__ERA_ERROR;
+}
+
+fa__era_t fa__mcp_classify(const char *method, const json_t *body, const char *version_header,
+                           fa__era_error_t *err) {
+    /* 1. GET/DELETE are 2025 session operations. */
+    if (!method || strcmp(method, "POST") != 0)
+        return FA__ERA_LEGACY;
+    /* 2. A batch is legacy (2025-03-26); one carrying a claim is refused. */
+    if (json_is_array(body)) {
+        size_t i;
+        const json_t *el;
+        json_array_foreach (body, i, el) {
+            if (!json_is_object(el) || fa__mcp_has_claim(el))
+                return era_error(err, 400, FA_RPC_INVALID_REQUEST,
+                                 "Invalid Request: a batch element carries the 2026-07-28 "
+                                 "protocol claim or is not a JSON-RPC message");
+        }
+        return FA__ERA_LEGACY;
+    }
+    if (!json_is_object(body))
+        return era_error(err, 400, FA_RPC_INVALID_REQUEST,
+                         "Invalid Request: the body is not a JSON-RPC message");
+    const json_t *m = json_object_get(body, "method");
+    /* 3. A response (the client answering one of our requests). */
+    if (!m && (json_object_get(body, "result") || json_object_get(body, "error")))
+        return FA__ERA_LEGACY;
+    int claim = fa__mcp_has_claim(body);
+    /* 4. initialize without a claim: the legacy handshake, unless the header is modern. */
+    if (json_is_string(m) && strcmp(json_string_value(m), "initialize") == 0 && !claim) {
+        if (modern_version(version_header))
+            return era_error(err, 400, FA_MCP_HEADER_MISMATCH,
+                             "initialize (a 2025 handshake) sent with a modern "
+                             "MCP-Protocol-Version header");
+        return FA__ERA_LEGACY;
+    }
+    /* 5. The claim decides, whatever the headers say. */
+    if (claim)
+        return FA__ERA_MODERN;
+    /* 6. A modern header without the claim: modern, rejected there (missing _meta). */
+    if (modern_version(version_header))
+        return FA__ERA_MODERN;
+    /* 7. Everything else: the 2025 session machinery. */
+    return FA__ERA_LEGACY;
+}
+
+/* ---- small helpers ---- */
+
+void fa__mcp_http_error(fa_http_req_t *req, int status, int code, const char *message) {
+    fa__buf_t b = FA__BUF_INIT;
+    if (fa__rpc_write_error(&b, "null", 4, code, message, NULL) == 0)
+        fa_http_res_send(req, status, "application/json", b.data, b.len);
+    else
+        fa_http_res_send(req, 500, NULL, NULL, 0);
+    fa__buf_free(&b);
+}
+
+static uint64_t now_ms(const fa__mcp_http_t *ep) {
+    return ep->mcp->loop ? uv_now(ep->mcp->loop) : 0;
+}
+
+/* Does the Accept header (RFC 9110 §12.5.1) admit `type` ("text/event-stream")? Media ranges
+ * "*" + "/" + "*" and "text/" + "*" count; parameters (q=...) are ignored, except q=0. */
+int fa__mcp_http_accepts(const char *accept, const char *type) {
+    if (!accept)
+        return 0;
+    size_t tlen = strlen(type);
+    const char *slash = strchr(type, '/');
+    size_t major = slash ? (size_t)(slash - type) : tlen;
+    const char *p = accept;
+    while (*p) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        const char *start = p;
+        while (*p && *p != ',' && *p != ';' && *p != ' ' && *p != '\t')
+            p++;
+        size_t n = (size_t)(p - start);
+        const char *params = p;
+        while (*p && *p != ',')
+            p++;
+        int q0 = 0;
+        for (const char *q = params; q < p; q++)
+            if ((q[0] == 'q' || q[0] == 'Q') && q[1] == '=' && q[2] == '0' &&
+                (q + 3 >= p || q[3] != '.' || strspn(q + 4, "0") >= (size_t)(p - q - 4)))
+                q0 = 1;
+        if (q0 || !n)
+            continue;
+        if ((n == tlen && strncasecmp(start, type, n) == 0) ||
+            (n == 3 && !strncmp(start, "*/*", 3)) ||
+            (n == major + 2 && strncasecmp(start, type, major) == 0 && start[major] == '/' &&
+             start[major + 1] == '*'))
+            return 1;
+    }
+    return 0;
+}
+
+static int is_json_content_type(const char *ct) {
+    if (!ct)
+        return 0;
+    while (*ct == ' ')
+        ct++;
+    size_t n = strlen("application/json");
+    return strncasecmp(ct, "application/json", n) == 0 &&
+           (ct[n] == '\0' || ct[n] == ';' || ct[n] == ' ');
+}
+
+static char *dupstr(const char *s) {
+    return s ? strdup(s) : NULL;
+}
+
+static char **dup_list(const char *const *list, int *any) {
+    size_t n = 0;
+    while (list && list[n])
+        n++;
+    char **out = calloc(n + 1, sizeof *out);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(list[i], "*") == 0)
+            *any = 1;
+        if (!(out[i] = strdup(list[i]))) {
+            for (size_t j = 0; j < i; j++)
+                free(out[j]);
+            free(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+static void free_list(char **l) {
+    for (size_t i = 0; l && l[i]; i++)
+        free(l[i]);
+    free(l);
+}
+
+/* ---- DNS-rebinding protection ---- */
+
+/* The Host values a loopback server answers to: 127.0.0.1, localhost and [::1] with its port
+ * (and without it when the port is 80, as browsers omit it), plus the bound host. */
+static int host_allowed(const fa__mcp_http_t *ep, const char *host) {
+    if (ep->any_host)
+        return 1;
+    for (size_t i = 0; ep->hosts && ep->hosts[i]; i++)
+        if (strcasecmp(ep->hosts[i], host) == 0)
+            return 1;
+    int port = fa_http_server_port(ep->http);
+    const char *names[4] = {"127.0.0.1", "localhost", "[::1]", ep->http->host};
+    char buf[300];
+    for (int i = 0; i < 4; i++) {
+        if (!names[i] || !names[i][0])
+            continue;
+        const char *name = names[i];
+        char v6[260];
+        if (i == 3 && strchr(name, ':') && name[0] != '[') {
+            snprintf(v6, sizeof v6, "[%s]", name);
+            name = v6;
+        }
+        snprintf(buf, sizeof buf, "%s:%d", name, port);
+        if (strcasecmp(buf, host) == 0)
+            return 1;
+        if (port == 80 && strcasecmp(name, host) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int origin_allowed(const fa__mcp_http_t *ep, const char *origin) {
+    if (ep->any_origin)
+        return 1;
+    for (size_t i = 0; ep->origins && ep->origins[i]; i++)
+        if (strcasecmp(ep->origins[i], origin) == 0)
+            return 1;
+    /* An Origin of our own loopback names: scheme http(s), then an allowed Host value. */
+    const char *rest = NULL;
+    if (strncasecmp(origin, "http://", 7) == 0)
+        rest = origin + 7;
+    else if (strncasecmp(origin, "https://", 8) == 0)
+        rest = origin + 8;
+    return rest && !ep->any_host ? host_allowed(ep, rest) : rest != NULL && ep->any_host;
+}
+
+/* 403 before anything is parsed (spec 2025-11-25 transports: invalid Origin -> 403). */
+static int check_rebinding(fa__mcp_http_t *ep, fa_http_req_t *req) {
+    const char *host = fa_http_req_header(req, "Host");
+    const char *origin = fa_http_req_header(req, "Origin");
+    if (host && !host_allowed(ep, host)) {
+        FA_WARN("MCP HTTP: refused Host '%s' (DNS rebinding protection; see --allow-host)", host);
+        fa__mcp_http_error(req, 403, FA_MCP_HTTP_BAD_REQUEST,
+                           "Forbidden: Host header not allowed (DNS rebinding protection)");
+        return -1;
+    }
+    if (origin && !origin_allowed(ep, origin)) {
+        FA_WARN("MCP HTTP: refused Origin '%s' (see --allow-origin)", origin);
+        fa__mcp_http_error(req, 403, FA_MCP_HTTP_BAD_REQUEST,
+                           "Forbidden: Origin not allowed (DNS rebinding protection)");
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- streams ---- */
+
+static const char sse_headers_fmt[] = "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n"
+                                      "Mcp-Session-Id: %s\r\n";
+
+static hstream_t *stream_new(hsess_t *hs, int type) {
+    hstream_t *st = calloc(1, sizeof *st);
+    if (!st)
+        return NULL;
+    st->hs = hs;
+    st->type = type;
+    st->num = ++hs->next_num;
+    st->next = hs->streams;
+    hs->streams = st;
+    return st;
+}
+
+static void stream_unregister(hstream_t *st) {
+    hsess_t *hs = st->hs;
+    for (size_t i = 0; i < st->nids; i++) {
+        if (st->ids[i] && fa__map_get(&hs->rels, st->ids[i], st->id_lens[i]) == st)
+            fa__map_del(&hs->rels, st->ids[i], st->id_lens[i]);
+        free(st->ids[i]);
+    }
+    free(st->ids);
+    free(st->id_lens);
+    st->ids = NULL;
+    st->id_lens = NULL;
+    st->nids = st->open = 0;
+}
+
+static void stream_free(hstream_t *st) {
+    hsess_t *hs = st->hs;
+    for (hstream_t **pp = &hs->streams; *pp; pp = &(*pp)->next)
+        if (*pp == st) {
+            *pp = st->next;
+            break;
+        }
+    if (hs->get == st)
+        hs->get = NULL;
+    if (hs->legacy == st)
+        hs->legacy = NULL;
+    if (hs->current == st)
+        hs->current = NULL;
+    stream_unregister(st);
+    if (st->primed)
+        fa__sse_replay_free(&st->ring);
+    free(st);
+}
+
+static void on_stream_close(fa__http_stream_t *h, void *ctx);
+
+/* Writes bytes to the stream's connection, if it has one. */
+static void stream_write(hstream_t *st, const char *data, size_t len) {
+    if (st->http && fa__http_stream_write(st->http, data, len) != 0) {
+        /* The connection is going: detach now, its close callback will find nothing. */
+        FA_DEBUG("MCP HTTP: stream %u lost its connection", st->num);
+    }
+}
+
+/* Numbers, keeps and sends one event of an SSE stream (data may be "" for the priming event). */
+static int stream_event(hstream_t *st, const char *data, size_t len, long retry) {
+    fa__mcp_http_t *ep = st->hs->ep;
+    if (!st->primed) {
+        if (fa__sse_replay_init(&st->ring, ep->replay_bytes, ep->replay_events) != 0)
+            return FA_ENOMEM;
+        st->primed = 1;
+    }
+    char id[48];
+    snprintf(id, sizeof id, "%u-%llu", st->num, (unsigned long long)st->next_event++);
+    ep->scratch.len = 0;
+    int rc = fa__sse_replay_event(&st->ring, &ep->scratch, len || retry < 0 ? "message" : NULL, id,
+                                  retry, data, len, NULL);
+    if (rc)
+        return rc;
+    if (st->http) {
+        stream_write(st, ep->scratch.data, ep->scratch.len);
+        st->sent_seq = st->ring.appended;
+    }
+    return 0;
+}
+
+static void stream_end_http(hstream_t *st) {
+    if (st->http) {
+        fa__http_stream_t *h = st->http;
+        st->http = NULL;
+        fa__http_stream_end(h); /* clears its close callback first */
+    }
+}
+
+/* Evicts old finished POST streams nobody is reading. */
+static void prune_done(hsess_t *hs) {
+    size_t done = 0;
+    for (hstream_t *st = hs->streams; st; st = st->next)
+        done += st->mode == M_DONE && !st->http;
+    while (done > FA_MCP_HTTP_DONE_STREAMS) {
+        hstream_t *old = NULL;
+        for (hstream_t *st = hs->streams; st; st = st->next)
+            if (st->mode == M_DONE && !st->http && (!old || st->done_seq < old->done_seq))
+                old = st;
+        if (!old)
+            break;
+        stream_free(old);
+        done--;
+    }
+}
+
+/* The priming event (an id and empty data, SEP-1699) is new in 2025-11-25; older clients may
+ * choke on an event with empty data, so, like the TypeScript SDK, only sessions that negotiated
+ * 2025-11-25 or later get it (decided by the session, not by the request's header: the
+ * conformance suite sends 2025-03-26 headers on a 2025-11-25 session and expects it). */
+static int primes(const hsess_t *hs) {
+    return hs->s && strcmp(hs->s->version, "2025-11-25") >= 0;
+}
+
+/* A held POST becomes an SSE response: head, then the priming event (id + retry, empty data). */
+static int stream_to_sse(hstream_t *st) {
+    hsess_t *hs = st->hs;
+    char hdrs[200];
+    snprintf(hdrs, sizeof hdrs, sse_headers_fmt, hs->id);
+    st->mode = M_SSE; /* first: a close callback during the head must only detach */
+    if (st->http && fa__http_held_stream(st->http, 200, "text/event-stream", hdrs) != 0)
+        st->http = NULL;
+    return primes(hs) ? stream_event(st, "", 0, hs->ep->retry_ms) : 0;
+}
+
+/* The last message of a POST stream: the JSON body of a held POST, or the final event. */
+static void stream_final(hstream_t *st, const char *text, size_t len, int status) {
+    hsess_t *hs = st->hs;
+    if (st->mode == M_HOLD) {
+        if (st->http) {
+            fa__http_stream_t *h = st->http;
+            st->http = NULL;
+            char hdrs[100] = "";
+            /* The session id goes with the initialize answer (and harmlessly with others). */
+            if (hs->s && hs->s->state != FA__SESS_NEW)
+                snprintf(hdrs, sizeof hdrs, "Mcp-Session-Id: %s\r\n", hs->id);
+            fa__http_held_respond(h, status, "application/json", hdrs, text, len);
+        }
+        stream_free(st);
+        return;
+    }
+    stream_event(st, text, len, -1);
+    stream_unregister(st);
+    st->mode = M_DONE;
+    st->done_seq = ++hs->done_count;
+    stream_end_http(st);
+    prune_done(hs);
+}
+
+/* ---- sessions ---- */
+
+static const fa__session_ops_t http_session_ops;
+
+static void hsess_free(hsess_t *hs) {
+    fa__mcp_http_t *ep = hs->ep;
+    for (hsess_t **pp = &ep->sessions; *pp; pp = &(*pp)->next)
+        if (*pp == hs) {
+            *pp = hs->next;
+            break;
+        }
+    fa__map_del(&ep->by_id, hs->id, FA__SID_LEN);
+    while (hs->streams)
+        stream_free(hs->streams);
+    fa__map_free(&hs->rels);
+    fa__buf_free(&hs->msg);
+    free(hs->rel);
+    free(hs);
+}
+
+/* Ends a session: its open exchanges are answered (held POSTs with 404, streams end), the
+ * engine session is closed (its calls cancelled) and everything is freed. Not from inside a
+ * session op other than close. */
+static void hsess_end(hsess_t *hs, const char *why) {
+    FA_INFO("MCP HTTP session %.8s... ended: %s", hs->id, why);
+    hs->dropping = 1;
+    /* Answering one exchange can close a connection that carries another of this session's
+     * (pipelined): its close callback must not free a stream this loop is walking. */
+    hs->ending = 1;
+    for (hstream_t *st = hs->streams; st; st = st->next) {
+        if (!st->http)
+            continue;
+        fa__http_stream_t *h = st->http;
+        st->http = NULL;
+        if (st->mode == M_HOLD) {
+            fa__buf_t b = FA__BUF_INIT;
+            if (fa__rpc_write_error(&b, "null", 4, FA_MCP_HTTP_NO_SESSION, "Session ended", NULL) ==
+                0)
+                fa__http_held_respond(h, 404, "application/json", NULL, b.data, b.len);
+            else
+                fa__http_held_respond(h, 404, NULL, NULL, NULL, 0);
+            fa__buf_free(&b);
+        } else {
+            fa__http_stream_end(h);
+        }
+    }
+    fa__session_t *s = hs->s;
+    hs->s = NULL;
+    if (s)
+        fa__session_close(s);
+    hsess_free(hs);
+}
+
+static void sweep(fa__mcp_http_t *ep) {
+    uint64_t now = now_ms(ep);
+    uint64_t every = ep->idle_ms / 2 < FA__SWEEP_MS ? ep->idle_ms / 2 : FA__SWEEP_MS;
+    if (now - ep->last_sweep < every && !ep->ndoomed)
+        return;
+    ep->last_sweep = now;
+    ep->ndoomed = 0;
+    for (hsess_t *hs = ep->sessions, *next; hs; hs = next) {
+        next = hs->next;
+        int live = 0;
+        for (hstream_t *st = hs->streams; st; st = st->next)
+            live |= st->http != NULL;
+        if (hs->doomed)
+            hsess_end(hs, "its stream closed");
+        else if (!live && now - hs->last_used >= ep->idle_ms)
+            hsess_end(hs, "idle for too long");
+    }
+}
+
+static int mint_id(char out[FA__SID_LEN + 1]) {
+    unsigned char raw[FA__SID_BYTES];
+    size_t got = 0;
+    while (got < sizeof raw) {
+        ssize_t n = getrandom(raw + got, sizeof raw - got, 0);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        got += (size_t)n;
+    }
+    static const char hex[] = "0123456789abcdef";
+    for (size_t i = 0; i < sizeof raw; i++) {
+        out[2 * i] = hex[raw[i] >> 4];
+        out[2 * i + 1] = hex[raw[i] & 15];
+    }
+    out[FA__SID_LEN] = '\0';
+    return 0;
+}
+
+/* A new session: 0, FA_ELIMIT (max_sessions), FA_ESTATE (not running), FA_ENOMEM. */
+static int hsess_new(fa__mcp_http_t *ep, hsess_t **out) {
+    hsess_t *hs = calloc(1, sizeof *hs);
+    if (!hs)
+        return FA_ENOMEM;
+    hs->ep = ep;
+    int rc = mint_id(hs->id);
+    if (rc == 0)
+        rc = fa__session_open(ep->mcp, &http_session_ops, hs, &hs->s);
+    if (rc == 0 && (rc = fa__map_put(&ep->by_id, hs->id, FA__SID_LEN, hs)) != 0) {
+        fa__session_close(hs->s);
+        hs->s = NULL;
+    }
+    if (rc) {
+        free(hs);
+        return rc;
+    }
+    hs->next = ep->sessions;
+    ep->sessions = hs;
+    hs->last_used = now_ms(ep);
+    *out = hs;
+    return 0;
+}
+
+/* ---- session ops (the engine writes through these) ---- */
+
+static fa__buf_t *sess_out(fa__session_t *s, const fa__out_info_t *info) {
+    hsess_t *hs = s->transport;
+    hs->msg.len = 0;
+    hs->kind = info->kind;
+    hs->rel_len = 0;
+    if (info->rel && info->rel_len) {
+        if (info->rel_len > hs->rel_cap) {
+            char *r = realloc(hs->rel, info->rel_len);
+            if (r) {
+                hs->rel = r;
+                hs->rel_cap = info->rel_len;
+            }
+        }
+        if (info->rel_len <= hs->rel_cap) {
+            memcpy(hs->rel, info->rel, info->rel_len);
+            hs->rel_len = info->rel_len;
+        }
+    }
+    return &hs->msg;
+}
+
+static hstream_t *oldest_open_batch(hsess_t *hs) {
+    hstream_t *found = NULL;
+    for (hstream_t *st = hs->streams; st; st = st->next)
+        if (st->batch && st->mode != M_DONE && st->nids)
+            found = st; /* the list is newest first: the last match is the oldest */
+    return found;
+}
+
+/* The standalone stream record (created on demand so that unrelated messages are kept for the
+ * next GET). */
+static hstream_t *get_stream(hsess_t *hs) {
+    if (!hs->get && (hs->get = stream_new(hs, ST_GET)) != NULL)
+        hs->get->mode = M_SSE;
+    return hs->get;
+}
+
+static void legacy_send(hstream_t *st, const char *text, size_t len) {
+    fa__mcp_http_t *ep = st->hs->ep;
+    ep->scratch.len = 0;
+    if (fa__sse_format_event(&ep->scratch, "message", NULL, -1, text, len) == 0)
+        stream_write(st, ep->scratch.data, ep->scratch.len);
+}
+
+static void sess_commit(fa__session_t *s) {
+    hsess_t *hs = s->transport;
+    const char *text = hs->msg.data;
+    size_t len = hs->msg.len;
+    if (hs->dropping || !len)
+        return;
+    hs->in_op++;
+    if (hs->legacy) {
+        legacy_send(hs->legacy, text, len);
+        hs->in_op--;
+        return;
+    }
+    hstream_t *st = NULL;
+    if (hs->kind == FA__OUT_BATCH)
+        st = hs->current ? hs->current : oldest_open_batch(hs);
+    else if (hs->rel_len)
+        st = fa__map_get(&hs->rels, hs->rel, hs->rel_len);
+    if (!st && hs->kind == FA__OUT_RESPONSE && hs->current && !hs->current->open)
+        st = hs->current; /* an error about a message that carried no usable id */
+    if (hs->kind == FA__OUT_RESPONSE || hs->kind == FA__OUT_BATCH) {
+        if (!st) {
+            FA_DEBUG("MCP HTTP: dropping a response nobody waits for");
+        } else {
+            int final = 1;
+            if (hs->kind == FA__OUT_RESPONSE && hs->rel_len && st->open) {
+                if (fa__map_get(&hs->rels, hs->rel, hs->rel_len) == st) {
+                    fa__map_del(&hs->rels, hs->rel, hs->rel_len);
+                    st->open--;
+                }
+                final = st->open == 0;
+            }
+            if (final)
+                stream_final(st, text, len, st->any_request ? 200 : 400);
+            else
+                stream_event(st, text, len, -1);
+        }
+    } else if (st) {
+        if (st->mode == M_HOLD)
+            stream_to_sse(st);
+        stream_event(st, text, len, -1);
+    } else {
+        /* Not tied to a request in flight: the standalone GET stream (or its ring until a GET
+         * comes). Spec: never a response there. */
+        hstream_t *g = get_stream(hs);
+        if (g)
+            stream_event(g, text, len, -1);
+    }
+    if (st || hs->get)
+        hs->last_used = now_ms(hs->ep);
+    hs->in_op--;
+}
+
+/* fa_call_close_stream: end the connection of the call's SSE stream (turning a held POST into
+ * one first: the priming event gives the client an id to resume from). */
+static void sess_close_stream(fa__session_t *s, const char *rel, size_t rel_len) {
+    hsess_t *hs = s->transport;
+    hstream_t *st = hs->legacy ? NULL : fa__map_get(&hs->rels, rel, rel_len);
+    if (!st || !primes(hs))
+        return;
+    if (st->mode == M_HOLD)
+        stream_to_sse(st);
+    stream_end_http(st);
+}
+
+static void sess_pause(fa__session_t *s) {
+    ((hsess_t *)s->transport)->paused = 1;
+}
+static void sess_resume(fa__session_t *s) {
+    ((hsess_t *)s->transport)->paused = 0;
+}
+/* Output is never held back: a client that stops reading is closed by the HTTP server's
+ * max_output bound, which keeps memory bounded; its streams then wait in their rings. */
+static int sess_blocked(fa__session_t *s) {
+    (void)s;
+    return 0;
+}
+static void sess_stop(fa__session_t *s) {
+    (void)s; /* the server refuses new sessions; POSTs of this one get 503 (fa__session_open) */
+}
+static void sess_close(fa__session_t *s) {
+    hsess_t *hs = s->transport;
+    hs->s = NULL;
+    hsess_end(hs, "server shutting down");
+    fa__session_close(s);
+}
+
+static const fa__session_ops_t http_session_ops = {sess_out,    sess_commit,      sess_pause,
+                                                   sess_resume, sess_blocked,     sess_stop,
+                                                   sess_close,  sess_close_stream};
+
+/* ---- connection events ---- */
+
+static void on_stream_close(fa__http_stream_t *h, void *ctx) {
+    hstream_t *st = ctx;
+    (void)h;
+    hsess_t *hs = st->hs;
+    st->http = NULL;
+    if (hs->ending)
+        return; /* hsess_end frees everything */
+    if (st->type == ST_LEGACY) {
+        /* 2024-11-05: the SSE connection is the session. It is ended at the next request (never
+         * from here: this callback can run while another session's exchange is being answered,
+         * or while a sweep walks the session list); until then it is unreachable. */
+        if (!hs->doomed) {
+            hs->doomed = 1;
+            hs->ep->ndoomed++;
+        }
+        return;
+    }
+    if (st->mode != M_HOLD)
+        return; /* an SSE stream: resumable with Last-Event-ID, its events wait in the ring */
+    /* The client left a POST it was waiting on in JSON mode: cancel what it asked for. */
+    size_t n = st->nids;
+    char **ids = st->ids;
+    size_t *lens = st->id_lens;
+    st->ids = NULL;
+    st->id_lens = NULL;
+    st->nids = 0;
+    for (size_t i = 0; i < n; i++)
+        if (fa__map_get(&hs->rels, ids[i], lens[i]) == st)
+            fa__map_del(&hs->rels, ids[i], lens[i]);
+    stream_free(st);
+    if (hs->s && !hs->in_op) {
+        hs->dropping = 1;
+        for (size_t i = 0; i < n; i++)
+            fa__session_cancel(hs->s, ids[i], lens[i], "the HTTP client disconnected");
+        hs->dropping = 0;
+    }
+    for (size_t i = 0; i < n; i++)
+        free(ids[i]);
+    free(ids);
+    free(lens);
+}
+
+/* ---- handlers ---- */
+
+/* A Streamable HTTP session by id (2024-11-05 HTTP+SSE sessions are not reachable here: their
+ * answers go to their own stream, and a POST to the endpoint would wait forever). */
+static hsess_t *find_session(fa__mcp_http_t *ep, const char *sid) {
+    if (!sid || strlen(sid) != FA__SID_LEN)
+        return NULL;
+    hsess_t *hs = fa__map_get(&ep->by_id, sid, FA__SID_LEN);
+    return hs && !hs->legacy && !hs->doomed ? hs : NULL;
+}
+
+static hsess_t *find_legacy_session(fa__mcp_http_t *ep, const char *sid) {
+    if (!sid || strlen(sid) != FA__SID_LEN)
+        return NULL;
+    hsess_t *hs = fa__map_get(&ep->by_id, sid, FA__SID_LEN);
+    return hs && hs->legacy && !hs->doomed ? hs : NULL;
+}
+
+static int version_supported(const char *v) {
+    for (size_t i = 0; i < fa__mcp_nversions; i++)
+        if (strcmp(v, fa__mcp_versions[i]) == 0)
+            return 1;
+    return 0;
+}
+
+/* Registers the request ids of a POST body with its stream. Returns 0, or FA_EEXIST when one of
+ * them is still in flight in this session (the engine would refuse it too, and routing by id
+ * must stay unambiguous), FA_ENOMEM. */
+static int register_ids(hstream_t *st, json_t *body) {
+    hsess_t *hs = st->hs;
+    size_t n = json_is_array(body) ? json_array_size(body) : 1;
+    st->ids = calloc(n, sizeof *st->ids);
+    st->id_lens = calloc(n, sizeof *st->id_lens);
+    if (!st->ids || !st->id_lens)
+        return FA_ENOMEM;
+    for (size_t i = 0; i < n; i++) {
+        json_t *m = json_is_array(body) ? json_array_get(body, i) : body;
+        fa__rpc_msg_t msg;
+        fa__rpc_classify(m, &msg);
+        if (msg.kind != FA_RPC_REQUEST)
+            continue;
+        st->any_request = 1;
+        if (strcmp(msg.method, "initialize") == 0)
+            st->initialize = 1;
+        fa__buf_t b = FA__BUF_INIT;
+        if (fa__rpc_write_id(&b, msg.id) != 0) {
+            fa__buf_free(&b);
+            return FA_ENOMEM;
+        }
+        size_t len = b.len;
+        char *key = fa__buf_detach(&b, &len);
+        if (!key)
+            return FA_ENOMEM;
+        int rc = fa__map_put(&hs->rels, key, len, st);
+        if (rc) {
+            free(key);
+            return rc;
+        }
+        st->ids[st->nids] = key;
+        st->id_lens[st->nids++] = len;
+        st->open++;
+    }
+    return 0;
+}
+
+/* The client cancelled requests (notifications/cancelled): no response will ever come for them
+ * (spec: the receiver does not answer a cancelled request), so their exchanges end here: a held
+ * POST gets 204, an SSE stream its end. */
+static void forget_cancelled(hsess_t *hs, json_t *body) {
+    size_t n = json_is_array(body) ? json_array_size(body) : 1;
+    for (size_t i = 0; i < n; i++) {
+        json_t *m = json_is_array(body) ? json_array_get(body, i) : body;
+        fa__rpc_msg_t msg;
+        fa__rpc_classify(m, &msg);
+        if (msg.kind != FA_RPC_NOTIFICATION || strcmp(msg.method, "notifications/cancelled") != 0)
+            continue;
+        json_t *rid = json_object_get(msg.params, "requestId");
+        if (!json_is_string(rid) && !json_is_integer(rid))
+            continue;
+        fa__buf_t b = FA__BUF_INIT;
+        if (fa__rpc_write_id(&b, rid) != 0) {
+            fa__buf_free(&b);
+            continue;
+        }
+        hstream_t *st = fa__map_get(&hs->rels, b.data, b.len);
+        if (st && st != hs->current)
+            fa__map_del(&hs->rels, b.data, b.len);
+        fa__buf_free(&b);
+        if (!st || st == hs->current || !st->open || --st->open)
+            continue;
+        if (st->mode == M_HOLD) {
+            fa__http_stream_t *h = st->http;
+            st->http = NULL;
+            if (h)
+                fa__http_held_respond(h, 204, NULL, NULL, NULL, 0);
+            stream_free(st);
+        } else {
+            stream_unregister(st);
+            st->mode = M_DONE;
+            st->done_seq = ++hs->done_count;
+            stream_end_http(st);
+            prune_done(hs);
+        }
+    }
+}
+
+static void post_legacy(fa__mcp_http_t *ep, fa_http_req_t *req, hsess_t *hs, json_t *body,
+                        const char *raw, size_t len) {
+    hs->last_used = now_ms(ep);
+    if (hs->paused) {
+        fa_http_res_header(req, "Retry-After", "1");
+        fa__mcp_http_error(req, 503, FA_MCP_HTTP_BAD_REQUEST,
+                           "Service Unavailable: this session has too many calls queued");
+        return;
+    }
+    hstream_t *st = stream_new(hs, ST_POST);
+    if (!st) {
+        fa__mcp_http_error(req, 500, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        return;
+    }
+    st->batch = json_is_array(body);
+    int rc = register_ids(st, body);
+    if (rc) {
+        stream_free(st);
+        if (rc == FA_EEXIST)
+            fa__mcp_http_error(req, 400, FA_RPC_INVALID_REQUEST,
+                               "Invalid Request: a request with this id is still in flight in "
+                               "this session");
+        else
+            fa__mcp_http_error(req, 500, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        return;
+    }
+    st->http = fa__http_hold(req, on_stream_close, st);
+    if (!st->http) {
+        stream_free(st);
+        fa__mcp_http_error(req, 500, FA_RPC_INTERNAL_ERROR, "Internal error: cannot hold");
+        return;
+    }
+    hs->current = st;
+    fa__session_on_line(hs->s, raw, len);
+    forget_cancelled(hs, body);
+    if (hs->current != st)
+        return; /* answered and freed already */
+    hs->current = NULL;
+    if (st->mode == M_HOLD && !st->any_request) {
+        /* Notifications and responses only, nothing said back: 202, no body (spec 4.8). */
+        fa__http_stream_t *h = st->http;
+        st->http = NULL;
+        if (h)
+            fa__http_held_respond(h, 202, NULL, NULL, NULL, 0);
+        stream_free(st);
+    }
+}
+
+static void handle_post(fa__mcp_http_t *ep, fa_http_req_t *req) {
+    const char *accept = fa_http_req_header(req, "Accept");
+    if (!fa__mcp_http_accepts(accept, "application/json") ||
+        !fa__mcp_http_accepts(accept, "text/event-stream")) {
+        fa__mcp_http_error(req, 406, FA_MCP_HTTP_BAD_REQUEST,
+                           "Not Acceptable: Client must accept both application/json and "
+                           "text/event-stream");
+        return;
+    }
+    if (!is_json_content_type(fa_http_req_header(req, "Content-Type"))) {
+        fa__mcp_http_error(req, 415, FA_MCP_HTTP_BAD_REQUEST,
+                           "Unsupported Media Type: Content-Type must be application/json");
+        return;
+    }
+    size_t len;
+    const char *raw = fa_http_req_body(req, &len);
+    if (len > ep->max_body) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "Invalid Request: body of %zu bytes exceeds the limit of %zu",
+                 len, ep->max_body);
+        fa__mcp_http_error(req, 413, FA_RPC_INVALID_REQUEST, msg);
+        return;
+    }
+    char why[200];
+    int code;
+    json_t *body =
+        fa__rpc_parse(raw ? raw : "", len, ep->mcp->opts.max_depth, &code, why, sizeof why);
+    if (!body) {
+        char msg[260];
+        snprintf(msg, sizeof msg, "Parse error: %s",
+                 code == FA_ELIMIT ? "JSON nested too deeply" : why);
+        fa__mcp_http_error(req, 400, FA_RPC_PARSE_ERROR, msg);
+        return;
+    }
+    const char *version = fa_http_req_header(req, "MCP-Protocol-Version");
+    fa__era_error_t err;
+    fa__era_t era = fa__mcp_classify("POST", body, version, &err);
+    if (era == FA__ERA_ERROR) {
+        fa__mcp_http_error(req, err.status, err.code, err.why);
+    } else if (era == FA__ERA_MODERN) {
+        fa__mcp_modern_handle(ep, req, body, raw, len);
+    } else {
+        const char *sid = fa_http_req_header(req, "Mcp-Session-Id");
+        json_t *m = json_is_object(body) ? json_object_get(body, "method") : NULL;
+        int is_init = json_is_string(m) && strcmp(json_string_value(m), "initialize") == 0;
+        hsess_t *hs = NULL;
+        if (sid) {
+            if (!(hs = find_session(ep, sid)))
+                fa__mcp_http_error(req, 404, FA_MCP_HTTP_NO_SESSION, "Session not found");
+        } else if (!is_init) {
+            fa__mcp_http_error(req, 400, FA_MCP_HTTP_BAD_REQUEST,
+                               "Bad Request: Mcp-Session-Id header is required");
+        } else {
+            int rc = hsess_new(ep, &hs);
+            if (rc == FA_ELIMIT) {
+                fa_http_res_header(req, "Retry-After", "5");
+                fa__mcp_http_error(req, 503, FA_MCP_HTTP_BAD_REQUEST,
+                                   "Service Unavailable: too many MCP sessions are open; try "
+                                   "again later");
+            } else if (rc) {
+                fa__mcp_http_error(req, 503, FA_MCP_HTTP_BAD_REQUEST,
+                                   "Service Unavailable: the server is shutting down");
+            }
+        }
+        if (hs && !is_init && version && !version_supported(version)) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "Bad Request: Unsupported protocol version: %.40s", version);
+            fa__mcp_http_error(req, 400, FA_MCP_HTTP_BAD_REQUEST, msg);
+        } else if (hs) {
+            post_legacy(ep, req, hs, body, raw, len);
+            /* A failed initialize leaves no session behind. */
+            if (!sid && hs->s && hs->s->state == FA__SESS_NEW)
+                hsess_end(hs, "initialize failed");
+        }
+    }
+    json_decref(body);
+}
+
+static int replay_write(void *ud, const char *id, const char *bytes, size_t len) {
+    (void)id;
+    hstream_t *st = ud;
+    stream_write(st, bytes, len);
+    return 0;
+}
+
+/* Opens an SSE response for `st` on this GET and sends what the client missed. */
+static void attach_get(fa__mcp_http_t *ep, fa_http_req_t *req, hstream_t *st, const char *last) {
+    hsess_t *hs = st->hs;
+    stream_end_http(st); /* an older connection for the same stream is replaced */
+    char hdrs[200];
+    snprintf(hdrs, sizeof hdrs, sse_headers_fmt, hs->id);
+    st->http = fa__http_stream_start(req, 200, "text/event-stream", hdrs, on_stream_close, st);
+    if (!st->http)
+        return;
+    fa__http_stream_close_on_eof(st->http);
+    if (!st->primed) {
+        if (primes(hs))
+            stream_event(st, "", 0, ep->retry_ms);
+    } else if (last) {
+        fa__sse_replay_since(&st->ring, last, strlen(last), replay_write, st);
+    } else {
+        fa__sse_replay_after(&st->ring, st->sent_seq, replay_write, st);
+    }
+    st->sent_seq = st->ring.appended;
+    if (st->mode == M_DONE)
+        stream_end_http(st);
+}
+
+static void handle_get(fa__mcp_http_t *ep, fa_http_req_t *req) {
+    if (!fa__mcp_http_accepts(fa_http_req_header(req, "Accept"), "text/event-stream")) {
+        fa__mcp_http_error(req, 406, FA_MCP_HTTP_BAD_REQUEST,
+                           "Not Acceptable: Client must accept text/event-stream");
+        return;
+    }
+    const char *sid = fa_http_req_header(req, "Mcp-Session-Id");
+    if (!sid) {
+        fa__mcp_http_error(req, 400, FA_MCP_HTTP_BAD_REQUEST,
+                           "Bad Request: Mcp-Session-Id header is required");
+        return;
+    }
+    hsess_t *hs = find_session(ep, sid);
+    if (!hs) {
+        fa__mcp_http_error(req, 404, FA_MCP_HTTP_NO_SESSION, "Session not found");
+        return;
+    }
+    const char *version = fa_http_req_header(req, "MCP-Protocol-Version");
+    if (version && !version_supported(version)) {
+        fa__mcp_http_error(req, 400, FA_MCP_HTTP_BAD_REQUEST,
+                           "Bad Request: Unsupported protocol version");
+        return;
+    }
+    hs->last_used = now_ms(ep);
+    const char *last = fa_http_req_header(req, "Last-Event-ID");
+    if (last) {
+        /* "<stream>-<n>": resume the stream it names (spec 4.23: only that stream). */
+        char *end;
+        unsigned long num = strtoul(last, &end, 10);
+        if (end != last && *end == '-') {
+            for (hstream_t *st = hs->streams; st; st = st->next)
+                if (st->num == num && st->type != ST_LEGACY && st->primed) {
+                    attach_get(ep, req, st, last);
+                    return;
+                }
+        }
+        /* Unknown (too old, or another server's): continue with the standalone stream. */
+    }
+    hstream_t *g = get_stream(hs);
+    if (!g) {
+        fa__mcp_http_error(req, 500, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        return;
+    }
+    if (g->http) {
+        fa__mcp_http_error(req, 409, FA_MCP_HTTP_BAD_REQUEST,
+                           "Conflict: Only one SSE stream is allowed per session");
+        return;
+    }
+    attach_get(ep, req, g, NULL);
+}
+
+static void handle_delete(fa__mcp_http_t *ep, fa_http_req_t *req) {
+    const char *sid = fa_http_req_header(req, "Mcp-Session-Id");
+    if (!sid) {
+        fa__mcp_http_error(req, 400, FA_MCP_HTTP_BAD_REQUEST,
+                           "Bad Request: Mcp-Session-Id header is required");
+        return;
+    }
+    hsess_t *hs = find_session(ep, sid);
+    if (!hs) {
+        fa__mcp_http_error(req, 404, FA_MCP_HTTP_NO_SESSION, "Session not found");
+        return;
+    }
+    hsess_end(hs, "deleted by the client");
+    fa_http_res_send(req, 200, NULL, NULL, 0);
+}
+
+/* Every handler starts here: same thread as the engine, rebinding protection, expiry. */
+static int enter(fa__mcp_http_t *ep, fa_http_req_t *req) {
+    if (!ep->mcp->running || ep->mcp->stopping ||
+        fa__http_conn_loop(fa__http_req_conn(req))->uv != ep->mcp->loop) {
+        fa__mcp_http_error(req, 503, FA_MCP_HTTP_BAD_REQUEST,
+                           "Service Unavailable: the MCP server is not running");
+        return -1;
+    }
+    if (check_rebinding(ep, req) != 0)
+        return -1;
+    sweep(ep);
+    return 0;
+}
+
+static void mcp_cb(fa_http_req_t *req, void *data) {
+    fa__mcp_http_t *ep = data;
+    if (enter(ep, req) != 0)
+        return;
+    const char *method = fa_http_req_method(req);
+    if (strcmp(method, "POST") == 0) {
+        handle_post(ep, req);
+    } else if (strcmp(method, "GET") == 0) {
+        handle_get(ep, req);
+    } else if (strcmp(method, "DELETE") == 0) {
+        handle_delete(ep, req);
+    } else {
+        fa_http_res_header(req, "Allow", "GET, POST, DELETE");
+        fa__mcp_http_error(req, 405, FA_MCP_HTTP_BAD_REQUEST, "Method not allowed");
+    }
+}
+
+/* ---- 2024-11-05 HTTP+SSE ---- */
+
+static void sse_get_cb(fa_http_req_t *req, void *data) {
+    fa__mcp_http_t *ep = data;
+    if (enter(ep, req) != 0)
+        return;
+    if (!fa__mcp_http_accepts(fa_http_req_header(req, "Accept"), "text/event-stream")) {
+        fa__mcp_http_error(req, 406, FA_MCP_HTTP_BAD_REQUEST,
+                           "Not Acceptable: Client must accept text/event-stream");
+        return;
+    }
+    hsess_t *hs;
+    int rc = hsess_new(ep, &hs);
+    if (rc) {
+        fa__mcp_http_error(req, 503, FA_MCP_HTTP_BAD_REQUEST,
+                           rc == FA_ELIMIT ? "Service Unavailable: too many MCP sessions are open"
+                                           : "Service Unavailable");
+        return;
+    }
+    hstream_t *st = stream_new(hs, ST_LEGACY);
+    if (!st) {
+        hsess_end(hs, "out of memory");
+        fa__mcp_http_error(req, 500, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        return;
+    }
+    hs->legacy = st;
+    st->mode = M_SSE;
+    st->http = fa__http_stream_start(req, 200, "text/event-stream",
+                                     "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n",
+                                     on_stream_close, st);
+    if (!st->http) {
+        hsess_end(hs, "could not open its stream");
+        return;
+    }
+    fa__http_stream_close_on_eof(st->http);
+    char where[300];
+    snprintf(where, sizeof where, "%s?sessionId=%s", ep->messages_path, hs->id);
+    ep->scratch.len = 0;
+    if (fa__sse_format_event(&ep->scratch, "endpoint", NULL, -1, where, strlen(where)) == 0)
+        stream_write(st, ep->scratch.data, ep->scratch.len);
+}
+
+static void messages_cb(fa_http_req_t *req, void *data) {
+    fa__mcp_http_t *ep = data;
+    if (enter(ep, req) != 0)
+        return;
+    hsess_t *hs = find_legacy_session(ep, fa_http_req_query_param(req, "sessionId"));
+    if (!hs) {
+        fa__mcp_http_error(req, 404, FA_MCP_HTTP_NO_SESSION, "Session not found");
+        return;
+    }
+    if (!is_json_content_type(fa_http_req_header(req, "Content-Type"))) {
+        fa__mcp_http_error(req, 415, FA_MCP_HTTP_BAD_REQUEST,
+                           "Unsupported Media Type: Content-Type must be application/json");
+        return;
+    }
+    size_t len;
+    const char *raw = fa_http_req_body(req, &len);
+    if (len > ep->max_body) {
+        fa__mcp_http_error(req, 413, FA_RPC_INVALID_REQUEST, "Invalid Request: body too large");
+        return;
+    }
+    hs->last_used = now_ms(ep);
+    /* Every answer goes on the SSE stream; the POST is only acknowledged. */
+    fa_http_res_send(req, 202, "text/plain; charset=utf-8", "Accepted", 8);
+    fa__session_on_line(hs->s, raw ? raw : "", len);
+}
+
+static void ep_free(void *p);
+
+int fa__mcp_http_notify(fa__mcp_http_t *ep, const char *sid, const char *json, size_t len) {
+    hsess_t *hs = find_session(ep, sid);
+    if (!hs)
+        hs = find_legacy_session(ep, sid);
+    if (!hs)
+        return FA_ENOENT;
+    if (hs->legacy) {
+        legacy_send(hs->legacy, json, len);
+        return 0;
+    }
+    hstream_t *g = get_stream(hs);
+    return g ? stream_event(g, json, len, -1) : FA_ENOMEM;
+}
+
+fa__mcp_http_t *fa__mcp_http_of(const fa_server_t *mcp) {
+    return mcp->endpoint_free == ep_free ? mcp->endpoint : NULL;
+}
+
+/* ---- mount ---- */
+
+void fa_mcp_http_options_init(fa_mcp_http_options_t *o) {
+    memset(o, 0, sizeof *o);
+    o->path = FA_MCP_HTTP_PATH;
+    o->legacy_sse = 1;
+    o->sse_path = "/sse";
+    o->messages_path = "/messages";
+    o->session_idle_ms = FA_MCP_HTTP_SESSION_IDLE_MS;
+    o->retry_ms = FA_MCP_HTTP_RETRY_MS;
+    o->replay_bytes = FA_MCP_HTTP_REPLAY_BYTES;
+    o->replay_events = FA_MCP_HTTP_REPLAY_EVENTS;
+}
+
+static void ep_free(void *p) {
+    fa__mcp_http_t *ep = p;
+    if (!ep)
+        return;
+    while (ep->sessions)
+        hsess_end(ep->sessions, "endpoint freed");
+    fa__map_free(&ep->by_id);
+    free(ep->path);
+    free(ep->sse_path);
+    free(ep->messages_path);
+    free_list(ep->hosts);
+    free_list(ep->origins);
+    fa__buf_free(&ep->scratch);
+    free(ep);
+}
+
+int fa_mcp_http_mount(fa_server_t *mcp, fa_http_server_t *http, const fa_mcp_http_options_t *o) {
+    fa_mcp_http_options_t d;
+    if (!o) {
+        fa_mcp_http_options_init(&d);
+        o = &d;
+    }
+    if (!mcp || !http)
+        return FA_EINVAL;
+    if (mcp->endpoint)
+        return FA_EEXIST;
+    if (http->opts.io_threads > 1)
+        return FA_ENOTSUP;
+    if (atomic_load(&http->started))
+        return FA_ESTATE;
+    const char *path = o->path ? o->path : FA_MCP_HTTP_PATH;
+    if (path[0] != '/')
+        return FA_EINVAL;
+    fa__mcp_http_t *ep = calloc(1, sizeof *ep);
+    if (!ep)
+        return FA_ENOMEM;
+    ep->mcp = mcp;
+    ep->http = http;
+    ep->legacy_sse = o->legacy_sse;
+    ep->idle_ms = o->session_idle_ms ? o->session_idle_ms : FA_MCP_HTTP_SESSION_IDLE_MS;
+    ep->max_body = o->max_body ? o->max_body : mcp->opts.max_message;
+    ep->retry_ms = o->retry_ms > 0 ? o->retry_ms : FA_MCP_HTTP_RETRY_MS;
+    ep->replay_bytes = o->replay_bytes ? o->replay_bytes : FA_MCP_HTTP_REPLAY_BYTES;
+    ep->replay_events = o->replay_events ? o->replay_events : FA_MCP_HTTP_REPLAY_EVENTS;
+    ep->path = dupstr(path);
+    ep->sse_path = dupstr(o->sse_path ? o->sse_path : "/sse");
+    ep->messages_path = dupstr(o->messages_path ? o->messages_path : "/messages");
+    ep->hosts = dup_list(o->allowed_hosts, &ep->any_host);
+    ep->origins = dup_list(o->allowed_origins, &ep->any_origin);
+    int rc = 0;
+    if (!ep->path || !ep->sse_path || !ep->messages_path || !ep->hosts || !ep->origins)
+        rc = FA_ENOMEM;
+    if (rc == 0)
+        rc = fa_http_route(http, NULL, ep->path, mcp_cb, ep);
+    if (rc == 0 && ep->legacy_sse) {
+        rc = fa_http_route(http, "GET", ep->sse_path, sse_get_cb, ep);
+        if (rc == 0)
+            rc = fa_http_route(http, "POST", ep->messages_path, messages_cb, ep);
+    }
+    if (rc) {
+        ep_free(ep);
+        return rc;
+    }
+    mcp->endpoint = ep;
+    mcp->endpoint_free = ep_free;
+    return 0;
+}
