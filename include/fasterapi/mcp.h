@@ -55,6 +55,13 @@ struct uv_loop_s;
 #define FA_RPC_REQUEST_TIMEOUT (-32003)   /* a non-tool request (resources/read, ...) timed out */
 #define FA_MCP_RESOURCE_NOT_FOUND (-32002)
 #define FA_MCP_URL_ELICITATION_REQUIRED (-32042)
+/* Protocol 2026-07-28 (research/spec_2026.md §6): headers disagree with the body or are missing;
+ * the request needs a client capability the client did not declare (data.requiredCapabilities,
+ * a ClientCapabilities object such as {"sampling":{}}); the claimed version is not supported
+ * (data {supported, requested}). */
+#define FA_RPC_HEADER_MISMATCH (-32020)
+#define FA_RPC_MISSING_CAPABILITY (-32021)
+#define FA_RPC_UNSUPPORTED_VERSION (-32022)
 
 typedef struct fa_server_s fa_server_t;
 typedef struct fa_call_s fa_call_t;

@@ -187,8 +187,8 @@ typedef struct {
 typedef struct fa__mcp_exchange_s fa__mcp_exchange_t;
 
 int fa__mcp_modern_handle(fa_server_t *srv, const char *body, size_t len, json_t *msg,
-                          const fa__mcp_headers_t *hdrs, const fa__mcp_modern_ops_t *ops,
-                          void *ctx, fa__mcp_exchange_t **out);
+                          const fa__mcp_headers_t *hdrs, const fa__mcp_modern_ops_t *ops, void *ctx,
+                          fa__mcp_exchange_t **out);
 void fa__mcp_modern_abort(fa__mcp_exchange_t *x);
 
 #endif
