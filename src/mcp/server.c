@@ -407,8 +407,12 @@ static void finish_shutdown(fa_server_t *srv) {
     close_handle(srv, (uv_handle_t *)&srv->shutdown_timer);
     close_handle(srv, (uv_handle_t *)&srv->call_timer);
     close_handle(srv, (uv_handle_t *)&srv->job_wake);
+    /* Questions still gathering (the deadline passed): their tools get an error now. */
+    while (srv->gathering)
+        fa__mrtr_abandon(srv->gathering);
     close_handle(srv, (uv_handle_t *)&srv->modern_timer);
     each_session(srv, close_session, NULL);
+    fa__modern_reap(srv); /* exchanges that ended but were not reaped before the timer closed */
     maybe_closed(srv);
 }
 
