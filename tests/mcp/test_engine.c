@@ -63,6 +63,15 @@ static void trigger_cb(fa_call_t *call, const json_t *args, void *data) {
     fa_call_complete(call, fa_result_text("changed"));
 }
 
+/* Runs until cancelled (or 5 s). */
+static void wait_cb(fa_call_t *call, const json_t *args, void *data) {
+    (void)args;
+    (void)data;
+    for (int i = 0; i < 5000 && !fa_call_is_cancelled(call); i++)
+        usleep(1000);
+    fa_call_complete(call, fa_result_text(fa_call_is_cancelled(call) ? "cancelled" : "waited"));
+}
+
 /* Asks the client twice (elicitation, then sampling) and reports both answers. */
 typedef struct {
     fa_call_t *call;
@@ -180,6 +189,7 @@ static fa_server_t *make_server(const json_t *options) {
         fa_tool_def_t more[] = {
             {.name = "trigger", .description = "Changes the lists", .cb = trigger_cb, .data = srv},
             {.name = "ask", .description = "Asks twice", .cb = ask_cb},
+            {.name = "wait", .description = "Waits for cancellation", .cb = wait_cb},
         };
         for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
             ck_assert_int_eq(fa_server_add_tool(srv, &more[i]), 0);
