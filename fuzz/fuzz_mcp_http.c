@@ -41,20 +41,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char why[128];
         msg = fa__rpc_parse(body, strlen(body), 64, &code, why, sizeof why);
     }
-    fa__era_error_t err = {0, 0, NULL};
-    FUZZ_CHECK(fa__mcp_classify("GET", msg, hdr, &err) == FA__ERA_LEGACY);
-    fa__era_t e = fa__mcp_classify("POST", msg, hdr, &err);
-    FUZZ_CHECK(e == FA__ERA_ERROR || e == FA__ERA_LEGACY || e == FA__ERA_MODERN);
+    fa__http_era_error_t err = {0, 0, NULL};
+    FUZZ_CHECK(fa__mcp_classify("GET", msg, hdr, &err) == FA__HTTP_ERA_LEGACY);
+    fa__http_era_t e = fa__mcp_classify("POST", msg, hdr, &err);
+    FUZZ_CHECK(e == FA__HTTP_ERA_ERROR || e == FA__HTTP_ERA_LEGACY || e == FA__HTTP_ERA_MODERN);
     FUZZ_CHECK(e == fa__mcp_classify("POST", msg, hdr, NULL));
-    if (e == FA__ERA_ERROR) {
+    if (e == FA__HTTP_ERA_ERROR) {
         FUZZ_CHECK(err.status >= 400 && err.status < 500);
         FUZZ_CHECK(err.code == FA_RPC_INVALID_REQUEST || err.code == FA_MCP_HEADER_MISMATCH);
         FUZZ_CHECK(err.why != NULL);
     }
     if (json_is_array(msg))
-        FUZZ_CHECK(e != FA__ERA_MODERN);
-    if (json_is_object(msg) && fa__mcp_has_claim(msg))
-        FUZZ_CHECK(e == FA__ERA_MODERN);
+        FUZZ_CHECK(e != FA__HTTP_ERA_MODERN);
+    if (json_is_object(msg) && fa__mcp_body_has_claim(msg))
+        FUZZ_CHECK(e == FA__HTTP_ERA_MODERN);
     json_decref(msg);
     free(text);
     return 0;

@@ -43,6 +43,7 @@
 #include "fasterapi/error.h"
 #include "mcp/http_endpoint.h"
 #include "mcp/jsonrpc.h"
+#include "mcp/modern.h"
 #include "mcp/server_internal.h"
 #include "transport/http_internal.h"
 #include "transport/sse.h"
@@ -131,7 +132,7 @@ fa_server_t *fa__mcp_http_server(const fa__mcp_http_t *ep) {
 
 /* ---- era classification (spec_2026.md §1.2) ---- */
 
-int fa__mcp_has_claim(const json_t *msg) {
+int fa__mcp_body_has_claim(const json_t *msg) {
     const json_t *params = json_object_get(msg, "params");
     const json_t *meta = json_is_object(params) ? json_object_get(params, "_meta") : NULL;
     return json_is_object(meta) && json_object_get(meta, FA_MCP_CLAIM_KEY) != NULL;
@@ -141,31 +142,31 @@ static int modern_version(const char *v) {
     return v && strcmp(v, FA_MCP_MODERN_VERSION) >= 0;
 }
 
-static fa__era_t era_error(fa__era_error_t *err, int status, int code, const char *why) {
+static fa__http_era_t era_error(fa__http_era_error_t *err, int status, int code, const char *why) {
     if (err) {
         err->status = status;
         err->code = code;
         err->why = why;
     }
-    return FA__ERA_ERROR;
+    return FA__HTTP_ERA_ERROR;
 }
 
-fa__era_t fa__mcp_classify(const char *method, const json_t *body, const char *version_header,
-                           fa__era_error_t *err) {
+fa__http_era_t fa__mcp_classify(const char *method, const json_t *body, const char *version_header,
+                                fa__http_era_error_t *err) {
     /* 1. GET/DELETE are 2025 session operations. */
     if (!method || strcmp(method, "POST") != 0)
-        return FA__ERA_LEGACY;
+        return FA__HTTP_ERA_LEGACY;
     /* 2. A batch is legacy (2025-03-26); one carrying a claim is refused. */
     if (json_is_array(body)) {
         size_t i;
         const json_t *el;
         json_array_foreach (body, i, el) {
-            if (!json_is_object(el) || fa__mcp_has_claim(el))
+            if (!json_is_object(el) || fa__mcp_body_has_claim(el))
                 return era_error(err, 400, FA_RPC_INVALID_REQUEST,
                                  "Invalid Request: a batch element carries the 2026-07-28 "
                                  "protocol claim or is not a JSON-RPC message");
         }
-        return FA__ERA_LEGACY;
+        return FA__HTTP_ERA_LEGACY;
     }
     if (!json_is_object(body))
         return era_error(err, 400, FA_RPC_INVALID_REQUEST,
@@ -173,24 +174,24 @@ fa__era_t fa__mcp_classify(const char *method, const json_t *body, const char *v
     const json_t *m = json_object_get(body, "method");
     /* 3. A response (the client answering one of our requests). */
     if (!m && (json_object_get(body, "result") || json_object_get(body, "error")))
-        return FA__ERA_LEGACY;
-    int claim = fa__mcp_has_claim(body);
+        return FA__HTTP_ERA_LEGACY;
+    int claim = fa__mcp_body_has_claim(body);
     /* 4. initialize without a claim: the legacy handshake, unless the header is modern. */
     if (json_is_string(m) && strcmp(json_string_value(m), "initialize") == 0 && !claim) {
         if (modern_version(version_header))
             return era_error(err, 400, FA_MCP_HEADER_MISMATCH,
                              "initialize (a 2025 handshake) sent with a modern "
                              "MCP-Protocol-Version header");
-        return FA__ERA_LEGACY;
+        return FA__HTTP_ERA_LEGACY;
     }
     /* 5. The claim decides, whatever the headers say. */
     if (claim)
-        return FA__ERA_MODERN;
+        return FA__HTTP_ERA_MODERN;
     /* 6. A modern header without the claim: modern, rejected there (missing _meta). */
     if (modern_version(version_header))
-        return FA__ERA_MODERN;
+        return FA__HTTP_ERA_MODERN;
     /* 7. Everything else: the 2025 session machinery. */
-    return FA__ERA_LEGACY;
+    return FA__HTTP_ERA_LEGACY;
 }
 
 /* ---- small helpers ---- */
@@ -949,6 +950,126 @@ static void post_legacy(fa__mcp_http_t *ep, fa_http_req_t *req, hsess_t *hs, jso
     }
 }
 
+/* ---- the modern era: one POST, one engine exchange (mcp/modern.h) ----
+ * The request is held until the exchange's final emit; the first EVENT turns it into an SSE
+ * stream. `in_call` covers emits made inside fa__mcp_modern_handle (the exchange may end before
+ * it returns: then `x` is never set and the context is freed when it returns). */
+
+/* Mcp-Param-* headers kept per request; more are ignored (a tool has a handful of parameters). */
+#define MODERN_MAX_PARAM_HDRS 32
+
+typedef struct {
+    fa__http_stream_t *http; /* held, then a stream once an event went out; NULL once finished */
+    fa__mcp_exchange_t *x;   /* set once fa__mcp_modern_handle returned with the exchange open */
+    int streaming, in_call, done;
+} modern_ctx_t;
+
+static void modern_sse_event(modern_ctx_t *m, const char *json, size_t len) {
+    fa__buf_t ev = FA__BUF_INIT;
+    if (fa__sse_format_event(&ev, "message", NULL, -1, json, len) == 0)
+        fa__http_stream_write(m->http, ev.data, ev.len);
+    fa__buf_free(&ev);
+}
+
+static void modern_emit(void *ctx, fa__emit_t kind, int status, const char *json, size_t len) {
+    modern_ctx_t *m = ctx;
+    if (m->done || !m->http)
+        return;
+    if (kind == FA__EMIT_EVENT || (kind == FA__EMIT_END && m->streaming)) {
+        if (!m->streaming) {
+            if (fa__http_held_stream(m->http, 200, "text/event-stream",
+                                     "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n") != 0) {
+                m->http = NULL; /* the connection is gone; the stream close callback follows */
+                return;
+            }
+            m->streaming = 1;
+        }
+        modern_sse_event(m, json, len);
+        if (kind == FA__EMIT_END) {
+            fa__http_stream_end(m->http);
+            m->http = NULL;
+            m->done = 1;
+        }
+    } else if (kind == FA__EMIT_END || kind == FA__EMIT_JSON) {
+        fa__http_held_respond(m->http, status, "application/json", NULL, json, len);
+        m->http = NULL;
+        m->done = 1;
+    } else { /* FA__EMIT_ACCEPTED */
+        fa__http_held_respond(m->http, 202, NULL, NULL, NULL, 0);
+        m->http = NULL;
+        m->done = 1;
+    }
+    if (m->done && !m->in_call)
+        free(m);
+}
+
+/* The client left before the final emit (held request or stream closed). */
+static void modern_closed(fa__http_stream_t *s, void *ctx) {
+    (void)s;
+    modern_ctx_t *m = ctx;
+    m->http = NULL;
+    if (m->done)
+        return;
+    m->done = 1;
+    if (m->in_call)
+        return; /* fa__mcp_modern_handle is still running: it frees m when it returns */
+    if (m->x)
+        fa__mcp_modern_abort(m->x);
+    free(m);
+}
+
+static const fa__mcp_modern_ops_t modern_ops = {modern_emit};
+
+static void modern_post(fa__mcp_http_t *ep, fa_http_req_t *req, json_t *body, const char *raw,
+                        size_t len) {
+    fa__mcp_param_hdr_t params[MODERN_MAX_PARAM_HDRS];
+    size_t nparams = 0;
+    for (size_t i = 0; i < req->h.nheaders && nparams < MODERN_MAX_PARAM_HDRS; i++) {
+        const fa__http_header_t *hd = &req->h.headers[i];
+        if (hd->name_len > 10 && strncasecmp(hd->name, "Mcp-Param-", 10) == 0) {
+            /* NUL-terminated copies from the request's arena, valid during the handler */
+            params[nparams].name = fa__http_req_strdup(req, hd->name + 10, hd->name_len - 10);
+            params[nparams].value = fa__http_req_strdup(req, hd->value, hd->value_len);
+            if (params[nparams].name && params[nparams].value)
+                nparams++;
+        }
+    }
+    fa__mcp_headers_t hdrs = {fa_http_req_header(req, "MCP-Protocol-Version"),
+                              fa_http_req_header(req, "Mcp-Method"),
+                              fa_http_req_header(req, "Mcp-Name"), params, nparams};
+    modern_ctx_t *m = calloc(1, sizeof *m);
+    if (!m || !(m->http = fa__http_hold(req, modern_closed, m))) {
+        free(m);
+        fa__mcp_http_error(req, 500, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        return;
+    }
+    m->in_call = 1;
+    fa__mcp_exchange_t *x = NULL;
+    int rc = fa__mcp_modern_handle(ep->mcp, raw, len, json_incref(body), &hdrs, &modern_ops, m, &x);
+    m->in_call = 0;
+    if (rc != 0 && !m->done && m->http) {
+        const char *msg = rc == FA_ENOMEM ? "Internal error: out of memory"
+                                          : "Server unavailable: shutting down or at its "
+                                            "session limit; retry later";
+        fa__buf_t b = FA__BUF_INIT;
+        int code = rc == FA_ENOMEM ? FA_RPC_INTERNAL_ERROR : FA_RPC_SERVER_OVERLOADED;
+        if (fa__rpc_write_error(&b, "null", 4, code, msg, NULL) == 0)
+            fa__http_held_respond(m->http, rc == FA_ENOMEM ? 500 : 503, "application/json",
+                                  "Retry-After: 1\r\n", b.data, b.len);
+        else
+            fa__http_held_respond(m->http, 500, NULL, NULL, NULL, 0);
+        fa__buf_free(&b);
+        m->done = 1;
+    }
+    if (m->done) {
+        if (x && rc == 0) /* closed during the call while the exchange stays open */
+            fa__mcp_modern_abort(x);
+        free(m);
+        return;
+    }
+    m->x = x;
+}
+
 static void handle_post(fa__mcp_http_t *ep, fa_http_req_t *req) {
     const char *accept = fa_http_req_header(req, "Accept");
     if (!fa__mcp_http_accepts(accept, "application/json") ||
@@ -984,12 +1105,12 @@ static void handle_post(fa__mcp_http_t *ep, fa_http_req_t *req) {
         return;
     }
     const char *version = fa_http_req_header(req, "MCP-Protocol-Version");
-    fa__era_error_t err;
-    fa__era_t era = fa__mcp_classify("POST", body, version, &err);
-    if (era == FA__ERA_ERROR) {
+    fa__http_era_error_t err;
+    fa__http_era_t era = fa__mcp_classify("POST", body, version, &err);
+    if (era == FA__HTTP_ERA_ERROR) {
         fa__mcp_http_error(req, err.status, err.code, err.why);
-    } else if (era == FA__ERA_MODERN) {
-        fa__mcp_modern_handle(ep, req, body, raw, len);
+    } else if (era == FA__HTTP_ERA_MODERN) {
+        modern_post(ep, req, body, raw, len);
     } else {
         const char *sid = fa_http_req_header(req, "Mcp-Session-Id");
         json_t *m = json_is_object(body) ? json_object_get(body, "method") : NULL;

@@ -251,6 +251,15 @@ static void *arena_alloc(fa_http_req_t *r, size_t n) {
     return ch + 1;
 }
 
+char *fa__http_req_strdup(fa_http_req_t *r, const char *s, size_t n) {
+    char *d = arena_alloc(r, n + 1);
+    if (d) {
+        memcpy(d, s, n);
+        d[n] = '\0';
+    }
+    return d;
+}
+
 /* Frees everything a request owns beyond its pooled capacity. */
 static void req_free(fa_http_req_t *r) {
     arena_reset(r);

@@ -152,6 +152,10 @@ int fa__http_stream_write(fa__http_stream_t *s, const void *data, size_t len);
 void fa__http_stream_end(fa__http_stream_t *s);
 fa__http_conn_t *fa__http_stream_conn(fa__http_stream_t *s);
 
+/* A NUL-terminated copy of s[0..n) in the request's arena, valid as long as the request view;
+ * NULL on out of memory. Handler thread. */
+char *fa__http_req_strdup(fa_http_req_t *r, const char *s, size_t n);
+
 /* ---- (4) held responses (the MCP Streamable HTTP endpoint) ----
  * A handler that cannot answer yet, and does not know yet whether the answer will be one body or
  * a stream, holds the request: nothing is written, the request stays first in line for its

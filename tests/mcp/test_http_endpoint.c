@@ -30,10 +30,10 @@ static json_t *J(const char *text) {
     return v;
 }
 
-static fa__era_t classify(const char *method, const char *body, const char *header,
-                          fa__era_error_t *err) {
+static fa__http_era_t classify(const char *method, const char *body, const char *header,
+                               fa__http_era_error_t *err) {
     json_t *b = body ? J(body) : NULL;
-    fa__era_t e = fa__mcp_classify(method, b, header, err);
+    fa__http_era_t e = fa__mcp_classify(method, b, header, err);
     json_decref(b);
     return e;
 }
@@ -41,60 +41,60 @@ static fa__era_t classify(const char *method, const char *body, const char *head
 #define CLAIM "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\"}"
 
 START_TEST(classify_rules) {
-    fa__era_error_t err;
+    fa__http_era_error_t err;
     /* 1. GET / DELETE: legacy session operations. */
-    ck_assert_int_eq(classify("GET", NULL, "2026-07-28", &err), FA__ERA_LEGACY);
-    ck_assert_int_eq(classify("DELETE", NULL, NULL, &err), FA__ERA_LEGACY);
+    ck_assert_int_eq(classify("GET", NULL, "2026-07-28", &err), FA__HTTP_ERA_LEGACY);
+    ck_assert_int_eq(classify("DELETE", NULL, NULL, &err), FA__HTTP_ERA_LEGACY);
     /* 2. Batches: legacy, unless an element claims the modern era. */
     ck_assert_int_eq(
         classify("POST", "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}]", NULL, &err),
-        FA__ERA_LEGACY);
+        FA__HTTP_ERA_LEGACY);
     ck_assert_int_eq(classify("POST",
                               "[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\","
                               "\"params\":{" CLAIM "}}]",
                               NULL, &err),
-                     FA__ERA_ERROR);
+                     FA__HTTP_ERA_ERROR);
     ck_assert_int_eq(err.status, 400);
     ck_assert_int_eq(err.code, -32600);
-    ck_assert_int_eq(classify("POST", "[1]", NULL, &err), FA__ERA_ERROR);
+    ck_assert_int_eq(classify("POST", "[1]", NULL, &err), FA__HTTP_ERA_ERROR);
     /* 3. A response. */
     ck_assert_int_eq(
         classify("POST", "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}", "2026-07-28", &err),
-        FA__ERA_LEGACY);
+        FA__HTTP_ERA_LEGACY);
     /* 4. initialize without a claim; with a modern header -> -32020. */
     const char *init = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{}}";
-    ck_assert_int_eq(classify("POST", init, NULL, &err), FA__ERA_LEGACY);
-    ck_assert_int_eq(classify("POST", init, "2025-11-25", &err), FA__ERA_LEGACY);
-    ck_assert_int_eq(classify("POST", init, "2026-07-28", &err), FA__ERA_ERROR);
+    ck_assert_int_eq(classify("POST", init, NULL, &err), FA__HTTP_ERA_LEGACY);
+    ck_assert_int_eq(classify("POST", init, "2025-11-25", &err), FA__HTTP_ERA_LEGACY);
+    ck_assert_int_eq(classify("POST", init, "2026-07-28", &err), FA__HTTP_ERA_ERROR);
     ck_assert_int_eq(err.code, -32020);
     /* 5. The claim decides, even on initialize, and whatever the header says. */
     ck_assert_int_eq(classify("POST",
                               "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\","
                               "\"params\":{" CLAIM "}}",
                               NULL, &err),
-                     FA__ERA_MODERN);
+                     FA__HTTP_ERA_MODERN);
     ck_assert_int_eq(classify("POST",
                               "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\","
                               "\"params\":{" CLAIM "}}",
                               "2025-06-18", &err),
-                     FA__ERA_MODERN);
+                     FA__HTTP_ERA_MODERN);
     /* A malformed claim is still a claim (never silently legacy). */
     ck_assert_int_eq(classify("POST",
                               "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\","
                               "\"params\":{\"_meta\":{\"io.modelcontextprotocol/"
                               "protocolVersion\":7}}}",
                               NULL, &err),
-                     FA__ERA_MODERN);
+                     FA__HTTP_ERA_MODERN);
     /* Other _meta keys are not a claim. */
     const char *plain = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\","
                         "\"params\":{\"_meta\":{\"progressToken\":1}}}";
-    ck_assert_int_eq(classify("POST", plain, NULL, &err), FA__ERA_LEGACY);
+    ck_assert_int_eq(classify("POST", plain, NULL, &err), FA__HTTP_ERA_LEGACY);
     /* 6. A modern header without a claim: modern (rejected there); unknown versions too. */
-    ck_assert_int_eq(classify("POST", plain, "2026-07-28", &err), FA__ERA_MODERN);
-    ck_assert_int_eq(classify("POST", plain, "v999", &err), FA__ERA_MODERN);
+    ck_assert_int_eq(classify("POST", plain, "2026-07-28", &err), FA__HTTP_ERA_MODERN);
+    ck_assert_int_eq(classify("POST", plain, "v999", &err), FA__HTTP_ERA_MODERN);
     /* 7. Legacy headers or none. */
-    ck_assert_int_eq(classify("POST", plain, "2025-03-26", &err), FA__ERA_LEGACY);
-    ck_assert_int_eq(classify("POST", "\"x\"", NULL, &err), FA__ERA_ERROR);
+    ck_assert_int_eq(classify("POST", plain, "2025-03-26", &err), FA__HTTP_ERA_LEGACY);
+    ck_assert_int_eq(classify("POST", "\"x\"", NULL, &err), FA__HTTP_ERA_ERROR);
 }
 END_TEST
 
@@ -529,11 +529,22 @@ START_TEST(header_checks) {
                 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}");
     ck_assert_int_eq(read_response(c), 200);
     hangup(c);
-    /* A modern-era request goes to the hook (the stub: 400 -32022). */
-    c = request(s->port, "POST", NULL, POST_HDRS,
+    /* A modern-era request goes to the engine's stateless exchange (no session needed): with a
+     * malformed envelope (no clientCapabilities) it is 400 -32602, whatever session it names... */
+    c = request(s->port, "POST", sidc, POST_HDRS "MCP-Protocol-Version: 2026-07-28\r\n",
                 "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"params\":{" CLAIM "}}");
     ck_assert_int_eq(read_response(c), 400);
-    ck_assert_ptr_nonnull(strstr(body_of(c), "-32022"));
+    ck_assert_ptr_nonnull(strstr(body_of(c), "-32602"));
+    hangup(c);
+    /* ... and a well-formed one with its headers is answered as JSON, statelessly. */
+    c = request(s->port, "POST", NULL,
+                POST_HDRS "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/list\r\n",
+                "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"params\":{\"_meta\":{"
+                "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","
+                "\"io.modelcontextprotocol/clientCapabilities\":{}}}}");
+    ck_assert_int_eq(read_response(c), 200);
+    ck_assert_ptr_nonnull(strstr(body_of(c), "\"tools\""));
+    ck_assert_ptr_nonnull(strstr(body_of(c), "\"resultType\":\"complete\""));
     hangup(c);
     /* PUT: 405. */
     c = request(s->port, "PUT", sidc, NULL, NULL);
