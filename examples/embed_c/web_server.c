@@ -1,7 +1,8 @@
 /* web_server.c: a small web app on the FasterAPI C embedding API (fasterapi/http.h).
  *
  *   fasterapi-example-web [--port 8000] [--host 127.0.0.1] [--io-threads N] [--static DIR]
- *                         [--clock-ms 1000]
+ *                         [--clock-ms 1000] [--max-connections N] [--max-body BYTES]
+ *                         [--header-timeout-ms MS] [--body-timeout-ms MS]
  *
  * Routes:
  *   GET  /json          a JSON object
@@ -168,6 +169,14 @@ int main(int argc, char **argv) {
             opts.io_threads = atoi(argv[++i]);
         } else if (i + 1 < argc && strcmp(argv[i], "--static") == 0) {
             dir = argv[++i];
+        } else if (i + 1 < argc && strcmp(argv[i], "--max-connections") == 0) {
+            opts.max_connections = (size_t)atol(argv[++i]);
+        } else if (i + 1 < argc && strcmp(argv[i], "--max-body") == 0) {
+            opts.max_body = (uint64_t)atoll(argv[++i]);
+        } else if (i + 1 < argc && strcmp(argv[i], "--header-timeout-ms") == 0) {
+            opts.header_timeout_ms = (uint64_t)atoll(argv[++i]);
+        } else if (i + 1 < argc && strcmp(argv[i], "--body-timeout-ms") == 0) {
+            opts.body_timeout_ms = (uint64_t)atoll(argv[++i]);
         } else if (i + 1 < argc && strcmp(argv[i], "--clock-ms") == 0) {
             clock_ms = atol(argv[++i]);
             if (clock_ms < 1 || clock_ms > 3600000)
@@ -175,7 +184,9 @@ int main(int argc, char **argv) {
         } else {
             fprintf(stderr,
                     "usage: %s [--port N] [--host H] [--io-threads N] [--static DIR] "
-                    "[--clock-ms N]\n",
+                    "[--clock-ms N]\n"
+                    "       [--max-connections N] [--max-body BYTES] [--header-timeout-ms MS] "
+                    "[--body-timeout-ms MS]\n",
                     argv[0]);
             return 2;
         }

@@ -994,8 +994,11 @@ static void flush_out(fa__http_conn_t *c) {
     c->out = t;
     c->out.len = 0;
     c->inflight_off = off;
-    if (fa__http_conn_queued(c) - off > srv_of(c)->opts.max_output) {
-        /* The client is not reading: drop it rather than buffer without bound. */
+    if (off == 0 && fa__http_conn_queued(c) > srv_of(c)->opts.max_output) {
+        /* The client is not reading (its socket took nothing) and more than the limit waits:
+         * drop it rather than buffer without bound. A client that reads may receive a single
+         * response larger than the limit (a 16 MiB body echoed back): that is the application's
+         * answer, not output piling up. */
         FA_DEBUG("http: closing a connection with %zu bytes unread by the client",
                  fa__http_conn_queued(c));
         close_now(c);

@@ -189,8 +189,11 @@ static void ws_drop(fa_ws_t *ws);
 static int out_bytes(fa_ws_t *ws, const void *a, size_t alen, const void *b, size_t blen) {
     if (!ws->c)
         return FA_ESTATE;
-    if (!ws->opening && fa__http_conn_queued(ws->c) + alen + blen > ws->max_output) {
-        /* The client does not read what it is sent: drop it rather than buffer without bound. */
+    size_t queued = fa__http_conn_queued(ws->c);
+    if (!ws->opening && queued > 0 && queued + alen + blen > ws->max_output) {
+        /* The client does not read what it is sent: drop it rather than buffer without bound.
+         * One message alone may exceed the limit (the application chose to send it); what is
+         * bounded is output piling up behind unread output. */
         FA_DEBUG("ws: closing a connection whose client does not read (%zu bytes queued)",
                  fa__http_conn_queued(ws->c));
         ws_drop(ws);
