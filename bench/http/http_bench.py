@@ -637,11 +637,35 @@ def part_http(rnd: int) -> None:
                 s.stop()
 
 
+def has_ws(srv: Server) -> str:
+    """'' when srv upgrades GET /ws to a WebSocket (101), else its status line."""
+    req = ("GET /ws HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nUpgrade: websocket\r\n"
+           "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+           "Sec-WebSocket-Version: 13\r\n\r\n" % srv.port)
+    try:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=5) as s:
+            s.sendall(req.encode())
+            line = s.recv(4096).split(b"\r\n")[0].decode("latin-1")
+    except OSError as e:
+        return str(e)
+    return "" if line.startswith("HTTP/1.1 101") else line
+
+
 def part_ws(rnd: int) -> None:
     pair: List[Server] = []
     try:
         if WITH_FA:
-            pair.append(start_fa_web())
+            fa = start_fa_web()
+            no = has_ws(fa)
+            if no:
+                fa.stop()
+                msg = "%s has no WebSocket at /ws (%s): npm ws measured alone" % (
+                    os.path.relpath(FA_WEB, ROOT), no)
+                if msg not in WARNINGS:
+                    WARNINGS.append(msg)
+                    log(msg)
+            else:
+                pair.append(fa)
         pair.append(start_node_ws())
         for j, mode in enumerate(WS_MODES):
             kind, _, size = mode.partition(":")
