@@ -291,6 +291,7 @@ struct fa_server_s {
     uv_timer_t shutdown_timer, call_timer;
     uv_check_t job_wake; /* wakes parked workers once per loop iteration (see fa__server_submit) */
     int jobs_unwoken;    /* jobs queued this iteration without a wake-up */
+    unsigned activity;   /* requests read + completion wake-ups: fa_server_run_fds spins on it */
     fa__workers_t *workers;
     fa_mpsc_t *completions;
     fa__sslot_t *slots; /* the session table */

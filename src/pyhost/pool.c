@@ -14,11 +14,13 @@
  * spurious wake-up.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "core/log.h"
 #include "core/workers.h"
@@ -368,6 +370,30 @@ static void run_call(fa__pyworker_t *w, fa_call_t *c) {
     }
 }
 
+/* Polls the job queue for up to p->spin_ns before the worker goes back to sleep in its loop.
+ * A client working one call at a time sends its next request tens of microseconds after our
+ * reply; a worker that is still polling then catches it without an eventfd write and a wake-up
+ * (a futex/epoll wake costs more than an echo call on the reference VM; bench/python). Only
+ * right after work, never while async tasks or answers are pending (the loop must run them),
+ * with the GIL released (another thread of the interpreter, or the canceller, may want it) and
+ * yielding the CPU on each round (the I/O thread and the client share the 2 vCPUs). */
+static fa_call_t *spin_pop(fa__pyworker_t *w) {
+    fa__pypool_t *p = w->pool;
+    if (p->spin_ns == 0 || (w->tasks && PyDict_GET_SIZE(w->tasks) > 0) ||
+        (w->futures && PyDict_GET_SIZE(w->futures) > 0))
+        return NULL;
+    PyThreadState *ts = PyEval_SaveThread();
+    uint64_t t0 = uv_hrtime();
+    fa_call_t *c = NULL;
+    while (!atomic_load_explicit(&w->stop, memory_order_relaxed) && uv_hrtime() - t0 < p->spin_ns) {
+        sched_yield();
+        if ((c = fa_mpmc_pop(p->jobs)) != NULL)
+            break;
+    }
+    PyEval_RestoreThread(ts);
+    return c;
+}
+
 PyObject *fa__pyworker_on_wake(fa__pyworker_t *w) {
     uint64_t v;
     while (read(w->efd, &v, sizeof v) > 0)
@@ -383,6 +409,8 @@ PyObject *fa__pyworker_on_wake(fa__pyworker_t *w) {
     uint64_t bit = 1ull << w->index;
     for (int budget = FA_PY_WAKE_BUDGET; budget > 0; budget--) {
         fa_call_t *c = fa_mpmc_pop(p->jobs);
+        if (!c)
+            c = spin_pop(w);
         if (!c) {
             /* Announce idleness, then look once more (the Dekker half of pool_wake). */
             atomic_fetch_or_explicit(&p->idle, bit, memory_order_relaxed);
@@ -556,6 +584,7 @@ int fa__pypool_start(fa__pypool_t **out, fa__py_mode_t mode, int n, size_t capac
     memset(p, 0, sizeof *p);
     p->mode = mode;
     p->app = *app;
+    p->spin_ns = fa__spin_window_ns("FASTERAPI_WORKER_SPIN_US", FA_PY_SPIN_US);
     p->shared_mcp = shared_mcp;
     pthread_mutex_init(&p->lock, NULL);
     pthread_cond_init(&p->cond, NULL);

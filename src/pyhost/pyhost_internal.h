@@ -35,6 +35,9 @@
 
 /* Most workers a pool supports (the idle set is one 64-bit word). */
 #define FA_PY_MAX_WORKERS 64
+/* How long a worker that just ran a call keeps polling the job queue before it sleeps in its
+ * loop, in microseconds (pool.c spin_pop; FASTERAPI_WORKER_SPIN_US overrides it). */
+#define FA_PY_SPIN_US 50
 /* Calls a worker runs per wake-up before letting its loop breathe (async tasks, I/O). */
 #define FA_PY_WAKE_BUDGET 64
 
@@ -97,6 +100,7 @@ struct fa__pypool_s {
     fa__pyworker_t *workers;
     fa_mpmc_t *jobs;
     fa__pyapp_t app;
+    uint64_t spin_ns;     /* how long an idle worker polls the queue (spin_pop in pool.c) */
     PyObject *shared_mcp; /* SHARED_GIL: the main interpreter's FastMCP instance (borrowed) */
     _Alignas(64) _Atomic uint64_t idle; /* bit i: worker i waits in its loop for calls */
     pthread_mutex_t lock;               /* start-up reports, interpreter creation */
