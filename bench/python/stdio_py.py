@@ -156,7 +156,8 @@ def main() -> None:
                  "n_ts": N_TS, "m_ts": M_TS, "n_c": N_C, "m_c": M_C, "layouts": LAYOUTS,
                  "pin_cpu": PIN_CPU, "py_args": PY_ARGS, "node": node, "quiet_wait_s": QUIET_WAIT,
                  "quiet_max_cpus": QUIET_MAX})
-    print("bench/python: %d rounds, window %d, warm-up %d, layouts %s (cpu %d), load %s" % (
+    print("bench/%s: %d rounds, window %d, warm-up %d, layouts %s (cpu %d), load %s" % (
+        "python" if SUITE == "py" else "stdio",
         ROUNDS, W, WARMUP, "/".join(LAYOUTS), PIN_CPU, meta["loadavg_before"]))
     print(bl.code_line(meta))
     cold = cold_start(meta)

@@ -143,6 +143,21 @@ uint64_t fa__spin_window_ns(const char *env, unsigned default_us) {
     return (uint64_t)us * 1000u;
 }
 
+void fa__spin_pause(void) {
+    /* -1 unknown, 0 pause, 1 yield; a benign race: every reader computes the same value. */
+    static _Atomic int mode = -1;
+    int m = atomic_load_explicit(&mode, memory_order_relaxed);
+    if (m < 0) {
+        const char *v = getenv("FASTERAPI_SPIN_YIELD");
+        m = !(v && strcmp(v, "0") == 0);
+        atomic_store_explicit(&mode, m, memory_order_relaxed);
+    }
+    if (m)
+        sched_yield();
+    else
+        cpu_relax();
+}
+
 int fa__workers_new(fa__workers_t **out, int n, size_t capacity, fa__job_fn fn, void *ctx) {
     if (n < 1 || !fn)
         return FA_EINVAL;

@@ -51,4 +51,8 @@ int fa__cpu_count(void);
  * CPU, where polling would only hold off the thread being waited for. */
 uint64_t fa__spin_window_ns(const char *env, unsigned default_us);
 
+/* One round of a polling wait: sched_yield(), so polling never holds off a runnable thread
+ * (ours or not); or, with FASTERAPI_SPIN_YIELD=0 (for measurements), a pause instruction. */
+void fa__spin_pause(void);
+
 #endif

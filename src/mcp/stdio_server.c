@@ -137,7 +137,7 @@ static void run_loop(fa_server_t *srv, uint64_t window) {
                 return;
             /* Polling must never take the CPU from a thread with work: on 2 vCPUs the Python
              * workers and the client share them with this loop. */
-            sched_yield();
+            fa__spin_pause();
         }
     }
 }

@@ -441,7 +441,7 @@ static fa_call_t *spin_pop(fa__pyworker_t *w) {
     uint64_t t0 = uv_hrtime();
     fa_call_t *c = NULL;
     while (!atomic_load_explicit(&w->stop, memory_order_relaxed) && uv_hrtime() - t0 < p->spin_ns) {
-        sched_yield();
+        fa__spin_pause();
         if ((c = fa_mpmc_pop(p->jobs)) != NULL)
             break;
     }

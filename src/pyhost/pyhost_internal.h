@@ -8,6 +8,13 @@
  * interpreter instead (shared GIL) and the host says so once. The main thread then releases the
  * GIL and becomes the libuv loop that serves MCP; it never touches Python again until shutdown.
  *
+ * Cold start. Isolated workers take ~100 ms to import the package and the app again, so with
+ * OWN_GIL the pool first starts an early worker: a thread in the main interpreter, where the app
+ * is imported already, which serves calls within milliseconds. The isolated workers start once
+ * it serves, and when the last is up the early worker retires (it finishes what it has and never
+ * announces itself idle again). A worker whose interpreter refuses the app (isolation) falls
+ * back to the main interpreter by itself; the host learns how the start ended from on_ready.
+ *
  * A worker thread runs an asyncio loop in its interpreter. Its eventfd is a reader on that loop:
  * when the server queues calls it writes the eventfd of an idle worker, whose callback
  * (_fasterapi._on_wake) pops calls from the shared MPMC queue and runs them. A plain `def` tool
