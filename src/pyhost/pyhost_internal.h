@@ -129,6 +129,7 @@ struct fa__pypool_s {
     uint64_t spin_ns;     /* how long an idle worker polls the queue (spin_pop in pool.c) */
     PyObject *shared_mcp; /* SHARED_GIL: the main interpreter's FastMCP instance (borrowed) */
     _Alignas(64) _Atomic uint64_t idle; /* bit i: worker i waits in its loop for calls */
+    _Atomic int spinning;               /* workers polling the queue (pool.c spin_pop) */
     pthread_mutex_t lock;               /* start-up reports */
     pthread_mutex_t create_lock;        /* interpreter creation (taken before the main GIL) */
     pthread_cond_t cond;
