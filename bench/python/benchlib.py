@@ -262,6 +262,27 @@ class StdioServer:
             self.close()
 
 
+def env_with_pycache() -> Dict[str, str]:
+    """The environment for cold starts: byte-code cached under build/ (bench-pycache), as an
+    installed package has its .pyc files (coldstart.py explains)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env["PYTHONPYCACHEPREFIX"] = os.path.join(BUILD, "bench-pycache")
+    return env
+
+
+def first_call_ms(cmd: Sequence[str], env: Optional[Dict[str, str]] = None,
+                  tool: tuple = ("echo", {"text": "hello"})) -> float:
+    """Spawn to the first answered tools/call, in ms: initialize, initialized and the call are
+    written at once, as a client that launches a server and calls a tool at once."""
+    s = StdioServer(cmd, env=env)
+    try:
+        s.send(initialize(1) + INITIALIZED + rpc(2, "tools/call", {"name": tool[0], "arguments": tool[1]}))
+        got = s.wait_for([1, 2], timeout=60)
+    finally:
+        s.close()
+    return (got[2][0] - s.t_spawn) * 1e3
+
+
 # ---- results ------------------------------------------------------------------------------------
 
 def median(v: Iterable[Optional[float]]) -> Optional[float]:

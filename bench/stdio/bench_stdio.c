@@ -96,11 +96,15 @@ typedef struct {
     uint64_t stray;         /* lines that were neither a reply nor a message with "method" */
 } conn_t;
 
+/* How many latency percentiles a phase reports (PCTS below). */
+#define FA_BENCH_NPCT 13
+
 typedef struct {
     const char *name;
     uint64_t calls, window;
     double elapsed_s;
     double p50_us, p99_us, max_us;
+    double pcts_us[FA_BENCH_NPCT]; /* the latency at each of PCTS, for distribution plots */
     double server_cpu_us_per_call, client_cpu_us_per_call;
     const char *cpu_source;
     uint64_t errors, reads, writes;
@@ -377,6 +381,10 @@ static int cmp_u64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+/* The percentiles reported as "lat_pcts_us" (bench/report.py plots the distributions). */
+static const double PCTS[FA_BENCH_NPCT] = {0.01, 0.05, 0.10,  0.25,  0.50,   0.75, 0.90,
+                                           0.95, 0.99, 0.995, 0.999, 0.9999, 1.0};
+
 /* Nearest-rank percentile of a sorted array, in microseconds. */
 static double pct_us(const uint64_t *v, uint64_t n, double p) {
     if (n == 0)
@@ -531,6 +539,8 @@ static int run_phase(conn_t *c, phase_t *ph, uint64_t n, uint64_t window, bool m
         ph->p50_us = pct_us(t.t_sent, m, 0.50);
         ph->p99_us = pct_us(t.t_sent, m, 0.99);
         ph->max_us = m ? (double)t.t_sent[m - 1] / 1e3 : 0;
+        for (int k = 0; k < FA_BENCH_NPCT; k++)
+            ph->pcts_us[k] = pct_us(t.t_sent, m, PCTS[k]);
         ph->calls = done;
     } else {
         /* Warm-up is not reported, but its errors still make the run invalid. */
@@ -669,13 +679,17 @@ static void print_json(const phase_t *ph, const char *label, const char *cmd, do
            "\"client_cpu_us_per_call\":%.3f,\"replies_per_read\":%.2f,\"client_reads\":%" PRIu64
            ",\"client_writes\":%" PRIu64 ",\"errors\":%" PRIu64 ",\"warmup_errors\":%" PRIu64
            ",\"server_peak_rss_kb\":%ld,"
-           "\"init_ms\":%.2f,\"exit_code\":%d,\"exit_ms\":%.2f,\"valid\":%s}\n",
+           "\"init_ms\":%.2f,\"exit_code\":%d,\"exit_ms\":%.2f,\"valid\":%s",
            ph->name, ph->calls, ph->window, ph->elapsed_s,
            ph->elapsed_s > 0 ? (double)ph->calls / ph->elapsed_s : 0, ph->p50_us, ph->p99_us,
            ph->max_us, ph->server_cpu_us_per_call, ph->cpu_source ? ph->cpu_source : "none",
            ph->client_cpu_us_per_call, ph->reads ? (double)ph->calls / (double)ph->reads : 0,
            ph->reads, ph->writes, ph->errors, warm_errors, rss_kb, init_ms, exit_code, exit_ms,
            invalid ? "false" : "true");
+    printf(",\"lat_pcts_us\":{");
+    for (int k = 0; k < FA_BENCH_NPCT; k++)
+        printf("%s\"%g\":%.2f", k ? "," : "", PCTS[k] * 100, ph->pcts_us[k]);
+    printf("}}\n");
 }
 
 static void usage(FILE *f) {

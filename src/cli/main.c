@@ -340,13 +340,11 @@ static int cmd_run(int argc, char **argv) {
     if (rc == 0)
         rc = fa__pyhost_serve(host, srv);
     if (rc) {
-        fa_server_free(srv);
         fa__pyhost_close(host);
+        fa_server_free(srv);
         return 1;
     }
-    FA_INFO("serving %s: %zu tool(s), Python %s (%s)", a.file,
-            json_array_size(json_object_get(table, "tools")), FA_PYTHON_VERSION,
-            fa__pyhost_mode(host));
+    /* The host logs the "serving" line once its worker interpreters are up. */
     if (a.http.addr)
         rc = serve_http(srv, &a.http);
     else
@@ -359,9 +357,11 @@ static int cmd_run(int argc, char **argv) {
         fflush(stderr);
         _exit(rc == 0 ? 0 : 1);
     }
+    /* The host first: joining its workers waits for any still starting, which may report to
+     * the server (fa_server_stop) until then, and tells whether they failed. */
+    int failed = fa__pyhost_close(host);
     fa_server_free(srv);
-    fa__pyhost_close(host);
-    return rc == 0 ? 0 : 1;
+    return rc == 0 && !failed ? 0 : 1;
 }
 
 static int cmd_inspect(int argc, char **argv) {

@@ -22,6 +22,7 @@
 #include <unistd.h>
 #endif
 
+#include "core/log.h"
 #include "fasterapi/error.h"
 #include "fasterapi/queue.h"
 
@@ -124,6 +125,37 @@ int fa__cpu_count(void) {
 #endif
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 ? (int)n : 1;
+}
+
+uint64_t fa__spin_window_ns(const char *env, unsigned default_us) {
+    if (fa__cpu_count() < 2)
+        return 0;
+    unsigned long us = default_us;
+    const char *v = env ? getenv(env) : NULL;
+    if (v && *v) {
+        char *end;
+        unsigned long x = strtoul(v, &end, 10);
+        if (*end == '\0' && *v != '-' && x <= FA_SPIN_US_MAX)
+            us = x;
+        else
+            FA_WARN("%s=%s is not 0..%d; using %lu", env, v, FA_SPIN_US_MAX, us);
+    }
+    return (uint64_t)us * 1000u;
+}
+
+void fa__spin_pause(void) {
+    /* -1 unknown, 0 pause, 1 yield; a benign race: every reader computes the same value. */
+    static _Atomic int mode = -1;
+    int m = atomic_load_explicit(&mode, memory_order_relaxed);
+    if (m < 0) {
+        const char *v = getenv("FASTERAPI_SPIN_YIELD");
+        m = !(v && strcmp(v, "0") == 0);
+        atomic_store_explicit(&mode, m, memory_order_relaxed);
+    }
+    if (m)
+        sched_yield();
+    else
+        cpu_relax();
 }
 
 int fa__workers_new(fa__workers_t **out, int n, size_t capacity, fa__job_fn fn, void *ctx) {

@@ -11,6 +11,7 @@
 #define FA_CORE_WORKERS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Runs one job on a worker thread. */
 typedef void (*fa__job_fn)(void *job, void *ctx);
@@ -41,5 +42,17 @@ int fa__workers_count(const fa__workers_t *w);
 
 /* Number of CPUs this process may run on (sched_getaffinity), at least 1. */
 int fa__cpu_count(void);
+
+/* Most microseconds a polling window may be set to (fa__spin_window_ns). */
+#define FA_SPIN_US_MAX 10000
+
+/* A bounded polling window in nanoseconds: `default_us`, or the environment variable `env`
+ * (0..FA_SPIN_US_MAX, for measurements; a bad value is reported and ignored); 0 on a single
+ * CPU, where polling would only hold off the thread being waited for. */
+uint64_t fa__spin_window_ns(const char *env, unsigned default_us);
+
+/* One round of a polling wait: sched_yield(), so polling never holds off a runnable thread
+ * (ours or not); or, with FASTERAPI_SPIN_YIELD=0 (for measurements), a pause instruction. */
+void fa__spin_pause(void);
 
 #endif

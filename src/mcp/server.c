@@ -467,6 +467,7 @@ void fa__server_shutdown(fa_server_t *srv, const char *why) {
 
 static void on_wake(fa__wakeup_t *w) {
     fa_server_t *srv = w->data;
+    srv->activity++;
     /* Acquire pairs with the release store in fa_server_stop. */
     if (atomic_load_explicit(&srv->stop_requested, memory_order_acquire))
         fa__server_shutdown(srv, "stop requested");

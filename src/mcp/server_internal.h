@@ -317,7 +317,8 @@ struct fa_server_s {
     fa__mrtr_t *gathering_tail;
     struct fa__mcp_exchange_s *reap; /* finished HTTP exchanges to close (modern.c) */
     char *state_key_file;
-    int jobs_unwoken; /* jobs queued this iteration without a wake-up */
+    int jobs_unwoken;  /* jobs queued this iteration without a wake-up */
+    unsigned activity; /* requests read + completion wake-ups: fa_server_run_fds spins on it */
     fa__workers_t *workers;
     fa_mpsc_t *completions;
     fa__sslot_t *slots; /* the session table */

@@ -12,6 +12,8 @@
  * thread re-attaches and finalises.
  */
 #include <errno.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,6 +41,11 @@ struct fa__pyhost_s {
     fa__py_mode_t mode;
     char **tool_names; /* tool callback data: the name each Python tool is called by */
     size_t ntool_names;
+    const char *display_path; /* the file as the user named it, for the start-up line */
+    fa_server_t *srv;
+    int nworkers;
+    _Atomic int failed;  /* a worker could not import the app: the run ends with status 1 */
+    _Atomic int closing; /* fa__pyhost_close has begun */
 };
 
 static int has_package(const char *dir) {
@@ -232,6 +239,7 @@ int fa__pyhost_open(fa__pyhost_t **out, const fa__pyhost_options_t *o) {
     if (!h)
         return FA_ENOMEM;
     h->opts = *o;
+    h->display_path = o->app_path;
     h->app_path = realpath(o->app_path, NULL);
     if (!h->app_path) {
         fprintf(stderr, "fasterapi: cannot open %s: %s\n", o->app_path, strerror(errno));
@@ -326,17 +334,62 @@ static void warn_startup(const fa__pyhost_t *h, int workers) {
             h->app_path, list, workers);
 }
 
+/* The pool's report on its isolated workers (pyhost_internal.h), from a worker thread, or from
+ * fa__pyhost_serve when there are none to wait for. The server already answers: until now the
+ * early worker ran calls in the main interpreter. */
+static void on_pool_ready(void *arg, int rc, int fell_back, const char *why) {
+    fa__pyhost_t *h = arg;
+    if (rc) {
+        /* The main interpreter imported the app but a worker interpreter could not: a start-up
+         * error like any other, though the server was already answering. */
+        FA_ERROR("cannot start the Python workers:\n%s", why);
+        atomic_store(&h->failed, 1);
+        /* The loop may not run yet (a worker that fails at once): retry until it does. */
+        for (int i = 0; i < 10000 && !atomic_load(&h->closing); i++) {
+            if (fa_server_stop(h->srv) == 0)
+                break;
+            usleep(1000);
+        }
+        return;
+    }
+    if (fell_back) {
+        /* numpy, pydantic-core, PyO3/Cython modules: the workers serve the app from the main
+         * interpreter. The log line quotes the exception's last line ("ImportError: module X
+         * does not..."). */
+        char text[4096];
+        snprintf(text, sizeof text, "%s", why);
+        size_t len = strlen(text);
+        while (len && text[len - 1] == '\n')
+            text[--len] = '\0';
+        const char *last = strrchr(text, '\n');
+        last = last ? last + 1 : text;
+        FA_WARN("%s does not load in isolated subinterpreters (%.300s); serving it from the main "
+                "interpreter with a shared GIL",
+                h->app_path, last);
+        h->mode = FA_PY_SHARED_GIL;
+    }
+    FA_INFO("serving %s: %zu tool(s), Python %s (%s)", h->display_path,
+            json_array_size(json_object_get(h->table, "tools")), FA_PYTHON_VERSION,
+            fa__pyhost_mode(h));
+    warn_startup(h, h->nworkers);
+}
+
+int fa__pyhost_failed(const fa__pyhost_t *h) {
+    return atomic_load(&((fa__pyhost_t *)(uintptr_t)h)->failed);
+}
+
 int fa__pyhost_serve(fa__pyhost_t *h, fa_server_t *srv) {
     int rc = register_table(h, srv);
     if (rc)
         return rc;
     int n = h->opts.workers > 0 ? h->opts.workers : fa__cpu_count();
-    if (n > FA_PY_MAX_WORKERS)
-        n = FA_PY_MAX_WORKERS;
+    if (n > FA_PY_MAX_WORKERS - 1)
+        n = FA_PY_MAX_WORKERS - 1; /* one slot is the early worker's */
+    h->srv = srv;
+    h->nworkers = n;
     fa__pyapp_t app = {h->app_path, h->app_name, fa__pyhost_package_dir(), h->opts.debug};
     size_t capacity = srv->opts.max_inflight;
     char err[4096];
-    int refused = 0;
     h->mode = FA_PY_OWN_GIL_DEFAULT && !h->opts.force_shared ? FA_PY_OWN_GIL : FA_PY_SHARED_GIL;
     if (!FA_PY_HAS_OWN_GIL)
         FA_INFO("Python %s has no per-interpreter GIL: tools run in the main interpreter "
@@ -346,37 +399,23 @@ int fa__pyhost_serve(fa__pyhost_t *h, fa_server_t *srv) {
         FA_WARN("Python %s has subinterpreter bugs that crash at exit (gh-119213, fixed in "
                 "3.12.4): tools run in the main interpreter (shared GIL); use Python >= 3.12.4",
                 PY_VERSION);
-    rc = fa__pypool_start(&h->pool, h->mode, n, capacity, &app,
-                          h->mode == FA_PY_SHARED_GIL ? h->mcp : NULL, err, sizeof err, &refused);
-    if (rc && refused) {
-        /* numpy, pydantic-core, PyO3/Cython modules: serve the app from the main interpreter.
-         * The log line quotes the exception's last line ("ImportError: module X does not..."). */
-        size_t len = strlen(err);
-        while (len && err[len - 1] == '\n')
-            err[--len] = '\0';
-        const char *last = strrchr(err, '\n');
-        last = last ? last + 1 : err;
-        FA_WARN("%s does not load in isolated subinterpreters (%.300s); serving it from the main "
-                "interpreter with a shared GIL",
-                h->app_path, last);
-        h->mode = FA_PY_SHARED_GIL;
-        rc = fa__pypool_start(&h->pool, h->mode, n, capacity, &app, h->mcp, err, sizeof err,
-                              &refused);
-    }
+    rc = fa__pypool_start(&h->pool, h->mode, n, capacity, &app, h->mcp, on_pool_ready, h, err,
+                          sizeof err);
     if (rc) {
         fprintf(stderr, "fasterapi: cannot start the Python workers:\n%s\n", err);
         return rc;
     }
     fa__executor_t ex = fa__pypool_executor(h->pool);
     fa__server_set_executor(srv, &ex);
-    warn_startup(h, n);
     return 0;
 }
 
-void fa__pyhost_close(fa__pyhost_t *h) {
+int fa__pyhost_close(fa__pyhost_t *h) {
     if (!h)
-        return;
-    fa__pypool_free(h->pool);
+        return 0;
+    atomic_store(&h->closing, 1);
+    fa__pypool_free(h->pool); /* joins workers still starting: they report failures first */
+    int failed = atomic_load(&h->failed);
     h->pool = NULL;
     if (h->main_ts) {
         PyEval_RestoreThread(h->main_ts);
@@ -393,4 +432,5 @@ void fa__pyhost_close(fa__pyhost_t *h) {
     free(h->app_path);
     free(h->app_name);
     free(h);
+    return failed;
 }

@@ -3,7 +3,9 @@
  *   fa__pyhost_open   initialise CPython, import the user's file in the main interpreter and
  *                     export its table (tools, resources, prompts); nothing reaches stdout
  *   fa__pyhost_serve  register the table with a server and start the worker pool (isolated
- *                     interpreters, or the main interpreter as the fallback)
+ *                     interpreters, or the main interpreter as the fallback); returns as soon
+ *                     as calls can run (in the main interpreter until the isolated workers
+ *                     are up) and logs the "serving" line once the pool is complete
  *   fa__pyhost_close  stop the pool (each worker ends its interpreter) and finalise CPython
  *
  * All on the CLI's main thread; between serve and close that thread runs the server's loop and
@@ -34,9 +36,13 @@ int fa__pyhost_open(fa__pyhost_t **out, const fa__pyhost_options_t *o);
 const json_t *fa__pyhost_table(const fa__pyhost_t *h);
 /* Registers everything with srv and starts the pool. 0 or a negative FA_E* (error printed). */
 int fa__pyhost_serve(fa__pyhost_t *h, fa_server_t *srv);
+/* Whether the worker interpreters failed to start after serve had returned (the error is
+ * logged and the server told to stop): the run should end with a failure status. */
+int fa__pyhost_failed(const fa__pyhost_t *h);
 /* "own GIL" / "shared GIL": the mode the pool runs in (after serve). */
 const char *fa__pyhost_mode(const fa__pyhost_t *h);
-void fa__pyhost_close(fa__pyhost_t *h);
+/* Returns 1 when the worker interpreters failed to start (fa__pyhost_failed), else 0. */
+int fa__pyhost_close(fa__pyhost_t *h);
 /* The directory holding the fasterapi Python package (env FASTERAPI_PYTHONPATH, the install
  * tree next to the executable, or the source tree this was built from). */
 const char *fa__pyhost_package_dir(void);

@@ -4,7 +4,9 @@
  * main-interpreter thread state, calls Py_NewInterpreterFromConfig (which detaches it and returns
  * the new interpreter's state with its own GIL held), and keeps both; at the end it calls
  * Py_EndInterpreter on its own thread, re-attaches the main state and deletes it. Creation is
- * serialised by pool->lock (concurrent creation raced in 3.12, gh-123134).
+ * serialised by pool->create_lock (concurrent creation raced in 3.12, gh-123134), which is not
+ * pool->lock: a worker takes create_lock and then the main GIL, while the early worker reports
+ * to pool->lock holding the main GIL.
  *
  * Waking (a Dekker pair, like core/workers.c but with eventfds because a worker waits inside its
  * asyncio loop, not on a futex): a worker with nothing to do sets its bit in `idle`, fences, and
@@ -14,11 +16,13 @@
  * spurious wake-up.
  */
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "core/log.h"
 #include "core/workers.h"
@@ -43,14 +47,56 @@ static void efd_signal(int fd) {
 
 /* ---- start-up, in the worker's thread ---- */
 
+/* Takes the early worker out of the rotation: it finishes what it has and never announces
+ * itself idle again. Its idle bit is cleared without a wake-up, which loses nothing: every other
+ * worker re-checks the queue before it sleeps (the Dekker pair of on_wake and pool_wake). */
+static void retire_early(fa__pypool_t *p) {
+    if (p->early < 0)
+        return;
+    atomic_store_explicit(&p->retired, 1, memory_order_seq_cst);
+    atomic_fetch_and_explicit(&p->idle, ~(1ull << p->early), memory_order_seq_cst);
+}
+
+/* A worker's start-up result. The last isolated worker to finish starting tells the host. */
 static void report(fa__pyworker_t *w, int ok) {
-    pthread_mutex_lock(&w->pool->lock);
+    fa__pypool_t *p = w->pool;
+    pthread_mutex_lock(&p->lock);
     if (ok)
         w->ready = 1;
     else
         w->failed = 1;
-    pthread_cond_broadcast(&w->pool->cond);
-    pthread_mutex_unlock(&w->pool->lock);
+    int last = 0;
+    if (w->index != p->early) {
+        if (!ok && p->start_rc == 0) {
+            p->start_rc = FA_EPYTHON;
+            snprintf(p->start_error, sizeof p->start_error, "%s", w->error);
+        }
+        last = p->early >= 0 && --p->starting == 0;
+    }
+    pthread_cond_broadcast(&p->cond);
+    int rc = p->start_rc, fell_back = p->fell_back;
+    fa__pypool_ready_fn on_ready = p->on_ready;
+    pthread_mutex_unlock(&p->lock);
+    if (!last)
+        return;
+    if (rc == 0)
+        retire_early(p);
+    if (on_ready)
+        on_ready(p->ready_arg, rc, fell_back, p->start_error);
+}
+
+/* An isolated worker whose app refused isolation runs in the main interpreter instead. */
+static void note_fallback(fa__pyworker_t *w) {
+    fa__pypool_t *p = w->pool;
+    pthread_mutex_lock(&p->lock);
+    if (!p->fell_back) {
+        p->fell_back = 1;
+        snprintf(p->start_error, sizeof p->start_error, "%s", w->error);
+    }
+    pthread_mutex_unlock(&p->lock);
+    w->in_main = 1;
+    w->isolation_refused = 0;
+    w->error[0] = '\0';
 }
 
 #if PY_VERSION_HEX >= 0x030C0000
@@ -84,7 +130,7 @@ PyThreadState *fa__py_new_isolated(PyThreadState *caller, char *err, size_t err_
 static int attach_interpreter(fa__pyworker_t *w) {
     fa__pypool_t *p = w->pool;
     PyInterpreterState *main_interp = PyInterpreterState_Main();
-    if (p->mode == FA_PY_SHARED_GIL) {
+    if (w->in_main) {
         w->ts = PyThreadState_New(main_interp);
         if (!w->ts) {
             snprintf(w->error, sizeof w->error, "cannot create a Python thread state");
@@ -96,10 +142,10 @@ static int attach_interpreter(fa__pyworker_t *w) {
     }
 #if PY_VERSION_HEX >= 0x030C0000
     /* The lock is taken before the main GIL so a worker never waits for it holding that GIL. */
-    pthread_mutex_lock(&p->lock);
+    pthread_mutex_lock(&p->create_lock);
     w->main_ts = PyThreadState_New(main_interp);
     if (!w->main_ts) {
-        pthread_mutex_unlock(&p->lock);
+        pthread_mutex_unlock(&p->create_lock);
         snprintf(w->error, sizeof w->error, "cannot create a Python thread state");
         return -1;
     }
@@ -109,10 +155,10 @@ static int attach_interpreter(fa__pyworker_t *w) {
         PyThreadState_Clear(w->main_ts);
         PyThreadState_DeleteCurrent();
         w->main_ts = NULL;
-        pthread_mutex_unlock(&p->lock);
+        pthread_mutex_unlock(&p->create_lock);
         return -1;
     }
-    pthread_mutex_unlock(&p->lock);
+    pthread_mutex_unlock(&p->create_lock);
     w->ts = sub;
     w->interp = PyThreadState_GetInterpreter(sub);
     return 0;
@@ -124,7 +170,7 @@ static int attach_interpreter(fa__pyworker_t *w) {
 
 /* Ends what attach_interpreter began. Called with this worker's state attached. */
 static void detach_interpreter(fa__pyworker_t *w) {
-    if (w->pool->mode == FA_PY_SHARED_GIL) {
+    if (w->in_main) {
         PyThreadState_Clear(w->ts);
         PyThreadState_DeleteCurrent();
         w->ts = NULL;
@@ -165,7 +211,7 @@ static int setup_app(fa__pyworker_t *w) {
     PyObject *rt = ok ? PyImport_ImportModule("fasterapi._runtime") : NULL;
     PyObject *mcp = NULL, *io = rt ? PyObject_CallMethod(rt, "install_output", NULL) : NULL;
     if (io && PyObject_SetAttrString(rt, "HOSTED", Py_True) == 0) {
-        if (p->shared_mcp)
+        if (w->in_main)
             mcp = Py_NewRef(p->shared_mcp);
         else
             mcp = PyObject_CallMethod(rt, "load_app", "sz", p->app.app_path, p->app.app_name);
@@ -318,18 +364,28 @@ static void *worker_main(void *arg) {
     char name[16];
     snprintf(name, sizeof name, "fa-python-%u", (unsigned)w->index % 1000u);
     pthread_setname_np(pthread_self(), name);
-    if (attach_interpreter(w) != 0) {
-        report(w, 0);
-        return NULL;
-    }
-    w->thread_id = PyThread_get_thread_ident();
-    if (setup_app(w) != 0) {
+    int ok = attach_interpreter(w) == 0;
+    w->thread_id = ok ? PyThread_get_thread_ident() : 0;
+    if (ok && setup_app(w) != 0) {
         clear_objects(w);
         detach_interpreter(w);
-        report(w, 0);
-        return NULL;
+        ok = 0;
+        /* numpy, pydantic-core, PyO3/Cython modules: serve from the main interpreter, where
+         * the app is imported already. */
+        if (w->isolation_refused && w->pool->shared_mcp) {
+            note_fallback(w);
+            ok = attach_interpreter(w) == 0;
+            w->thread_id = ok ? PyThread_get_thread_ident() : 0;
+            if (ok && setup_app(w) != 0) {
+                clear_objects(w);
+                detach_interpreter(w);
+                ok = 0;
+            }
+        }
     }
-    report(w, 1);
+    report(w, ok);
+    if (!ok)
+        return NULL;
     PyObject *mod = PyImport_ImportModule("_fasterapi");
     PyObject *r =
         mod ? PyObject_CallMethod(mod, "_serve", "iOO", w->efd, w->loop, w->dispatcher) : NULL;
@@ -368,6 +424,37 @@ static void run_call(fa__pyworker_t *w, fa_call_t *c) {
     }
 }
 
+/* Polls the job queue for up to p->spin_ns before the worker goes back to sleep in its loop.
+ * A client working one call at a time sends its next request tens of microseconds after our
+ * reply; a worker that is still polling then catches it without an eventfd write and a wake-up
+ * (a futex/epoll wake costs more than an echo call on the reference VM; bench/python). Only
+ * right after work (`ran`: a worker woken for nothing does not poll), never while async tasks
+ * or answers are pending (the loop must run them), with the GIL released (another thread of the
+ * interpreter, or the canceller, may want it) and yielding the CPU on each round (the I/O thread
+ * and the client share the 2 vCPUs). While it polls, p->spinning counts it, and pool_wake wakes
+ * that many fewer sleeping workers: waking one that a poller beats to the call only costs a
+ * wake-up and then a useless poll on a third thread (measured: sequential p50 doubled). */
+static fa_call_t *spin_pop(fa__pyworker_t *w, int ran) {
+    fa__pypool_t *p = w->pool;
+    if (!ran || p->spin_ns == 0 || atomic_load_explicit(&p->retired, memory_order_relaxed) ||
+        (w->tasks && PyDict_GET_SIZE(w->tasks) > 0) ||
+        (w->futures && PyDict_GET_SIZE(w->futures) > 0))
+        return NULL;
+    PyThreadState *ts = PyEval_SaveThread();
+    /* seq_cst: pool_wake either sees us polling, or we (after the caller's fence) see its job. */
+    atomic_fetch_add_explicit(&p->spinning, 1, memory_order_seq_cst);
+    uint64_t t0 = uv_hrtime();
+    fa_call_t *c = NULL;
+    while (!atomic_load_explicit(&w->stop, memory_order_relaxed) && uv_hrtime() - t0 < p->spin_ns) {
+        fa__spin_pause();
+        if ((c = fa_mpmc_pop(p->jobs)) != NULL)
+            break;
+    }
+    atomic_fetch_sub_explicit(&p->spinning, 1, memory_order_seq_cst);
+    PyEval_RestoreThread(ts);
+    return c;
+}
+
 PyObject *fa__pyworker_on_wake(fa__pyworker_t *w) {
     uint64_t v;
     while (read(w->efd, &v, sizeof v) > 0)
@@ -383,7 +470,12 @@ PyObject *fa__pyworker_on_wake(fa__pyworker_t *w) {
     uint64_t bit = 1ull << w->index;
     for (int budget = FA_PY_WAKE_BUDGET; budget > 0; budget--) {
         fa_call_t *c = fa_mpmc_pop(p->jobs);
+        if (!c)
+            c = spin_pop(w, budget < FA_PY_WAKE_BUDGET);
         if (!c) {
+            /* A retired early worker has drained the queue and stays out of the rotation. */
+            if (w->index == p->early && atomic_load_explicit(&p->retired, memory_order_seq_cst))
+                Py_RETURN_NONE;
             /* Announce idleness, then look once more (the Dekker half of pool_wake). */
             atomic_fetch_or_explicit(&p->idle, bit, memory_order_relaxed);
             atomic_thread_fence(memory_order_seq_cst);
@@ -417,6 +509,8 @@ static void pool_wake(void *self, int n) {
     fa__pypool_t *p = self;
     /* Pairs with the fence in fa__pyworker_on_wake: our pushes are ordered before this load. */
     atomic_thread_fence(memory_order_seq_cst);
+    /* Workers still polling the queue (spin_pop) take these calls without a wake-up. */
+    n -= atomic_load_explicit(&p->spinning, memory_order_seq_cst);
     uint64_t m = atomic_load_explicit(&p->idle, memory_order_relaxed);
     while (n > 0 && m) {
         int i = __builtin_ctzll(m);
@@ -506,13 +600,16 @@ static void *canceller_main(void *arg) {
 
 /* ---- lifecycle (host thread, no GIL held) ---- */
 
-static void stop_workers(fa__pypool_t *p, int started) {
-    for (int i = 0; i < started; i++) {
+static void stop_workers(fa__pypool_t *p) {
+    for (int i = 0; i < p->n; i++) {
+        if (!p->workers[i].thread_started)
+            continue;
         atomic_store_explicit(&p->workers[i].stop, 1, memory_order_release);
         efd_signal(p->workers[i].efd);
     }
-    for (int i = 0; i < started; i++)
-        pthread_join(p->workers[i].thread, NULL);
+    for (int i = 0; i < p->n; i++)
+        if (p->workers[i].thread_started)
+            pthread_join(p->workers[i].thread, NULL);
 }
 
 void fa__pypool_free(fa__pypool_t *p) {
@@ -525,7 +622,7 @@ void fa__pypool_free(fa__pypool_t *p) {
         pthread_mutex_unlock(&p->cancel_lock);
         pthread_join(p->canceller, NULL);
     }
-    stop_workers(p, p->n);
+    stop_workers(p);
     for (int i = 0; i < p->n; i++) {
         if (p->workers[i].efd >= 0)
             close(p->workers[i].efd);
@@ -536,6 +633,7 @@ void fa__pypool_free(fa__pypool_t *p) {
     free(p->workers);
     free(p->cancel_q);
     pthread_mutex_destroy(&p->lock);
+    pthread_mutex_destroy(&p->create_lock);
     pthread_cond_destroy(&p->cond);
     pthread_mutex_destroy(&p->cancel_lock);
     pthread_cond_destroy(&p->cancel_cond);
@@ -543,11 +641,10 @@ void fa__pypool_free(fa__pypool_t *p) {
 }
 
 int fa__pypool_start(fa__pypool_t **out, fa__py_mode_t mode, int n, size_t capacity,
-                     const fa__pyapp_t *app, PyObject *shared_mcp, char *err, size_t err_size,
-                     int *isolation_refused) {
-    *isolation_refused = 0;
-    if (n < 1 || n > FA_PY_MAX_WORKERS) {
-        snprintf(err, err_size, "the worker count must be 1..%d", FA_PY_MAX_WORKERS);
+                     const fa__pyapp_t *app, PyObject *shared_mcp, fa__pypool_ready_fn on_ready,
+                     void *ready_arg, char *err, size_t err_size) {
+    if (n < 1 || n > FA_PY_MAX_WORKERS - 1) {
+        snprintf(err, err_size, "the worker count must be 1..%d", FA_PY_MAX_WORKERS - 1);
         return FA_EINVAL;
     }
     fa__pypool_t *p = aligned_alloc(64, (sizeof *p + 63) & ~(size_t)63);
@@ -556,24 +653,43 @@ int fa__pypool_start(fa__pypool_t **out, fa__py_mode_t mode, int n, size_t capac
     memset(p, 0, sizeof *p);
     p->mode = mode;
     p->app = *app;
+    p->spin_ns = fa__spin_window_ns("FASTERAPI_WORKER_SPIN_US", FA_PY_SPIN_US);
     p->shared_mcp = shared_mcp;
+    p->on_ready = on_ready;
+    p->ready_arg = ready_arg;
+    /* Own GIL: one more thread, the early worker, in the main interpreter (last index). */
+    int total = mode == FA_PY_OWN_GIL ? n + 1 : n;
+    p->early = mode == FA_PY_OWN_GIL ? n : -1;
+    p->starting = mode == FA_PY_OWN_GIL ? n : 0;
     pthread_mutex_init(&p->lock, NULL);
+    pthread_mutex_init(&p->create_lock, NULL);
     pthread_cond_init(&p->cond, NULL);
     pthread_mutex_init(&p->cancel_lock, NULL);
     pthread_cond_init(&p->cancel_cond, NULL);
     p->cancel_cap = capacity;
-    p->workers = calloc((size_t)n, sizeof *p->workers);
+    p->workers = calloc((size_t)total, sizeof *p->workers);
     p->cancel_q = calloc(capacity, sizeof *p->cancel_q);
     if (!p->workers || !p->cancel_q || fa_mpmc_new(&p->jobs, capacity) != 0) {
         fa__pypool_free(p);
         return FA_ENOMEM;
     }
-    int started = 0, rc = 0;
-    for (int i = 0; i < n; i++) {
+    p->n = total;
+    for (int i = 0; i < total; i++) {
         fa__pyworker_t *w = &p->workers[i];
         w->pool = p;
         w->index = i;
+        w->in_main = mode == FA_PY_SHARED_GIL || i == p->early;
+        w->efd = -1;
         pthread_mutex_init(&w->inbox_lock, NULL);
+    }
+    int rc = 0;
+    /* The early worker first, alone: it only needs a thread state in the main interpreter,
+     * where the app is imported already, so it serves within a few milliseconds. The isolated
+     * workers start once it does: each one holds the main GIL while it creates its interpreter,
+     * which would hold the early worker up too; then they import the package and the app on
+     * their own GILs (~100 ms) while the early worker answers. */
+    for (int k = 0; k < total && rc == 0; k++) {
+        fa__pyworker_t *w = &p->workers[p->early >= 0 ? (k + total - 1) % total : k];
         w->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
         if (w->efd < 0) {
             rc = -errno;
@@ -584,34 +700,56 @@ int fa__pypool_start(fa__pypool_t **out, fa__py_mode_t mode, int n, size_t capac
             rc = -e;
             break;
         }
-        started++;
+        w->thread_started = 1;
+        if (k == 0 && p->early >= 0) {
+            pthread_mutex_lock(&p->lock);
+            while (!w->ready && !w->failed)
+                pthread_cond_wait(&p->cond, &p->lock);
+            if (w->failed) {
+                snprintf(err, err_size, "%s", w->error);
+                rc = FA_EPYTHON;
+                p->starting = 0; /* no isolated worker will start */
+            }
+            pthread_mutex_unlock(&p->lock);
+        }
     }
-    /* Wait until every started worker has imported the app (or failed). */
+    if (rc && p->early >= 0) {
+        /* The isolated workers never started (or some did): none may report any more. */
+        pthread_mutex_lock(&p->lock);
+        p->on_ready = NULL;
+        pthread_mutex_unlock(&p->lock);
+    }
+    /* Shared GIL: wait for all. */
     pthread_mutex_lock(&p->lock);
     for (;;) {
-        int done = 0;
-        for (int i = 0; i < started; i++)
-            done += p->workers[i].ready || p->workers[i].failed;
-        if (done == started)
+        int pending = 0;
+        for (int i = 0; i < total; i++) {
+            const fa__pyworker_t *w = &p->workers[i];
+            if (p->early < 0 && w->thread_started && !w->ready && !w->failed)
+                pending++;
+        }
+        if (!pending)
             break;
         pthread_cond_wait(&p->cond, &p->lock);
     }
-    pthread_mutex_unlock(&p->lock);
-    for (int i = 0; rc == 0 && i < started; i++) {
-        if (p->workers[i].failed) {
+    for (int i = 0; rc == 0 && i < total; i++) {
+        if (p->workers[i].failed && p->early < 0) {
             snprintf(err, err_size, "%s", p->workers[i].error);
-            *isolation_refused = p->workers[i].isolation_refused;
             rc = FA_EPYTHON;
         }
     }
+    if (rc)
+        p->on_ready = NULL; /* isolated workers still starting must not report any more */
+    pthread_mutex_unlock(&p->lock);
     if (rc == 0 && pthread_create(&p->canceller, NULL, canceller_main, p) == 0)
         p->canceller_started = 1;
     if (rc) {
-        p->n = started; /* only those are joined; failed workers have already exited */
+        /* Isolated workers still starting are stopped and joined like the others. */
         fa__pypool_free(p);
         return rc;
     }
-    p->n = n;
     *out = p;
+    if (p->early < 0 && on_ready)
+        on_ready(ready_arg, 0, 0, "");
     return 0;
 }

@@ -8,6 +8,13 @@
  * interpreter instead (shared GIL) and the host says so once. The main thread then releases the
  * GIL and becomes the libuv loop that serves MCP; it never touches Python again until shutdown.
  *
+ * Cold start. Isolated workers take ~100 ms to import the package and the app again, so with
+ * OWN_GIL the pool first starts an early worker: a thread in the main interpreter, where the app
+ * is imported already, which serves calls within milliseconds. The isolated workers start once
+ * it serves, and when the last is up the early worker retires (it finishes what it has and never
+ * announces itself idle again). A worker whose interpreter refuses the app (isolation) falls
+ * back to the main interpreter by itself; the host learns how the start ended from on_ready.
+ *
  * A worker thread runs an asyncio loop in its interpreter. Its eventfd is a reader on that loop:
  * when the server queues calls it writes the eventfd of an idle worker, whose callback
  * (_fasterapi._on_wake) pops calls from the shared MPMC queue and runs them. A plain `def` tool
@@ -35,6 +42,9 @@
 
 /* Most workers a pool supports (the idle set is one 64-bit word). */
 #define FA_PY_MAX_WORKERS 64
+/* How long a worker that just ran a call keeps polling the job queue before it sleeps in its
+ * loop, in microseconds (pool.c spin_pop; FASTERAPI_WORKER_SPIN_US overrides it). */
+#define FA_PY_SPIN_US 50
 /* Calls a worker runs per wake-up before letting its loop breathe (async tasks, I/O). */
 #define FA_PY_WAKE_BUDGET 64
 
@@ -59,7 +69,11 @@ typedef struct {
 typedef struct {
     fa__pypool_t *pool; /* (any) */
     int index;          /* (any) */
+    int in_main;        /* runs in the main interpreter (shared GIL, the early worker, or the
+                           fallback); set before the thread starts, or by the worker itself
+                           when it falls back, before it reports */
     pthread_t thread;
+    int thread_started;
     int efd;                    /* (any) eventfd: calls queued, stop */
     PyInterpreterState *interp; /* (any, after start) the interpreter this worker runs */
     PyThreadState *ts;          /* (worker) this thread's state in interp */
@@ -91,15 +105,33 @@ typedef struct {
     int debug;            /* tracebacks in tool errors */
 } fa__pyapp_t;
 
+/* How the start of the isolated workers ended, told once from a worker thread (with that
+ * worker's GIL held) or, when there are none to wait for, from fa__pypool_start:
+ * rc 0 all are serving; with `fell_back` set the app refused isolated interpreters, `why` says
+ * why, and every worker now runs in the main interpreter (shared GIL). rc FA_EPYTHON: a worker
+ * could not import the app; `why` holds the traceback. */
+typedef void (*fa__pypool_ready_fn)(void *arg, int rc, int fell_back, const char *why);
+
 struct fa__pypool_s {
     fa__py_mode_t mode;
-    int n;
+    int n;                  /* threads in `workers`, the early worker included */
+    int early;              /* index of the early worker, or -1 */
+    _Atomic int retired;    /* the early worker takes no more calls: the isolated ones serve */
+    int starting;           /* isolated workers still starting (under lock) */
+    int fell_back;          /* under lock: a worker fell back to the main interpreter */
+    int start_rc;           /* under lock: FA_EPYTHON once a worker failed */
+    char start_error[4096]; /* under lock: the first failure or fallback reason */
+    fa__pypool_ready_fn on_ready;
+    void *ready_arg;
     fa__pyworker_t *workers;
     fa_mpmc_t *jobs;
     fa__pyapp_t app;
+    uint64_t spin_ns;     /* how long an idle worker polls the queue (spin_pop in pool.c) */
     PyObject *shared_mcp; /* SHARED_GIL: the main interpreter's FastMCP instance (borrowed) */
     _Alignas(64) _Atomic uint64_t idle; /* bit i: worker i waits in its loop for calls */
-    pthread_mutex_t lock;               /* start-up reports, interpreter creation */
+    _Atomic int spinning;               /* workers polling the queue (pool.c spin_pop) */
+    pthread_mutex_t lock;               /* start-up reports */
+    pthread_mutex_t create_lock;        /* interpreter creation (taken before the main GIL) */
     pthread_cond_t cond;
     /* The canceller thread and its queue. */
     pthread_t canceller;
@@ -112,12 +144,16 @@ struct fa__pypool_s {
 };
 
 /* ---- pool.c ---- */
-/* Starts n workers in the given mode; blocks until each has imported the app. The caller holds
- * no Python thread state (the GIL is released). Returns 0; or FA_EPYTHON with the first worker's
- * error text in err (isolation_refused set when the module refused subinterpreters). */
+/* Starts n workers in the given mode. shared_mcp is the app's FastMCP instance in the main
+ * interpreter. SHARED_GIL: n threads in the main interpreter; returns once all serve.
+ * OWN_GIL: n isolated workers, plus an early worker in the main interpreter (which has the app
+ * imported already) that serves calls until they are up; returns as soon as the early worker
+ * serves, and on_ready tells how the isolated start ended (an app that refuses isolation makes
+ * the workers fall back to the main interpreter by themselves). The caller holds no Python
+ * thread state (the GIL is released). Returns 0, or FA_EPYTHON with the error text in err. */
 int fa__pypool_start(fa__pypool_t **out, fa__py_mode_t mode, int n, size_t capacity,
-                     const fa__pyapp_t *app, PyObject *shared_mcp, char *err, size_t err_size,
-                     int *isolation_refused);
+                     const fa__pyapp_t *app, PyObject *shared_mcp, fa__pypool_ready_fn on_ready,
+                     void *ready_arg, char *err, size_t err_size);
 #if PY_VERSION_HEX >= 0x030C0000
 /* Creates an isolated interpreter (own GIL, own allocator, only multi-phase extensions;
  * subinterp.md §1.1) from the attached `caller` state. Returns its thread state, attached, with

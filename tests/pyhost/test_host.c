@@ -47,8 +47,8 @@ static json_t *serve(const char *const *lines, size_t n, int workers, int shared
     close(rd);
     close(out_fd);
     ck_assert_uint_eq(srv->abandoned, 0);
+    ck_assert_int_eq(fa__pyhost_close(h), 0); /* before the server: see fa__pyhost_failed */
     fa_server_free(srv);
-    fa__pyhost_close(h);
     size_t len;
     char *text = fa_test_read_file(out_path, &len);
     unlink(in_path);

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from typing import Any
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -71,8 +72,11 @@ class PyServerTestCase(ServerTestCase):
     """ServerTestCase with `fasterapi run` servers."""
 
     def serve(self, name: str, *args: str, version: str = LATEST, init: bool = True,
-              capabilities: dict | None = None, **kw: Any) -> Server:
-        """`fasterapi run apps/<name>.py ARGS`, past the handshake when init is true."""
+              capabilities: dict | None = None, ready: bool = True, **kw: Any) -> Server:
+        """`fasterapi run apps/<name>.py ARGS`, past the handshake when init is true. With
+        `ready` (and init), also waits for the start-up line: the server answers at once, from
+        the main interpreter, while its worker interpreters start; tests about where calls run
+        (which interpreter, which worker) need the workers up."""
         srv = self.start("run", app(name), *args, **kw)
         if init:
             params = initialize_params(version)
@@ -82,7 +86,21 @@ class PyServerTestCase(ServerTestCase):
             if "result" not in resp:
                 raise AssertionError("initialize failed: %r" % (resp,))
             srv.send(notification("notifications/initialized"))
+            quiet = any(a in ("warn", "error") for a in args)
+            if ready and not quiet:
+                self.wait_serving(srv)
         return srv
+
+    def wait_serving(self, srv: Server, timeout: float = 30.0) -> str:
+        """The "serving FILE: N tool(s), Python X (MODE)" line, logged once the workers run."""
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in srv.logs().splitlines():
+                if "serving " in line and "tool(s), Python" in line:
+                    return line
+            if time.monotonic() > deadline or srv.proc.poll() is not None:
+                raise AssertionError("no start-up line in:\n" + srv.logs())
+            time.sleep(0.01)
 
     def assertAlive(self, srv: Server, tag: str = "alive") -> None:
         """A ping and a sync echo still answer."""
