@@ -55,6 +55,13 @@ struct uv_loop_s;
 #define FA_RPC_REQUEST_TIMEOUT (-32003)   /* a non-tool request (resources/read, ...) timed out */
 #define FA_MCP_RESOURCE_NOT_FOUND (-32002)
 #define FA_MCP_URL_ELICITATION_REQUIRED (-32042)
+/* Protocol 2026-07-28 (research/spec_2026.md §6): headers disagree with the body or are missing;
+ * the request needs a client capability the client did not declare (data.requiredCapabilities,
+ * a ClientCapabilities object such as {"sampling":{}}); the claimed version is not supported
+ * (data {supported, requested}). */
+#define FA_RPC_HEADER_MISMATCH (-32020)
+#define FA_RPC_MISSING_CAPABILITY (-32021)
+#define FA_RPC_UNSUPPORTED_VERSION (-32022)
 
 typedef struct fa_server_s fa_server_t;
 typedef struct fa_call_s fa_call_t;
@@ -104,6 +111,11 @@ typedef struct {
     unsigned tool_timeout_ms;     /* 0 = no per-call timeout (default) */
     int handle_signals; /* 1: SIGINT/SIGTERM shut the server down gracefully (a second one skips
                            the wait). Default 0: the library installs no signal handler. */
+    /* Protocol 2026-07-28 multi round-trip requests: the requestState a tool's questions are
+     * answered against is signed (HMAC-SHA256) with a random per-process key, or, when this names
+     * a file (32 to 4096 bytes of secret), with a key derived from it, so that several instances
+     * behind a load balancer accept each other's state. NULL (default): per-process key. */
+    const char *state_key_file;
 } fa_server_options_t;
 
 /* Fills every field with its default. */
@@ -215,6 +227,27 @@ typedef void (*fa_response_cb)(void *arg, const json_t *result, const json_t *er
  * finished; cb not called) or FA_ENOMEM (cb not called). */
 FA_EXTERN int fa_call_request(fa_call_t *call, const char *method, json_t *params,
                               fa_response_cb cb, void *arg);
+
+/* The same with the key under which the question appears in a 2026-07-28 input_required result
+ * (`inputRequests.<key>`; NULL: the engine names it "r<n>"). In that era the engine never sends
+ * requests: the first time a tool asks, the request is answered with input_required (the
+ * callback gets an error and the call's own result is discarded); the client retries with its
+ * answers and the tool runs again, and then each request, in the order asked, is answered at
+ * once with the client's answer. A request needing a capability the client did not declare
+ * in that request ends the call with -32021. Legacy sessions send a real request, as above. */
+FA_EXTERN int fa_call_request_keyed(fa_call_t *call, const char *key, const char *method,
+                                    json_t *params, fa_response_cb cb, void *arg);
+
+/* The capabilities the client declared (ClientCapabilities: in initialize, or in this request's
+ * _meta in protocol 2026-07-28); borrowed, valid until the call is finished; read only. */
+FA_EXTERN const json_t *fa_call_client_capabilities(const fa_call_t *call);
+
+/* List-changed notifications to the clients listening (protocol 2026-07-28
+ * subscriptions/listen): any thread, any time while running. Returns 0 or FA_ESTATE. */
+#define FA_MCP_CHANGED_TOOLS 1u
+#define FA_MCP_CHANGED_PROMPTS 2u
+#define FA_MCP_CHANGED_RESOURCES 4u
+FA_EXTERN int fa_server_notify_changed(fa_server_t *srv, unsigned what);
 
 /* True once the client cancelled the call (notifications/cancelled) or it timed out. A
  * cancelled call must still be finished; its result is discarded, as the spec asks. */

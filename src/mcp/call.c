@@ -22,6 +22,8 @@ void fa__call_free(fa_call_t *c) {
     json_decref(c->args);
     json_decref(c->params);
     json_decref(c->progress_token);
+    json_decref(c->client_caps);
+    fa__mrtr_free(c->mrtr);
     free(c->id_text);
     if (c->reply_heap)
         free(c->reply);
@@ -79,6 +81,22 @@ static void build_reply(fa_call_t *c, json_t *result, int code, const char *mess
     fa__buf_t b = fa__buf_on(c->inline_reply, FA_CALL_INLINE_REPLY);
     size_t max = c->srv->opts.max_result;
     int rc;
+    if (c->modern) {
+        /* Protocol 2026-07-28: resource-not-found is -32602 (SEP-2164; -32002 is retired), every
+         * result says its resultType, and a read carries cache hints (spec_2026.md §4, §6). */
+        if (message && code == FA_MCP_RESOURCE_NOT_FOUND)
+            code = FA_RPC_INVALID_PARAMS;
+        if (!message && json_is_object(result)) {
+            fa__modern_decorate(c->srv, result);
+            if (c->op == FA__OP_READ_RESOURCE &&
+                strcmp(json_string_value(json_object_get(result, "resultType")), "complete") == 0) {
+                if (!json_object_get(result, "ttlMs"))
+                    json_object_set_new(result, "ttlMs", json_integer(FA_MCP_READ_TTL_MS));
+                if (!json_object_get(result, "cacheScope"))
+                    json_object_set_new(result, "cacheScope", json_string("private"));
+            }
+        }
+    }
     if (message) {
         rc = fa__rpc_write_error(&b, c->id_text, c->id_len, code, message, data);
     } else if (!json_is_object(result)) {
@@ -305,6 +323,7 @@ json_t *fa_result_structured(json_t *structured) {
 }
 
 void fa__outreq_free(fa__outreq_t *r) {
+    free(r->key);
     free(r->rel_id);
     free(r->method);
     json_decref(r->params);
@@ -314,20 +333,30 @@ void fa__outreq_free(fa__outreq_t *r) {
 
 int fa_call_request(fa_call_t *call, const char *method, json_t *params, fa_response_cb cb,
                     void *arg) {
+    return fa_call_request_keyed(call, NULL, method, params, cb, arg);
+}
+
+const json_t *fa_call_client_capabilities(const fa_call_t *call) {
+    return call->client_caps;
+}
+
+int fa_call_request_keyed(fa_call_t *call, const char *key, const char *method, json_t *params,
+                          fa_response_cb cb, void *arg) {
     if (atomic_load_explicit(&call->finished, memory_order_acquire)) {
         json_decref(params);
         return FA_EALREADY;
     }
     fa__outreq_t *r = calloc(1, sizeof *r);
-    if (!r || !(r->method = strdup(method)) || !cb ||
-        !(r->rel_id = strndup(call->id_text, call->id_len))) {
+    if (!r || !method || !(r->method = strdup(method)) || !cb ||
+        !(r->rel_id = strndup(call->id_text, call->id_len)) || (key && !(r->key = strdup(key)))) {
         if (r) {
             free(r->method);
             free(r->rel_id);
+            free(r->key);
         }
         free(r);
         json_decref(params);
-        return cb ? FA_ENOMEM : FA_EINVAL;
+        return cb && method ? FA_ENOMEM : FA_EINVAL;
     }
     r->kind = FA__ITEM_REQUEST;
     r->sref = call->sref;

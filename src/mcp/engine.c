@@ -142,6 +142,8 @@ static void do_cancelled(fa__session_t *s, json_t *params) {
     key->len = 0;
     if (fa__rpc_write_id(key, rid) != 0)
         return;
+    if (s->nlistens && fa__listen_cancel(s, key->data, key->len))
+        return; /* a subscriptions/listen stream: closed, nothing more is sent for it */
     fa__session_cancel(s, key->data, key->len,
                        json_string_value(json_object_get(params, "reason")));
 }
@@ -302,6 +304,173 @@ static void handle_batch(fa__session_t *s, json_t *arr) {
     fa__batch_done(s, b);
 }
 
+/* ---- the 2026-07-28 era (modern.h) ---- */
+
+static void do_discover(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params) {
+    (void)params;
+    fa_server_t *srv = s->srv;
+    json_t *versions = json_array();
+    for (size_t i = 0; versions && i < fa__mcp_nmodern_versions; i++)
+        json_array_append_new(versions, json_string(fa__mcp_modern_versions[i]));
+    /* listChanged: subscriptions/listen delivers fa_server_notify_changed to listeners. */
+    json_t *caps = json_pack("{s:{}, s:{s:b}}", "logging", "tools", "listChanged", 1);
+    if (caps && fa__catalog_has_prompts(srv))
+        json_object_set_new(caps, "prompts", json_pack("{s:b}", "listChanged", 1));
+    if (caps && fa__catalog_has_resources(srv))
+        json_object_set_new(caps, "resources", json_pack("{s:b}", "listChanged", 1));
+    if (caps && srv->catalog.completions)
+        json_object_set_new(caps, "completions", json_object());
+    json_t *info = json_pack("{s:s, s:s}", "name", srv->name, "version", srv->version);
+    if (info && srv->title)
+        json_object_set_new(info, "title", json_string(srv->title));
+    json_t *result = versions && caps && info
+                         ? json_pack("{s:s, s:o, s:o, s:i, s:s, s:{s:o}}", "resultType", "complete",
+                                     "supportedVersions", versions, "capabilities", caps, "ttlMs",
+                                     0, "cacheScope", "private", "_meta", FA_META_SERVER_INFO, info)
+                         : (json_decref(versions), json_decref(caps), json_decref(info), NULL);
+    if (result && srv->instructions)
+        json_object_set_new(result, "instructions", json_string(srv->instructions));
+    if (!result) {
+        fa__reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        return;
+    }
+    fa__reply_result(s, to, id, result);
+    json_decref(result);
+}
+
+/* The modern method table, sorted by name. Removed methods (initialize, ping, logging/setLevel,
+ * resources/subscribe, resources/unsubscribe, tasks without the extension) are simply absent:
+ * -32601 (404 on HTTP), as the suite wants. */
+static const method_t modern_methods[] = {
+    {"completion/complete", fa__do_complete, 0, NEED_COMPLETIONS},
+    {"prompts/get", fa__do_prompts_get, 0, NEED_CATALOG},
+    {"prompts/list", fa__do_prompts_list, 0, NEED_CATALOG},
+    {"resources/list", fa__do_resources_list, 0, NEED_CATALOG},
+    {"resources/read", fa__do_resources_read, 0, NEED_CATALOG},
+    {"resources/templates/list", fa__do_templates_list, 0, NEED_CATALOG},
+    {"server/discover", do_discover, 1, NEED_NONE},
+    {"subscriptions/listen", fa__do_listen, 0, NEED_NONE},
+    {"tools/call", fa__do_tools_call, 0, NEED_NONE},
+    {"tools/list", fa__do_tools_list, 0, NEED_NONE},
+};
+
+static void modern_request(fa__session_t *s, const fa__rpc_msg_t *m) {
+    json_t *params = m->params;
+    if (params && !json_is_object(params)) {
+        fa__reply_error(s, FA__DIRECT, m->id, FA_RPC_INVALID_PARAMS,
+                        "Invalid params: MCP methods take params as an object");
+        return;
+    }
+    fa__env_t env;
+    fa__mcp_envelope(params, &env);
+    if (env.status == FA__ENV_NONE && strcmp(m->method, "initialize") == 0) {
+        /* A legacy client reaching a process pinned to 2026-07-28: name what we speak so it can
+         * tell (spec_2026.md §1.3, §1: a modern server SHOULD list its versions). */
+        const char *asked = json_string_value(json_object_get(params, "protocolVersion"));
+        json_t *data = fa__mcp_unsupported_data(asked ? asked : "");
+        fa__reply_error_data(s, FA__DIRECT, m->id, FA_RPC_UNSUPPORTED_VERSION, data,
+                             "Unsupported protocol version: this server speaks %s on this "
+                             "connection (initialize belongs to 2025-11-25 and earlier)",
+                             FA_MCP_MODERN_VERSION);
+        json_decref(data);
+        return;
+    }
+    if (env.status == FA__ENV_NONE) {
+        fa__reply_error(s, FA__DIRECT, m->id, FA_RPC_INVALID_PARAMS,
+                        "Invalid params: a %s request needs params._meta with "
+                        "\"" FA_META_PROTOCOL_VERSION "\" and \"" FA_META_CLIENT_CAPS "\"",
+                        FA_MCP_MODERN_VERSION);
+        return;
+    }
+    if (env.status == FA__ENV_MALFORMED) {
+        fa__reply_error(s, FA__DIRECT, m->id, FA_RPC_INVALID_PARAMS, "%s", env.why);
+        return;
+    }
+    if (env.status == FA__ENV_UNSUPPORTED) {
+        json_t *data = fa__mcp_unsupported_data(env.version);
+        fa__reply_error_data(s, FA__DIRECT, m->id, FA_RPC_UNSUPPORTED_VERSION, data,
+                             "Unsupported protocol version: %s", env.version);
+        json_decref(data);
+        return;
+    }
+    const method_t *md =
+        bsearch(m->method, modern_methods, sizeof modern_methods / sizeof modern_methods[0],
+                sizeof modern_methods[0], method_cmp);
+    if (!md || !offered(s->srv, md->need)) {
+        fa__reply_error(s, FA__DIRECT, m->id, FA_RPC_METHOD_NOT_FOUND, "Method not found: %s%s",
+                        m->method, md ? " (this server does not offer that capability)" : "");
+        return;
+    }
+    fa__mreq_t req = {env.client_caps, env.log_level >= 0 ? env.log_level : FA_MCP_NLOG_LEVELS,
+                      NULL};
+    s->req = &req;
+    md->fn(s, FA__DIRECT, m->id, params);
+    s->req = NULL;
+    fa__mrtr_free(req.mrtr); /* not taken by a call (the method answered by itself) */
+}
+
+static void modern_one(fa__session_t *s, json_t *msg) {
+    fa__rpc_msg_t m;
+    fa__rpc_classify(msg, &m);
+    switch (m.kind) {
+    case FA_RPC_REQUEST:
+        modern_request(s, &m);
+        return;
+    case FA_RPC_NOTIFICATION:
+        /* Cancellation carries no claim and follows the pinned era (spec_2026.md §1.3). */
+        if (strcmp(m.method, "notifications/cancelled") == 0)
+            do_cancelled(s, json_is_object(m.params) ? m.params : NULL);
+        return;
+    case FA_RPC_RESPONSE:
+    case FA_RPC_INVALID_RESPONSE:
+        /* The modern era sends no requests, so no response can be ours. */
+        FA_DEBUG("ignoring a response in the 2026-07-28 era");
+        return;
+    case FA_RPC_INVALID:
+        fa__reply_error(s, FA__DIRECT, m.id, FA_RPC_INVALID_REQUEST, "Invalid Request: %s", m.why);
+        return;
+    }
+}
+
+void fa__session_on_message(fa__session_t *s, json_t *msg) {
+    if (s->era == FA__ERA_LEGACY) {
+        if (json_is_array(msg))
+            handle_batch(s, msg);
+        else
+            handle_one(s, FA__DIRECT, msg);
+        return;
+    }
+    if (json_is_array(msg)) {
+        if (s->era == FA__ERA_MODERN)
+            fa__reply_error(s, FA__DIRECT, NULL, FA_RPC_INVALID_REQUEST,
+                            "Invalid Request: JSON-RPC batches are not part of protocol %s",
+                            FA_MCP_MODERN_VERSION);
+        else
+            handle_batch(s, msg);
+        return;
+    }
+    if (s->era == FA__ERA_MODERN) {
+        modern_one(s, msg);
+        return;
+    }
+    /* Not pinned yet (stdio, spec_2026.md §1.3): the first message decides. */
+    json_t *params = json_object_get(msg, "params");
+    json_t *method = json_object_get(msg, "method");
+    int request = json_is_string(method) && json_object_get(msg, "id");
+    if (request && fa__mcp_has_claim(params)) {
+        fa__env_t env;
+        fa__mcp_envelope(params, &env);
+        if (env.status == FA__ENV_OK) /* a bad envelope or version is answered, not pinned */
+            s->era = strcmp(json_string_value(method), "server/discover") == 0 ? FA__ERA_PROBE
+                                                                               : FA__ERA_MODERN;
+        modern_one(s, msg);
+        return;
+    }
+    if (request && strcmp(json_string_value(method), "initialize") == 0)
+        s->era = FA__ERA_LEGACY; /* also after a server/discover probe: the client fell back */
+    handle_one(s, FA__DIRECT, msg);
+}
+
 void fa__session_on_line(fa__session_t *s, const char *text, size_t len) {
     char why[200];
     int code, max_depth = s->srv->opts.max_depth;
@@ -326,10 +495,7 @@ void fa__session_on_line(fa__session_t *s, const char *text, size_t len) {
             fa__reply_error(s, FA__DIRECT, NULL, FA_RPC_PARSE_ERROR, "Parse error: %s", why);
         return;
     }
-    if (json_is_array(msg))
-        handle_batch(s, msg);
-    else
-        handle_one(s, FA__DIRECT, msg);
+    fa__session_on_message(s, msg);
     json_decref(msg);
 }
 

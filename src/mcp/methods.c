@@ -97,6 +97,10 @@ void fa__do_tools_call(fa__session_t *s, fa__reply_to_t to, const json_t *id, js
         json_decref(empty);
         return;
     }
+    if (s->req && fa__mrtr_prepare(s, to, id, params, "tools/call", tool->name, args) != 0) {
+        json_decref(empty);
+        return;
+    }
     fa__session_start_call(s, to, id, FA__OP_TOOL, tool, empty ? empty : json_incref(args), token);
 }
 
@@ -138,6 +142,9 @@ void fa__do_resources_read(fa__session_t *s, fa__reply_to_t to, const json_t *id
                         "Invalid params: resources/read needs uri (a string)");
         return;
     }
+    if (s->req && fa__mrtr_prepare(s, to, id, params, "resources/read",
+                                   json_string_value(json_object_get(params, "uri")), NULL) != 0)
+        return;
     start_op(s, to, id, params, FA__OP_READ_RESOURCE);
 }
 
@@ -181,6 +188,9 @@ void fa__do_prompts_get(fa__session_t *s, fa__reply_to_t to, const json_t *id, j
             return;
         }
     }
+    if (s->req &&
+        fa__mrtr_prepare(s, to, id, params, "prompts/get", json_string_value(name), args) != 0)
+        return;
     start_op(s, to, id, params, FA__OP_GET_PROMPT);
 }
 

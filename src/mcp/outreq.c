@@ -16,7 +16,7 @@
 
 /* The client capability a server-to-client method needs (lifecycle: only use what was
  * negotiated), or NULL when none is needed. */
-static const char *needed_capability(const char *method) {
+const char *fa__needed_capability(const char *method) {
     if (strcmp(method, "elicitation/create") == 0)
         return "elicitation";
     if (strcmp(method, "sampling/createMessage") == 0)
@@ -45,7 +45,19 @@ void fa__server_on_request(fa_server_t *srv, fa__outreq_t *r) {
                           "The session ended: the client can no longer answer");
         return;
     }
-    const char *cap = needed_capability(r->method);
+    fa_call_t *c = fa__map_get(&s->ids, r->rel_id, r->rel_len);
+    if (c && c->modern) {
+        /* Protocol 2026-07-28: no server-to-client requests; MRTR instead (mrtr.c). */
+        fa__mrtr_on_request(s, c, r);
+        return;
+    }
+    if (s->era == FA__ERA_MODERN) {
+        fa__outreq_answer(r, FA_RPC_INTERNAL_ERROR,
+                          "The request ended: protocol 2026-07-28 has no server-to-client "
+                          "requests outside a running tools/call, prompts/get or resources/read");
+        return;
+    }
+    const char *cap = fa__needed_capability(r->method);
     if (cap && !json_object_get(s->client_caps, cap)) {
         char msg[200];
         snprintf(msg, sizeof msg,

@@ -4,7 +4,9 @@
  */
 #include <stdarg.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "core/json.h"
 #include "core/log.h"
 #include "core/utf8.h"
 #include "fasterapi/error.h"
@@ -88,17 +90,14 @@ void fa__reply_none(fa__session_t *s, fa__reply_to_t to) {
         fa__batch_done(s, to.batch);
 }
 
-void fa__reply_error(fa__session_t *s, fa__reply_to_t to, const json_t *id, int code,
-                     const char *fmt, ...) {
+static void reply_error_v(fa__session_t *s, fa__reply_to_t to, const json_t *id, int code,
+                          const json_t *data, const char *fmt, va_list ap) {
     char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
     fa__utf8_vformat(msg, sizeof msg, fmt, ap); /* cuts a long quoted name at a character */
-    va_end(ap);
     fa__buf_t idb = FA__BUF_INIT;
     if (fa__rpc_write_id(&idb, id) != 0 ||
         fa__rpc_write_error(fa__reply_buf(s, to, id ? idb.data : NULL, id ? idb.len : 0), idb.data,
-                            idb.len, code, msg, NULL) != 0) {
+                            idb.len, code, msg, data) != 0) {
         FA_ERROR("out of memory writing an error reply (%d %s)", code, msg);
         fa__buf_free(&idb);
         fa__reply_none(s, to);
@@ -106,6 +105,22 @@ void fa__reply_error(fa__session_t *s, fa__reply_to_t to, const json_t *id, int 
     }
     fa__buf_free(&idb);
     fa__reply_commit(s, to);
+}
+
+void fa__reply_error(fa__session_t *s, fa__reply_to_t to, const json_t *id, int code,
+                     const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    reply_error_v(s, to, id, code, NULL, fmt, ap);
+    va_end(ap);
+}
+
+void fa__reply_error_data(fa__session_t *s, fa__reply_to_t to, const json_t *id, int code,
+                          const json_t *data, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    reply_error_v(s, to, id, code, data, fmt, ap);
+    va_end(ap);
 }
 
 void fa__reply_call_error(fa__session_t *s, fa__reply_to_t to, const fa_call_t *c, int code,
@@ -118,12 +133,24 @@ void fa__reply_call_error(fa__session_t *s, fa__reply_to_t to, const fa_call_t *
 }
 
 void fa__reply_result(fa__session_t *s, fa__reply_to_t to, const json_t *id, const json_t *result) {
+    json_t *copy = NULL;
+    if (s->req) {
+        /* Protocol 2026-07-28: every result says its resultType (spec_2026.md §4). */
+        copy = json_copy((json_t *)(uintptr_t)result);
+        if (!copy || fa__modern_decorate(s->srv, copy) != 0) {
+            json_decref(copy);
+            fa__reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+            return;
+        }
+        result = copy;
+    }
     fa__buf_t idb = FA__BUF_INIT;
     int rc = fa__rpc_write_id(&idb, id);
     if (rc == 0)
         rc = fa__rpc_write_result(fa__reply_buf(s, to, idb.data, idb.len), idb.data, idb.len,
                                   result);
     fa__buf_free(&idb);
+    json_decref(copy);
     if (rc) {
         fa__reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: %s", fa_strerror(rc));
         return;
@@ -131,14 +158,53 @@ void fa__reply_result(fa__session_t *s, fa__reply_to_t to, const json_t *id, con
     fa__reply_commit(s, to);
 }
 
+/* A cached list page (a JSON object's text) with the 2026-07-28 fields spliced in before its
+ * closing brace: resultType, the cache hints every list carries (spec_2026.md §4) and
+ * serverInfo. */
+static int modern_page(const fa_server_t *srv, const char *raw, size_t len, fa__buf_t *b) {
+    while (len && raw[len - 1] != '}')
+        len--;
+    if (len < 2)
+        return FA_EINVAL;
+    int empty = 1;
+    for (size_t i = 1; i + 1 < len && empty; i++)
+        empty = raw[i] == ' ' || raw[i] == '\n' || raw[i] == '\t' || raw[i] == '\r';
+    int rc = fa__buf_append(b, raw, len - 1);
+    if (rc == 0)
+        rc = fa__buf_appendf(b,
+                             "%s\"resultType\":\"complete\",\"ttlMs\":%d,\"cacheScope\":"
+                             "\"public\",\"_meta\":{\"" FA_META_SERVER_INFO "\":{\"name\":",
+                             empty ? "" : ",", FA_MCP_LIST_TTL_MS);
+    if (rc == 0)
+        rc = fa__json_write_string(b, srv->name, strlen(srv->name));
+    if (rc == 0)
+        rc = fa__buf_append_str(b, ",\"version\":");
+    if (rc == 0)
+        rc = fa__json_write_string(b, srv->version, strlen(srv->version));
+    if (rc == 0)
+        rc = fa__buf_append_str(b, "}}}");
+    return rc;
+}
+
 void fa__reply_raw(fa__session_t *s, fa__reply_to_t to, const json_t *id, const char *raw,
                    size_t len) {
+    fa__buf_t page = FA__BUF_INIT;
+    if (s->req) {
+        if (modern_page(s->srv, raw, len, &page) != 0) {
+            fa__buf_free(&page);
+            fa__reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+            return;
+        }
+        raw = page.data;
+        len = page.len;
+    }
     fa__buf_t idb = FA__BUF_INIT;
     int rc = fa__rpc_write_id(&idb, id);
     if (rc == 0)
         rc = fa__rpc_write_result_raw(fa__reply_buf(s, to, idb.data, idb.len), idb.data, idb.len,
                                       raw, len);
     fa__buf_free(&idb);
+    fa__buf_free(&page);
     if (rc) {
         fa__reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: %s", fa_strerror(rc));
         return;

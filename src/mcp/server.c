@@ -90,11 +90,13 @@ int fa_server_new(fa_server_t **out, const fa_server_options_t *opts) {
     srv->version = dup_opt(o.version ? o.version : FA_VERSION_STRING, &failed);
     srv->title = dup_opt(o.title, &failed);
     srv->instructions = dup_opt(o.instructions, &failed);
+    srv->state_key_file = dup_opt(o.state_key_file, &failed);
     srv->opts = o;
     srv->opts.name = srv->name;
     srv->opts.version = srv->version;
     srv->opts.title = srv->title;
     srv->opts.instructions = srv->instructions;
+    srv->opts.state_key_file = srv->state_key_file;
     atomic_init(&srv->gate_closed, 1); /* not running */
     srv->free_slot = UINT32_MAX;
     if (failed) {
@@ -121,6 +123,7 @@ void fa_server_free(fa_server_t *srv) {
     free(srv->version);
     free(srv->title);
     free(srv->instructions);
+    free(srv->state_key_file);
     free(srv);
 }
 
@@ -355,6 +358,11 @@ static void stop_session(fa__session_t *s, void *arg) {
         s->ops->stop(s);
 }
 
+static void end_listens(fa__session_t *s, void *arg) {
+    (void)arg;
+    fa__listen_end_all(s); /* the spec's graceful end of a listen stream: its final result */
+}
+
 static void close_session(fa__session_t *s, void *arg) {
     (void)arg;
     if (s->closing)
@@ -394,6 +402,7 @@ static void finish_shutdown(fa_server_t *srv) {
     close_handle(srv, (uv_handle_t *)&srv->shutdown_timer);
     close_handle(srv, (uv_handle_t *)&srv->call_timer);
     close_handle(srv, (uv_handle_t *)&srv->job_wake);
+    close_handle(srv, (uv_handle_t *)&srv->modern_timer);
     each_session(srv, close_session, NULL);
     maybe_closed(srv);
 }
@@ -428,6 +437,7 @@ void fa__server_shutdown(fa_server_t *srv, const char *why) {
     }
     srv->stopping = 1;
     each_session(srv, stop_session, NULL);
+    each_session(srv, end_listens, NULL);
     /* No answer can arrive once input stops: fail the requests tools are waiting on (elicit,
      * sample) now, so those calls finish instead of waiting for the deadline. */
     each_session(srv, fail_requests, "Server shutting down: the client can no longer answer");
@@ -448,6 +458,12 @@ static void on_wake(fa__wakeup_t *w) {
     if (atomic_load_explicit(&srv->stop_requested, memory_order_acquire))
         fa__server_shutdown(srv, "stop requested");
     drain(srv, 0);
+    /* Acquire pairs with the release in fa_server_notify_changed; after the drain, so a tool's
+     * result goes out before the change it announced (either order is allowed; this one reads
+     * better in logs). */
+    unsigned changed = atomic_exchange_explicit(&srv->changed, 0, memory_order_acquire);
+    if (changed && !srv->stopping)
+        fa__listen_broadcast(srv, changed);
     maybe_done(srv);
 }
 
@@ -469,6 +485,31 @@ static void on_job_wake(uv_check_t *h) {
     srv->executor.wake(srv->executor.self, srv->jobs_unwoken);
     srv->jobs_unwoken = 0;
     uv_check_stop(h);
+}
+
+int fa_server_notify_changed(fa_server_t *srv, unsigned what) {
+    atomic_fetch_add_explicit(&srv->gate_users, 1, memory_order_seq_cst);
+    int rc = 0;
+    if (atomic_load_explicit(&srv->gate_closed, memory_order_seq_cst)) {
+        rc = FA_ESTATE;
+    } else {
+        /* Release: pairs with the loop's acquire exchange in on_wake. */
+        atomic_fetch_or_explicit(&srv->changed, what, memory_order_release);
+        fa__wakeup_send(&srv->wake);
+    }
+    atomic_fetch_sub_explicit(&srv->gate_users, 1, memory_order_release);
+    return rc;
+}
+
+static void on_modern_timer(uv_timer_t *t) {
+    fa__modern_on_timer(t->data);
+}
+
+void fa__modern_arm(fa_server_t *srv, uint64_t delay_ms) {
+    uv_timer_t *t = &srv->modern_timer;
+    if (uv_is_active((uv_handle_t *)t) && uv_timer_get_due_in(t) <= delay_ms)
+        return; /* already due sooner: it re-arms itself for the rest */
+    uv_timer_start(t, on_modern_timer, delay_ms, 0);
 }
 
 void fa__server_set_executor(fa_server_t *srv, const fa__executor_t *ex) {
@@ -515,15 +556,28 @@ int fa_server_start(fa_server_t *srv, uv_loop_t *loop) {
             goto fail_queue;
         srv->executor = (fa__executor_t){srv->workers, workers_submit, workers_wake, NULL};
     }
+    /* The MRTR requestState key: a shared file (several instances) or random per process. */
+    rc = srv->state_key_file ? fa__state_key_file(&srv->state_key, srv->state_key_file)
+                             : fa__state_key_random(&srv->state_key);
+    if (rc) {
+        FA_ERROR("cannot set up the requestState key%s%s: %s", srv->state_key_file ? " from " : "",
+                 srv->state_key_file ? srv->state_key_file : "", fa_strerror(rc));
+        goto fail_workers;
+    }
     if ((rc = fa__wakeup_init(&srv->wake, loop, on_wake)) != 0)
         goto fail_workers;
     uv_timer_init(loop, &srv->shutdown_timer);
     uv_timer_init(loop, &srv->call_timer);
     uv_check_init(loop, &srv->job_wake);
+    uv_timer_init(loop, &srv->modern_timer);
+    srv->modern_timer.data = srv;
+    srv->gathering = srv->gathering_tail = NULL;
+    srv->reap = NULL;
+    atomic_store_explicit(&srv->changed, 0, memory_order_relaxed);
     srv->jobs_unwoken = 0;
     srv->wake.data = srv;
     srv->shutdown_timer.data = srv->call_timer.data = srv->job_wake.data = srv;
-    srv->handles_open = 4;
+    srv->handles_open = 5;
     srv->signals_on = srv->opts.handle_signals;
     if (srv->signals_on) {
         uv_signal_init(loop, &srv->sigint);

@@ -45,6 +45,8 @@
 #include "core/workers.h"
 #include "fasterapi/mcp.h"
 #include "fasterapi/queue.h"
+#include "mcp/modern.h"
+#include "mcp/mrtr_state.h"
 
 /* Protocol revisions of the 2025 era (initialize handshake), newest first. */
 #define FA_MCP_LATEST_VERSION "2025-11-25"
@@ -60,6 +62,8 @@ int fa__mcp_log_level(const char *name);
 
 typedef struct fa__session_s fa__session_t;
 typedef struct fa__batch_s fa__batch_t;
+typedef struct fa__mrtr_s fa__mrtr_t;
+typedef struct fa__outreq_s fa__outreq_t;
 
 /* A session handle: generation << 32 | slot index. Generations start at 1, so 0 is never live. */
 typedef uint64_t fa__sref_t;
@@ -151,7 +155,13 @@ struct fa_call_s {
     _Atomic int cancelled;    /* set by the loop (cancel, timeout, shutdown); read by tools */
     _Atomic int log_level;    /* the session's logging/setLevel, kept current by the loop */
     _Atomic int inline_state; /* FA__INLINE_*: a FA_TOOL_NONBLOCKING call run by the loop */
-    char *reply;              /* written by the finishing thread: the whole response, or NULL */
+    /* Protocol 2026-07-28 (modern.h): the request carried its own _meta. Set by the loop before
+     * the call is handed out, read-only afterwards. client_caps: owned by the loop (a reference
+     * the loop took; the tool only reads it, fa_call_client_capabilities). mrtr: loop only. */
+    int modern;
+    json_t *client_caps;
+    fa__mrtr_t *mrtr;
+    char *reply; /* written by the finishing thread: the whole response, or NULL */
     size_t reply_len;
     int reply_heap; /* reply outgrew inline_reply and was malloc'd by the finisher */
     /* Loop thread only: */
@@ -180,7 +190,7 @@ typedef struct {
 } fa__notify_t;
 
 /* A server-to-client request a running call asked for (fa_call_request). */
-typedef struct {
+struct fa__outreq_s {
     int kind; /* FA__ITEM_REQUEST */
     fa__sref_t sref;
     char *rel_id; /* the asking call's id text (owned copy), for routing */
@@ -191,7 +201,8 @@ typedef struct {
     void *arg;
     char *id_text; /* assigned by the loop when sent: the pending-map key */
     size_t id_len;
-} fa__outreq_t;
+    char *key; /* fa_call_request_keyed: the inputRequests key the tool chose (MRTR), or NULL */
+};
 
 struct fa__batch_s {
     size_t n;
@@ -257,7 +268,11 @@ struct fa__session_s {
     fa__map_t out_pending; /* id text -> fa__outreq_t, requests we sent, awaiting answers */
     uint64_t next_out_id;
     int paused;
-    int closing; /* the server asked the transport to close */
+    int closing;                  /* the server asked the transport to close */
+    int era;                      /* FA__ERA_* (modern.h): pinned by the first message on stdio */
+    struct fa__mreq_s *req;       /* the modern request being dispatched now, or NULL (loop) */
+    struct fa__listen_s *listens; /* open subscriptions/listen streams (modern) */
+    size_t nlistens;
     void **held; /* completion items waiting for the transport's output to unblock (a ring) */
     size_t held_head, held_len, held_cap;
     fa__buf_t scratch;
@@ -290,7 +305,13 @@ struct fa_server_s {
     int signals_on; /* opts.handle_signals */
     uv_timer_t shutdown_timer, call_timer;
     uv_check_t job_wake; /* wakes parked workers once per loop iteration (see fa__server_submit) */
-    int jobs_unwoken;    /* jobs queued this iteration without a wake-up */
+    uv_timer_t modern_timer;   /* MRTR gather windows and reaping finished HTTP exchanges */
+    fa__state_key_t state_key; /* MRTR requestState HMAC key (per process, or a shared file) */
+    fa__mrtr_t *gathering;     /* calls collecting input requests, oldest first (mrtr.c) */
+    fa__mrtr_t *gathering_tail;
+    struct fa__mcp_exchange_s *reap; /* finished HTTP exchanges to close (modern.c) */
+    char *state_key_file;
+    int jobs_unwoken; /* jobs queued this iteration without a wake-up */
     fa__workers_t *workers;
     fa_mpsc_t *completions;
     fa__sslot_t *slots; /* the session table */
@@ -315,6 +336,7 @@ struct fa_server_s {
 
     /* Cross-thread. */
     _Atomic int stop_requested; /* fa_server_stop */
+    _Atomic unsigned changed;   /* fa_server_notify_changed: FA_MCP_CHANGED_* not yet broadcast */
     _Atomic int gate_closed;    /* the loop is gone: finishing threads must not touch it */
     _Atomic int gate_users;     /* finishing threads between gate check and uv_async_send */
 };
@@ -430,6 +452,65 @@ void fa__session_fail_requests(fa__session_t *s, int code, const char *message);
 void fa__outreq_free(fa__outreq_t *r);
 /* Answers r with a JSON-RPC error object and frees it. */
 void fa__outreq_answer(fa__outreq_t *r, int code, const char *message);
+
+/* ---- modern era (loop thread): mrtr.c, listen.c, modern.c ---- */
+/* The modern request being dispatched (session->req): what its _meta said. */
+typedef struct fa__mreq_s {
+    const json_t *caps; /* borrowed: _meta clientCapabilities */
+    int log_level;      /* FA_MCP_NLOG_LEVELS when the request named none: no log messages */
+    fa__mrtr_t *mrtr;   /* prepared by an MRTR-capable method, taken by the call it starts */
+} fa__mreq_t;
+
+/* How long a call that asked the client something keeps collecting further questions before
+ * its input_required result goes out: tools that ask several things at once (asyncio.gather)
+ * post them within microseconds of each other; 2 ms gathers them without delaying a single
+ * question noticeably. */
+#define FA_MCP_MRTR_GATHER_MS 2
+
+/* Reads inputResponses/requestState of an MRTR-capable request (tools/call, prompts/get,
+ * resources/read) into s->req->mrtr. `name` is the tool/prompt name or resource uri, `args` the
+ * arguments it is bound to (may be NULL). 0, or -1 after replying with -32602. */
+int fa__mrtr_prepare(fa__session_t *s, fa__reply_to_t to, const json_t *id, const json_t *params,
+                     const char *method, const char *name, const json_t *args);
+void fa__mrtr_free(fa__mrtr_t *m);
+/* A modern call asked the client something (fa_call_request): answer it from the retry's
+ * answers, or collect it for the input_required result. Takes r. */
+void fa__mrtr_on_request(fa__session_t *s, fa_call_t *c, fa__outreq_t *r);
+/* A modern call came back (running = 0) or its gather window ended (1) while it had questions
+ * for the client: its input_required result goes out now. s may be NULL (session gone). */
+void fa__mrtr_finish(fa__session_t *s, fa_call_t *c, int running);
+/* The modern_timer callback's work: finish gather windows that ended, reap exchanges. */
+void fa__modern_on_timer(fa_server_t *srv);
+/* Closes the sessions of HTTP exchanges that ended (modern.c). */
+void fa__modern_reap(fa_server_t *srv);
+/* The client capability a server-to-client method needs, or NULL (outreq.c). */
+const char *fa__needed_capability(const char *method);
+void fa__modern_arm(fa_server_t *srv, uint64_t delay_ms);
+/* Answers a call ahead of its tool (MRTR): writes `result` (borrowed), or when it is NULL the
+ * error (code, message, data borrowed), as its response and, when `running`, cancels the tool;
+ * the call is freed when it comes back. */
+void fa__session_answer_call(fa__session_t *s, fa_call_t *c, const json_t *result, int code,
+                             const char *message, const json_t *data, int running);
+/* Decorates a modern result (borrowed, modified): resultType, _meta serverInfo. */
+int fa__modern_decorate(const fa_server_t *srv, json_t *result);
+
+/* subscriptions/listen (listen.c) */
+void fa__do_listen(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
+/* notifications/cancelled for a listen stream: 1 if it was one (dropped silently). */
+int fa__listen_cancel(fa__session_t *s, const char *id_text, size_t id_len);
+/* Sends the list_changed notifications in `what` to every matching stream. */
+void fa__listen_broadcast(fa_server_t *srv, unsigned what);
+/* Ends every listen stream of a session with its final result (server shutdown). */
+void fa__listen_end_all(fa__session_t *s);
+void fa__listen_free(fa__session_t *s);
+
+/* reply.c: an error with data (borrowed, may be NULL). */
+void fa__reply_error_data(fa__session_t *s, fa__reply_to_t to, const json_t *id, int code,
+                          const json_t *data, const char *fmt, ...)
+    __attribute__((format(printf, 6, 7)));
+
+/* engine.c: one parsed message (borrowed) for a session, whatever its era. */
+void fa__session_on_message(fa__session_t *s, json_t *msg);
 
 /* ---- call.c (any thread) ---- */
 /* Worker job entry: runs the tool for one call. */

@@ -180,6 +180,7 @@ void fa__session_close(fa__session_t *s) {
             srv->executor.cancel(srv->executor.self, c);
     }
     fa__session_release_held(s);
+    fa__listen_free(s);
     fa__session_fail_requests(s, FA_RPC_SHUTTING_DOWN,
                               "The session ended before the client answered");
     waiting_remove(srv, s);
@@ -302,6 +303,16 @@ fa_call_t *fa__session_start_call(fa__session_t *s, fa__reply_to_t to, const jso
         c->params = payload;
     atomic_init(&c->exec_slot, -1);
     atomic_init(&c->log_level, atomic_load_explicit(&s->log_level, memory_order_relaxed));
+    if (s->req) {
+        /* Modern: capabilities and log level come with each request (spec_2026.md §2). */
+        c->modern = 1;
+        c->client_caps = json_incref((json_t *)(uintptr_t)s->req->caps);
+        atomic_init(&c->log_level, s->req->log_level);
+        c->mrtr = s->req->mrtr;
+        s->req->mrtr = NULL;
+    } else {
+        c->client_caps = s->client_caps ? json_incref(s->client_caps) : json_object();
+    }
     c->progress_token = token ? json_incref(token) : NULL;
     c->id_len = idb.len - 1;
     c->id_text = fa__buf_detach(&idb, NULL);
@@ -349,6 +360,8 @@ void fa__server_on_complete(fa_server_t *srv, fa_call_t *c) {
         return;
     }
     s->outstanding--;
+    if (c->mrtr && !c->detached)
+        fa__mrtr_finish(s, c, 0); /* it asked the client something: input_required goes out */
     if (!c->detached) {
         detach(s, c);
         fa__reply_to_t to = {c->batch, c->slot};
@@ -386,6 +399,27 @@ void fa__session_cancel(fa__session_t *s, const char *id_text, size_t id_len, co
     }
     if (c->queued)
         drop_queued(s, c);
+}
+
+void fa__session_answer_call(fa__session_t *s, fa_call_t *c, const json_t *result, int code,
+                             const char *message, const json_t *data, int running) {
+    if (c->detached)
+        return;
+    fa__reply_to_t to = {c->batch, c->slot};
+    atomic_store_explicit(&c->cancelled, 1, memory_order_release); /* its own result is moot */
+    detach(s, c);
+    c->batch = NULL;
+    fa__buf_t *out = fa__reply_buf(s, to, c->id_text, c->id_len);
+    if ((result ? fa__rpc_write_result(out, c->id_text, c->id_len, result)
+                : fa__rpc_write_error(out, c->id_text, c->id_len, code, message, data)) == 0)
+        fa__reply_commit(s, to);
+    else
+        fa__reply_call_error(s, to, c, FA_RPC_INTERNAL_ERROR,
+                             "Internal error: the result could not be written");
+    if (c->queued)
+        drop_queued(s, c);
+    else if (running && s->srv->executor.cancel)
+        s->srv->executor.cancel(s->srv->executor.self, c);
 }
 
 void fa__session_set_log_level(fa__session_t *s, int level) {
