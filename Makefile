@@ -4,7 +4,7 @@
 #   make test   install what is missing, build and run every test: the main suite (-Werror build),
 #               then the unit tests and fuzz corpora under ASan+UBSan, the unit tests under TSan,
 #               and the Python host tests on Debian's 3.11 (shared-GIL fallback) and on 3.12
-# Other targets: make bench (queue, stdio, Python echo, cold start, GIL, objects; see
+# Other targets: make bench (queue, stdio, Python echo, cold start, GIL, objects, HTTP/WS; see
 # bench/README.md), make test-quick (main suite only), make format, make clean.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
@@ -37,6 +37,7 @@ bench:
 	@bench/python/coldstart.sh
 	@bench/gil/run.sh
 	@bench/objects/run.sh
+	@bench/http/run.sh
 
 format:
 	@clang-format-14 -i $$(git ls-files '*.c' '*.h')

@@ -15,8 +15,13 @@ want_test=0
 pkgs="gcc make cmake pkg-config libuv1-dev libjansson-dev check libssl-dev"
 if [ $want_test = 1 ]; then
     # clang + libclang-rt: libFuzzer harnesses and the fuzz preset; clang-format-14: the pinned
-    # formatter (.clang-format); nodejs/npm: the official TypeScript SDK client and server.
-    pkgs="$pkgs clang libclang-rt-14-dev clang-format-14"
+    # formatter (.clang-format); nodejs/npm: the official TypeScript SDK client and server;
+    # python3-autobahn: the WebSocket conformance driver; nginx-light + its echo module: the
+    # reference server the HTTP bad-input tests are proven against (tests/integration/http);
+    # python3-pydantic: real pydantic.Field through the host on Debian's 3.11 (issue 9).
+    pkgs="$pkgs clang libclang-rt-14-dev clang-format-14 python3-autobahn nginx-light"
+    pkgs="$pkgs python3-pydantic"
+    pkgs="$pkgs libnginx-mod-http-echo"
     command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
     command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 fi

@@ -15,6 +15,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <fasterapi.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,12 @@ static void add_cb(fa_call_t *call, const json_t *args, void *data) {
     (void)data;
     double sum = json_number_value(json_object_get(args, "a")) +
                  json_number_value(json_object_get(args, "b"));
+    /* 1e308 + 1e308 is inf, which JSON cannot carry: tell the model (a tool error it can read
+     * and correct), rather than failing the request with an internal error. */
+    if (!isfinite(sum)) {
+        fa_call_fail(call, "the sum of a and b is too large for a double");
+        return;
+    }
     fa_call_complete(call, fa_result_structured(json_pack("{s:f}", "sum", sum)));
 }
 

@@ -117,11 +117,14 @@ FA_EXTERN int fa_http_route(fa_http_server_t *srv, const char *method, const cha
  * single byte range, Content-Type from the extension; paths leaving dir are refused. */
 FA_EXTERN int fa_http_route_static(fa_http_server_t *srv, const char *prefix, const char *dir);
 
-/* Binds and starts listening; loop 0 is `loop` (the caller runs it). 0 or a negative error (e.g.
- * FA_EADDRINUSE as -EADDRINUSE). */
+/* Binds and starts listening; loop 0 is `loop` (the caller runs it; loops 1..io_threads-1 get
+ * their own threads). Once per server: after a failure or a close, make a new server. 0 or a
+ * negative error (-EADDRINUSE, ...); on failure nothing is left on `loop`. */
 FA_EXTERN int fa_http_server_start(fa_http_server_t *srv, struct uv_loop_s *loop);
-/* Loop 0's thread: graceful shutdown (stop accepting, finish in-flight requests up to
- * shutdown_timeout_ms, close every connection and handle); cb (may be NULL) fires when done. */
+/* Loop 0's thread only (a handler on another loop uses fa_http_server_stop): graceful shutdown
+ * (stop accepting, close idle connections, finish in-flight requests up to shutdown_timeout_ms,
+ * then close everything and every handle); cb (may be NULL) fires on loop 0 when done. A second
+ * call is a no-op. */
 FA_EXTERN void fa_http_server_close(fa_http_server_t *srv, fa_http_close_cb cb);
 /* Owner thread: makes the loops, serves, and returns 0 after a graceful shutdown (from
  * fa_http_server_stop or, with handle_signals, SIGINT/SIGTERM), or an error from start. */

@@ -210,6 +210,13 @@ FA_EXTERN int fa_call_error(fa_call_t *call, int code, const char *message, json
  * Returns 0, FA_EINVAL (bad level), FA_EALREADY (call finished) or FA_ENOMEM. */
 FA_EXTERN int fa_call_log(fa_call_t *call, const char *level, const char *logger, json_t *data);
 
+/* Sends any other notification on behalf of a running call, in the call's place in the stream
+ * (notifications/resources/updated, notifications/tools/list_changed, ...; the Python host's
+ * ctx.session uses it). method must start with "notifications/"; params is an object or NULL
+ * and is stolen. Dropped, like log messages, once the call is cancelled. Returns 0, FA_EINVAL,
+ * FA_EALREADY (call finished), FA_EMSGSIZE (over max_result) or FA_ENOMEM. */
+FA_EXTERN int fa_call_notify(fa_call_t *call, const char *method, json_t *params);
+
 /* Sends notifications/progress for this call if the request carried _meta.progressToken
  * (otherwise does nothing and returns 0). total < 0 and message NULL are omitted. */
 FA_EXTERN int fa_call_progress(fa_call_t *call, double progress, double total, const char *message);

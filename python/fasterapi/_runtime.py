@@ -47,6 +47,7 @@ The shape of `export()` is documented on that function below.
 from __future__ import annotations
 
 import importlib.util
+import io
 import os
 import re
 import sys
@@ -61,6 +62,9 @@ from .types import Completion, CompletionArgument, CompletionContext, PromptRefe
 # Set by the host before it imports the user's file (load_app sets it too): `mcp.run()` then
 # returns at once instead of exec'ing `fasterapi run`.
 HOSTED: bool = False
+
+# The user's module as load_app imported it in this interpreter.
+APP_MODULE: Any = None
 
 # At most this many completion values per answer (MCP completion.mdx: values ≤ 100).
 MAX_COMPLETION_VALUES = 100
@@ -87,6 +91,8 @@ def load_app(path: str | os.PathLike[str], name: str | None = None) -> FastMCP:
     if spec is None or spec.loader is None:
         raise ImportError(f"Cannot import {path}")
     module = importlib.util.module_from_spec(spec)
+    global APP_MODULE
+    APP_MODULE = module
     sys.modules[modname] = module  # dataclasses and pickling look classes up here
     try:
         spec.loader.exec_module(module)
@@ -113,6 +119,118 @@ def load_app(path: str | os.PathLike[str], name: str | None = None) -> FastMCP:
         raise LookupError(f'No FastMCP instance found in {path}: create one with `mcp = FastMCP("name")`')
     names = ", ".join(sorted(k for k, _ in found.values()))
     raise LookupError(f"Several FastMCP instances in {path} ({names}): choose one with --mcp NAME")
+
+
+# Container types whose module-level instances are per worker and likely mutated by tools.
+_MUTABLE = (dict, list, set, bytearray)
+_MUTABLE_NAMES = frozenset(("deque", "defaultdict", "OrderedDict", "Counter", "ChainMap"))
+
+
+class LineWriter(io.RawIOBase):
+    """The binary side of sys.stdout/sys.stderr under the host: each thread's text is kept until
+    its line is complete, then all its complete lines go out in one `_fasterapi._write_stderr`
+    call, which the host writes whole, never spliced with another thread's or interpreter's
+    lines or its own log records. Without it, under PYTHONUNBUFFERED=1 (common in containers)
+    print() is one write(2) per piece and workers cut each other's lines. The partial line is
+    per thread: in the shared-GIL mode every worker prints through this one object. flush()
+    sends the calling thread's partial line (it asked for it); one longer than MAX_PENDING goes
+    out unfinished (memory bound)."""
+
+    MAX_PENDING = 1 << 16
+
+    def __init__(self, write: Any) -> None:
+        super().__init__()
+        import _thread
+
+        self._send = write
+        self._local = _thread._local()
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return 2  # faulthandler and subprocess look for a descriptor: stderr
+
+    def isatty(self) -> bool:
+        return False
+
+    def _pending(self) -> bytearray:
+        pending: bytearray | None = getattr(self._local, "pending", None)
+        if pending is None:
+            pending = self._local.pending = bytearray()
+        return pending
+
+    def write(self, data: Any) -> int:
+        pending = self._pending()
+        pending += data
+        end = pending.rfind(b"\n") + 1
+        if end == 0 and len(pending) > self.MAX_PENDING:
+            end = len(pending)
+        if end:
+            out = bytes(pending[:end])
+            del pending[:end]
+            self._send(out)
+        return len(data)
+
+    def flush(self) -> None:
+        pending = getattr(self._local, "pending", None)
+        if pending:
+            out = bytes(pending)
+            pending.clear()
+            self._send(out)
+
+
+def install_output() -> None:
+    """Under the host (called before the user's file is imported, in every interpreter):
+    sys.stdout and sys.stderr become one line-atomic text stream to stderr (stdout is the
+    protocol's). Outside the host it does nothing."""
+    try:
+        import _fasterapi  # type: ignore[import-not-found]
+    except ImportError:
+        return
+    old = sys.stderr
+    stream = io.TextIOWrapper(
+        LineWriter(_fasterapi._write_stderr),
+        encoding=getattr(old, "encoding", None) or "utf-8",
+        errors="backslashreplace",
+        write_through=True,
+    )
+    if old is not None:
+        try:
+            old.flush()
+        except (OSError, ValueError):
+            pass
+    sys.stderr = stream
+    sys.stdout = stream
+
+
+def module_state(module: Any = None) -> list[str]:
+    """Names of the module-level mutable containers the app module created at import (dict,
+    list, set, collections types): each worker imports the file, so each has its own copy and a
+    change made by a call on one worker is not seen by the others. Left out: private dunder
+    names, `__all__`, and non-empty UPPER_CASE constants (configuration by convention)."""
+    module = module if module is not None else APP_MODULE
+    if module is None:
+        return []
+    names = []
+    for key, value in vars(module).items():
+        if key.startswith("__"):
+            continue
+        kind = type(value)
+        if not (isinstance(value, _MUTABLE) or kind.__name__ in _MUTABLE_NAMES):
+            continue
+        if kind.__module__ not in ("builtins", "collections"):
+            continue  # fasterapi.shared and user classes are deliberate choices
+        if key.isupper() and len(value):
+            continue
+        names.append(key)
+    return names
+
+
+def startup_report(mcp: FastMCP) -> dict[str, Any]:
+    """What the host says once at start-up (main interpreter): {"warnings": [text],
+    "module_state": [names]} (see module_state; the host words it with the worker count)."""
+    return {"warnings": list(getattr(mcp, "_startup_warnings", [])), "module_state": module_state()}
 
 
 def export(mcp: FastMCP) -> dict[str, Any]:
@@ -164,6 +282,64 @@ class Dispatcher:
     def __init__(self, mcp: FastMCP, debug: bool = False) -> None:
         self.mcp = mcp
         self.debug = bool(debug)
+        # What the app's lifespan yielded (ctx.request_context.lifespan_context); {} without one,
+        # as the python-sdk's default lifespan gives.
+        self.lifespan_context: Any = {}
+        self.lifespan_task: Any = None
+        self._lifespan_stop: Any = None
+
+    # The app's lifespan, once per worker ---------------------------------------------------------
+
+    def start(self, loop: Any) -> None:
+        """Enters `FastMCP(lifespan=...)` on this worker's loop: `lifespan(mcp)` is an async (or
+        plain) context manager; what it yields is the lifespan context. It is held open by a task
+        that waits for stop(), so entering and leaving happen in one task, as anyio's cancel
+        scopes require. An exception is raised here, noted as the lifespan's."""
+        factory = self.mcp.lifespan
+        if factory is None:
+            return
+        import asyncio
+
+        started = loop.create_future()
+        self._lifespan_stop = asyncio.Event()
+
+        async def hold() -> None:
+            manager = factory(self.mcp)
+            if hasattr(manager, "__aenter__"):
+                async with manager as state:
+                    started.set_result(state)
+                    await self._lifespan_stop.wait()
+            else:
+                with manager as state:
+                    started.set_result(state)
+                    await self._lifespan_stop.wait()
+
+        self.lifespan_task = loop.create_task(hold())
+        loop.run_until_complete(asyncio.wait([started, self.lifespan_task], return_when=asyncio.FIRST_COMPLETED))
+        if not started.done():
+            try:
+                self.lifespan_task.result()
+                raise RuntimeError("the lifespan returned without yielding")
+            except BaseException as e:
+                self.lifespan_task = None
+                if hasattr(e, "add_note"):
+                    e.add_note(f"(raised by the lifespan of {self.mcp.name!r} at start-up: the server cannot start)")
+                raise
+        self.lifespan_context = started.result()
+
+    def stop(self, loop: Any) -> None:
+        """Leaves the lifespan (its teardown), at shutdown. Errors are printed, not raised."""
+        task, self.lifespan_task = self.lifespan_task, None
+        if task is None:
+            return
+        self._lifespan_stop.set()
+        try:
+            loop.run_until_complete(task)
+        except BaseException:  # noqa: BLE001 - shutdown goes on; the user sees what failed
+            import traceback
+
+            print(f"fasterapi: the lifespan of {self.mcp.name!r} failed in its teardown:", file=sys.stderr)
+            traceback.print_exc()
 
     def _context(self, ctx: Any) -> Context:
         return Context(ctx, self.mcp, self)

@@ -25,6 +25,7 @@ from .schema import (
     _MAPPINGS,
     _SEQUENCES,
     _SETS,
+    as_field,
     is_namedtuple,
     is_object_class,
     is_pydantic_model,
@@ -143,8 +144,9 @@ def convert(value: Any, tp: Any, lax: bool = False, where: str = "value") -> Any
         args = get_args(tp)
         out = convert(value, args[0], lax, where)
         for m in args[1:]:
-            if isinstance(m, FieldInfo):
-                _check_field(out, m, where)
+            finfo = as_field(m)
+            if finfo is not None:
+                _check_field(out, finfo, where)
         return out
     if hasattr(tp, "__supertype__"):
         return convert(value, tp.__supertype__, lax, where)

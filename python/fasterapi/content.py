@@ -5,9 +5,9 @@ and PrefectHQ `fastmcp.utilities.types`): give a path or raw bytes, get base64 c
 
 `to_content(result)` follows FastMCP: None → no content; a content block or helper → that block;
 a str → one text block; any other value → one text block holding its JSON (indent 2, like the
-python-sdk's `pydantic_core.to_json(..., indent=2)`). A list or tuple is handled as PrefectHQ
-fastmcp 2.x does: if none of its items is a content block it becomes ONE JSON text block,
-otherwise each item becomes its own block.
+python-sdk's `pydantic_core.to_json(..., indent=2)`). A list or tuple is handled as the
+python-sdk's FastMCP does: each item becomes its own block(s). Content objects of other
+libraries (`mcp.types.TextContent`, ...) are recognised by their shape, not their class.
 """
 
 from __future__ import annotations
@@ -204,34 +204,113 @@ def is_awaitable(value: Any) -> bool:
     return type(value) not in _PLAIN and inspect.isawaitable(value)
 
 
+# A content block of another library (mcp.types.TextContent, fastmcp's, a user's own class) is
+# recognised by its shape: its `type` and the attributes that type requires (MCP schema.ts).
+_CONTENT_SHAPES: dict[str, tuple[str, ...]] = {
+    "text": ("text",),
+    "image": ("data", "mimeType"),
+    "audio": ("data", "mimeType"),
+    "resource": ("resource",),
+    "resource_link": ("uri", "name"),
+}
+# Optional attributes of content blocks and resource contents, in wire order.
+_OPTIONAL = ("uri", "name", "title", "description", "mimeType", "size", "text", "blob", "icons", "annotations")
+# The names of the content classes people annotate tools with (mcp.types, fastmcp): a return
+# annotation naming one of them asks for content, not structured output.
+CONTENT_CLASS_NAMES = frozenset((
+    "TextContent", "ImageContent", "AudioContent", "EmbeddedResource", "ResourceLink",
+    "ContentBlock", "Content", "CallToolResult", "Image", "Audio", "File",
+))
+
+
+def is_foreign_content(value: Any) -> bool:
+    """A content block object of another library, by shape."""
+    if isinstance(value, (str, bytes, dict, list, tuple, type)) or value is None:
+        return False
+    need = _CONTENT_SHAPES.get(getattr(value, "type", None))  # type: ignore[arg-type]
+    return need is not None and all(getattr(value, a, None) is not None for a in need)
+
+
+def is_foreign_result(value: Any) -> bool:
+    """A CallToolResult of another library (mcp.types.CallToolResult), by shape."""
+    return (
+        not isinstance(value, (dict, type))
+        and isinstance(getattr(value, "content", None), (list, tuple))
+        and hasattr(value, "isError")
+    )
+
+
+def foreign_dump(value: Any) -> Any:
+    """The wire form of another library's protocol object: its pydantic `model_dump` (by alias,
+    so `meta` is `_meta`, None fields left out) or, for plain objects, its attributes."""
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        try:
+            return jsonable(dump(mode="json", by_alias=True, exclude_none=True))
+        except TypeError:
+            return jsonable({k: v for k, v in dump().items() if v is not None})
+    out: dict[str, Any] = {}
+    kind = getattr(value, "type", None)
+    if isinstance(kind, str):
+        out["type"] = kind
+    for name in _CONTENT_SHAPES.get(kind, ()) + _OPTIONAL:  # type: ignore[arg-type]
+        v = getattr(value, name, None)
+        if v is not None and name not in out:
+            out[name] = v if isinstance(v, (str, int, float, bool)) else foreign_value(v)
+    meta = getattr(value, "_meta", None) or getattr(value, "meta", None)
+    if isinstance(meta, dict) and meta:
+        out["_meta"] = jsonable(meta)
+    return out
+
+
+def foreign_value(v: Any) -> Any:
+    """A nested value of a foreign protocol object (resource contents, annotations, icons)."""
+    if isinstance(v, (list, tuple)):
+        return [foreign_value(x) for x in v]
+    if isinstance(v, (dict, Model)) or callable(getattr(v, "model_dump", None)):
+        return jsonable(v)
+    if hasattr(v, "__dict__") and not isinstance(v, type):
+        return foreign_dump(v)
+    return jsonable(v)
+
+
 def is_content(value: Any) -> bool:
-    """True for a content block object or a media helper."""
-    return isinstance(value, CONTENT_TYPES) or isinstance(value, MEDIA_TYPES)
+    """True for a content block object (ours or, by shape, another library's) or a media helper."""
+    return isinstance(value, CONTENT_TYPES) or isinstance(value, MEDIA_TYPES) or is_foreign_content(value)
 
 
 def content_block(value: Any) -> dict[str, Any]:
     """The wire form of one content block, helper or plain value (see the module docstring)."""
     if isinstance(value, Model) and isinstance(value, CONTENT_TYPES):
         return value.to_dict()
+    if isinstance(value, str):
+        return {"type": "text", "text": value}
     if isinstance(value, Image):
         return value.to_image_content().to_dict()
     if isinstance(value, Audio):
         return value.to_audio_content().to_dict()
     if isinstance(value, File):
         return value.to_resource_content().to_dict()
-    if isinstance(value, str):
-        return {"type": "text", "text": value}
+    if is_foreign_content(value):
+        block: dict[str, Any] = foreign_dump(value)
+        return block
     return {"type": "text", "text": json_text(value)}
 
 
 def to_content(result: Any) -> list[dict[str, Any]]:
-    """A tool's return value as a list of content blocks (wire form)."""
+    """A tool's return value as a list of content blocks (wire form). A list or tuple gives the
+    blocks of each item in turn, as the python-sdk's FastMCP does (`["a", "b"]` is two text
+    blocks, `[1, 2]` the blocks "1" and "2"); None items give none."""
     if result is None:
         return []
     if isinstance(result, (list, tuple)):
-        if any(is_content(item) for item in result):
-            return [content_block(item) for item in result]
-        return [{"type": "text", "text": json_text(result)}]
+        out: list[dict[str, Any]] = []
+        for item in result:
+            if isinstance(item, (list, tuple)) or item is None:
+                out.extend(to_content(item))
+            else:
+                out.append(content_block(item))
+        return out
     return [content_block(result)]
 
 
@@ -244,13 +323,19 @@ def json_text(value: Any) -> str:
         return "true" if value else "false"
     if value is None:
         return "null"
-    return json.dumps(jsonable(value), indent=2, ensure_ascii=False)
+    return json.dumps(jsonable(value, strict=True), indent=2, ensure_ascii=False)
 
 
-def jsonable(value: Any) -> Any:
+class NonFiniteError(ValueError):
+    """A result holds inf or NaN, which JSON cannot carry."""
+
+
+def jsonable(value: Any, strict: bool = False) -> Any:
     """A JSON-able copy of a value: dataclasses, enums, sets, datetimes, bytes, protocol objects,
-    pydantic models (on the shared-GIL lane) and annotated classes are converted; non-finite
-    floats become None (JSON has no NaN); anything else falls back to str(), as FastMCP does."""
+    pydantic models (on the shared-GIL lane) and annotated classes are converted; anything else
+    falls back to str(), as FastMCP does. JSON has no NaN or infinity: a non-finite float becomes
+    None, or with `strict` (results: a tool that returns inf must not answer null against its own
+    number schema) raises NonFiniteError."""
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, int):
@@ -258,15 +343,19 @@ def jsonable(value: Any) -> Any:
         # clear error (the tool's result names the value), rather than rounding them silently.
         return value
     if isinstance(value, float):
-        return value if math.isfinite(value) else None
+        if math.isfinite(value):
+            return value
+        if strict:
+            raise NonFiniteError(f"the result holds {value!r}, which JSON cannot represent")
+        return None
     if isinstance(value, enum.Enum):
-        return jsonable(value.value)
+        return jsonable(value.value, strict)
     if isinstance(value, dict):
-        return {_key(k): jsonable(v) for k, v in value.items()}
+        return {_key(k): jsonable(v, strict) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
+        return [jsonable(v, strict) for v in value]
     if isinstance(value, (set, frozenset)):
-        items = [jsonable(v) for v in value]
+        items = [jsonable(v, strict) for v in value]
         try:
             return sorted(items)
         except TypeError:
@@ -276,7 +365,7 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, MEDIA_TYPES):
         return content_block(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {f.name: jsonable(getattr(value, f.name), strict) for f in dataclasses.fields(value)}
     if isinstance(value, (bytes, bytearray, memoryview)):
         raw = bytes(value)
         try:
@@ -289,14 +378,14 @@ def jsonable(value: Any) -> Any:
     dump = getattr(value, "model_dump", None)
     if callable(dump):  # a pydantic model, only importable on the shared-GIL lane
         try:
-            return jsonable(dump(mode="json"))
+            return jsonable(dump(mode="json"), strict)
         except TypeError:
-            return jsonable(dump())
+            return jsonable(dump(), strict)
     if isinstance(value, os.PathLike):
         return os.fspath(value)
     hints = getattr(type(value), "__annotations__", None)
     if hints and not isinstance(value, type):
-        return {k: jsonable(getattr(value, k)) for k in hints if not k.startswith("_") and hasattr(value, k)}
+        return {k: jsonable(getattr(value, k), strict) for k in hints if not k.startswith("_") and hasattr(value, k)}
     return str(value)
 
 

@@ -132,6 +132,21 @@ class Context:
 
     is_cancelled = cancelled
 
+    @property
+    def request_context(self) -> Any:
+        """The python-sdk's RequestContext: request_id, meta (progressToken), session and the
+        app's lifespan_context (see session.py)."""
+        from .session import RequestContext
+
+        return RequestContext(self)
+
+    @property
+    def session(self) -> Any:
+        """The python-sdk's ServerSession methods servers call (see session.py)."""
+        from .session import ServerSession
+
+        return ServerSession(self)
+
     # Logging -----------------------------------------------------------------------------------
 
     def log(

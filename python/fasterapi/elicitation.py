@@ -7,7 +7,7 @@ from typing import Any
 from .binding import convert
 from .context import AcceptedElicitation, CancelledElicitation, DeclinedElicitation, ElicitationResult
 from .schema import inline_refs, is_object_class, is_pydantic_model, strip_type, type_schema
-from .types import AudioContent, ImageContent, ModelPreferences, TextContent, dump
+from .types import AudioContent, ImageContent, Model, ModelPreferences, TextContent, dump
 
 
 def _flat(prop: dict[str, Any]) -> dict[str, Any]:
@@ -61,6 +61,12 @@ def parse_elicitation(result: dict[str, Any], unwrap: bool, target: Any) -> Elic
 def _message(m: Any) -> dict[str, Any]:
     if isinstance(m, str):
         return {"role": "user", "content": {"type": "text", "text": m}}
+    if not isinstance(m, (dict, Model)) and hasattr(m, "role") and hasattr(m, "content"):
+        # mcp.types.SamplingMessage and the like, by shape; its content may be a foreign block.
+        from .content import content_block
+
+        content = m.content
+        return {"role": str(m.role), "content": content if isinstance(content, dict) else content_block(content)}
     d: dict[str, Any] = dump(m)
     if isinstance(d.get("content"), str):
         d = {**d, "content": {"type": "text", "text": d["content"]}}

@@ -91,6 +91,68 @@ def Field(  # noqa: N802 - pydantic's spelling
     )
 
 
+# Constraint attributes, as pydantic v2's metadata objects (annotated_types Ge/Gt/Le/Lt/
+# MultipleOf/MinLen/MaxLen/Interval/Len, pydantic's general metadata) and pydantic v1's FieldInfo
+# (which names some of them differently) carry them.
+_CONSTRAINTS = ("ge", "gt", "le", "lt", "multiple_of", "min_length", "max_length", "pattern")
+_V1_ALIASES = (("regex", "pattern"), ("min_items", "min_length"), ("max_items", "max_length"))
+
+
+def _undefined(value: Any) -> bool:
+    """pydantic's "no default" markers (v2 PydanticUndefined, v1 Undefined) and `...`."""
+    return value is Ellipsis or type(value).__name__ in ("PydanticUndefinedType", "UndefinedType")
+
+
+def as_field(obj: Any) -> FieldInfo | None:
+    """Our FieldInfo for `obj` when it describes a field: ours, pydantic's `Field(...)` (v1 or
+    v2) or an annotated_types constraint (`Ge(0)`, `MaxLen(8)`). Recognised by class name and
+    attributes, never by importing pydantic: pydantic-core refuses isolated subinterpreters, yet
+    a server written for FastMCP uses `pydantic.Field` for descriptions and bounds."""
+    if isinstance(obj, FieldInfo):
+        return obj
+    cls = type(obj)
+    if cls.__name__ == "FieldInfo" and hasattr(obj, "default") and hasattr(obj, "description"):
+        found: dict[str, Any] = {}
+        for m in getattr(obj, "metadata", None) or ():  # v2: constraints are metadata objects
+            found.update(_constraints_of(m))
+        found.update(_constraints_of(obj))  # v1: attributes of the FieldInfo itself
+        extra = getattr(obj, "json_schema_extra", None)
+        if extra is None:
+            extra = getattr(obj, "extra", None)  # v1
+        default = getattr(obj, "default", MISSING)
+        examples = getattr(obj, "examples", None)
+        return FieldInfo(
+            default=MISSING if _undefined(default) else default,
+            default_factory=getattr(obj, "default_factory", None),
+            description=getattr(obj, "description", None),
+            title=getattr(obj, "title", None),
+            examples=list(examples) if isinstance(examples, (list, tuple)) else None,
+            json_schema_extra={k: v for k, v in extra.items() if v is not None} or None
+            if isinstance(extra, dict) else None,
+            **found,
+        )
+    if cls.__module__ == "annotated_types":
+        found = _constraints_of(obj)
+        return FieldInfo(**found) if found else None
+    return None
+
+
+def _constraints_of(obj: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in _CONSTRAINTS:
+        value = getattr(obj, name, None)
+        if value is not None and not callable(value):
+            out[name] = value
+    for v1, name in _V1_ALIASES:
+        value = getattr(obj, v1, None)
+        if isinstance(value, (int, str)) and name not in out:
+            out[name] = value
+    pattern = out.get("pattern")
+    if pattern is not None and not isinstance(pattern, str):
+        out["pattern"] = getattr(pattern, "pattern", str(pattern))  # a compiled re.Pattern
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Type introspection shared with binding.py
 
@@ -292,8 +354,10 @@ class SchemaBuilder:
             for m in meta:
                 if isinstance(m, str):
                     out["description"] = m
-                elif isinstance(m, FieldInfo):
-                    apply_field(out, m)
+                else:
+                    finfo = as_field(m)
+                    if finfo is not None:
+                        apply_field(out, finfo)
             return out
         if hasattr(tp, "__supertype__"):
             return self.schema(tp.__supertype__)
@@ -448,8 +512,9 @@ class SchemaBuilder:
         for f in object_fields(tp):
             s = dict(self.schema(f.type))
             if f.default is not MISSING:
-                if isinstance(f.default, FieldInfo):
-                    apply_field(s, f.default)
+                finfo = as_field(f.default)
+                if finfo is not None:
+                    apply_field(s, finfo)
                 else:
                     _set_default(s, f.default)
             if f.name in param_docs and "description" not in s:
@@ -557,7 +622,7 @@ def inline_refs(schema: Any, defs: dict[str, Any] | None = None, depth: int = 0)
 
 
 __all__ = [
-    "Field", "FieldInfo", "SchemaBuilder", "type_schema", "inline_refs", "object_fields",
+    "Field", "FieldInfo", "as_field", "SchemaBuilder", "type_schema", "inline_refs", "object_fields",
     "unwrap_annotated", "strip_type", "is_union", "is_typeddict", "is_object_class",
     "special_kind", "resolve_hints", "MISSING",
 ]

@@ -56,11 +56,21 @@ class FastMCP:
         self.website_url = website_url
         self.icons = icons
         self.dependencies = list(dependencies or ())
-        # Accepted for source compatibility. Not run yet by the fasterapi host: see the report.
+        # `lifespan(mcp)` is entered once in every worker at start-up and left at shutdown
+        # (_runtime.Dispatcher.start/stop); what it yields is ctx.request_context.lifespan_context.
         self.lifespan = lifespan
-        # Every other FastMCP setting (auth, stateless_http, json_response, ...) is accepted and
-        # kept here; the fasterapi command line decides transports.
+        # Every other FastMCP setting (stateless_http, json_response, ...) is accepted and kept
+        # here; the fasterapi command line decides transports.
         self.settings = SimpleNamespace(debug=debug, log_level=log_level, host=host, port=port, **settings)
+        # What this build cannot do for the app, said once at start-up by the host (never
+        # silence): HTTP-only options while only stdio is served.
+        self._startup_warnings: list[str] = []
+        for option in ("auth", "token_verifier", "auth_server_provider"):
+            if settings.get(option) is not None:
+                self._startup_warnings.append(
+                    f"FastMCP({option}=...) is ignored: this fasterapi build serves MCP over stdio only, "
+                    "where HTTP authorization does not apply (the client launches the server itself)"
+                )
         self._tools: dict[str, Tool] = {}
         self._resources: dict[str, Resource] = {}
         self._templates: dict[str, ResourceTemplate] = {}
@@ -236,6 +246,38 @@ class FastMCP:
             return fn
 
         return register
+
+    # HTTP (not served by this build yet) ----------------------------------------------------------
+
+    def custom_route(self, path: str, methods: list[str] | None = None, name: str | None = None,
+                     include_in_schema: bool = True) -> Callable[[F], F]:
+        """Accepted so the file loads; the route is not served (stdio only), which the host says
+        at start-up naming the route."""
+
+        def register(fn: F) -> F:
+            self._startup_warnings.append(
+                f"@mcp.custom_route({path!r}) is not served: this fasterapi build serves MCP over "
+                "stdio only (HTTP routes come with the HTTP transport)"
+            )
+            return fn
+
+        return register
+
+    def _no_http(self, what: str) -> Any:
+        raise RuntimeError(
+            f"FastMCP.{what}() is not available: this fasterapi build serves MCP over stdio only and "
+            f"has no ASGI app to give. Start the server with `fasterapi run FILE.py` and remove the "
+            f"{what}() call"
+        )
+
+    def streamable_http_app(self, *args: Any, **kwargs: Any) -> Any:
+        return self._no_http("streamable_http_app")
+
+    def sse_app(self, *args: Any, **kwargs: Any) -> Any:
+        return self._no_http("sse_app")
+
+    def http_app(self, *args: Any, **kwargs: Any) -> Any:
+        return self._no_http("http_app")
 
     # Context ----------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ from typing import Any, Callable
 from .context import Context
 from .docstring import parse_docstring
 from .errors import InvalidSignature
-from .schema import MISSING, FieldInfo, SchemaBuilder, apply_field, is_union, unwrap_annotated
+from .schema import MISSING, FieldInfo, SchemaBuilder, apply_field, as_field, is_union, unwrap_annotated
 from .schema import _set_default  # noqa: PLC2701 - shared helper
 
 
@@ -114,16 +114,14 @@ def analyze(fn: Callable[..., Any], name: str | None = None, exclude: list[str] 
             context_kwarg = p.name
             continue
         default = p.default
-        finfo: FieldInfo | None = None
-        if isinstance(default, FieldInfo):
-            finfo = default
-            default = MISSING
-        elif default is inspect.Parameter.empty:
+        finfo: FieldInfo | None = as_field(default) if default is not inspect.Parameter.empty else None
+        if finfo is not None or default is inspect.Parameter.empty:
             default = MISSING
         _, meta = unwrap_annotated(ann)
         for m in meta:
-            if isinstance(m, FieldInfo):
-                finfo = m if finfo is None else finfo
+            found = as_field(m)
+            if found is not None:
+                finfo = found if finfo is None else _merge_fields(finfo, found)
         params.append(Param(p.name, ann, default, p.kind, finfo, param_docs.get(p.name)))
     excluded = set(exclude or ())
     for ex in excluded:
@@ -144,6 +142,19 @@ def analyze(fn: Callable[..., Any], name: str | None = None, exclude: list[str] 
         var_keyword=var_keyword,
         excluded=excluded,
     )
+
+
+def _merge_fields(first: FieldInfo, more: FieldInfo) -> FieldInfo:
+    """`x: Annotated[int, Field(ge=0)] = Field(10, description=...)` or several constraints in one
+    Annotated: what `first` leaves unset is taken from `more`."""
+    import dataclasses
+
+    changes = {
+        f.name: getattr(more, f.name)
+        for f in dataclasses.fields(more)
+        if getattr(first, f.name) in (None, MISSING) and getattr(more, f.name) not in (None, MISSING)
+    }
+    return dataclasses.replace(first, **changes) if changes else first
 
 
 def param_schema(builder: SchemaBuilder, p: Param) -> dict[str, Any]:

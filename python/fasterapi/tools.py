@@ -21,7 +21,16 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, get_args, get_origin
 
 from .binding import bind
-from .content import MEDIA_TYPES, content_block, is_awaitable, jsonable, to_content
+from .content import (
+    CONTENT_CLASS_NAMES,
+    MEDIA_TYPES,
+    content_block,
+    foreign_dump,
+    is_awaitable,
+    is_foreign_result,
+    jsonable,
+    to_content,
+)
 from .context import Context, reset_current, set_current
 from .docstring import humanize
 from .errors import InvalidSignature, McpError
@@ -54,8 +63,10 @@ _CAUGHT = (Exception, SystemExit, KeyboardInterrupt)
 
 
 def _mentions_content(tp: Any) -> bool:
+    """Whether a return annotation names content (ours, or another library's content classes by
+    name: `list[mcp.types.TextContent]` asks for content blocks, not an outputSchema)."""
     tp, _ = unwrap_annotated(tp)
-    if isinstance(tp, type) and issubclass(tp, _CONTENTISH):
+    if isinstance(tp, type) and (issubclass(tp, _CONTENTISH) or tp.__name__ in CONTENT_CLASS_NAMES):
         return True
     return any(_mentions_content(a) for a in get_args(tp) if a is not Ellipsis)
 
@@ -272,11 +283,22 @@ class Tool:
             out = result.to_dict()
             out["content"] = [content_block(c) if not isinstance(c, dict) else c for c in result.content]
             if result.structuredContent is not None:
-                out["structuredContent"] = jsonable(result.structuredContent)
+                out["structuredContent"] = jsonable(result.structuredContent, strict=True)
+            return out
+        if is_foreign_result(result):  # mcp.types.CallToolResult and the like, by shape
+            out = {"content": [content_block(c) if not isinstance(c, dict) else c for c in result.content]}
+            structured = getattr(result, "structuredContent", None)
+            if structured is not None:
+                out["structuredContent"] = jsonable(structured, strict=True)
+            if getattr(result, "isError", None) is not None:
+                out["isError"] = bool(result.isError)
+            meta = getattr(result, "meta", None) or getattr(result, "_meta", None)
+            if isinstance(meta, dict) and meta:
+                out["_meta"] = jsonable(meta)
             return out
         out = {"content": to_content(result)}
         if self.output_schema is not None:
-            value = jsonable(result)
+            value = jsonable(result, strict=True)
             if self.wrap_output:
                 value = {"result": value}
             elif not isinstance(value, dict):

@@ -9,6 +9,7 @@ fields that are None omitted (clients reject `null` for optional fields).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any, Literal, Union
 
@@ -174,6 +175,32 @@ class SamplingMessage(Model):
 
 
 @dataclass(kw_only=True)
+class CreateMessageResult(Model):
+    """The client's answer to `sampling/createMessage` (`ctx.session.create_message()`)."""
+
+    role: Role = "assistant"
+    content: Any = None
+    model: str = ""
+    stopReason: str | None = None
+    meta: dict[str, Any] | None = None
+
+
+@dataclass(kw_only=True)
+class Root(Model):
+    uri: str
+    name: str | None = None
+    meta: dict[str, Any] | None = None
+
+
+@dataclass(kw_only=True)
+class ListRootsResult(Model):
+    """The client's answer to `roots/list` (`ctx.session.list_roots()`)."""
+
+    roots: list[Root] = field(default_factory=list)
+    meta: dict[str, Any] | None = None
+
+
+@dataclass(kw_only=True)
 class ModelHint(Model):
     name: str | None = None
 
@@ -232,3 +259,26 @@ class ReadResourceContents:
 
     content: str | bytes
     mime_type: str | None = None
+
+
+def _accept_meta_alias(cls: type) -> None:
+    """`CallToolResult(..., _meta={...})`, the python-sdk's spelling (its pydantic field `meta`
+    has the alias `_meta`), is accepted as `meta=` by every protocol object that has one."""
+    init = cls.__init__
+
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        if "_meta" in kwargs:
+            if "meta" in kwargs:
+                raise TypeError(f"{cls.__name__}() got both meta and _meta")
+            kwargs["meta"] = kwargs.pop("_meta")
+        init(self, *args, **kwargs)
+
+    cls.__init__ = __init__  # type: ignore[misc]
+
+
+for _cls in list(globals().values()):
+    if isinstance(_cls, type) and issubclass(_cls, Model) and dataclasses.is_dataclass(_cls):
+        if any(f.name == "meta" for f in dataclasses.fields(_cls)):
+            _accept_meta_alias(_cls)
+del _cls

@@ -33,12 +33,15 @@ static void usage(FILE *out) {
           "                      instance in the file)\n"
           "  --debug             include Python tracebacks in tool errors\n"
           "  --shared-gil        run tools in the main interpreter even where isolated\n"
-          "                      subinterpreters are available\n",
+          "                      subinterpreters are available\n"
+          "  --venv DIR          import packages from this virtual environment (default: the\n"
+          "                      active one, $VIRTUAL_ENV); its Python version must be the\n"
+          "                      embedded one (fasterapi --version)\n",
           out);
 }
 
 typedef struct {
-    const char *file, *mcp;
+    const char *file, *mcp, *venv;
     int workers, debug, shared;
     double timeout;
 } run_args_t;
@@ -79,6 +82,9 @@ static int parse_args(int argc, char **argv, run_args_t *a) {
         } else if (strcmp(o, "--mcp") == 0 && v) {
             a->mcp = v;
             i++;
+        } else if (strcmp(o, "--venv") == 0 && v) {
+            a->venv = v;
+            i++;
         } else if (o[0] == '-') {
             fprintf(stderr, "fasterapi: unknown or incomplete option '%s'\n", o);
             return -1;
@@ -92,6 +98,10 @@ static int parse_args(int argc, char **argv, run_args_t *a) {
     if (!a->file) {
         fprintf(stderr, "fasterapi: which file? (fasterapi %s FILE.py)\n", argv[1]);
         return -1;
+    }
+    if (!a->venv) {
+        const char *active = getenv("VIRTUAL_ENV"); /* set by `source venv/bin/activate` */
+        a->venv = active && *active ? active : NULL;
     }
     return 0;
 }
@@ -112,7 +122,7 @@ static int cmd_run(int argc, char **argv) {
         fprintf(stderr, "fasterapi: cannot set up stdout: %s\n", strerror(errno));
         return 1;
     }
-    fa__pyhost_options_t ho = {a.file, a.mcp, a.workers, a.debug, a.shared};
+    fa__pyhost_options_t ho = {a.file, a.mcp, a.workers, a.debug, a.shared, a.venv};
     fa__pyhost_t *host;
     if (fa__pyhost_open(&host, &ho) != 0)
         return 1;
@@ -160,7 +170,7 @@ static int cmd_inspect(int argc, char **argv) {
     int out = dup(STDOUT_FILENO);
     if (out < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
         return 1;
-    fa__pyhost_options_t ho = {a.file, a.mcp, 1, 0, 0};
+    fa__pyhost_options_t ho = {a.file, a.mcp, 1, 0, 0, a.venv};
     fa__pyhost_t *host;
     if (fa__pyhost_open(&host, &ho) != 0)
         return 1;

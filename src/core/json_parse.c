@@ -22,6 +22,7 @@
 typedef struct {
     const char *start, *p, *end;
     int depth, max_depth, deepest;
+    int range_as_null; /* FA_JSON_RANGE_AS_NULL */
     fa__json_error_t *err;
     char *scratch; /* decoded text of an escaped string */
     size_t scratch_cap;
@@ -241,6 +242,46 @@ static void make_c_locale(void) {
     c_locale = newlocale(LC_NUMERIC_MASK, "C", (locale_t)0);
 }
 
+/* A number JSON allows but json_int_t or a double cannot hold: FA_ERANGE, whose path the
+ * containers fill in on the way out (prepend_path); or null when the caller asked for it. */
+static json_t *out_of_range(parser_t *ps, const char *start, const char *what) {
+    if (ps->range_as_null)
+        return json_null();
+    ps->p = start;
+    return fail(ps, FA_ERANGE, "%s", what);
+}
+
+/* Puts one step in front of the error's path: ".key" ("key" first) or "[i]". Keys are cut at
+ * 40 bytes on a UTF-8 boundary (the path goes into a JSON-RPC error message); a path that
+ * outgrows the buffer keeps its innermost part after "...". */
+static void prepend_path(fa__json_error_t *e, const char *key, size_t key_len, size_t index) {
+    char step[64];
+    int n;
+    if (key) {
+        size_t k = key_len;
+        if (k > 40) {
+            k = 40;
+            while (k > 0 && ((unsigned char)key[k] & 0xC0) == 0x80)
+                k--;
+        }
+        n = snprintf(step, sizeof step, "%.*s%s%s", (int)k, key, k < key_len ? "..." : "",
+                     e->path[0] && e->path[0] != '[' ? "." : "");
+    } else {
+        n = snprintf(step, sizeof step, "[%zu]%s", index,
+                     e->path[0] && e->path[0] != '[' ? "." : "");
+    }
+    size_t have = strlen(e->path);
+    if (n < 0 || have + (size_t)n >= sizeof e->path) {
+        if (strncmp(e->path, "...", 3) != 0 && have + 3 < sizeof e->path) {
+            memmove(e->path + 3, e->path, have + 1);
+            memcpy(e->path, "...", 3);
+        }
+        return;
+    }
+    memmove(e->path + n, e->path, have + 1);
+    memcpy(e->path, step, (size_t)n);
+}
+
 static json_t *parse_number(parser_t *ps) {
     const char *p = ps->p, *end = ps->end, *start = p;
     int is_real = 0;
@@ -292,17 +333,13 @@ static json_t *parse_number(parser_t *ps) {
         json_int_t v = 0;
         for (; q < p; q++) {
             int d = *q - '0';
-            if (v < (INT64_MIN + d) / 10) {
-                ps->p = start;
-                return fail(ps, FA_EJSON, "integer too big for a 64-bit value");
-            }
+            if (v < (INT64_MIN + d) / 10)
+                return out_of_range(ps, start, "integer too big for a 64-bit value");
             v = v * 10 - d;
         }
         if (!neg) {
-            if (v == INT64_MIN) {
-                ps->p = start;
-                return fail(ps, FA_EJSON, "integer too big for a 64-bit value");
-            }
+            if (v == INT64_MIN)
+                return out_of_range(ps, start, "integer too big for a 64-bit value");
             v = -v;
         }
         json_t *j = json_integer(v);
@@ -321,10 +358,8 @@ static json_t *parse_number(parser_t *ps) {
     int overflow = errno == ERANGE && isinf(d);
     if (buf != small)
         free(buf);
-    if (overflow) {
-        ps->p = start;
-        return fail(ps, FA_EJSON, "real number overflow");
-    }
+    if (overflow)
+        return out_of_range(ps, start, "real number overflow");
     json_t *j = json_real(d);
     return j ? j : fail(ps, FA_ENOMEM, "out of memory");
 }
@@ -414,6 +449,8 @@ static json_t *parse_object(parser_t *ps) {
         }
         ps->p++;
         json_t *value = parse_value(ps);
+        if (!value && ps->err->code == FA_ERANGE)
+            prepend_path(ps->err, key, len, 0);
         int rc = value ? json_object_setn_new_nocheck(obj, key, len, value) : -1;
         if (text == ps->scratch && key != key_small)
             free(key);
@@ -443,10 +480,13 @@ static json_t *parse_array(parser_t *ps) {
     skip_ws(ps);
     if (closes(ps, ']'))
         return arr;
-    for (;;) {
+    for (size_t index = 0;; index++) {
         json_t *value = parse_value(ps);
-        if (!value)
+        if (!value) {
+            if (ps->err->code == FA_ERANGE)
+                prepend_path(ps->err, NULL, 0, index);
             goto error;
+        }
         if (json_array_append_new(arr, value)) {
             fail(ps, FA_ENOMEM, "out of memory");
             goto error;
@@ -501,7 +541,13 @@ static json_t *parse_value(parser_t *ps) {
 
 json_t *fa__json_parse(const char *text, size_t len, int max_depth, int *depth,
                        fa__json_error_t *err) {
-    parser_t ps = {text, text, text + len, 0, max_depth, 0, err, NULL, 0};
+    return fa__json_parse_ex(text, len, max_depth, 0, depth, err);
+}
+
+json_t *fa__json_parse_ex(const char *text, size_t len, int max_depth, int flags, int *depth,
+                          fa__json_error_t *err) {
+    parser_t ps = {text, text, text + len, 0, max_depth, 0, flags & FA_JSON_RANGE_AS_NULL,
+                   err,  NULL, 0};
     memset(err, 0, sizeof *err);
     json_t *v = parse_value(&ps);
     if (v) {

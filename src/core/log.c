@@ -1,6 +1,15 @@
-/* log.c: lock-free stderr logging. One record = one write(2) of a line built on the stack. */
+/* log.c: stderr logging. One record = one write(2) of a line built on the stack.
+ *
+ * Every whole-line write to stderr in the process goes through fa__log_write_raw: the log
+ * records, and the Python host's print() output (each interpreter buffers a line and hands it
+ * over complete). A write(2) of at most PIPE_BUF bytes to a pipe is atomic by itself; longer
+ * lines are written in several pieces, and the mutex keeps another thread's line from landing
+ * between them. Taken only when something is written (a disabled level never gets here), it
+ * costs far less than the write(2) it guards. */
 #include "core/log.h"
 
+#include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -57,9 +66,23 @@ static void log_vwrite(fa_log_level_t level, const char *fmt, va_list ap) {
     if (m > 0)
         used += (size_t)m < sizeof line - used - 1 ? (size_t)m : sizeof line - used - 2;
     line[used++] = '\n';
-    /* stderr only; a short write here has nowhere better to be reported. */
-    ssize_t w = write(STDERR_FILENO, line, used);
-    (void)w;
+    fa__log_write_raw(line, used);
+}
+
+static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void fa__log_write_raw(const char *text, size_t len) {
+    pthread_mutex_lock(&write_lock);
+    while (len > 0) {
+        ssize_t w = write(STDERR_FILENO, text, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break; /* stderr is gone or broken: nowhere better to report it */
+        text += w;
+        len -= (size_t)w;
+    }
+    pthread_mutex_unlock(&write_lock);
 }
 
 void fa__log_write(fa_log_level_t level, const char *fmt, ...) {

@@ -5,6 +5,7 @@
 #define FA_CORE_LOG_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 
 #include "fasterapi/log.h"
 
@@ -13,6 +14,10 @@ extern _Atomic int fa__log_threshold;
 
 void fa__log_write(fa_log_level_t level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Writes text (whole lines) to stderr in full, never interleaved with another caller's text or a
+ * log record, whatever its length. Any thread. */
+void fa__log_write_raw(const char *text, size_t len);
 
 #define FA_LOG(level, ...)                                                                         \
     do {                                                                                           \

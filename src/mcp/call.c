@@ -272,6 +272,19 @@ int fa_call_log(fa_call_t *call, const char *level, const char *logger, json_t *
     return post_notification(call, "notifications/message", params);
 }
 
+int fa_call_notify(fa_call_t *call, const char *method, json_t *params) {
+    if (!method || strncmp(method, "notifications/", 14) != 0 ||
+        (params && !json_is_object(params))) {
+        json_decref(params);
+        return FA_EINVAL;
+    }
+    if (atomic_load_explicit(&call->finished, memory_order_acquire)) {
+        json_decref(params);
+        return FA_EALREADY;
+    }
+    return post_notification(call, method, params);
+}
+
 /* Integral values go out as JSON integers ("progress":3, not 3.0), as clients print them. */
 static json_t *number(double d) {
     if (d > -9007199254740992.0 && d < 9007199254740992.0 && d == floor(d))

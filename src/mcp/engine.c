@@ -265,7 +265,10 @@ static void handle_one(fa__session_t *s, fa__reply_to_t to, json_t *msg) {
         FA_WARN("ignoring a malformed response: %s", m.why);
         break;
     case FA_RPC_INVALID:
-        fa__reply_error(s, to, m.id, FA_RPC_INVALID_REQUEST, "Invalid Request: %s", m.why);
+        if (m.code == FA_RPC_INVALID_PARAMS) /* a number out of range: the member is named */
+            fa__reply_error(s, to, m.id, FA_RPC_INVALID_PARAMS, "Invalid params: %s", m.why);
+        else
+            fa__reply_error(s, to, m.id, FA_RPC_INVALID_REQUEST, "Invalid Request: %s", m.why);
         return;
     }
     fa__reply_none(s, to);

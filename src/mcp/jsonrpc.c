@@ -2,6 +2,7 @@
 #include "mcp/jsonrpc.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/json.h"
@@ -10,6 +11,13 @@
 
 static int valid_id(const json_t *id) {
     return json_is_string(id) || json_is_integer(id);
+}
+
+/* The mark fa__rpc_parse leaves on a message with an out-of-range number (see jsonrpc.h). */
+#define RANGE_MARK '\xff'
+
+static int range_marked(const json_t *version) {
+    return json_is_string(version) && json_string_value(version)[0] == RANGE_MARK;
 }
 
 void fa__rpc_classify(json_t *msg, fa__rpc_msg_t *out) {
@@ -26,6 +34,13 @@ void fa__rpc_classify(json_t *msg, fa__rpc_msg_t *out) {
     json_t *error = json_object_get(msg, "error");
     json_t *version = json_object_get(msg, "jsonrpc");
 
+    if (range_marked(version)) {
+        out->kind = !method && (result || error) ? FA_RPC_INVALID_RESPONSE : FA_RPC_INVALID;
+        out->id = valid_id(id) ? id : NULL;
+        out->why = json_string_value(version) + 1;
+        out->code = FA_RPC_INVALID_PARAMS;
+        return;
+    }
     if (!method && (result || error)) {
         /* Response-shaped: an answer to one of our server-to-client requests. JSON-RPC allows an
          * error response with id null when the request id could not be read. */
@@ -80,13 +95,53 @@ void fa__rpc_classify(json_t *msg, fa__rpc_msg_t *out) {
     out->kind = id ? FA_RPC_REQUEST : FA_RPC_NOTIFICATION;
 }
 
+/* After a strict parse failed with FA_ERANGE only: parse again with the number as null and mark
+ * the object holding it (the message, or the batch element its path starts with). NULL when
+ * that is not an object, or the text has another error after the number. */
+static json_t *parse_marked(const char *text, size_t len, int max_depth,
+                            const fa__json_error_t *range, fa__json_error_t *err) {
+    json_t *v = fa__json_parse_ex(text, len, max_depth, FA_JSON_RANGE_AS_NULL, NULL, err);
+    json_t *target = v;
+    const char *path = range->path;
+    if (json_is_array(v)) {
+        char *end = NULL;
+        unsigned long i = path[0] == '[' ? strtoul(path + 1, &end, 10) : 0;
+        target = path[0] == '[' && *end == ']' ? json_array_get(v, i) : NULL;
+        path = target ? end + 1 + (end[1] == '.') : path;
+    }
+    char mark[sizeof range->path + sizeof range->text + 64];
+    snprintf(mark, sizeof mark,
+             "%c%s%s%s (JSON numbers here must fit a 64-bit integer or a double)", RANGE_MARK, path,
+             path[0] ? ": " : "", range->text);
+    json_t *s = json_is_object(target) ? json_stringn_nocheck(mark, strlen(mark)) : NULL;
+    if (!s || json_object_set_new_nocheck(target, "jsonrpc", s) != 0) {
+        json_decref(v);
+        return NULL;
+    }
+    return v;
+}
+
 json_t *fa__rpc_parse(const char *text, size_t len, int max_depth, int *code, char *why,
                       size_t why_size) {
     fa__json_error_t err;
     json_t *v = fa__json_parse(text, len, max_depth, NULL, &err);
+    *code = 0;
     if (!v) {
         *code = err.code;
-        snprintf(why, why_size, "line %d column %d: %s", err.line, err.column, err.text);
+        snprintf(why, why_size, "line %d column %d: %s%s%s", err.line, err.column, err.path,
+                 err.path[0] ? ": " : "", err.text);
+        if (err.code == FA_ERANGE) {
+            fa__json_error_t later;
+            v = parse_marked(text, len, max_depth, &err, &later);
+            if (!v && later.code == FA_ELIMIT) {
+                /* Nested too deep after the number: the nesting limit's answer (by id) wins. */
+                *code = FA_ELIMIT;
+                snprintf(why, why_size, "line %d column %d: %s", later.line, later.column,
+                         later.text);
+            } else if (!v) {
+                *code = FA_EJSON; /* not a request we can answer by id: a plain parse error */
+            }
+        }
     }
     return v;
 }

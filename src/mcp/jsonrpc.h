@@ -34,7 +34,9 @@ typedef struct {
     json_t *params;     /* borrowed; NULL when absent */
     json_t *result;     /* borrowed; responses */
     json_t *error;      /* borrowed; responses */
-    const char *why;    /* static text for the invalid kinds */
+    const char *why;    /* the invalid kinds: static text, or text inside msg */
+    int code;           /* the invalid kinds: the JSON-RPC error code to answer with, 0 for
+                           the default (-32600); -32602 for an out-of-range number */
 } fa__rpc_msg_t;
 
 /* Classifies a parsed message (borrowed). Never fails. */
@@ -45,9 +47,19 @@ void fa__rpc_classify(json_t *msg, fa__rpc_msg_t *out);
  * same as jansson's JSON_PARSER_MAX_DEPTH. */
 #define FA_RPC_PARSE_DEPTH_CAP 2048
 
-/* Parses one message. On success returns the new value (caller owns it). On failure returns
- * NULL, sets *code (FA_EJSON, FA_ELIMIT when nested deeper than max_depth, FA_ENOMEM) and writes
- * the detail ("line 1 column 7: ...") into why[0..why_size). */
+/* Parses one message. On success returns the new value (caller owns it), *code 0. On failure
+ * returns NULL, sets *code (FA_EJSON, FA_ELIMIT when nested deeper than max_depth, FA_ENOMEM) and
+ * writes the detail ("line 1 column 7: ...") into why[0..why_size).
+ *
+ * One exception, so that the client gets an answer to its request rather than -32700 with id
+ * null (JSON allows any number; a 64-bit integer or a double cannot hold 1e400 or 2^64): a
+ * request or notification object (or such an element of a batch) that is valid but for an
+ * out-of-range number is returned with *code FA_ERANGE and the detail in why, the number built
+ * as null and the object marked so that fa__rpc_classify reports it FA_RPC_INVALID (or
+ * FA_RPC_INVALID_RESPONSE) with code -32602, its id, and why = "PATH: what" naming the member
+ * ("params.arguments.n: integer too big for a 64-bit value"). The mark replaces the "jsonrpc"
+ * member with a string that starts with the byte 0xFF, which no parsed message can hold
+ * (strings are validated UTF-8), so classify tells it apart at no cost to valid messages. */
 json_t *fa__rpc_parse(const char *text, size_t len, int max_depth, int *code, char *why,
                       size_t why_size);
 

@@ -11,6 +11,7 @@
  * Shutdown reverses it: workers end their interpreters on their own threads, then the main
  * thread re-attaches and finalises.
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,7 @@ struct fa__pyhost_s {
     PyThreadState *main_ts; /* detached while the server runs */
     PyObject *mcp;          /* the app in the main interpreter (kept for the shared-GIL mode) */
     json_t *table;
+    json_t *report; /* _runtime.startup_report: warnings to give once the pool runs */
     fa__pypool_t *pool;
     fa__py_mode_t mode;
     char **tool_names; /* tool callback data: the name each Python tool is called by */
@@ -77,6 +79,66 @@ static void print_python_error(const char *what) {
         fputc('\n', stderr);
 }
 
+/* The "version = X.Y.Z" (or "version_info = X.Y.Z...") line of DIR/pyvenv.cfg, as X and Y.
+ * 0, or -1 with the reason in why. */
+static int venv_version(const char *dir, int *major, int *minor, char *why, size_t why_size) {
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof path, "%s/pyvenv.cfg", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        snprintf(why, why_size, "%s is not a virtual environment (no pyvenv.cfg: %s)", dir,
+                 strerror(errno));
+        return -1;
+    }
+    char line[512];
+    int found = 0;
+    while (!found && fgets(line, sizeof line, f)) {
+        char key[32];
+        int n = 0;
+        if (sscanf(line, " %31[a-z_] = %d.%d%n", key, major, minor, &n) == 3 && n > 0 &&
+            (strcmp(key, "version") == 0 || strcmp(key, "version_info") == 0))
+            found = 1;
+    }
+    fclose(f);
+    if (!found)
+        snprintf(why, why_size, "%s has no Python version in its pyvenv.cfg", path);
+    return found ? 0 : -1;
+}
+
+/* Points the embedded Python at a virtual environment: its version must be ours (compiled
+ * packages are built for one Python), then an executable inside it lets CPython's own start-up
+ * (getpath, site.venv) find pyvenv.cfg and add the environment's site-packages, in the main
+ * interpreter and in every worker interpreter alike. */
+static int use_venv(PyConfig *cfg, const char *dir) {
+    int major = 0, minor = 0;
+    char why[PATH_MAX + 128];
+    if (venv_version(dir, &major, &minor, why, sizeof why) != 0) {
+        fprintf(stderr, "fasterapi: cannot use the virtual environment: %s\n", why);
+        return FA_EPYTHON;
+    }
+    if (major != PY_MAJOR_VERSION || minor != PY_MINOR_VERSION) {
+        fprintf(stderr,
+                "fasterapi: the virtual environment %s is for Python %d.%d, but this fasterapi "
+                "embeds Python %d.%d: packages installed there cannot be imported. Create the "
+                "environment with python%d.%d -m venv, or build fasterapi against Python %d.%d "
+                "(FASTERAPI_PYTHON=python%d.%d make run)\n",
+                dir, major, minor, PY_MAJOR_VERSION, PY_MINOR_VERSION, PY_MAJOR_VERSION,
+                PY_MINOR_VERSION, major, minor, major, minor);
+        return FA_EPYTHON;
+    }
+    char exe[PATH_MAX + 32];
+    snprintf(exe, sizeof exe, "%s/bin/python%d.%d", dir, major, minor);
+    if (access(exe, F_OK) != 0)
+        snprintf(exe, sizeof exe, "%s/bin/python3", dir);
+    PyStatus st = PyConfig_SetBytesString(cfg, &cfg->executable, exe);
+    if (PyStatus_Exception(st)) {
+        fprintf(stderr, "fasterapi: cannot use the virtual environment %s: %s\n", dir,
+                st.err_msg ? st.err_msg : "unknown error");
+        return FA_EPYTHON;
+    }
+    return 0;
+}
+
 static int init_python(const fa__pyhost_options_t *o) {
     if (PyImport_AppendInittab("_fasterapi", PyInit__fasterapi) < 0) {
         fprintf(stderr, "fasterapi: cannot register the _fasterapi module\n");
@@ -86,6 +148,10 @@ static int init_python(const fa__pyhost_options_t *o) {
     PyConfig_InitPythonConfig(&cfg);
     cfg.install_signal_handlers = 0; /* libuv owns SIGINT/SIGTERM (subinterp.md §2.4) */
     cfg.parse_argv = 0;
+    if (o->venv && *o->venv && use_venv(&cfg, o->venv) != 0) {
+        PyConfig_Clear(&cfg);
+        return FA_EPYTHON;
+    }
     char *argv[] = {(char *)(uintptr_t)o->app_path};
     PyStatus st = PyConfig_SetBytesArgv(&cfg, 1, argv);
     if (!PyStatus_Exception(st))
@@ -121,10 +187,13 @@ static int load_main(fa__pyhost_t *h) {
     Py_XDECREF(path);
     Py_XDECREF(sys);
     PyObject *rt = ok ? PyImport_ImportModule("fasterapi._runtime") : NULL;
-    if (!rt) {
+    PyObject *io = rt ? PyObject_CallMethod(rt, "install_output", NULL) : NULL;
+    if (!io) {
+        Py_XDECREF(rt);
         print_python_error("cannot import the fasterapi package");
         return FA_EPYTHON;
     }
+    Py_DECREF(io);
     if (PyObject_SetAttrString(rt, "HOSTED", Py_True) == 0)
         h->mcp = PyObject_CallMethod(rt, "load_app", "sz", h->app_path, h->app_name);
     if (!h->mcp) {
@@ -133,7 +202,17 @@ static int load_main(fa__pyhost_t *h) {
         return FA_EPYTHON;
     }
     PyObject *table = PyObject_CallMethod(rt, "export", "O", h->mcp);
+    PyObject *report = table ? PyObject_CallMethod(rt, "startup_report", "O", h->mcp) : NULL;
     Py_DECREF(rt);
+    if (table && !report) {
+        Py_CLEAR(table);
+    } else if (report) {
+        char rwhy[256];
+        h->report = fa__py_to_json(report, rwhy, sizeof rwhy);
+        Py_DECREF(report);
+        if (!h->report)
+            PyErr_Clear(); /* only warnings are lost */
+    }
     if (!table) {
         print_python_error("cannot export the app's tools");
         return FA_EPYTHON;
@@ -218,6 +297,35 @@ static int register_table(fa__pyhost_t *h, fa_server_t *srv) {
     return rc;
 }
 
+/* Says once what the app should know: options this build ignores, and module-level mutable
+ * containers when several isolated workers each import their own copy of the file (DESIGN.md
+ * §4: per-worker state must be visible, with its two remedies). */
+static void warn_startup(const fa__pyhost_t *h, int workers) {
+    size_t i;
+    json_t *w;
+    json_array_foreach (json_object_get(h->report, "warnings"), i, w)
+        FA_WARN("%s", json_string_value(w));
+    json_t *names = json_object_get(h->report, "module_state");
+    if (h->mode != FA_PY_OWN_GIL || workers < 2 || json_array_size(names) == 0)
+        return;
+    char list[512] = "";
+    size_t len = 0;
+    json_array_foreach (names, i, w) {
+        int k =
+            snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", json_string_value(w));
+        if (k < 0 || (size_t)k >= sizeof list - len) {
+            snprintf(list + (sizeof list - 5), 5, "...");
+            break;
+        }
+        len += (size_t)k;
+    }
+    FA_WARN("%s keeps state in module-level containers (%s): each of the %d workers imports the "
+            "file and has its own copy, so a change made by one call is not seen by calls served "
+            "by other workers. Keep shared state in fasterapi.shared (Map, Set, Counter), or run "
+            "with --workers 1",
+            h->app_path, list, workers);
+}
+
 int fa__pyhost_serve(fa__pyhost_t *h, fa_server_t *srv) {
     int rc = register_table(h, srv);
     if (rc)
@@ -261,6 +369,7 @@ int fa__pyhost_serve(fa__pyhost_t *h, fa_server_t *srv) {
     }
     fa__executor_t ex = fa__pypool_executor(h->pool);
     fa__server_set_executor(srv, &ex);
+    warn_startup(h, n);
     return 0;
 }
 
@@ -277,6 +386,7 @@ void fa__pyhost_close(fa__pyhost_t *h) {
     }
     fa__py_shared_free_all();
     json_decref(h->table);
+    json_decref(h->report);
     for (size_t i = 0; i < h->ntool_names; i++)
         free(h->tool_names[i]);
     free(h->tool_names);

@@ -24,6 +24,8 @@ typedef struct {
     int workers;          /* 0 = number of CPUs */
     int debug;            /* tracebacks in tool errors */
     int force_shared;     /* run in the main interpreter even where subinterpreters work */
+    const char *venv;     /* a virtual environment to import packages from (--venv, or
+                             VIRTUAL_ENV), or NULL: its Python version must be the embedded one */
 } fa__pyhost_options_t;
 
 /* Returns 0, or FA_EPYTHON after printing the Python error (with traceback) to stderr. */

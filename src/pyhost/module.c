@@ -14,6 +14,7 @@
 #include <Python.h>
 
 #include "core/json_parse.h"
+#include "core/log.h"
 #include "fasterapi/error.h"
 #include "pyhost/convert.h"
 #include "pyhost/pyhost_internal.h"
@@ -117,6 +118,51 @@ static PyObject *ctx_sample(PyObject *self, PyObject *params) {
     return ctx_request(self, "sampling/createMessage", params);
 }
 
+/* request(method, params): any other server-to-client request (roots/list for ctx.session). */
+static PyObject *ctx_generic_request(PyObject *self, PyObject *args) {
+    const char *method;
+    PyObject *params = Py_None;
+    if (!PyArg_ParseTuple(args, "s|O", &method, &params))
+        return NULL;
+    return ctx_request(self, method, params);
+}
+
+/* notify(method, params=None): a notification the client gets in the call's place in the stream
+ * (ctx.session.send_resource_updated, send_*_list_changed, send_progress_notification with a
+ * token of its own). Dropped like log messages once the call is cancelled. */
+static PyObject *ctx_notify(PyObject *self, PyObject *args) {
+    const char *method;
+    PyObject *params = Py_None;
+    if (!PyArg_ParseTuple(args, "s|O", &method, &params))
+        return NULL;
+    fa_call_t *call = live_call((ctxobject_t *)self);
+    if (!call)
+        return NULL;
+    if (strncmp(method, "notifications/", 14) != 0) {
+        PyErr_Format(PyExc_ValueError, "'%s' is not a notification method", method);
+        return NULL; /* checked here too: fa_call_notify's FA_EINVAL would not say why */
+    }
+    char why[256];
+    json_t *jp = NULL;
+    if (params != Py_None && !(jp = fa__py_to_json(params, why, sizeof why))) {
+        PyErr_Format(PyExc_ValueError, "notification params are not JSON: %s", why);
+        return NULL;
+    }
+    if (jp && !json_is_object(jp)) {
+        json_decref(jp);
+        PyErr_SetString(PyExc_ValueError, "notification params must be a dict");
+        return NULL;
+    }
+    int rc = fa_call_notify(call, method, jp);
+    if (rc == FA_EALREADY || rc == FA_ESTATE)
+        Py_RETURN_NONE; /* finished, or the server is stopping: nobody left to tell */
+    if (rc) {
+        PyErr_Format(PyExc_RuntimeError, "notification %s not sent: %s", method, fa_strerror(rc));
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 /* Parses the call's id text into a Python value (on demand: most tools never ask). */
 static int load_request_id(ctxobject_t *c) {
     if (c->request_id || !c->call)
@@ -146,6 +192,16 @@ static PyObject *ctx_get_session_id(PyObject *self, void *closure) {
     Py_RETURN_NONE; /* stdio has one client and no session id */
 }
 
+/* The request's _meta.progressToken (ctx.request_context.meta.progressToken), or None. The loop
+ * set it before the call was queued and frees it only after the call is finished. */
+static PyObject *ctx_get_progress_token(PyObject *self, void *closure) {
+    (void)closure;
+    ctxobject_t *c = (ctxobject_t *)self;
+    if (!c->call || !c->call->progress_token)
+        Py_RETURN_NONE;
+    return fa__py_from_json(c->call->progress_token);
+}
+
 static PyObject *ctx_get_cancelled(PyObject *self, void *closure) {
     (void)closure;
     ctxobject_t *c = (ctxobject_t *)self;
@@ -161,12 +217,17 @@ static PyMethodDef ctx_methods[] = {
      "elicit(params): send elicitation/create; returns an awaitable of the client's result"},
     {"sample", ctx_sample, METH_O,
      "sample(params): send sampling/createMessage; returns an awaitable of the result"},
+    {"request", ctx_generic_request, METH_VARARGS,
+     "request(method, params=None): send a request to the client; an awaitable of its result"},
+    {"notify", ctx_notify, METH_VARARGS,
+     "notify(method, params=None): send a notification to the client"},
     {NULL, NULL, 0, NULL}};
 
 static PyGetSetDef ctx_getset[] = {
     {"request_id", ctx_get_request_id, NULL, "the JSON-RPC id of the request", NULL},
     {"session_id", ctx_get_session_id, NULL, "the session id (None on stdio)", NULL},
     {"cancelled", ctx_get_cancelled, NULL, "True once the client cancelled or it timed out", NULL},
+    {"progress_token", ctx_get_progress_token, NULL, "the request's _meta.progressToken", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyType_Slot ctx_slots[] = {{Py_tp_dealloc, (void *)ctx_dealloc},
@@ -284,6 +345,21 @@ static PyObject *mod_bind_loop(PyObject *self, PyObject *loop) {
     Py_RETURN_NONE;
 }
 
+/* _write_stderr(data): whole lines of a Python interpreter's stdout/stderr, written at once
+ * and never spliced with another interpreter's lines or the host's log records (see
+ * fasterapi._runtime.LineWriter). The GIL is released while writing. */
+static PyObject *mod_write_stderr(PyObject *self, PyObject *arg) {
+    (void)self;
+    Py_buffer view;
+    if (PyObject_GetBuffer(arg, &view, PyBUF_SIMPLE) < 0)
+        return NULL;
+    PyThreadState *ts = PyEval_SaveThread();
+    fa__log_write_raw(view.buf, (size_t)view.len);
+    PyEval_RestoreThread(ts);
+    PyBuffer_Release(&view);
+    Py_RETURN_NONE;
+}
+
 static PyObject *mod_hosted(PyObject *self, PyObject *unused) {
     (void)self;
     (void)unused;
@@ -294,16 +370,56 @@ static PyMethodDef mod_methods[] = {
     {"_on_wake", mod_on_wake, METH_NOARGS, "run queued calls (the worker's eventfd callback)"},
     {"_bind_loop", mod_bind_loop, METH_O, "tell the host which asyncio loop this worker runs"},
     {"hosted", mod_hosted, METH_NOARGS, "True: running inside the FasterAPI host"},
+    {"_write_stderr", mod_write_stderr, METH_O, "write whole lines to stderr at once"},
     {NULL, NULL, 0, NULL}};
 
-/* The worker's loop. Calls arrive through the eventfd reader; when the host stops the worker,
- * _on_wake stops the loop and anything still running is cancelled and awaited. */
+/* The worker's loop. _start(dispatcher) makes it and runs the app's lifespan up to its yield
+ * (a failure there is a start-up error, with the traceback); _serve(fd, loop, dispatcher) then
+ * serves calls, which arrive through the eventfd reader. When the host stops the worker,
+ * _on_wake stops the loop, anything still running is cancelled and awaited, and the lifespan's
+ * teardown runs last, on the same loop and task that entered it. */
 static const char serve_source[] =
-    "def _serve(fd):\n"
+    "def _quiet_dummy_thread():\n"
+    "    # threading sees this worker thread (not started by threading) as a _DummyThread\n"
+    "    # as soon as code asks for current_thread() (Thread(), ThreadPoolExecutor and\n"
+    "    # asyncio.to_thread do). On 3.13 a _DeleteDummyThreadOnDel tracker removes it when the\n"
+    "    # thread's locals are cleared, which ending the interpreter does after threading's\n"
+    "    # globals are gone: 'Exception ignored in ... TypeError' on every shutdown. Make the\n"
+    "    # dummy now and let its tracker's __del__ fail quietly (no global names: it may run\n"
+    "    # during teardown).\n"
+    "    import threading\n"
+    "    base = getattr(threading, '_DeleteDummyThreadOnDel', None)\n"
+    "    if base is None:\n"
+    "        return  # before 3.13 dummy threads are never torn down\n"
+    "    threading.current_thread()\n"
+    "    ref = getattr(threading._thread_local_info, '_track_dummy_thread_ref', None)\n"
+    "    if type(ref) is not base:\n"
+    "        return\n"
+    "    class Quiet(base):\n"
+    "        def __del__(self, _base_del=base.__del__):\n"
+    "            try:\n"
+    "                _base_del(self)\n"
+    "            except:\n"
+    "                pass\n"
+    "    ref.__class__ = Quiet\n"
+    "\n"
+    "def _start(disp):\n"
     "    import asyncio\n"
     "    loop = asyncio.new_event_loop()\n"
     "    asyncio.set_event_loop(loop)\n"
     "    _bind_loop(loop)\n"
+    "    _quiet_dummy_thread()\n"
+    "    try:\n"
+    "        disp.start(loop)\n"
+    "    except BaseException:\n"
+    "        loop.close()\n"
+    "        asyncio.set_event_loop(None)\n"
+    "        _bind_loop(None)\n"
+    "        raise\n"
+    "    return loop\n"
+    "\n"
+    "def _serve(fd, loop, disp):\n"
+    "    import asyncio\n"
     "    loop.add_reader(fd, _on_wake)\n"
     "    loop.call_soon(_on_wake)\n"
     "    try:\n"
@@ -314,12 +430,18 @@ static const char serve_source[] =
     "            except (SystemExit, KeyboardInterrupt):\n"
     "                pass  # a task raised it: its call is answered; the worker keeps serving\n"
     "    finally:\n"
-    "        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]\n"
+    "        keep = disp.lifespan_task\n"
+    "        pending = [t for t in asyncio.all_tasks(loop) if not t.done() and t is not keep]\n"
     "        for t in pending:\n"
     "            t.cancel()\n"
     "        if pending:\n"
     "            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))\n"
     "        loop.remove_reader(fd)\n"
+    "        disp.stop(loop)\n"
+    "        try:\n"
+    "            loop.run_until_complete(loop.shutdown_default_executor())\n"
+    "        except Exception:\n"
+    "            pass  # asyncio.to_thread's threads: joined here, else at interpreter exit\n"
     "        loop.close()\n"
     "        asyncio.set_event_loop(None)\n"
     "        _bind_loop(None)\n";

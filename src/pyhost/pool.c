@@ -163,14 +163,15 @@ static int setup_app(fa__pyworker_t *w) {
     Py_XDECREF(path);
     Py_XDECREF(sys);
     PyObject *rt = ok ? PyImport_ImportModule("fasterapi._runtime") : NULL;
-    PyObject *mcp = NULL;
-    if (rt && PyObject_SetAttrString(rt, "HOSTED", Py_True) == 0) {
+    PyObject *mcp = NULL, *io = rt ? PyObject_CallMethod(rt, "install_output", NULL) : NULL;
+    if (io && PyObject_SetAttrString(rt, "HOSTED", Py_True) == 0) {
         if (p->shared_mcp)
             mcp = Py_NewRef(p->shared_mcp);
         else
             mcp = PyObject_CallMethod(rt, "load_app", "sz", p->app.app_path, p->app.app_name);
     }
     w->dispatcher = mcp ? PyObject_CallMethod(rt, "Dispatcher", "Oi", mcp, p->app.debug) : NULL;
+    Py_XDECREF(io);
     Py_XDECREF(mcp);
     Py_XDECREF(rt);
     PyObject *asyncio = w->dispatcher ? PyImport_ImportModule("asyncio") : NULL;
@@ -184,8 +185,14 @@ static int setup_app(fa__pyworker_t *w) {
     for (int i = 0; w->ctx_type && i < 4; i++)
         if (!(w->methods[i] = PyObject_GetAttrString(w->dispatcher, names[i])))
             break;
-    if (w->methods[3])
+    /* The loop, and the app's lifespan entered on it (a failing lifespan fails start-up). */
+    PyObject *mod = w->methods[3] ? PyImport_ImportModule("_fasterapi") : NULL;
+    PyObject *loop = mod ? PyObject_CallMethod(mod, "_start", "O", w->dispatcher) : NULL;
+    Py_XDECREF(mod);
+    if (loop) {
+        Py_DECREF(loop); /* _bind_loop keeps it in w->loop */
         return 0;
+    }
     fa__py_format_exception(w->error, sizeof w->error, 1);
     w->isolation_refused = is_isolation_error(w->error);
     return -1;
@@ -324,7 +331,8 @@ static void *worker_main(void *arg) {
     }
     report(w, 1);
     PyObject *mod = PyImport_ImportModule("_fasterapi");
-    PyObject *r = mod ? PyObject_CallMethod(mod, "_serve", "i", w->efd) : NULL;
+    PyObject *r =
+        mod ? PyObject_CallMethod(mod, "_serve", "iOO", w->efd, w->loop, w->dispatcher) : NULL;
     if (!r) {
         char text[4096];
         fa__py_format_exception(text, sizeof text, 1);

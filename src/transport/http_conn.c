@@ -446,6 +446,8 @@ int fa_http_res_send(fa_http_req_t *req, int status, const char *content_type, c
     if (!body && len && !req->is_head) /* only a HEAD answer may announce a body it omits */
         return FA_EINVAL;
     fa__http_loop_t *loop = c->loop;
+    if (loop->stopping)
+        req->keep_alive = 0; /* shutting down (perhaps since this handler began): say so */
     int rc =
         fa__http_render(out_for(c, req), loop->srv, loop->date_line, loop->date_len, req, status,
                         content_type, req->res_headers.data, req->res_headers.len, body, len);

@@ -98,8 +98,6 @@ START_TEST(test_errors) {
                "input"},
         {"-", "line 1 column 2: expected a digit, found the end of the input"},
         {"1e+", "line 1 column 4: expected a digit in the exponent, found the end of the input"},
-        {"9223372036854775808", "line 1 column 1: integer too big for a 64-bit value"},
-        {"1e400", "line 1 column 1: real number overflow"},
         {"\"abc", "line 1 column 5: unterminated string"},
         {"\"a\tb\"", "line 1 column 3: control character 0x09 in a string (it must be escaped)"},
         {"\"\\x\"", "line 1 column 2: invalid escape in a string"},
@@ -123,6 +121,63 @@ START_TEST(test_errors) {
     const char bad_utf8[][8] = {"\"\xff\"", "\"\xc3\"", "\"\xc0\xaf\"", "\"\xed\xa0\x80\""};
     for (size_t i = 0; i < 4; i++)
         same_as_jansson(bad_utf8[i], strlen(bad_utf8[i]));
+}
+END_TEST
+
+/* Numbers JSON allows but a 64-bit integer or a double cannot hold: FA_ERANGE with the member's
+ * path (the JSON-RPC layer names it in its answer); jansson refuses them too. With
+ * FA_JSON_RANGE_AS_NULL they parse as null and nothing else changes. */
+START_TEST(test_out_of_range_numbers) {
+    struct {
+        const char *text, *msg, *path;
+    } cases[] = {
+        {"9223372036854775808", "line 1 column 1: integer too big for a 64-bit value", ""},
+        {"-9223372036854775809", "line 1 column 1: integer too big for a 64-bit value", ""},
+        {"1e400", "line 1 column 1: real number overflow", ""},
+        {"{\"a\":{\"b\":[1,2,1e999]}}", "line 1 column 16: real number overflow", "a.b[2]"},
+        {"[{\"x\":1},{\"params\":{\"n\":18446744073709551616}}]",
+         "line 1 column 25: integer too big for a 64-bit value", "[1].params.n"},
+        {"{\"k\\u00e9y\":[[-1e309]]}", "line 1 column 15: real number overflow",
+         "k\xc3\xa9y[0][0]"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fa__json_error_t err;
+        ck_assert_ptr_null(P(cases[i].text, &err));
+        ck_assert_int_eq(err.code, FA_ERANGE);
+        char got[200];
+        snprintf(got, sizeof got, "line %d column %d: %s", err.line, err.column, err.text);
+        ck_assert_msg(strcmp(got, cases[i].msg) == 0, "'%s': got '%s'", cases[i].text, got);
+        ck_assert_str_eq(err.path, cases[i].path);
+        same_as_jansson(cases[i].text, strlen(cases[i].text));
+        json_t *v = fa__json_parse_ex(cases[i].text, strlen(cases[i].text), 64,
+                                      FA_JSON_RANGE_AS_NULL, NULL, &err);
+        ck_assert_ptr_nonnull(v);
+        ck_assert_int_eq(err.code, 0);
+        json_decref(v);
+    }
+    /* As null, in place. */
+    fa__json_error_t err;
+    json_t *v = fa__json_parse_ex("{\"a\":[1,1e400]}", 15, 64, FA_JSON_RANGE_AS_NULL, NULL, &err);
+    ck_assert_ptr_nonnull(v);
+    ck_assert(json_is_null(json_array_get(json_object_get(v, "a"), 1)));
+    ck_assert_int_eq(json_integer_value(json_array_get(json_object_get(v, "a"), 0)), 1);
+    json_decref(v);
+    /* Other errors are still errors. */
+    ck_assert_ptr_null(fa__json_parse_ex("[1e400,]", 8, 64, FA_JSON_RANGE_AS_NULL, NULL, &err));
+    ck_assert_int_eq(err.code, FA_EJSON);
+    /* A long path keeps its innermost part. */
+    char deep[600] = "";
+    size_t n = 0;
+    for (int i = 0; i < 20; i++)
+        n += (size_t)snprintf(deep + n, sizeof deep - n, "{\"member%02d\":", i);
+    n += (size_t)snprintf(deep + n, sizeof deep - n, "1e400");
+    for (int i = 0; i < 20; i++)
+        deep[n++] = '}';
+    ck_assert_ptr_null(fa__json_parse(deep, n, 64, NULL, &err));
+    ck_assert_int_eq(err.code, FA_ERANGE);
+    ck_assert_msg(strncmp(err.path, "...", 3) == 0, "path '%s'", err.path);
+    ck_assert_msg(strstr(err.path, "member19") != NULL, "path '%s'", err.path);
+    ck_assert_int_lt((int)strlen(err.path), FA_JSON_PATH_MAX);
 }
 END_TEST
 
@@ -183,6 +238,7 @@ int main(void) {
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_values);
     tcase_add_test(tc, test_errors);
+    tcase_add_test(tc, test_out_of_range_numbers);
     tcase_add_test(tc, test_depth_limit_and_report);
     tcase_add_test(tc, test_agrees_with_jansson_on_generated_documents);
     suite_add_tcase(s, tc);

@@ -88,6 +88,70 @@ START_TEST(test_parse_errors_say_where) {
 }
 END_TEST
 
+/* A request valid but for a number out of range is answered by id (-32602, naming the member)
+ * instead of -32700 with id null, which left the client waiting (issue 9 section 4). */
+static json_t *rpc_parse(const char *text, int *code, char *why, size_t why_size) {
+    return fa__rpc_parse(text, strlen(text), 64, code, why, why_size);
+}
+
+START_TEST(test_out_of_range_number_is_answered_by_id) {
+    char why[200];
+    int code;
+    const char *req = "{\"jsonrpc\":\"2.0\",\"id\":41,\"method\":\"tools/call\",\"params\":{"
+                      "\"name\":\"add\",\"arguments\":{\"a\":1e400,\"b\":18446744073709551616}}}";
+    json_t *v = fa__rpc_parse(req, strlen(req), 64, &code, why, sizeof why);
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(code, FA_ERANGE);
+    ck_assert_str_eq(why, "line 1 column 88: params.arguments.a: real number overflow");
+    fa__rpc_msg_t m;
+    fa__rpc_classify(v, &m);
+    ck_assert_int_eq(m.kind, FA_RPC_INVALID);
+    ck_assert_int_eq(m.code, FA_RPC_INVALID_PARAMS);
+    ck_assert_int_eq(json_integer_value(m.id), 41);
+    ck_assert_str_eq(m.why, "params.arguments.a: real number overflow (JSON numbers here must fit "
+                            "a 64-bit integer or a double)");
+    json_decref(v);
+
+    /* In a batch: the element holding the number is marked, the others are untouched. */
+    const char *batch =
+        "[{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"ping\"},"
+        "{\"jsonrpc\":\"2.0\",\"id\":\"b\",\"method\":\"x\",\"params\":{\"n\":-1e999}}]";
+    v = fa__rpc_parse(batch, strlen(batch), 64, &code, why, sizeof why);
+    ck_assert_ptr_nonnull(v);
+    fa__rpc_classify(json_array_get(v, 0), &m);
+    ck_assert_int_eq(m.kind, FA_RPC_REQUEST);
+    ck_assert_int_eq(m.code, 0);
+    fa__rpc_classify(json_array_get(v, 1), &m);
+    ck_assert_int_eq(m.kind, FA_RPC_INVALID);
+    ck_assert_int_eq(m.code, FA_RPC_INVALID_PARAMS);
+    ck_assert_str_eq(json_string_value(m.id), "b");
+    ck_assert(strncmp(m.why, "params.n: real number overflow", 30) == 0);
+    json_decref(v);
+
+    /* The id itself out of range: still answered, without an id; a response: never answered. */
+    v = rpc_parse("{\"jsonrpc\":\"2.0\",\"id\":1e400,\"method\":\"ping\"}", &code, why, sizeof why);
+    ck_assert_ptr_nonnull(v);
+    fa__rpc_classify(v, &m);
+    ck_assert_int_eq(m.kind, FA_RPC_INVALID);
+    ck_assert_ptr_null(m.id);
+    ck_assert(strncmp(m.why, "id: real number overflow", 24) == 0);
+    json_decref(v);
+    v = rpc_parse("{\"jsonrpc\":\"2.0\",\"id\":3,\"result\":{\"n\":1e400}}", &code, why,
+                  sizeof why);
+    ck_assert_ptr_nonnull(v);
+    fa__rpc_classify(v, &m);
+    ck_assert_int_eq(m.kind, FA_RPC_INVALID_RESPONSE);
+    json_decref(v);
+
+    /* Not an object, or another error after the number: a plain parse error as before. */
+    ck_assert_ptr_null(fa__rpc_parse("[1e400]", 7, 64, &code, why, sizeof why));
+    ck_assert_int_eq(code, FA_EJSON);
+    ck_assert_ptr_null(fa__rpc_parse("{\"a\":1e400,}", 12, 64, &code, why, sizeof why));
+    ck_assert_int_eq(code, FA_EJSON);
+    ck_assert_str_eq(why, "line 1 column 6: a: real number overflow");
+}
+END_TEST
+
 START_TEST(test_writers) {
     fa__buf_t b = FA__BUF_INIT;
     json_t *r = json_pack("{s:i}", "x", 1);
@@ -131,6 +195,7 @@ int main(void) {
     tcase_add_test(tc, test_classify);
     tcase_add_test(tc, test_invalid_keeps_readable_id);
     tcase_add_test(tc, test_parse_errors_say_where);
+    tcase_add_test(tc, test_out_of_range_number_is_answered_by_id);
     tcase_add_test(tc, test_writers);
     suite_add_tcase(s, tc);
     return fa_test_run(s);

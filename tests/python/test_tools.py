@@ -73,8 +73,12 @@ class ResultConversion(unittest.TestCase):
                          {"content": [{"type": "text", "text": '{\n  "a": 1,\n  "é": [\n    1,\n    2\n  ]\n}'}]})
         self.assertEqual(self.result_of(Item("x")), {"content": [{"type": "text", "text": '{\n  "name": "x",\n  "qty": 1\n}'}]})
 
-    def test_lists_become_one_json_text_unless_they_hold_content(self) -> None:
-        self.assertEqual(self.result_of([1, 2]), {"content": [{"type": "text", "text": "[\n  1,\n  2\n]"}]})
+    def test_lists_give_one_block_per_item_as_the_python_sdk(self) -> None:
+        # mcp.server.fastmcp's _convert_to_content: a list is the concatenation of its items'
+        # blocks (the earlier one-JSON-block rule was PrefectHQ fastmcp 2.x's).
+        self.assertEqual(self.result_of([1, 2]), {"content": [{"type": "text", "text": "1"}, {"type": "text", "text": "2"}]})
+        self.assertEqual(self.result_of(["a", "b"]), {"content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]})
+        self.assertEqual(self.result_of(["a", None, ["b"]])["content"], [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}])
         mixed = self.result_of(["caption", Image(data=PNG, format="png"), {"k": 1}])
         self.assertEqual(
             mixed["content"],
@@ -122,8 +126,10 @@ class ResultConversion(unittest.TestCase):
         r = self.result_of(CallToolResult(content=[TextContent(text="no")], isError=True))
         self.assertEqual(r, {"content": [{"type": "text", "text": "no"}], "isError": True})
 
-    def test_non_finite_floats_become_null_in_json(self) -> None:
-        self.assertEqual(self.result_of({"x": float("nan")})["content"][0]["text"], '{\n  "x": null\n}')
+    def test_non_finite_floats_are_a_tool_error(self) -> None:
+        # JSON has no NaN: answering null would contradict the tool's own schema.
+        r = self.result_of({"x": float("nan")})
+        self.assertEqual(r, {"content": [{"type": "text", "text": "Error executing tool t: the result holds nan, which JSON cannot represent"}], "isError": True})
 
 
 class StructuredOutput(unittest.TestCase):
@@ -313,7 +319,8 @@ class AsyncTools(unittest.TestCase):
 
         pending = Dispatcher(mcp).call_tool("slow", {"n": 3}, FakeCall())
         self.assertTrue(asyncio.iscoroutine(pending))
-        self.assertEqual(run(pending), {"content": [{"type": "text", "text": "[\n  0,\n  1,\n  2\n]"}],
+        self.assertEqual(run(pending), {"content": [{"type": "text", "text": "0"}, {"type": "text", "text": "1"},
+                                                    {"type": "text", "text": "2"}],
                                         "structuredContent": {"result": [0, 1, 2]}})
 
     def test_async_tool_error(self) -> None:

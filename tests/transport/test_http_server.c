@@ -750,6 +750,94 @@ START_TEST(test_graceful_shutdown_with_request_in_flight) {
 }
 END_TEST
 
+START_TEST(test_deferred_answered_after_server_freed) {
+    atomic_store(&parked, NULL);
+    fa_http_options_t o;
+    fa_http_options_init(&o);
+    o.shutdown_timeout_ms = 50;
+    server_t *s = server_start_opts(setup_routes, &o);
+    client_t *c = client_connect(s->port);
+    client_sends(c, "GET /park?x=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    wait_parked();
+    ck_assert_int_eq(fa_http_server_stop(s->srv), 0);
+    /* The shutdown deadline closes the connection with the request unanswered. */
+    ck_assert(client_sees_eof(c));
+    client_close(c);
+    pthread_join(s->th, NULL);
+    ck_assert_int_eq(s->close_rc, 0);
+    fa_http_server_free(s->srv);
+    /* The request view is still valid, and the late answer is dropped safely (the server's memory
+     * lives until this last reference goes). */
+    fa_http_deferred_t *d = atomic_load(&parked);
+    ck_assert_str_eq(fa_http_req_query_param(fa_http_deferred_req(d), "x"), "1");
+    ck_assert_int_eq(fa_http_respond(d, 200, NULL, NULL, 0, "late", 4), FA_ESTATE);
+    free(s);
+}
+END_TEST
+
+/* TechEmpower checks that Date changes between two requests (research/perf_anchors.md §A.5). */
+START_TEST(test_date_changes_each_second) {
+    server_t *s = server_start(setup_routes);
+    client_t *c = client_connect(s->port);
+    char dates[2][64];
+    for (int i = 0; i < 2; i++) {
+        response_t r;
+        client_sends(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+        ck_assert(read_response(c, &r));
+        const char *d = strstr(r.head, "\r\nDate: ");
+        ck_assert_ptr_nonnull(d);
+        ck_assert_int_eq(sscanf(d + 8, "%63[^\r]", dates[i]), 1);
+        struct tm tm;
+        memset(&tm, 0, sizeof tm);
+        const char *end = strptime(dates[i], "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        ck_assert_ptr_nonnull(end);
+        ck_assert_int_eq(*end, '\0');
+        if (i == 0)
+            usleep(1100 * 1000);
+    }
+    ck_assert_str_ne(dates[0], dates[1]);
+    client_close(c);
+    server_stop(s);
+}
+END_TEST
+
+/* fa_http_server_close from a handler on loop 0, libuv style: the callback fires once every
+ * handle is closed, and the caller's loop then ends. */
+static _Atomic int close_cb_calls;
+static void on_closed(fa_http_server_t *srv) {
+    (void)srv;
+    atomic_fetch_add(&close_cb_calls, 1);
+}
+static void h_close(fa_http_req_t *req, void *data) {
+    fa_http_server_t *srv = data;
+    fa_http_server_close(srv, on_closed);
+    fa_http_server_close(srv, on_closed); /* a second call is a no-op */
+    fa_http_res_send(req, 202, NULL, "", 0);
+}
+static void setup_close(fa_http_server_t *srv, fa_http_options_t *opts) {
+    setup_routes(srv, opts);
+    fa_http_route(srv, "POST", "/close", h_close, srv);
+}
+
+START_TEST(test_close_from_a_handler) {
+    server_t *s = server_start(setup_close); /* one loop: close runs on loop 0's thread */
+    client_t *c = client_connect(s->port);
+    client_sends(c, "POST /close HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    response_t r;
+    ck_assert(read_response(c, &r));
+    ck_assert_int_eq(r.status, 202);
+    ck_assert_ptr_nonnull(strstr(r.head, "Connection: close"));
+    ck_assert(client_sees_eof(c));
+    client_close(c);
+    pthread_join(s->th, NULL); /* uv_run returned: nothing of the server is left on the loop */
+    ck_assert_int_eq(s->close_rc, 0);
+    ck_assert_int_eq(atomic_load(&close_cb_calls), 1);
+    ck_assert_int_eq(fa_http_server_stop(s->srv), FA_ESTATE);
+    fa_http_server_free(s->srv);
+    free(s);
+}
+END_TEST
+
 START_TEST(test_metrics) {
     fa_http_options_t o;
     fa_http_options_init(&o);
@@ -1350,6 +1438,9 @@ int main(void) {
     tcase_add_test(tc, test_connection_cap);
     tcase_add_test(tc, test_graceful_shutdown_with_request_in_flight);
     tcase_add_test(tc, test_metrics);
+    tcase_add_test(tc, test_date_changes_each_second);
+    tcase_add_test(tc, test_close_from_a_handler);
+    tcase_add_test(tc, test_deferred_answered_after_server_freed);
     tcase_add_test(tc, test_io_threads_and_unix_socket);
     tcase_add_test(tc, test_output_limit_closes_non_reader);
     tcase_add_test(tc, test_static_files);

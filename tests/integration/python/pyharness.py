@@ -19,6 +19,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 APPS = os.path.join(HERE, "apps")
 sys.path.insert(0, os.path.dirname(HERE))  # tests/integration: harness.py
 
+# `fasterapi run` imports packages from an active virtual environment; the apps here need none,
+# and one of another Python version (a developer's shell) would refuse to start every server.
+# The tests that exercise it set VIRTUAL_ENV themselves.
+os.environ.pop("VIRTUAL_ENV", None)
+
 FASTERAPI = os.environ.get("FASTERAPI", "")
 if FASTERAPI:
     os.environ["FA_TEST_SERVER"] = FASTERAPI

@@ -390,8 +390,11 @@ class BadInput(PyServerTestCase):
         resp, _ = srv.call(4, "raw_object")
         self.assertJson(resp, tool_error(4, "Tool raw_object returned a value that is not JSON: "
                                             "/content/0/extra: object is not JSON"))
-        resp, _ = srv.call(5, "nan")  # JSON has no NaN: null, as pydantic writes it
-        self.assertJson(resp, ok_text(5, "null", {"result": None}))
+        # JSON has no NaN: answering null would contradict the tool's own number schema, so
+        # it is a tool error (issue 9 §4), as the host's converter does for C tools.
+        resp, _ = srv.call(5, "nan")
+        self.assertJson(resp, tool_error(5, "Error executing tool nan: the result holds nan, "
+                                            "which JSON cannot represent"))
         resp, _ = srv.call(6, "echo", {"text": "fine"})
         self.assertJson(resp, ok_text(6, "fine", {"result": "fine"}))
 

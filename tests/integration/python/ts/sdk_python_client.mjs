@@ -23,15 +23,21 @@ import {
     CreateMessageRequestSchema,
     ElicitRequestSchema,
     ErrorCode,
+    ListRootsRequestSchema,
     LoggingMessageNotificationSchema,
     McpError,
+    PromptListChangedNotificationSchema,
+    ResourceListChangedNotificationSchema,
+    ResourceUpdatedNotificationSchema,
+    ToolListChangedNotificationSchema,
 } from '@modelcontextprotocol/sdk/types.js';
 
 import { closeAndCheckExit } from '../close_check.mjs';
 
-const [fasterapi, quickstart, kitchen] = process.argv.slice(2);
-if (!fasterapi || !quickstart || !kitchen) {
-    console.error('usage: node sdk_python_client.mjs FASTERAPI QUICKSTART.py KITCHEN.py');
+const [fasterapi, quickstart, kitchen, fastmcpStyle] = process.argv.slice(2);
+if (!fasterapi || !quickstart || !kitchen || !fastmcpStyle) {
+    console.error('usage: node sdk_python_client.mjs FASTERAPI QUICKSTART.py KITCHEN.py '
+        + 'FASTMCP_STYLE.py');
     process.exit(2);
 }
 
@@ -273,7 +279,86 @@ async function elicitationPart() {
     await closeAndCheckExit(client, transport);
 }
 
-quickstartPart().then(elicitationPart).then(
+// Part three: a server written for the python-sdk's FastMCP (apps/fastmcp_style.py: lifespan,
+// pydantic Field, ctx.session, mcp.types content) run unchanged, seen through the SDK client.
+async function fastmcpStylePart() {
+    const { transport, client } = launch(fastmcpStyle, { roots: { listChanged: true }, sampling: {} });
+    const seen = [];
+    for (const [schema, name] of [
+        [ToolListChangedNotificationSchema, 'tools'],
+        [ResourceListChangedNotificationSchema, 'resources'],
+        [PromptListChangedNotificationSchema, 'prompts'],
+        [ResourceUpdatedNotificationSchema, 'updated'],
+    ]) {
+        client.setNotificationHandler(schema, (n) => seen.push(name + (n.params?.uri ? ` ${n.params.uri}` : '')));
+    }
+    const logs = [];
+    client.setNotificationHandler(LoggingMessageNotificationSchema, (n) => logs.push(n.params));
+    client.setRequestHandler(ListRootsRequestSchema, async () => ({
+        roots: [{ uri: 'file:///work', name: 'work' }],
+    }));
+    client.setRequestHandler(CreateMessageRequestSchema, async (req) => ({
+        role: 'assistant',
+        model: 'stub',
+        content: { type: 'text', text: `short: ${req.params.messages[0].content.text}` },
+    }));
+
+    step('fastmcp-style: connect');
+    await client.connect(transport);
+
+    step('listTools: pydantic Field descriptions and bounds in the schema');
+    const { tools } = await client.listTools();
+    const byName = Object.fromEntries(tools.map((t) => [t.name, t]));
+    assert.deepEqual(byName.greet_user.inputSchema.properties.times, {
+        type: 'integer', description: 'Number of times to repeat the greeting',
+        default: 1, minimum: 1, maximum: 3,
+    });
+    assert.deepEqual(byName.greet_user.inputSchema.required, ['name']);
+    assert.equal(byName.rich.outputSchema, undefined, 'content annotations: no outputSchema');
+
+    step('callTool through the lifespan connection, Field defaults, constraint errors');
+    const q = await client.callTool({ name: 'query_db', arguments: { key: 'greeting' } });
+    assert.deepEqual(q.structuredContent, { result: 'hello' });
+    const g = await client.callTool({ name: 'greet_user', arguments: { name: 'Ada' } });
+    assert.deepEqual(g.content, [{ type: 'text', text: 'Ada' }]);
+    const bad = await client.callTool({ name: 'greet_user', arguments: { name: 'Ada', times: 9 } });
+    assert.equal(bad.isError, true);
+    assert.match(bad.content[0].text, /times/);
+
+    step('content objects, CallToolResult _meta, lists, inf');
+    const rich = await client.callTool({ name: 'rich', arguments: {} });
+    assert.deepEqual(rich.content, [
+        { type: 'text', text: 'caption' },
+        { type: 'image', data: 'iVBORw0KGgo=', mimeType: 'image/png' },
+    ]);
+    const meta = await client.callTool({ name: 'with_meta', arguments: {} });
+    assert.deepEqual(meta._meta, { trace: 'abc' });
+    const lines = await client.callTool({ name: 'lines', arguments: {} });
+    assert.deepEqual(lines.content.map((c) => c.text), ['one', 'two']);
+    const inf = await client.callTool({ name: 'ratio', arguments: { a: 1, b: 0 } });
+    assert.equal(inf.isError, true);
+    assert.match(inf.content[0].text, /inf/);
+
+    step('ctx.session: log, progress, list_changed and resource-updated notifications');
+    const progress = [];
+    const sess = await client.callTool({ name: 'session_calls', arguments: {} }, undefined,
+        { onprogress: (p) => progress.push(p) });
+    assert.match(sess.content[0].text, /^id=\d+$/);
+    assert.deepEqual(progress, [{ progress: 1, total: 2 }]);
+    assert.deepEqual(logs, [{ level: 'info', logger: 'sess', data: 'from the session' }]);
+    assert.deepEqual(seen, ['updated memo://one', 'tools', 'resources', 'prompts']);
+
+    step('ctx.session.list_roots and create_message answered by the client');
+    const roots = await client.callTool({ name: 'roots', arguments: {} });
+    assert.deepEqual(roots.structuredContent, { result: ['file:///work'] });
+    const summary = await client.callTool({ name: 'summarize', arguments: { text: 'long' } });
+    assert.deepEqual(summary.content, [{ type: 'text', text: 'short: long' }]);
+
+    step('close (EOF on stdin): lifespan teardown, exit status 0');
+    await closeAndCheckExit(client, transport);
+}
+
+quickstartPart().then(elicitationPart).then(fastmcpStylePart).then(
     () => {
         clearTimeout(watchdog);
         console.log('PASS: the TypeScript SDK client agrees with fasterapi run (Python apps)');

@@ -12,15 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .binding import bind
-from .content import content_block, is_awaitable, is_content, json_text, jsonable
-from .context import Context, await_in, call_in
-from .docstring import humanize
-from .errors import INTERNAL_ERROR, INVALID_PARAMS, McpError
-from .schema import unwrap_annotated
-from .signature import FunctionInfo, analyze
-from .tools import icons_wire
-from .types import Model, PromptMessage
+from ..binding import bind
+from ..content import content_block, is_awaitable, is_content, json_text, jsonable
+from ..context import Context, await_in, call_in
+from ..docstring import humanize
+from ..errors import INTERNAL_ERROR, INVALID_PARAMS, McpError
+from ..schema import unwrap_annotated
+from ..signature import FunctionInfo, analyze
+from ..tools import icons_wire
+from ..types import Model, PromptMessage
 
 
 class Message:
@@ -79,6 +79,10 @@ def message_dict(item: Any) -> dict[str, Any]:
         return {"role": role, "content": content_block(content)}
     if is_content(item) or isinstance(item, Model):
         return {"role": "user", "content": content_block(item)}
+    role, content = getattr(item, "role", None), getattr(item, "content", None)
+    if role in ("user", "assistant") and content is not None and not isinstance(item, type):
+        # mcp.types.PromptMessage / the python-sdk's Message classes, by shape
+        return {"role": role, "content": dict(content) if isinstance(content, dict) else content_block(content)}
     return {"role": "user", "content": {"type": "text", "text": json_text(item)}}
 
 

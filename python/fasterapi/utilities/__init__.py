@@ -1,0 +1,1 @@
+"""`fasterapi.utilities`: module paths of `mcp.server.fastmcp.utilities` (see `types`)."""
