@@ -116,8 +116,10 @@ class ServerSession:
     def create_message(self, messages: Any, *, max_tokens: int, system_prompt: str | None = None,
                        include_context: str | None = None, temperature: float | None = None,
                        stop_sequences: list[str] | None = None, metadata: dict[str, Any] | None = None,
-                       model_preferences: Any = None, related_request_id: Any = None, **_: Any) -> Any:
-        """sampling/createMessage; awaitable of a CreateMessageResult (content a content block)."""
+                       model_preferences: Any = None, related_request_id: Any = None,
+                       key: str | None = None, **_: Any) -> Any:
+        """sampling/createMessage; awaitable of a CreateMessageResult (content a content block).
+        `key` (a fasterapi extension) names the question in a 2026-07-28 input_required result."""
         from .elicitation import _block, sampling_params
 
         params = sampling_params(messages, system_prompt, include_context, temperature, max_tokens,
@@ -129,10 +131,10 @@ class ServerSession:
                                        model=r.get("model", ""), stopReason=r.get("stopReason"),
                                        meta=r.get("_meta"))
 
-        return self._request("sample", None, params, finish)
+        return self._request("sample", None, params, finish, key)
 
-    def list_roots(self) -> Any:
-        """roots/list; awaitable of a ListRootsResult."""
+    def list_roots(self, *, key: str | None = None) -> Any:
+        """roots/list; awaitable of a ListRootsResult. `key`: as for create_message."""
 
         def finish(r: Any) -> ListRootsResult:
             r = _raise_if_error(r)
@@ -140,11 +142,12 @@ class ServerSession:
                      for x in r.get("roots", []) if isinstance(x, dict)]
             return ListRootsResult(roots=roots, meta=r.get("_meta"))
 
-        return self._request("request", "roots/list", None, finish)
+        return self._request("request", "roots/list", None, finish, key)
 
-    def _request(self, name: str, method: str | None, params: Any, finish: Any) -> Any:
+    def _request(self, name: str, method: str | None, params: Any, finish: Any, key: str | None = None) -> Any:
         fn = self._host(name)
-        pending = fn(params) if method is None else fn(method, params)
+        args = (params,) if method is None else (method, params)
+        pending = fn(*args) if key is None else fn(*args, key=str(key))
         if inspect.isawaitable(pending):
             async def wait() -> Any:
                 return finish(await pending)

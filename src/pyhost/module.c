@@ -101,30 +101,46 @@ static PyObject *ctx_progress(PyObject *self, PyObject *args, PyObject *kwargs) 
     Py_RETURN_NONE;
 }
 
-/* elicit(params) / sample(params): the full elicitation/create or sampling/createMessage params;
- * returns an awaitable resolving to the client's result or {"__error__": {...}}. */
-static PyObject *ctx_request(PyObject *self, const char *method, PyObject *params) {
+/* elicit(params, key=None) / sample(params, key=None): the full elicitation/create or
+ * sampling/createMessage params; returns an awaitable resolving to the client's result or
+ * {"__error__": {...}}. `key` names the question in a 2026-07-28 input_required result
+ * (inputRequests.<key>); None lets the engine name it. */
+static PyObject *ctx_request(PyObject *self, const char *key, const char *method,
+                             PyObject *params) {
     fa_call_t *call = live_call((ctxobject_t *)self);
     if (!call)
         return NULL;
-    return fa__pyworker_request(call, method, params);
+    return fa__pyworker_request(call, key, method, params);
 }
 
-static PyObject *ctx_elicit(PyObject *self, PyObject *params) {
-    return ctx_request(self, "elicitation/create", params);
+static PyObject *ctx_elicit(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"params", "key", NULL};
+    PyObject *params;
+    const char *key = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|z", kwlist, &params, &key))
+        return NULL;
+    return ctx_request(self, key, "elicitation/create", params);
 }
 
-static PyObject *ctx_sample(PyObject *self, PyObject *params) {
-    return ctx_request(self, "sampling/createMessage", params);
+static PyObject *ctx_sample(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"params", "key", NULL};
+    PyObject *params;
+    const char *key = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|z", kwlist, &params, &key))
+        return NULL;
+    return ctx_request(self, key, "sampling/createMessage", params);
 }
 
-/* request(method, params): any other server-to-client request (roots/list for ctx.session). */
-static PyObject *ctx_generic_request(PyObject *self, PyObject *args) {
+/* request(method, params=None, key=None): any other server-to-client request (roots/list for
+ * ctx.session). */
+static PyObject *ctx_generic_request(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"method", "params", "key", NULL};
     const char *method;
     PyObject *params = Py_None;
-    if (!PyArg_ParseTuple(args, "s|O", &method, &params))
+    const char *key = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|Oz", kwlist, &method, &params, &key))
         return NULL;
-    return ctx_request(self, method, params);
+    return ctx_request(self, key, method, params);
 }
 
 /* notify(method, params=None): a notification the client gets in the call's place in the stream
@@ -213,12 +229,14 @@ static PyMethodDef ctx_methods[] = {
      "log(level, data, logger=None): send notifications/message for this request"},
     {"progress", (PyCFunction)(void (*)(void))ctx_progress, METH_VARARGS | METH_KEYWORDS,
      "progress(progress, total=None, message=None): send notifications/progress"},
-    {"elicit", ctx_elicit, METH_O,
-     "elicit(params): send elicitation/create; returns an awaitable of the client's result"},
-    {"sample", ctx_sample, METH_O,
-     "sample(params): send sampling/createMessage; returns an awaitable of the result"},
-    {"request", ctx_generic_request, METH_VARARGS,
-     "request(method, params=None): send a request to the client; an awaitable of its result"},
+    {"elicit", (PyCFunction)(void (*)(void))ctx_elicit, METH_VARARGS | METH_KEYWORDS,
+     "elicit(params, key=None): send elicitation/create; returns an awaitable of the client's "
+     "result"},
+    {"sample", (PyCFunction)(void (*)(void))ctx_sample, METH_VARARGS | METH_KEYWORDS,
+     "sample(params, key=None): send sampling/createMessage; returns an awaitable of the result"},
+    {"request", (PyCFunction)(void (*)(void))ctx_generic_request, METH_VARARGS | METH_KEYWORDS,
+     "request(method, params=None, key=None): send a request to the client; an awaitable of its "
+     "result"},
     {"notify", ctx_notify, METH_VARARGS,
      "notify(method, params=None): send a notification to the client"},
     {NULL, NULL, 0, NULL}};
