@@ -16,17 +16,23 @@ Order matters in two places: `test_x_mcp_header` is the first tool (http-header-
 
 Where the Python API has no spelling yet for what a fixture needs, the fixture says so at the
 place and degrades to what the API has, so the file always loads:
-* `ctx.elicit(..., key=...)` / `ctx.sample(..., key=...)`: the 2026 era's input_required results
-  name each input request; the suite requires the key `user_name` for the basic elicitation
-  tool (and answers it by that key). Without the keyword the engine picks the keys.
-* `@mcp.tool(task="optional" | "required")`: tool-level task support for the tasks extension
-  (FastMCP 2.x spells it `task=True` / `TaskConfig(mode=...)`). Without it the tools are plain.
+* `ctx.elicit(..., key=...)`, `ctx.sample(..., key=...)`, `ctx.session.list_roots(key=...)`
+  (fasterapi extensions): the 2026 era's input_required results name each question; the suite
+  answers `user_name` by that key. Used when the API has the keyword (it does since this file
+  was written; the check stays for older hosts).
 * `ctx.close_sse_stream()` (python-sdk, SEP-1699): `test_reconnection` closes its POST stream so
-  the client must resume with Last-Event-ID. Without it the result arrives on the POST stream
-  (the scenario then only reports INFO).
+  the client must resume with Last-Event-ID. Without it the result arrives as a plain answer and
+  server-sse-polling records only INFO (no checks).
+* `ctx.session.check_client_capability(ClientCapabilities(...))` (python-sdk): lets
+  `test_input_required_result_capabilities` ask through sampling when the client has no
+  elicitation. Without it the tool asks by elicitation and the engine refuses with -32021.
+* `@mcp.tool(task="optional" | "required")`: task support for the tasks extension (FastMCP 2.x
+  spells it `task=True` / `TaskConfig(mode=...)`). Without it the tools are plain tools.
 * Skills (SEP-2640) have no API: the skill's files are served as plain resources here; listing
   them through `skills/list`, `skills/get`, `resources/directory/read` and declaring the
   extension is the server's job.
+* Resource subscriptions have no Python side in FastMCP either: `resources/subscribe` is the
+  engine's to accept for `test://watched-resource`.
 """
 
 import asyncio
