@@ -57,6 +57,15 @@ static void progress_cb(fa_call_t *call, const json_t *args, void *data) {
     fa_call_complete(call, fa_result_text("done"));
 }
 
+/* Announces an update of resource args.uri (options "touch_tool": true), as
+ * ctx.session.send_resource_updated does. */
+static void touch_cb(fa_call_t *call, const json_t *args, void *data) {
+    (void)data;
+    fa_call_notify(call, "notifications/resources/updated",
+                   json_pack("{s:O}", "uri", json_object_get(args, "uri")));
+    fa_call_complete(call, fa_result_text("touched"));
+}
+
 /* Handlers for resources/read, prompts/get, completion/complete (options "catalog": true). */
 static void read_resource(fa_call_t *call, const json_t *params, void *data) {
     (void)data;
@@ -121,6 +130,11 @@ static fa_server_t *make_server(const json_t *options) {
     };
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
         ck_assert_int_eq(fa_server_add_tool(srv, &defs[i]), 0);
+    if (json_is_true(json_object_get(options, "touch_tool"))) {
+        fa_tool_def_t touch = {
+            .name = "touch", .description = "Announces a resource update", .cb = touch_cb};
+        ck_assert_int_eq(fa_server_add_tool(srv, &touch), 0);
+    }
     if (json_is_true(json_object_get(options, "catalog"))) {
         json_t *res = json_pack("[{s:s, s:s, s:s}]", "uri", "test://hello", "name", "hello",
                                 "mimeType", "text/plain");
