@@ -27,6 +27,9 @@ static void usage(FILE *out) {
           "  --workers N         Python worker threads, each with its own interpreter and GIL\n"
           "                      (default: the number of CPUs)\n"
           "  --tool-timeout S    cancel a call that runs longer than S seconds (default: none)\n"
+          "  --state-key-file F  sign 2026-07-28 requestState with a key derived from file F\n"
+          "                      (32+ secret bytes) so several instances accept each other's\n"
+          "                      state (default: a random key per process)\n"
           "  --log-level L       trace, debug, info, warn, error or off (default: info; logs go\n"
           "                      to stderr, stdout carries only MCP messages)\n"
           "  --mcp NAME          the FastMCP instance's variable name (default: mcp, or the only\n"
@@ -41,7 +44,7 @@ static void usage(FILE *out) {
 }
 
 typedef struct {
-    const char *file, *mcp, *venv;
+    const char *file, *mcp, *venv, *state_key_file;
     int workers, debug, shared;
     double timeout;
 } run_args_t;
@@ -78,6 +81,9 @@ static int parse_args(int argc, char **argv, run_args_t *a) {
                 return -1;
             }
             fa_log_set_level(l);
+            i++;
+        } else if (strcmp(o, "--state-key-file") == 0 && v) {
+            a->state_key_file = v;
             i++;
         } else if (strcmp(o, "--mcp") == 0 && v) {
             a->mcp = v;
@@ -136,6 +142,7 @@ static int cmd_run(int argc, char **argv) {
     so.workers = a.workers;
     so.handle_signals = 1; /* the CLI owns the process: SIGINT/SIGTERM shut down gracefully */
     so.tool_timeout_ms = a.timeout > 0 ? (unsigned)(a.timeout * 1000.0 + 0.5) : 0;
+    so.state_key_file = a.state_key_file;
     fa_server_t *srv;
     int rc = fa_server_new(&srv, &so);
     if (rc == 0)

@@ -88,8 +88,8 @@ static void build_reply(fa_call_t *c, json_t *result, int code, const char *mess
             code = FA_RPC_INVALID_PARAMS;
         if (!message && json_is_object(result)) {
             fa__modern_decorate(c->srv, result);
-            if (c->op == FA__OP_READ_RESOURCE &&
-                strcmp(json_string_value(json_object_get(result, "resultType")), "complete") == 0) {
+            const char *rt = json_string_value(json_object_get(result, "resultType"));
+            if (c->op == FA__OP_READ_RESOURCE && rt && strcmp(rt, "complete") == 0) {
                 if (!json_object_get(result, "ttlMs"))
                     json_object_set_new(result, "ttlMs", json_integer(FA_MCP_READ_TTL_MS));
                 if (!json_object_get(result, "cacheScope"))
@@ -138,11 +138,15 @@ static void build_reply(fa_call_t *c, json_t *result, int code, const char *mess
                 json_t *r = error_result("Tool %s returned %zu bytes, over the %zu-byte message "
                                          "limit",
                                          c->tool->name, n, max);
+                if (r && c->modern)
+                    fa__modern_decorate(c->srv, r);
                 rc = r ? fa__rpc_write_result(&b, c->id_text, c->id_len, r) : FA_ENOMEM;
                 json_decref(r);
             } else if (rc == FA_ELIMIT) {
                 json_t *r = error_result("Tool %s returned a result nested too deeply to send",
                                          c->tool->name);
+                if (r && c->modern)
+                    fa__modern_decorate(c->srv, r);
                 rc = r ? fa__rpc_write_result(&b, c->id_text, c->id_len, r) : FA_ENOMEM;
                 json_decref(r);
             }

@@ -1,6 +1,10 @@
-/* engine.c: the MCP protocol engine: messages in, for one session, 2025 era (initialize
- * handshake). The method families live in methods.c, call accounting in session.c, replies in
- * reply.c, requests to the client in outreq.c.
+/* engine.c: the MCP protocol engine: messages in, for one session, in either era: the 2025 era
+ * (initialize handshake, a session) and the 2026-07-28 era (stateless requests, each with its
+ * own _meta envelope; modern.h). A session's era is pinned by its first message on stdio
+ * (fa__session_on_message, research/spec_2026.md §1.3); an HTTP exchange of the modern era is a
+ * session pinned to it from the start (modern.c). The method families live in methods.c, call
+ * accounting in session.c, replies in reply.c, requests to the client in outreq.c, their
+ * 2026-07-28 replacement (input_required rounds) in mrtr.c, subscriptions/listen in listen.c.
  *
  * Everything that needs no user code is answered here, in C, on the loop thread: initialize,
  * ping, tools/list, resources/list, resources/templates/list, prompts/list (from cached text),

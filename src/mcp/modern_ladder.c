@@ -152,7 +152,7 @@ int fa__mcp_header_decode(const char *value, fa__buf_t *out) {
     if (n >= lp + ls && memcmp(v, pre, lp) == 0 && memcmp(v + n - ls, suf, ls) == 0) {
         size_t mark = out->len;
         int rc = b64_decode_strict(v + lp, n - lp - ls, out);
-        if (rc == 0 && !fa__utf8_valid(out->data + mark, out->len - mark))
+        if (rc == 0 && out->len > mark && !fa__utf8_valid(out->data + mark, out->len - mark))
             rc = FA_EINVAL;
         if (rc)
             out->len = mark;

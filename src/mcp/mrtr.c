@@ -91,6 +91,11 @@ void fa__mrtr_free(fa__mrtr_t *m) {
     free(m);
 }
 
+void fa__mrtr_abandon(fa__mrtr_t *m) {
+    gather_remove(m);
+    fail_held(m, FA_RPC_SHUTTING_DOWN, "Server shutting down");
+}
+
 int fa__mrtr_prepare(fa__session_t *s, fa__reply_to_t to, const json_t *id, const json_t *params,
                      const char *method, const char *name, const json_t *args) {
     const json_t *ir = json_object_get(params, "inputResponses");

@@ -184,7 +184,8 @@ int fa__state_open(const fa__state_key_t *k, const char *state, size_t len, cons
         *why = "the requestState failed verification";
         return FA_EINVAL;
     }
-    json_t *p = json_loadb((const char *)raw, n - MAC_LEN, JSON_REJECT_DUPLICATES, NULL);
+    json_t *p =
+        json_loadb((const char *)raw, n - MAC_LEN, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, NULL);
     free(raw);
     json_t *e = json_object_get(p, "e");
     if (!json_is_object(p) || json_integer_value(json_object_get(p, "v")) != 1 ||

@@ -34,21 +34,22 @@ void fa__outreq_answer(fa__outreq_t *r, int code, const char *message) {
 }
 
 void fa__server_on_request(fa_server_t *srv, fa__outreq_t *r) {
+    fa__session_t *s = fa__session_get(srv, r->sref);
+    fa_call_t *c = s ? fa__map_get(&s->ids, r->rel_id, r->rel_len) : NULL;
+    if (c && c->modern) {
+        /* Protocol 2026-07-28: no server-to-client requests; MRTR instead (mrtr.c), which needs
+         * nothing from the client now, so it works during a shutdown too. */
+        fa__mrtr_on_request(s, c, r);
+        return;
+    }
     if (srv->stopping) {
         fa__outreq_answer(r, FA_RPC_SHUTTING_DOWN,
                           "Server shutting down: the client can no longer answer");
         return;
     }
-    fa__session_t *s = fa__session_get(srv, r->sref);
     if (!s) {
         fa__outreq_answer(r, FA_RPC_SHUTTING_DOWN,
                           "The session ended: the client can no longer answer");
-        return;
-    }
-    fa_call_t *c = fa__map_get(&s->ids, r->rel_id, r->rel_len);
-    if (c && c->modern) {
-        /* Protocol 2026-07-28: no server-to-client requests; MRTR instead (mrtr.c). */
-        fa__mrtr_on_request(s, c, r);
         return;
     }
     if (s->era == FA__ERA_MODERN) {

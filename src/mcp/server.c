@@ -390,6 +390,11 @@ static void finish_shutdown(fa_server_t *srv) {
     }
     drain(srv, 1);
     each_session(srv, flush_held, NULL);
+    /* Listen streams end last, after the calls whose changes they may still announce. */
+    unsigned changed = atomic_exchange_explicit(&srv->changed, 0, memory_order_acquire);
+    if (changed)
+        fa__listen_broadcast(srv, changed);
+    each_session(srv, end_listens, NULL);
     each_session(srv, fail_requests, "Server shutting down: the request was not answered");
     srv->abandoned = srv->outstanding;
     if (srv->abandoned)
@@ -405,8 +410,12 @@ static void finish_shutdown(fa_server_t *srv) {
     close_handle(srv, (uv_handle_t *)&srv->shutdown_timer);
     close_handle(srv, (uv_handle_t *)&srv->call_timer);
     close_handle(srv, (uv_handle_t *)&srv->job_wake);
+    /* Questions still gathering (the deadline passed): their tools get an error now. */
+    while (srv->gathering)
+        fa__mrtr_abandon(srv->gathering);
     close_handle(srv, (uv_handle_t *)&srv->modern_timer);
     each_session(srv, close_session, NULL);
+    fa__modern_reap(srv); /* exchanges that ended but were not reaped before the timer closed */
     maybe_closed(srv);
 }
 
@@ -440,7 +449,6 @@ void fa__server_shutdown(fa_server_t *srv, const char *why) {
     }
     srv->stopping = 1;
     each_session(srv, stop_session, NULL);
-    each_session(srv, end_listens, NULL);
     /* No answer can arrive once input stops: fail the requests tools are waiting on (elicit,
      * sample) now, so those calls finish instead of waiting for the deadline. */
     each_session(srv, fail_requests, "Server shutting down: the client can no longer answer");
@@ -465,7 +473,7 @@ static void on_wake(fa__wakeup_t *w) {
      * result goes out before the change it announced (either order is allowed; this one reads
      * better in logs). */
     unsigned changed = atomic_exchange_explicit(&srv->changed, 0, memory_order_acquire);
-    if (changed && !srv->stopping)
+    if (changed)
         fa__listen_broadcast(srv, changed);
     maybe_done(srv);
 }

@@ -479,6 +479,8 @@ typedef struct fa__mreq_s {
 int fa__mrtr_prepare(fa__session_t *s, fa__reply_to_t to, const json_t *id, const json_t *params,
                      const char *method, const char *name, const json_t *args);
 void fa__mrtr_free(fa__mrtr_t *m);
+/* Shutdown: a call still gathering questions gets errors for them and leaves the gather list. */
+void fa__mrtr_abandon(fa__mrtr_t *m);
 /* A modern call asked the client something (fa_call_request): answer it from the retry's
  * answers, or collect it for the input_required result. Takes r. */
 void fa__mrtr_on_request(fa__session_t *s, fa_call_t *c, fa__outreq_t *r);

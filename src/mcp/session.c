@@ -451,7 +451,8 @@ uint64_t fa__server_expire(fa_server_t *srv, uint64_t now_ms) {
             char msg[256];
             snprintf(msg, sizeof msg, "Tool %s timed out after %u ms", c->tool->name, ms);
             json_t *r = fa_result_text(msg);
-            rc = r && json_object_set_new(r, "isError", json_true()) == 0
+            rc = r && json_object_set_new(r, "isError", json_true()) == 0 &&
+                         (!c->modern || fa__modern_decorate(srv, r) == 0)
                      ? fa__rpc_write_result(out, c->id_text, c->id_len, r)
                      : FA_ENOMEM;
             json_decref(r);

@@ -66,6 +66,70 @@ static void touch_cb(fa_call_t *call, const json_t *args, void *data) {
     fa_call_complete(call, fa_result_text("touched"));
 }
 
+static void trigger_cb(fa_call_t *call, const json_t *args, void *data) {
+    (void)args;
+    fa_server_notify_changed(data, FA_MCP_CHANGED_TOOLS | FA_MCP_CHANGED_PROMPTS);
+    fa_call_complete(call, fa_result_text("changed"));
+}
+
+/* Runs until cancelled (or 5 s). */
+static void wait_cb(fa_call_t *call, const json_t *args, void *data) {
+    (void)args;
+    (void)data;
+    for (int i = 0; i < 5000 && !fa_call_is_cancelled(call); i++)
+        usleep(1000);
+    fa_call_complete(call, fa_result_text(fa_call_is_cancelled(call) ? "cancelled" : "waited"));
+}
+
+/* Asks the client twice (elicitation, then sampling) and reports both answers. */
+typedef struct {
+    fa_call_t *call;
+    json_t *first;
+} ask_t;
+
+static void ask_second(void *arg, const json_t *result, const json_t *error) {
+    ask_t *a = arg;
+    char text[256];
+    if (error) {
+        fa_call_fail(a->call, "second question failed");
+    } else {
+        snprintf(text, sizeof text, "name=%s model=%s",
+                 json_string_value(json_object_get(json_object_get(a->first, "content"), "name")),
+                 json_string_value(json_object_get(result, "model")));
+        fa_call_complete(a->call, fa_result_text(text));
+    }
+    json_decref(a->first);
+    free(a);
+}
+
+static void ask_first(void *arg, const json_t *result, const json_t *error) {
+    ask_t *a = arg;
+    if (error) {
+        fa_call_fail(a->call, json_string_value(json_object_get(error, "message")));
+        free(a);
+        return;
+    }
+    a->first = json_deep_copy(result);
+    if (fa_call_request_keyed(a->call, "model_pick", "sampling/createMessage",
+                              json_pack("{s:[], s:i}", "messages", "maxTokens", 10), ask_second,
+                              a) != 0) {
+        json_decref(a->first);
+        free(a);
+    }
+}
+
+static void ask_cb(fa_call_t *call, const json_t *args, void *data) {
+    (void)args;
+    (void)data;
+    ask_t *a = calloc(1, sizeof *a);
+    a->call = call;
+    if (fa_call_request_keyed(
+            call, "user_name", "elicitation/create",
+            json_pack("{s:s, s:{s:s}}", "message", "Name?", "requestedSchema", "type", "object"),
+            ask_first, a) != 0)
+        free(a);
+}
+
 /* Handlers for resources/read, prompts/get, completion/complete (options "catalog": true). */
 static void read_resource(fa_call_t *call, const json_t *params, void *data) {
     (void)data;
@@ -134,6 +198,16 @@ static fa_server_t *make_server(const json_t *options) {
         fa_tool_def_t touch = {
             .name = "touch", .description = "Announces a resource update", .cb = touch_cb};
         ck_assert_int_eq(fa_server_add_tool(srv, &touch), 0);
+    }
+
+    if (json_is_true(json_object_get(options, "modern_tools"))) {
+        fa_tool_def_t more[] = {
+            {.name = "trigger", .description = "Changes the lists", .cb = trigger_cb, .data = srv},
+            {.name = "ask", .description = "Asks twice", .cb = ask_cb},
+            {.name = "wait", .description = "Waits for cancellation", .cb = wait_cb},
+        };
+        for (size_t i = 0; i < sizeof more / sizeof more[0]; i++)
+            ck_assert_int_eq(fa_server_add_tool(srv, &more[i]), 0);
     }
     if (json_is_true(json_object_get(options, "catalog"))) {
         json_t *res = json_pack("[{s:s, s:s, s:s}]", "uri", "test://hello", "name", "hello",

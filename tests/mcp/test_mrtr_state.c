@@ -135,12 +135,35 @@ START_TEST(test_key_file_shared) {
 }
 END_TEST
 
+/* Regression (found by fuzz_modern): an answer holding U+0000 (which the message parser accepts)
+ * must not make the state unopenable. */
+START_TEST(test_state_with_nul_answer) {
+    fa__state_key_t k;
+    ck_assert_int_eq(fa__state_key_random(&k), 0);
+    char d[65];
+    fa__args_digest(NULL, d);
+    json_t *p = payload(d, 1000);
+    json_object_set_new(p, "x", json_stringn("a\0b", 3));
+    char *st;
+    size_t n;
+    ck_assert_int_eq(fa__state_seal(&k, p, &st, &n), 0);
+    json_t *got;
+    const char *why;
+    ck_assert_int_eq(fa__state_open(&k, st, n, "tools/call", "ask", d, 999, &got, &why), 0);
+    ck_assert(json_equal(got, p));
+    json_decref(got);
+    free(st);
+    json_decref(p);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("mcp/mrtr_state");
     TCase *tc = tcase_create("state");
     tcase_add_test(tc, test_round_trip_and_bindings);
     tcase_add_test(tc, test_every_byte_tampered);
     tcase_add_test(tc, test_key_file_shared);
+    tcase_add_test(tc, test_state_with_nul_answer);
     suite_add_tcase(s, tc);
     return fa_test_run(s);
 }
