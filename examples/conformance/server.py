@@ -23,7 +23,7 @@ place and degrades to what the API has, so the file always loads:
 * `ctx.close_sse_stream()` (python-sdk, SEP-1699): `test_reconnection` closes its POST stream so
   the client must resume with Last-Event-ID. Without it the result arrives as a plain answer and
   server-sse-polling records only INFO (no checks).
-* `ctx.session.check_client_capability(ClientCapabilities(...))` (python-sdk): lets
+* `ctx.session.check_client_capability(...)` (python-sdk): lets
   `test_input_required_result_capabilities` ask through sampling when the client has no
   elicitation. Without it the tool asks by elicitation and the engine refuses with -32021.
 * `@mcp.tool(task="optional" | "required")`: task support for the tasks extension (FastMCP 2.x
@@ -42,7 +42,6 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-import fasterapi.types as fasterapi_types
 from fasterapi import (
     Audio,
     CallToolResult,
@@ -428,14 +427,14 @@ async def test_input_required_result_tampered_state(ctx: Context) -> str:
 
 
 def client_offers(ctx: Context, capability: str) -> bool:
-    """Whether the client declared `capability` (for this request, in the 2026 era). The
-    python-sdk spells it ctx.session.check_client_capability(ClientCapabilities(...)); where
-    this API lacks it the fixture asks anyway and the engine refuses (-32021)."""
+    """Whether the client declared `capability` (for this request, in the 2026 era): the
+    python-sdk's ctx.session.check_client_capability (fasterapi takes a dict as well as a
+    ClientCapabilities-like object). Where a host lacks it the fixture asks anyway and the
+    engine refuses with -32021."""
     check = getattr(ctx.session, "check_client_capability", None)
-    caps_type = getattr(fasterapi_types, "ClientCapabilities", None)
-    if check is None or caps_type is None:
+    if check is None:
         return True
-    return bool(check(caps_type(**{capability: {}})))
+    return bool(check({capability: {}}))
 
 
 @mcp.tool()

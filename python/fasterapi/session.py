@@ -111,6 +111,19 @@ class ServerSession:
     def send_prompt_list_changed(self) -> Any:
         return self._notify("notifications/prompts/list_changed")
 
+    # Capabilities -------------------------------------------------------------------------------
+
+    def check_client_capability(self, capability: Any) -> bool:
+        """The python-sdk's check: True if the client declared everything `capability` names (a
+        ClientCapabilities-like object or a dict such as {"elicitation": {}} or
+        {"roots": {"listChanged": True}}). In protocol 2026-07-28 these are the capabilities of
+        the request being served."""
+        have = getattr(self._context._need(), "client_capabilities", None)
+        if have is None:
+            raise McpError("ctx.session cannot check_client_capability here: this host does not "
+                           "report the client's capabilities", code=METHOD_NOT_FOUND)
+        return _covers(have, dump(capability))
+
     # Requests -------------------------------------------------------------------------------------
 
     def create_message(self, messages: Any, *, max_tokens: int, system_prompt: str | None = None,
@@ -157,3 +170,13 @@ class ServerSession:
 
 
 __all__ = ["RequestContext", "RequestMeta", "ServerSession"]
+
+
+def _covers(have: Any, want: Any) -> bool:
+    """Whether `have` (the declared capabilities) holds every key of `want` whose value is not
+    None/False, recursively (an empty dict asks only for the key)."""
+    if not isinstance(want, dict):
+        return bool(have) if want else True
+    if not isinstance(have, dict):
+        return False
+    return all(k in have and _covers(have[k], v) for k, v in want.items() if v is not None and v is not False)

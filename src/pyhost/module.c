@@ -241,11 +241,22 @@ static PyMethodDef ctx_methods[] = {
      "notify(method, params=None): send a notification to the client"},
     {NULL, NULL, 0, NULL}};
 
+/* The capabilities the client declared (initialize, or this request's _meta in 2026-07-28) as a
+ * dict, for ctx.session.check_client_capability; {} once the call is finished. */
+static PyObject *ctx_get_client_capabilities(PyObject *self, void *closure) {
+    (void)closure;
+    ctxobject_t *c = (ctxobject_t *)self;
+    const json_t *caps = c->call ? fa_call_client_capabilities(c->call) : NULL;
+    return caps ? fa__py_from_json(caps) : PyDict_New();
+}
+
 static PyGetSetDef ctx_getset[] = {
     {"request_id", ctx_get_request_id, NULL, "the JSON-RPC id of the request", NULL},
     {"session_id", ctx_get_session_id, NULL, "the session id (None on stdio)", NULL},
     {"cancelled", ctx_get_cancelled, NULL, "True once the client cancelled or it timed out", NULL},
     {"progress_token", ctx_get_progress_token, NULL, "the request's _meta.progressToken", NULL},
+    {"client_capabilities", ctx_get_client_capabilities, NULL,
+     "the capabilities the client declared (a dict)", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyType_Slot ctx_slots[] = {{Py_tp_dealloc, (void *)ctx_dealloc},

@@ -274,5 +274,25 @@ class KeyedRequests(unittest.TestCase):
                                   ("roots/list", "absent")])
 
 
+class ClientCapabilityCheck(unittest.TestCase):
+    """ctx.session.check_client_capability reads the host's client_capabilities."""
+
+    def test_check(self) -> None:
+        h = FakeCall()
+        h.client_capabilities = {"sampling": {}, "roots": {"listChanged": True}}  # type: ignore[attr-defined]
+        session = Context(h).session
+        self.assertTrue(session.check_client_capability({"sampling": {}}))
+        self.assertTrue(session.check_client_capability({"roots": {"listChanged": True}}))
+        self.assertTrue(session.check_client_capability({"sampling": {}, "elicitation": None}))
+        self.assertFalse(session.check_client_capability({"elicitation": {}}))
+        self.assertFalse(session.check_client_capability({"sampling": {}, "elicitation": {}}))
+        h.client_capabilities = {"roots": {}}  # type: ignore[attr-defined]
+        self.assertFalse(session.check_client_capability({"roots": {"listChanged": True}}))
+
+    def test_host_without_capabilities(self) -> None:
+        with self.assertRaises(McpError):
+            Context(FakeCall()).session.check_client_capability({"sampling": {}})
+
+
 if __name__ == "__main__":
     unittest.main()
