@@ -169,7 +169,18 @@ static PyObject *ctx_notify(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "notification params must be a dict");
         return NULL;
     }
+    /* A list change concerns every client, not only this call's: in protocol 2026-07-28 the
+     * clients listening with subscriptions/listen hear it through fa_server_notify_changed
+     * (the legacy era's clients get it in the call's stream, below). */
+    unsigned changed =
+        strcmp(method, "notifications/tools/list_changed") == 0       ? FA_MCP_CHANGED_TOOLS
+        : strcmp(method, "notifications/prompts/list_changed") == 0   ? FA_MCP_CHANGED_PROMPTS
+        : strcmp(method, "notifications/resources/list_changed") == 0 ? FA_MCP_CHANGED_RESOURCES
+                                                                      : 0;
+    fa_server_t *srv = call->srv;
     int rc = fa_call_notify(call, method, jp);
+    if (changed && (rc == 0 || rc == FA_EALREADY))
+        (void)fa_server_notify_changed(srv, changed); /* FA_ESTATE: stopping, nobody listens */
     if (rc == FA_EALREADY || rc == FA_ESTATE)
         Py_RETURN_NONE; /* finished, or the server is stopping: nobody left to tell */
     if (rc) {
