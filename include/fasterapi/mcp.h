@@ -88,6 +88,9 @@ typedef struct fa_call_s fa_call_t;
 #define FA_MCP_MAX_SESSIONS 10000
 /* Tools per tools/list page. */
 #define FA_MCP_PAGE_SIZE 100
+/* URIs one session may watch with resources/subscribe: a client watching more is misbehaving, and
+ * the set lives as long as the session. */
+#define FA_MCP_MAX_SUBSCRIPTIONS 1024
 /* How long shutdown waits for running calls before answering them with an error. */
 #define FA_SHUTDOWN_TIMEOUT_MS 5000
 
@@ -213,7 +216,9 @@ FA_EXTERN int fa_call_log(fa_call_t *call, const char *level, const char *logger
 /* Sends any other notification on behalf of a running call, in the call's place in the stream
  * (notifications/resources/updated, notifications/tools/list_changed, ...; the Python host's
  * ctx.session uses it). method must start with "notifications/"; params is an object or NULL
- * and is stolen. Dropped, like log messages, once the call is cancelled. Returns 0, FA_EINVAL,
+ * and is stolen. Dropped, like log messages, once the call is cancelled.
+ * notifications/resources/updated needs params.uri (else FA_EINVAL) and reaches the client only
+ * if its session subscribed to that uri (resources/subscribe). Returns 0, FA_EINVAL,
  * FA_EALREADY (call finished), FA_EMSGSIZE (over max_result) or FA_ENOMEM. */
 FA_EXTERN int fa_call_notify(fa_call_t *call, const char *method, json_t *params);
 

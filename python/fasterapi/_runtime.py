@@ -41,6 +41,8 @@ them `Context.elicit()` / `Context.sample()` raise McpError -32601):
     ctx.sample(params: dict)  -> awaitable (or value) of the CreateMessageResult dict; params are
                                  the `sampling/createMessage` params {"messages", "maxTokens", ...}
     (either may also resolve to {"__error__": {...}}, raised in the tool as McpError)
+    Both, and ctx.request(method, params), take key="..." when the tool names the question
+    (its key in a 2026-07-28 input_required result); it is passed only when given.
 The shape of `export()` is documented on that function below.
 """
 

@@ -234,16 +234,21 @@ class Context:
             )
         return fn
 
-    def elicit(self, message: str, schema: Any = None, *, response_type: Any = None) -> Any:
+    def elicit(
+        self, message: str, schema: Any = None, *, response_type: Any = None, key: str | None = None
+    ) -> Any:
         """Asks the user for input (`elicitation/create`, form mode). `schema` is a dataclass,
         TypedDict, pydantic model, a JSON schema dict, a primitive type / Literal / Enum / list of
         choices (wrapped as {"value": ...} like PrefectHQ fastmcp), or None (no fields).
-        Returns (awaitable) AcceptedElicitation(data) | DeclinedElicitation | CancelledElicitation."""
+        Returns (awaitable) AcceptedElicitation(data) | DeclinedElicitation | CancelledElicitation.
+        `key` (a fasterapi extension) names the question in a 2026-07-28 `input_required` result
+        (`inputRequests.<key>`, which the client answers by that key); None lets the engine name it."""
         from .elicitation import elicitation_schema, parse_elicitation
 
         fn = self._host("elicit")
         requested, unwrap, target = elicitation_schema(schema if schema is not None else response_type)
-        pending = fn({"message": str(message), "requestedSchema": requested})
+        params = {"message": str(message), "requestedSchema": requested}
+        pending = fn(params) if key is None else fn(params, key=str(key))
         if inspect.isawaitable(pending):
             return self._finish_async(pending, lambda r: parse_elicitation(_raise_if_error(r), unwrap, target))
         return Completed(parse_elicitation(_raise_if_error(pending), unwrap, target))
@@ -258,9 +263,12 @@ class Context:
         model_preferences: Any = None,
         stop_sequences: list[str] | None = None,
         metadata: dict[str, Any] | None = None,
+        *,
+        key: str | None = None,
     ) -> Any:
         """Asks the client's LLM for a completion (`sampling/createMessage`); returns (awaitable)
-        the response content block (TextContent, ImageContent, ...), as PrefectHQ fastmcp does."""
+        the response content block (TextContent, ImageContent, ...), as PrefectHQ fastmcp does.
+        `key`: as for `elicit`."""
         from .elicitation import sampling_params, sampling_result
 
         fn = self._host("sample")
@@ -268,7 +276,7 @@ class Context:
             messages, system_prompt, include_context, temperature, max_tokens, model_preferences,
             stop_sequences, metadata,
         )
-        pending = fn(params)
+        pending = fn(params) if key is None else fn(params, key=str(key))
         if inspect.isawaitable(pending):
             return self._finish_async(pending, lambda r: sampling_result(_raise_if_error(r)))
         return Completed(sampling_result(_raise_if_error(pending)))

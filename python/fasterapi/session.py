@@ -111,13 +111,28 @@ class ServerSession:
     def send_prompt_list_changed(self) -> Any:
         return self._notify("notifications/prompts/list_changed")
 
+    # Capabilities -------------------------------------------------------------------------------
+
+    def check_client_capability(self, capability: Any) -> bool:
+        """The python-sdk's check: True if the client declared everything `capability` names (a
+        ClientCapabilities-like object or a dict such as {"elicitation": {}} or
+        {"roots": {"listChanged": True}}). In protocol 2026-07-28 these are the capabilities of
+        the request being served."""
+        have = getattr(self._context._need(), "client_capabilities", None)
+        if have is None:
+            raise McpError("ctx.session cannot check_client_capability here: this host does not "
+                           "report the client's capabilities", code=METHOD_NOT_FOUND)
+        return _covers(have, dump(capability))
+
     # Requests -------------------------------------------------------------------------------------
 
     def create_message(self, messages: Any, *, max_tokens: int, system_prompt: str | None = None,
                        include_context: str | None = None, temperature: float | None = None,
                        stop_sequences: list[str] | None = None, metadata: dict[str, Any] | None = None,
-                       model_preferences: Any = None, related_request_id: Any = None, **_: Any) -> Any:
-        """sampling/createMessage; awaitable of a CreateMessageResult (content a content block)."""
+                       model_preferences: Any = None, related_request_id: Any = None,
+                       key: str | None = None, **_: Any) -> Any:
+        """sampling/createMessage; awaitable of a CreateMessageResult (content a content block).
+        `key` (a fasterapi extension) names the question in a 2026-07-28 input_required result."""
         from .elicitation import _block, sampling_params
 
         params = sampling_params(messages, system_prompt, include_context, temperature, max_tokens,
@@ -129,10 +144,10 @@ class ServerSession:
                                        model=r.get("model", ""), stopReason=r.get("stopReason"),
                                        meta=r.get("_meta"))
 
-        return self._request("sample", None, params, finish)
+        return self._request("sample", None, params, finish, key)
 
-    def list_roots(self) -> Any:
-        """roots/list; awaitable of a ListRootsResult."""
+    def list_roots(self, *, key: str | None = None) -> Any:
+        """roots/list; awaitable of a ListRootsResult. `key`: as for create_message."""
 
         def finish(r: Any) -> ListRootsResult:
             r = _raise_if_error(r)
@@ -140,11 +155,12 @@ class ServerSession:
                      for x in r.get("roots", []) if isinstance(x, dict)]
             return ListRootsResult(roots=roots, meta=r.get("_meta"))
 
-        return self._request("request", "roots/list", None, finish)
+        return self._request("request", "roots/list", None, finish, key)
 
-    def _request(self, name: str, method: str | None, params: Any, finish: Any) -> Any:
+    def _request(self, name: str, method: str | None, params: Any, finish: Any, key: str | None = None) -> Any:
         fn = self._host(name)
-        pending = fn(params) if method is None else fn(method, params)
+        args = (params,) if method is None else (method, params)
+        pending = fn(*args) if key is None else fn(*args, key=str(key))
         if inspect.isawaitable(pending):
             async def wait() -> Any:
                 return finish(await pending)
@@ -154,3 +170,13 @@ class ServerSession:
 
 
 __all__ = ["RequestContext", "RequestMeta", "ServerSession"]
+
+
+def _covers(have: Any, want: Any) -> bool:
+    """Whether `have` (the declared capabilities) holds every key of `want` whose value is not
+    None/False, recursively (an empty dict asks only for the key)."""
+    if not isinstance(want, dict):
+        return bool(have) if want else True
+    if not isinstance(have, dict):
+        return False
+    return all(k in have and _covers(have[k], v) for k, v in want.items() if v is not None and v is not False)

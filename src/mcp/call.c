@@ -231,6 +231,14 @@ static int post_notification(fa_call_t *c, const char *method, json_t *params) {
     fa__notify_t *n = calloc(1, sizeof *n);
     fa__buf_t b = FA__BUF_INIT;
     int rc = n ? fa__rpc_write_notification(&b, method, params) : FA_ENOMEM;
+    /* resources/updated goes only to a client that subscribed to that uri (deliver()). */
+    if (rc == 0 && strcmp(method, "notifications/resources/updated") == 0) {
+        const char *uri = json_string_value(json_object_get(params, "uri"));
+        if (!uri)
+            rc = FA_EINVAL;
+        else if (!(n->sub_uri = strdup(uri)))
+            rc = FA_ENOMEM;
+    }
     json_decref(params);
     if (rc == 0 && b.len > c->srv->opts.max_result)
         rc = FA_EMSGSIZE;
@@ -238,6 +246,8 @@ static int post_notification(fa_call_t *c, const char *method, json_t *params) {
         rc = FA_ENOMEM;
     if (rc) {
         fa__buf_free(&b);
+        if (n)
+            free(n->sub_uri);
         free(n);
         return rc;
     }
@@ -246,6 +256,7 @@ static int post_notification(fa_call_t *c, const char *method, json_t *params) {
     n->call = c;
     if ((rc = fa__server_post(c->srv, n)) != 0) {
         free(n->text);
+        free(n->sub_uri);
         free(n);
     }
     return rc;

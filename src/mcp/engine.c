@@ -103,7 +103,7 @@ static void do_initialize(fa__session_t *s, fa__reply_to_t to, const json_t *id,
         json_object_set_new(caps_out, "prompts", json_pack("{s:b}", "listChanged", 0));
     if (result && fa__catalog_has_resources(srv))
         json_object_set_new(caps_out, "resources",
-                            json_pack("{s:b, s:b}", "subscribe", 0, "listChanged", 0));
+                            json_pack("{s:b, s:b}", "subscribe", 1, "listChanged", 0));
     if (result && srv->catalog.completions)
         json_object_set_new(caps_out, "completions", json_object());
     if (result && srv->title)
@@ -182,9 +182,9 @@ static const method_t methods[] = {
     {"prompts/list", fa__do_prompts_list, 0, NEED_CATALOG},
     {"resources/list", fa__do_resources_list, 0, NEED_CATALOG},
     {"resources/read", fa__do_resources_read, 0, NEED_CATALOG},
-    {"resources/subscribe", NULL, 0, NEVER},
+    {"resources/subscribe", fa__do_resources_subscribe, 0, NEED_CATALOG},
     {"resources/templates/list", fa__do_templates_list, 0, NEED_CATALOG},
-    {"resources/unsubscribe", NULL, 0, NEVER},
+    {"resources/unsubscribe", fa__do_resources_unsubscribe, 0, NEED_CATALOG},
     {"tasks/cancel", NULL, 0, NEVER},
     {"tasks/get", NULL, 0, NEVER},
     {"tasks/list", NULL, 0, NEVER},

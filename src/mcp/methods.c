@@ -148,6 +148,54 @@ void fa__do_resources_read(fa__session_t *s, fa__reply_to_t to, const json_t *id
     start_op(s, to, id, params, FA__OP_READ_RESOURCE);
 }
 
+/* resources/subscribe and resources/unsubscribe (2025 era, server/resources "Subscriptions"):
+ * the session records the URIs its client watches, and a call's notifications/resources/updated
+ * (fa_call_notify, ctx.session.send_resource_updated) reaches the client only for a URI in that
+ * set. Any URI is accepted: a template's resources are not listed, and a resource may appear
+ * later. Unsubscribing from a URI not watched is a no-op (idempotent, like the TS SDK). Both
+ * answer exactly {} (the result schema is empty). Not yet: one call's update reaching the other
+ * sessions that watch the same URI. */
+static const char *subscription_uri(fa__session_t *s, fa__reply_to_t to, const json_t *id,
+                                    const json_t *params, const char *method) {
+    const char *uri = json_string_value(json_object_get(params, "uri"));
+    if (!uri)
+        fa__reply_error(s, to, id, FA_RPC_INVALID_PARAMS, "Invalid params: %s needs uri (a string)",
+                        method);
+    return uri;
+}
+
+void fa__do_resources_subscribe(fa__session_t *s, fa__reply_to_t to, const json_t *id,
+                                json_t *params) {
+    const char *uri = subscription_uri(s, to, id, params, "resources/subscribe");
+    if (!uri)
+        return;
+    if (!s->subscriptions && !(s->subscriptions = json_object())) {
+        fa__reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        return;
+    }
+    if (!json_object_get(s->subscriptions, uri) &&
+        json_object_size(s->subscriptions) >= FA_MCP_MAX_SUBSCRIPTIONS) {
+        fa__reply_error(s, to, id, FA_RPC_INVALID_PARAMS,
+                        "Invalid params: this session already watches %d resources (the limit)",
+                        FA_MCP_MAX_SUBSCRIPTIONS);
+        return;
+    }
+    if (json_object_set_new(s->subscriptions, uri, json_true())) {
+        fa__reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        return;
+    }
+    fa__reply_raw(s, to, id, "{}", 2);
+}
+
+void fa__do_resources_unsubscribe(fa__session_t *s, fa__reply_to_t to, const json_t *id,
+                                  json_t *params) {
+    const char *uri = subscription_uri(s, to, id, params, "resources/unsubscribe");
+    if (!uri)
+        return;
+    json_object_del(s->subscriptions, uri);
+    fa__reply_raw(s, to, id, "{}", 2);
+}
+
 void fa__do_prompts_get(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params) {
     json_t *name = json_object_get(params, "name");
     if (!json_is_string(name)) {

@@ -250,16 +250,18 @@ static void deliver(fa_server_t *srv, void *item) {
          * dropped: the spec forbids progress for requests that are no longer active. */
         fa__notify_t *n = item;
         fa__session_t *s = fa__session_get(srv, n->sref);
+        int unwatched = n->sub_uri && (!s || !json_object_get(s->subscriptions, n->sub_uri));
         if (s && !n->call->detached && !n->text) {
             if (s->ops->close_stream)
                 s->ops->close_stream(s, n->call->id_text, n->call->id_len);
-        } else if (s && !n->call->detached) {
+        } else if (s && !n->call->detached && !unwatched) {
             const fa__out_info_t info = {FA__OUT_NOTIFY, n->call->id_text, n->call->id_len};
             fa__buf_t *out = s->ops->out(s, &info);
             if (fa__buf_append(out, n->text, n->len) == 0)
                 s->ops->commit(s);
         }
         free(n->text);
+        free(n->sub_uri);
         free(n);
     }
 }
@@ -343,6 +345,7 @@ void fa__session_release_held(fa__session_t *s) {
                               "The session ended: the client can no longer answer");
         } else {
             free(((fa__notify_t *)item)->text);
+            free(((fa__notify_t *)item)->sub_uri);
             free(item);
         }
     }
@@ -656,6 +659,7 @@ static void maybe_closed(fa_server_t *srv) {
                 fa__outreq_answer(item, FA_RPC_SHUTTING_DOWN, "Server shutting down");
             } else {
                 free(((fa__notify_t *)item)->text);
+                free(((fa__notify_t *)item)->sub_uri);
                 free(item);
             }
         }

@@ -187,6 +187,7 @@ typedef struct {
     fa_call_t *call; /* alive: a call cannot send after it finished */
     char *text;      /* a complete JSON-RPC notification; NULL: close the call's stream */
     size_t len;
+    char *sub_uri; /* notifications/resources/updated: its uri (sent only to a subscriber) */
 } fa__notify_t;
 
 /* A server-to-client request a running call asked for (fa_call_request). */
@@ -260,6 +261,7 @@ struct fa__session_s {
     int state;
     char version[16];       /* negotiated protocol revision */
     json_t *client_caps;    /* owned; the client's capabilities from initialize */
+    json_t *subscriptions;  /* owned or NULL; {uri: true} of resources/subscribe (2025 era) */
     _Atomic int log_level;  /* index into fa__mcp_log_levels; read by tool threads */
     fa__map_t ids;          /* id text -> fa_call_t, calls that still owe a response */
     fa__calllist_t pending; /* the same calls, in dispatch order (timeouts, shutdown) */
@@ -443,6 +445,10 @@ void fa__do_tools_call(fa__session_t *s, fa__reply_to_t to, const json_t *id, js
 void fa__do_resources_list(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
 void fa__do_templates_list(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
 void fa__do_resources_read(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
+void fa__do_resources_subscribe(fa__session_t *s, fa__reply_to_t to, const json_t *id,
+                                json_t *params);
+void fa__do_resources_unsubscribe(fa__session_t *s, fa__reply_to_t to, const json_t *id,
+                                  json_t *params);
 void fa__do_prompts_list(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
 void fa__do_prompts_get(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
 void fa__do_complete(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);

@@ -187,6 +187,7 @@ void fa__session_close(fa__session_t *s) {
     fa__map_free(&s->ids);
     fa__buf_free(&s->scratch);
     json_decref(s->client_caps);
+    json_decref(s->subscriptions);
     uint32_t idx = (uint32_t)s->ref;
     srv->slots[idx].s = NULL;
     if (++srv->slots[idx].gen == 0) /* stale handles to this slot now miss */

@@ -111,30 +111,46 @@ static PyObject *ctx_close_stream(PyObject *self, PyObject *unused) {
     Py_RETURN_NONE;
 }
 
-/* elicit(params) / sample(params): the full elicitation/create or sampling/createMessage params;
- * returns an awaitable resolving to the client's result or {"__error__": {...}}. */
-static PyObject *ctx_request(PyObject *self, const char *method, PyObject *params) {
+/* elicit(params, key=None) / sample(params, key=None): the full elicitation/create or
+ * sampling/createMessage params; returns an awaitable resolving to the client's result or
+ * {"__error__": {...}}. `key` names the question in a 2026-07-28 input_required result
+ * (inputRequests.<key>); None lets the engine name it. */
+static PyObject *ctx_request(PyObject *self, const char *key, const char *method,
+                             PyObject *params) {
     fa_call_t *call = live_call((ctxobject_t *)self);
     if (!call)
         return NULL;
-    return fa__pyworker_request(call, method, params);
+    return fa__pyworker_request(call, key, method, params);
 }
 
-static PyObject *ctx_elicit(PyObject *self, PyObject *params) {
-    return ctx_request(self, "elicitation/create", params);
+static PyObject *ctx_elicit(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"params", "key", NULL};
+    PyObject *params;
+    const char *key = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|z", kwlist, &params, &key))
+        return NULL;
+    return ctx_request(self, key, "elicitation/create", params);
 }
 
-static PyObject *ctx_sample(PyObject *self, PyObject *params) {
-    return ctx_request(self, "sampling/createMessage", params);
+static PyObject *ctx_sample(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"params", "key", NULL};
+    PyObject *params;
+    const char *key = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|z", kwlist, &params, &key))
+        return NULL;
+    return ctx_request(self, key, "sampling/createMessage", params);
 }
 
-/* request(method, params): any other server-to-client request (roots/list for ctx.session). */
-static PyObject *ctx_generic_request(PyObject *self, PyObject *args) {
+/* request(method, params=None, key=None): any other server-to-client request (roots/list for
+ * ctx.session). */
+static PyObject *ctx_generic_request(PyObject *self, PyObject *args, PyObject *kwargs) {
+    static char *kwlist[] = {"method", "params", "key", NULL};
     const char *method;
     PyObject *params = Py_None;
-    if (!PyArg_ParseTuple(args, "s|O", &method, &params))
+    const char *key = NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "s|Oz", kwlist, &method, &params, &key))
         return NULL;
-    return ctx_request(self, method, params);
+    return ctx_request(self, key, method, params);
 }
 
 /* notify(method, params=None): a notification the client gets in the call's place in the stream
@@ -163,7 +179,18 @@ static PyObject *ctx_notify(PyObject *self, PyObject *args) {
         PyErr_SetString(PyExc_ValueError, "notification params must be a dict");
         return NULL;
     }
+    /* A list change concerns every client, not only this call's: in protocol 2026-07-28 the
+     * clients listening with subscriptions/listen hear it through fa_server_notify_changed
+     * (the legacy era's clients get it in the call's stream, below). */
+    unsigned changed =
+        strcmp(method, "notifications/tools/list_changed") == 0       ? FA_MCP_CHANGED_TOOLS
+        : strcmp(method, "notifications/prompts/list_changed") == 0   ? FA_MCP_CHANGED_PROMPTS
+        : strcmp(method, "notifications/resources/list_changed") == 0 ? FA_MCP_CHANGED_RESOURCES
+                                                                      : 0;
+    fa_server_t *srv = call->srv;
     int rc = fa_call_notify(call, method, jp);
+    if (changed && (rc == 0 || rc == FA_EALREADY))
+        (void)fa_server_notify_changed(srv, changed); /* FA_ESTATE: stopping, nobody listens */
     if (rc == FA_EALREADY || rc == FA_ESTATE)
         Py_RETURN_NONE; /* finished, or the server is stopping: nobody left to tell */
     if (rc) {
@@ -226,21 +253,34 @@ static PyMethodDef ctx_methods[] = {
     {"close_stream", ctx_close_stream, METH_NOARGS,
      "close_stream(): close the HTTP connection carrying this request's SSE stream now (the "
      "client resumes it); nothing on stdio"},
-    {"elicit", ctx_elicit, METH_O,
-     "elicit(params): send elicitation/create; returns an awaitable of the client's result"},
-    {"sample", ctx_sample, METH_O,
-     "sample(params): send sampling/createMessage; returns an awaitable of the result"},
-    {"request", ctx_generic_request, METH_VARARGS,
-     "request(method, params=None): send a request to the client; an awaitable of its result"},
+    {"elicit", (PyCFunction)(void (*)(void))ctx_elicit, METH_VARARGS | METH_KEYWORDS,
+     "elicit(params, key=None): send elicitation/create; returns an awaitable of the client's "
+     "result"},
+    {"sample", (PyCFunction)(void (*)(void))ctx_sample, METH_VARARGS | METH_KEYWORDS,
+     "sample(params, key=None): send sampling/createMessage; returns an awaitable of the result"},
+    {"request", (PyCFunction)(void (*)(void))ctx_generic_request, METH_VARARGS | METH_KEYWORDS,
+     "request(method, params=None, key=None): send a request to the client; an awaitable of its "
+     "result"},
     {"notify", ctx_notify, METH_VARARGS,
      "notify(method, params=None): send a notification to the client"},
     {NULL, NULL, 0, NULL}};
+
+/* The capabilities the client declared (initialize, or this request's _meta in 2026-07-28) as a
+ * dict, for ctx.session.check_client_capability; {} once the call is finished. */
+static PyObject *ctx_get_client_capabilities(PyObject *self, void *closure) {
+    (void)closure;
+    ctxobject_t *c = (ctxobject_t *)self;
+    const json_t *caps = c->call ? fa_call_client_capabilities(c->call) : NULL;
+    return caps ? fa__py_from_json(caps) : PyDict_New();
+}
 
 static PyGetSetDef ctx_getset[] = {
     {"request_id", ctx_get_request_id, NULL, "the JSON-RPC id of the request", NULL},
     {"session_id", ctx_get_session_id, NULL, "the session id (None on stdio)", NULL},
     {"cancelled", ctx_get_cancelled, NULL, "True once the client cancelled or it timed out", NULL},
     {"progress_token", ctx_get_progress_token, NULL, "the request's _meta.progressToken", NULL},
+    {"client_capabilities", ctx_get_client_capabilities, NULL,
+     "the capabilities the client declared (a dict)", NULL},
     {NULL, NULL, NULL, NULL, NULL}};
 
 static PyType_Slot ctx_slots[] = {{Py_tp_dealloc, (void *)ctx_dealloc},

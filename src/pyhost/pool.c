@@ -275,7 +275,8 @@ static void on_answer(void *arg, const json_t *result, const json_t *error) {
     efd_signal(w->efd);
 }
 
-PyObject *fa__pyworker_request(fa_call_t *call, const char *method, PyObject *params) {
+PyObject *fa__pyworker_request(fa_call_t *call, const char *qkey, const char *method,
+                               PyObject *params) {
     fa__pyworker_t *w = fa__pyworker_current();
     if (!w || !w->loop) {
         PyErr_SetString(PyExc_RuntimeError, "requests to the client need a worker's event loop");
@@ -299,7 +300,7 @@ PyObject *fa__pyworker_request(fa_call_t *call, const char *method, PyObject *pa
     }
     a->token = w->next_token;
     a->next = (fa__pyanswer_t *)(uintptr_t)w; /* carries the worker to on_answer */
-    int rc = fa_call_request(call, method, jp, on_answer, a);
+    int rc = fa_call_request_keyed(call, qkey, method, jp, on_answer, a);
     if (rc) {
         free(a);
         PyDict_DelItem(w->futures, key);

@@ -57,6 +57,15 @@ static void progress_cb(fa_call_t *call, const json_t *args, void *data) {
     fa_call_complete(call, fa_result_text("done"));
 }
 
+/* Announces an update of resource args.uri (options "touch_tool": true), as
+ * ctx.session.send_resource_updated does. */
+static void touch_cb(fa_call_t *call, const json_t *args, void *data) {
+    (void)data;
+    fa_call_notify(call, "notifications/resources/updated",
+                   json_pack("{s:O}", "uri", json_object_get(args, "uri")));
+    fa_call_complete(call, fa_result_text("touched"));
+}
+
 static void trigger_cb(fa_call_t *call, const json_t *args, void *data) {
     (void)args;
     fa_server_notify_changed(data, FA_MCP_CHANGED_TOOLS | FA_MCP_CHANGED_PROMPTS);
@@ -185,6 +194,12 @@ static fa_server_t *make_server(const json_t *options) {
     };
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
         ck_assert_int_eq(fa_server_add_tool(srv, &defs[i]), 0);
+    if (json_is_true(json_object_get(options, "touch_tool"))) {
+        fa_tool_def_t touch = {
+            .name = "touch", .description = "Announces a resource update", .cb = touch_cb};
+        ck_assert_int_eq(fa_server_add_tool(srv, &touch), 0);
+    }
+
     if (json_is_true(json_object_get(options, "modern_tools"))) {
         fa_tool_def_t more[] = {
             {.name = "trigger", .description = "Changes the lists", .cb = trigger_cb, .data = srv},

@@ -235,5 +235,64 @@ class ClientRequests(unittest.TestCase):
         )
 
 
+class KeyedRequests(unittest.TestCase):
+    """`key=` names a question in a 2026-07-28 input_required result: it reaches the host only
+    when given, so hosts and doubles without the keyword keep working."""
+
+    class Handle(FakeCallWithRequests):
+        def __init__(self) -> None:
+            super().__init__(elicit_answer={"action": "accept", "content": {"name": "Alice"}},
+                             sample_answer={"role": "assistant", "content": {"type": "text", "text": "Paris"},
+                                            "model": "m"})
+            self.keys: list[tuple[str, Any]] = []
+
+        def elicit(self, params: dict[str, Any], key: Any = "absent") -> Any:
+            self.keys.append(("elicit", key))
+            return super().elicit(params)
+
+        def sample(self, params: dict[str, Any], key: Any = "absent") -> Any:
+            self.keys.append(("sample", key))
+            return super().sample(params)
+
+        def request(self, method: str, params: Any = None, key: Any = "absent") -> Any:
+            self.keys.append((method, key))
+            return {"roots": []}
+
+    def test_key_is_passed_only_when_given(self) -> None:
+        h = self.Handle()
+        ctx = Context(h)
+        schema = {"type": "object", "properties": {"name": {"type": "string"}}}
+        self.assertEqual(run(ctx.elicit("Name?", schema, key="user_name")).data, {"name": "Alice"})
+        run(ctx.elicit("Name?", schema))
+        self.assertEqual(run(ctx.sample("Capital?", key="capital_question")).text, "Paris")
+        run(ctx.sample("Capital?"))
+        run(ctx.session.create_message("Capital?", max_tokens=5, key="q"))
+        run(ctx.session.list_roots(key="client_roots"))
+        run(ctx.session.list_roots())
+        self.assertEqual(h.keys, [("elicit", "user_name"), ("elicit", "absent"), ("sample", "capital_question"),
+                                  ("sample", "absent"), ("sample", "q"), ("roots/list", "client_roots"),
+                                  ("roots/list", "absent")])
+
+
+class ClientCapabilityCheck(unittest.TestCase):
+    """ctx.session.check_client_capability reads the host's client_capabilities."""
+
+    def test_check(self) -> None:
+        h = FakeCall()
+        h.client_capabilities = {"sampling": {}, "roots": {"listChanged": True}}  # type: ignore[attr-defined]
+        session = Context(h).session
+        self.assertTrue(session.check_client_capability({"sampling": {}}))
+        self.assertTrue(session.check_client_capability({"roots": {"listChanged": True}}))
+        self.assertTrue(session.check_client_capability({"sampling": {}, "elicitation": None}))
+        self.assertFalse(session.check_client_capability({"elicitation": {}}))
+        self.assertFalse(session.check_client_capability({"sampling": {}, "elicitation": {}}))
+        h.client_capabilities = {"roots": {}}  # type: ignore[attr-defined]
+        self.assertFalse(session.check_client_capability({"roots": {"listChanged": True}}))
+
+    def test_host_without_capabilities(self) -> None:
+        with self.assertRaises(McpError):
+            Context(FakeCall()).session.check_client_capability({"sampling": {}})
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -83,7 +83,7 @@ class Table(PyServerTestCase):
         self.assertJson(r["capabilities"], {
             "logging": {}, "tools": {"listChanged": False},
             "prompts": {"listChanged": False},
-            "resources": {"subscribe": False, "listChanged": False},
+            "resources": {"subscribe": True, "listChanged": False},
             "completions": {}})
 
     def test_schemas_of_every_kind_of_parameter(self) -> None:
