@@ -47,7 +47,8 @@ static void usage(FILE *out) {
           "  --io-threads N      I/O threads (MCP runs on one for now: N > 1 is refused)\n"
           "  --allow-host H      also accept this Host header (name:port, or *); repeatable\n"
           "  --allow-origin O    also accept this Origin (http://name:port, or *); repeatable\n"
-          "  --session-idle S    end HTTP sessions idle for S seconds (default 1800)\n",
+          "  --session-idle S    end HTTP sessions idle for S seconds (default 1800)\n"
+          "  --metrics PATH      serve Prometheus metrics at PATH (e.g. /metrics; default off)\n",
           out);
 }
 
@@ -60,6 +61,7 @@ typedef struct {
     const char *hosts[HTTP_MAX_ALLOW + 1], *origins[HTTP_MAX_ALLOW + 1];
     int nhosts, norigins;
     double idle_s;
+    const char *metrics; /* --metrics PATH: Prometheus text at PATH */
 } http_args_t;
 
 typedef struct {
@@ -98,6 +100,12 @@ static int parse_http_arg(const char *o, const char *v, http_args_t *h) {
             return -1;
         }
         (host ? h->hosts : h->origins)[(*n)++] = v;
+    } else if (strcmp(o, "--metrics") == 0) {
+        if (v[0] != '/') {
+            fprintf(stderr, "fasterapi: --metrics takes a path starting with '/'\n");
+            return -1;
+        }
+        h->metrics = v;
     } else if (strcmp(o, "--session-idle") == 0) {
         h->idle_s = strtod(v, &end);
         if (*end || !(h->idle_s > 0) || h->idle_s > 7 * 86400) {
@@ -261,6 +269,7 @@ static int serve_http(fa_server_t *mcp, const http_args_t *h) {
     /* Bodies up to the MCP message limit are ours to refuse with a JSON-RPC error; beyond twice
      * that the HTTP server refuses them itself. */
     ho.max_body = 2 * (uint64_t)mcp->opts.max_message;
+    ho.metrics_path = h->metrics; /* NULL: off */
     fa_mcp_http_options_t mo;
     fa_mcp_http_options_init(&mo);
     if (h->path)

@@ -1394,6 +1394,53 @@ static void ep_free(void *p) {
     free(ep);
 }
 
+/* /metrics lines of the MCP engine (when the HTTP server has metrics_path). Scraped on the loop
+ * that owns the connection; MCP runs on loop 0 only (io_threads > 1 is refused), so the engine's
+ * counters are read on the thread that writes them. */
+static void mcp_metrics(fa__buf_t *out, void *data) {
+    const fa_server_t *srv = data;
+    fa__buf_appendf(out,
+                    "# HELP fasterapi_mcp_sessions Open MCP sessions (2025-era sessions, and "
+                    "2026-07-28 requests while they run).\n"
+                    "# TYPE fasterapi_mcp_sessions gauge\n"
+                    "fasterapi_mcp_sessions %zu\n"
+                    "# HELP fasterapi_mcp_calls_running Calls at the workers (the job queue's "
+                    "depth).\n"
+                    "# TYPE fasterapi_mcp_calls_running gauge\n"
+                    "fasterapi_mcp_calls_running %zu\n"
+                    "# HELP fasterapi_mcp_calls_queued Calls waiting in the sessions' backlogs "
+                    "for a slot.\n"
+                    "# TYPE fasterapi_mcp_calls_queued gauge\n"
+                    "fasterapi_mcp_calls_queued %zu\n"
+                    "# HELP fasterapi_mcp_output_held Results and notifications held for clients "
+                    "whose output is blocked.\n"
+                    "# TYPE fasterapi_mcp_output_held gauge\n"
+                    "fasterapi_mcp_output_held %zu\n"
+                    "# HELP fasterapi_mcp_worker_busy_seconds_total Time calls spent at the "
+                    "workers, dispatch to completion, summed.\n"
+                    "# TYPE fasterapi_mcp_worker_busy_seconds_total counter\n"
+                    "fasterapi_mcp_worker_busy_seconds_total %.6f\n"
+                    "# HELP fasterapi_mcp_calls_completed_total Calls back from the workers.\n"
+                    "# TYPE fasterapi_mcp_calls_completed_total counter\n"
+                    "fasterapi_mcp_calls_completed_total %llu\n"
+                    "# HELP fasterapi_mcp_tool_calls_total tools/call requests by tool.\n"
+                    "# TYPE fasterapi_mcp_tool_calls_total counter\n",
+                    srv->nsessions, srv->outstanding, srv->queued, srv->held_total,
+                    (double)srv->busy_ns / 1e9, (unsigned long long)srv->calls_done);
+    for (size_t i = 0; i < srv->ntools; i++) {
+        fa__buf_append_str(out, "fasterapi_mcp_tool_calls_total{tool=\"");
+        for (const char *p = srv->tools[i]->name; *p; p++) { /* label value escapes */
+            if (*p == '\\' || *p == '"')
+                fa__buf_putc(out, '\\');
+            if (*p == '\n')
+                fa__buf_append_str(out, "\\n");
+            else
+                fa__buf_putc(out, *p);
+        }
+        fa__buf_appendf(out, "\"} %llu\n", (unsigned long long)srv->tools[i]->calls);
+    }
+}
+
 int fa_mcp_http_mount(fa_server_t *mcp, fa_http_server_t *http, const fa_mcp_http_options_t *o) {
     fa_mcp_http_options_t d;
     if (!o) {
@@ -1437,6 +1484,8 @@ int fa_mcp_http_mount(fa_server_t *mcp, fa_http_server_t *http, const fa_mcp_htt
         if (rc == 0)
             rc = fa_http_route(http, "POST", ep->messages_path, messages_cb, ep);
     }
+    if (rc == 0)
+        rc = fa__http_add_metrics(http, mcp_metrics, mcp);
     if (rc) {
         ep_free(ep);
         return rc;

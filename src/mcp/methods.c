@@ -55,7 +55,7 @@ void fa__do_tools_call(fa__session_t *s, fa__reply_to_t to, const json_t *id, js
                         "Invalid params: tools/call needs name (a string)");
         return;
     }
-    const fa__tool_t *tool = fa__tools_find(srv, json_string_value(name));
+    fa__tool_t *tool = fa__tools_find(srv, json_string_value(name));
     if (!tool) {
         fa__reply_error(s, to, id, FA_RPC_INVALID_PARAMS, "Unknown tool: %s",
                         json_string_value(name));
@@ -101,6 +101,7 @@ void fa__do_tools_call(fa__session_t *s, fa__reply_to_t to, const json_t *id, js
         json_decref(empty);
         return;
     }
+    tool->calls++; /* the registry is the loop's while running */
     fa__session_start_call(s, to, id, FA__OP_TOOL, tool, empty ? empty : json_incref(args), token);
 }
 

@@ -118,6 +118,7 @@ typedef struct {
     fa_tool_cb cb;
     void *data;
     unsigned flags; /* FA_TOOL_* */
+    uint64_t calls; /* tools/call requests started (loop thread; /metrics) */
 } fa__tool_t;
 
 enum { FA__ITEM_CALL = 1, FA__ITEM_NOTIFY = 2, FA__ITEM_REQUEST = 3 };
@@ -155,6 +156,7 @@ struct fa_call_s {
     _Atomic int cancelled;    /* set by the loop (cancel, timeout, shutdown); read by tools */
     _Atomic int log_level;    /* the session's logging/setLevel, kept current by the loop */
     _Atomic int inline_state; /* FA__INLINE_*: a FA_TOOL_NONBLOCKING call run by the loop */
+    uint64_t dispatched_ns;   /* loop thread: when it went to the executor (/metrics) */
     /* Protocol 2026-07-28 (modern.h): the request carried its own _meta. Set by the loop before
      * the call is handed out, read-only afterwards. client_caps: owned by the loop (a reference
      * the loop took; the tool only reads it, fa_call_client_capabilities). mrtr: loop only. */
@@ -328,6 +330,8 @@ struct fa_server_s {
     size_t nsessions;
     size_t outstanding;      /* calls at the executor, of every session, live or closed */
     size_t queued;           /* calls in the sessions' backlogs */
+    uint64_t calls_done;     /* calls back from the executor (/metrics) */
+    uint64_t busy_ns;        /* their summed time at the executor: worker busy time (/metrics) */
     size_t held_total;       /* completion items held for blocked sessions */
     int flushing_all;        /* delivering held items regardless of blocked output */
     int pumping;             /* session.c: handing out slots (no re-entry from inline calls) */
@@ -373,7 +377,7 @@ void fa__server_set_executor(fa_server_t *srv, const fa__executor_t *ex);
  * outputSchema, annotations, icons, _meta, ...; copied and served as given). Same errors as
  * fa_server_add_tool. */
 int fa__server_add_tool_json(fa_server_t *srv, const json_t *def, fa_tool_cb cb, void *data);
-const fa__tool_t *fa__tools_find(const fa_server_t *srv, const char *name);
+fa__tool_t *fa__tools_find(const fa_server_t *srv, const char *name);
 /* Serialises the tools/list pages once (after registration). 0 or FA_ENOMEM. */
 int fa__tools_build_pages(fa_server_t *srv);
 /* Page for a cursor (NULL = first). Returns 0 and the raw result JSON, or FA_EINVAL. */

@@ -206,6 +206,7 @@ void fa__session_close(fa__session_t *s) {
  * outstanding, so it cannot be full; should it be, the call is answered, never lost. */
 static void dispatch(fa__session_t *s, fa_call_t *c) {
     fa_server_t *srv = s->srv;
+    c->dispatched_ns = uv_hrtime();
     if (c->tool && (c->tool->flags & FA_TOOL_NONBLOCKING)) {
         s->outstanding++;
         srv->outstanding++;
@@ -353,6 +354,8 @@ fa_call_t *fa__session_start_call(fa__session_t *s, fa__reply_to_t to, const jso
 
 void fa__server_on_complete(fa_server_t *srv, fa_call_t *c) {
     srv->outstanding--;
+    srv->calls_done++;
+    srv->busy_ns += uv_hrtime() - c->dispatched_ns;
     fa__session_t *s = fa__session_get(srv, c->sref);
     if (!s) {
         /* The session closed while the tool ran: nobody is left to answer. */

@@ -124,7 +124,7 @@ fail:
     return rc;
 }
 
-const fa__tool_t *fa__tools_find(const fa_server_t *srv, const char *name) {
+fa__tool_t *fa__tools_find(const fa_server_t *srv, const char *name) {
     return fa__map_get(&srv->tool_index, name, strlen(name));
 }
 

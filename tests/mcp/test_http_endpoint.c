@@ -192,6 +192,7 @@ static server_t *start(size_t max_sessions, uint64_t idle_ms) {
     fa_http_options_t ho;
     fa_http_options_init(&ho);
     ho.port = 0;
+    ho.metrics_path = "/metrics";
     ck_assert_int_eq(fa_http_server_new(&s->http, &ho), 0);
     fa_mcp_http_options_t mo;
     fa_mcp_http_options_init(&mo);
@@ -385,6 +386,17 @@ START_TEST(initialize_and_json_call) {
     ck_assert_int_eq(
         post(s->port, sid, "{\"jsonrpc\":\"2.0\",\"id\":99,\"result\":{}}", resp, sizeof resp),
         202);
+    /* /metrics has the engine's lines: one open session, one echo call done. */
+    conn_t *m = dial(s->port);
+    char get[128];
+    int n =
+        snprintf(get, sizeof get, "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n", s->port);
+    send_all(m, get, (size_t)n);
+    ck_assert_int_eq(read_response(m), 200);
+    ck_assert_ptr_nonnull(strstr(body_of(m), "fasterapi_mcp_sessions 1\n"));
+    ck_assert_ptr_nonnull(strstr(body_of(m), "fasterapi_mcp_tool_calls_total{tool=\"echo\"} 1\n"));
+    ck_assert_ptr_nonnull(strstr(body_of(m), "fasterapi_mcp_calls_completed_total 1\n"));
+    hangup(m);
     stop(s);
 }
 END_TEST
