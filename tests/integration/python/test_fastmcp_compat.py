@@ -108,6 +108,10 @@ class Calls(PyServerTestCase):
             {"role": "assistant", "content": {"type": "text", "text": "Looking."}}])
 
     def test_session_notifications_and_request_context(self) -> None:
+        # notifications/resources/updated goes to clients subscribed to the URI (spec:
+        # server/resources#subscriptions), so subscribe first.
+        self.assertJson(self.srv.request("sub", "resources/subscribe", {"uri": "memo://one"}),
+                        {"jsonrpc": "2.0", "id": "sub", "result": {}})
         resp, before = self.srv.call(1, "session_calls", meta={"progressToken": "tok"})
         self.assertJson(resp["result"]["structuredContent"], {"result": "id=1"})
         self.assertJson([m for m in before if "method" in m], [

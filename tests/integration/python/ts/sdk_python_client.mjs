@@ -340,6 +340,8 @@ async function fastmcpStylePart() {
     assert.match(inf.content[0].text, /inf/);
 
     step('ctx.session: log, progress, list_changed and resource-updated notifications');
+    // resources/updated reaches clients subscribed to the URI (spec: resource subscriptions).
+    await client.subscribeResource({ uri: 'memo://one' });
     const progress = [];
     const sess = await client.callTool({ name: 'session_calls', arguments: {} }, undefined,
         { onprogress: (p) => progress.push(p) });
