@@ -723,7 +723,8 @@ static int ensure_room(fa__http_conn_t *c, size_t want) {
     char *nb = malloc(cap);
     if (!nb)
         return FA_ENOMEM;
-    memcpy(nb, c->rbuf, c->rlen);
+    if (c->rlen)
+        memcpy(nb, c->rbuf, c->rlen);
     if (c->state == C_BODY && c->cur)
         rebase(c->cur, (uintptr_t)(c->rbuf + c->rpos), c->rlen - c->rpos, nb + c->rpos);
     free(c->rbuf);
@@ -735,6 +736,12 @@ static int ensure_room(fa__http_conn_t *c, size_t want) {
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
     (void)suggested;
     fa__http_conn_t *c = h->data;
+    if (!c->rbuf && c->loop->rbuf_pool) {
+        c->rbuf = c->loop->rbuf_pool;
+        c->loop->rbuf_pool = *(char **)(void *)c->rbuf;
+        c->loop->rbuf_pool_len--;
+        c->rcap = FA_HTTP_READ_BUF;
+    }
     size_t want = READ_MIN_ROOM;
     if (c->state == C_BODY && !c->chunked_mode) {
         uint64_t total = c->body_at + c->body_need;
@@ -747,6 +754,29 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
         return;
     }
     *buf = uv_buf_init(c->rbuf + c->rlen, (unsigned)(c->rcap - c->rlen));
+}
+
+/* An idle keep-alive connection (nothing buffered, no request in progress or waiting) gives its
+ * read buffer and its request object back to the loop's pools until its next bytes arrive: that
+ * is 8 of the ~10 KiB an idle connection otherwise pins (10,000 idle connections: 80 MB). The
+ * pools make taking them back cheap. */
+static void trim_idle(fa__http_conn_t *c) {
+    fa__http_loop_t *loop = c->loop;
+    if (c->closing || c->state != C_HEAD || c->rlen != c->rpos || c->pend_head || !c->cur ||
+        c->rcap != FA_HTTP_READ_BUF)
+        return;
+    fa__http_req_release(loop, c->cur);
+    c->cur = NULL;
+    if (loop->rbuf_pool_len < FA_HTTP_RBUF_POOL) {
+        *(char **)(void *)c->rbuf = loop->rbuf_pool; /* the free buffer holds the link */
+        loop->rbuf_pool = c->rbuf;
+        loop->rbuf_pool_len++;
+    } else {
+        free(c->rbuf);
+    }
+    c->rbuf = NULL;
+    c->rcap = 0;
+    c->rpos = c->rlen = 0;
 }
 
 static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
@@ -762,6 +792,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
         process(c);
         fa__http_conn_flush(c);
         maybe_close(c);
+        trim_idle(c);
     } else if (nread < 0) {
         int held = 0;
         for (const fa_http_req_t *p = c->pend_head; p; p = p->next_pending)
@@ -832,6 +863,15 @@ static void finish_request(fa__http_conn_t *c, size_t consumed) {
 static void process(fa__http_conn_t *c) {
     const fa_http_server_t *srv = srv_of(c);
     fa__http_loop_t *loop = c->loop;
+    if (!c->cur && c->state == C_HEAD) { /* released while idle (trim_idle) */
+        if (c->rpos == c->rlen)
+            return;
+        if (!(c->cur = req_get(loop))) {
+            close_now(c);
+            return;
+        }
+        c->cur->h.headers = c->cur->header_store;
+    }
     while (!c->closing && !c->no_more) {
         size_t avail = c->rlen - c->rpos;
         if (c->state == C_PROTO) {

@@ -68,6 +68,8 @@
 /* Initial read buffer: a typical request head (300-800 bytes) and wrk's 16 pipelined requests fit
  * in one 4 KiB page; grown geometrically when a head or a body needs more. */
 #define FA_HTTP_READ_BUF 4096u
+/* Read buffers an I/O loop keeps for idle connections to take back (trim_idle in http_conn.c). */
+#define FA_HTTP_RBUF_POOL 256u
 /* Messages waiting in one loop's inbox; a producer that finds it full waits (backpressure). */
 #define FA_HTTP_INBOX 65536u
 /* Lingering close: after the last response of a connection we close, keep reading (and dropping)
@@ -283,6 +285,8 @@ struct fa__http_loop_s {
     fa__http_conn_t *conn_pool;
     fa_http_req_t *req_pool;
     size_t conn_pool_len, req_pool_len;
+    char *rbuf_pool; /* free FA_HTTP_READ_BUF read buffers, linked through their first bytes */
+    size_t rbuf_pool_len;
     /* "Date: <IMF-fixdate>\r\n", re-rendered when the second changes (RFC 9110 §6.6.1). */
     time_t date_sec;
     char date_line[64];

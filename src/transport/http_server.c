@@ -151,6 +151,11 @@ static void server_destroy(fa_http_server_t *srv) {
             fa__buf_free(&c->inflight);
             free(c);
         }
+        while (loop->rbuf_pool) {
+            char *b = loop->rbuf_pool;
+            loop->rbuf_pool = *(char **)(void *)b;
+            free(b);
+        }
         free(loop->slots);
         free(loop->gens);
         free(loop->free_slots);
