@@ -128,7 +128,6 @@ PyThreadState *fa__py_new_isolated(PyThreadState *caller, char *err, size_t err_
 /* Attaches this thread to its interpreter: a new isolated one (OWN_GIL) or the main one.
  * Returns 0 with the GIL held, or -1 with w->error set and no thread state attached. */
 static int attach_interpreter(fa__pyworker_t *w) {
-    fa__pypool_t *p = w->pool;
     PyInterpreterState *main_interp = PyInterpreterState_Main();
     if (w->in_main) {
         w->ts = PyThreadState_New(main_interp);
@@ -141,6 +140,7 @@ static int attach_interpreter(fa__pyworker_t *w) {
         return 0;
     }
 #if PY_VERSION_HEX >= 0x030C0000
+    fa__pypool_t *p = w->pool;
     /* The lock is taken before the main GIL so a worker never waits for it holding that GIL. */
     pthread_mutex_lock(&p->create_lock);
     w->main_ts = PyThreadState_New(main_interp);
