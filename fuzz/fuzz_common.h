@@ -32,4 +32,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
         abort();                                                                                   \
     } while (0)
 
+/* How a harness cuts its input into feeds: mode 0 whole, 1 byte by byte, 2 fixed size, 3 xorshift
+ * sizes 0..31 (0 exercises the empty feed). Parsers must give the same result for every cut. */
+typedef struct {
+    unsigned mode, fixed;
+    uint32_t state;
+} splitter_t;
+
+static inline size_t next_chunk(splitter_t *sp, size_t left) {
+    size_t want;
+    switch (sp->mode) {
+    case 0:
+        want = left;
+        break;
+    case 1:
+        want = 1;
+        break;
+    case 2:
+        want = sp->fixed;
+        break;
+    default:
+        sp->state ^= sp->state << 13;
+        sp->state ^= sp->state >> 17;
+        sp->state ^= sp->state << 5;
+        want = sp->state % 32;
+    }
+    return want < left ? want : left;
+}
+
 #endif

@@ -71,33 +71,6 @@ static void reference(const uint8_t *in, size_t n, size_t max, evlist_t *out) {
     }
 }
 
-/* Chunk sizes: mode 0 whole input, 1 byte by byte, 2 fixed size, 3 xorshift sizes 0..31. */
-typedef struct {
-    unsigned mode, fixed;
-    uint32_t state;
-} splitter_t;
-
-static size_t next_chunk(splitter_t *sp, size_t left) {
-    size_t want;
-    switch (sp->mode) {
-    case 0:
-        want = left;
-        break;
-    case 1:
-        want = 1;
-        break;
-    case 2:
-        want = sp->fixed;
-        break;
-    default:
-        sp->state ^= sp->state << 13;
-        sp->state ^= sp->state >> 17;
-        sp->state ^= sp->state << 5;
-        want = sp->state % 32; /* 0 exercises the empty feed */
-    }
-    return want < left ? want : left;
-}
-
 static void check_line(const fa__line_framer_t *f, const fa__line_t *line, const char *chunk,
                        size_t used, size_t max) {
     switch (line->event) {

@@ -43,32 +43,6 @@ typedef struct {
     int msg_opcode;
 } evlist_t;
 
-typedef struct {
-    unsigned mode, fixed;
-    uint32_t state;
-} splitter_t;
-
-static size_t next_chunk(splitter_t *sp, size_t left) {
-    size_t want;
-    switch (sp->mode) {
-    case 0:
-        want = left;
-        break;
-    case 1:
-        want = 1;
-        break;
-    case 2:
-        want = sp->fixed;
-        break;
-    default:
-        sp->state ^= sp->state << 13;
-        sp->state ^= sp->state >> 17;
-        sp->state ^= sp->state << 5;
-        want = sp->state % 32;
-    }
-    return want < left ? want : left;
-}
-
 static void record(evlist_t *l, const fa__ws_event_t *ev, uint64_t max) {
     if (ev->type == FA_WS_EV_DATA) {
         if (!l->merging) {

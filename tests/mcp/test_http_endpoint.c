@@ -231,10 +231,7 @@ typedef struct {
 
 static conn_t *dial(int port) {
     conn_t *c = calloc(1, sizeof *c);
-    c->fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(connect(c->fd, (struct sockaddr *)&a, sizeof a), 0);
+    c->fd = fa_test_connect_loopback(port);
     return c;
 }
 

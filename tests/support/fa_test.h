@@ -20,4 +20,8 @@ char *fa_test_read_file(const char *path, size_t *len);
 json_t *fa_test_random_json(uint64_t *state, int depth);
 uint64_t fa_test_rand(uint64_t *state);
 
+/* A TCP connection to 127.0.0.1:port with a 5 s receive timeout (a test never hangs on a silent
+ * server). Fails the test if it cannot connect. */
+int fa_test_connect_loopback(int port);
+
 #endif

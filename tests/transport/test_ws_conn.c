@@ -191,15 +191,7 @@ typedef struct {
 
 static client_t *client_connect(int port) {
     client_t *c = calloc(1, sizeof *c);
-    c->fd = socket(AF_INET, SOCK_STREAM, 0);
-    ck_assert_int_ge(c->fd, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ck_assert_int_eq(connect(c->fd, (struct sockaddr *)&a, sizeof a), 0);
-    struct timeval tv = {5, 0};
-    setsockopt(c->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    c->fd = fa_test_connect_loopback(port);
     fa__ws_limits_t lim;
     fa__ws_limits_default(&lim);
     lim.client = 1;
