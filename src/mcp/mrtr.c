@@ -39,6 +39,7 @@ struct fa__mrtr_s {
     size_t next;         /* answers handed out in this run */
     json_t *asked;       /* {key: {method, params}}: this round's questions */
     json_t *pending;     /* [{k, m}]: the same, in order */
+    json_t *offered;     /* this retry's inputResponses, for questions not yet asked (below) */
     fa__outreq_t **held; /* the tool's unanswered questions */
     size_t nheld, held_cap;
     uint64_t gather_at;
@@ -87,6 +88,7 @@ void fa__mrtr_free(fa__mrtr_t *m) {
     json_decref(m->answers);
     json_decref(m->asked);
     json_decref(m->pending);
+    json_decref(m->offered);
     free(m->name);
     free(m);
 }
@@ -131,6 +133,13 @@ int fa__mrtr_prepare(fa__session_t *s, fa__reply_to_t to, const json_t *id, cons
     }
     m->srv = s->srv;
     m->method = method;
+    /* Answers the client sends for questions the state does not list (or with no state at all:
+     * a client that knows the tool's question keys may answer in the first request) are used
+     * when the tool asks a question under that key with the same kind of method; keys nobody
+     * asks for are ignored, as SEP-2322 says servers SHOULD do with what they do not
+     * recognise. They are the client's own answers, so nothing is trusted that the client could
+     * not have sent in a later round anyway. */
+    m->offered = ir ? json_incref((json_t *)(uintptr_t)ir) : NULL;
     if (rs) {
         json_t *payload;
         const char *why;
@@ -218,9 +227,20 @@ void fa__mrtr_on_request(fa__session_t *s, fa_call_t *c, fa__outreq_t *r) {
     }
     char key[160];
     size_t idx = m->next + json_array_size(m->pending);
-    if (r->key && r->key[0] && strlen(r->key) < 100 && !key_taken(m, r->key))
+    if (r->key && r->key[0] && strlen(r->key) < 100 && !key_taken(m, r->key)) {
+        json_t *ans = json_object_get(m->offered, r->key);
+        if (ans && json_array_size(m->pending) == 0 &&
+            json_array_append_new(m->answers, json_pack("{s:s, s:s, s:O}", "k", r->key, "m",
+                                                        r->method, "r", ans)) == 0) {
+            /* Answered by this request's inputResponses: recorded in answers (a later round's
+             * state carries it) and handed to the tool now. */
+            m->next++;
+            r->cb(r->arg, ans, NULL);
+            fa__outreq_free(r);
+            return;
+        }
         snprintf(key, sizeof key, "%s", r->key);
-    else if (r->key && r->key[0] && strlen(r->key) < 100)
+    } else if (r->key && r->key[0] && strlen(r->key) < 100)
         snprintf(key, sizeof key, "%s_%zu", r->key, idx);
     else
         snprintf(key, sizeof key, "r%zu", idx);

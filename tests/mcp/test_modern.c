@@ -227,6 +227,20 @@ START_TEST(test_mrtr_round_trip) {
                          json_object_get(json_array_get(json_object_get(r, "content"), 0), "text")),
                      "name=Ann model=m1");
 
+    /* SEP-2322: an answer offered before its question (the tool's own key, model_pick) is used
+     * when the tool asks it, and keys nobody asks for are ignored: one retry completes. */
+    t = ask_call(40,
+                 "{\"r0\":{\"action\":\"accept\",\"content\":{\"name\":\"Bo\"}},"
+                 "\"junk\":{\"ignored\":true},\"model_pick\":{\"role\":\"assistant\","
+                 "\"content\":{\"type\":\"text\",\"text\":\"x\"},\"model\":\"m2\"}}",
+                 s1);
+    r = json_object_get(roundtrip(t), "result");
+    free(t);
+    ck_assert_str_eq(json_string_value(json_object_get(r, "resultType")), "complete");
+    ck_assert_str_eq(json_string_value(
+                         json_object_get(json_array_get(json_object_get(r, "content"), 0), "text")),
+                     "name=Bo model=m2");
+
     /* Tampered state: a JSON-RPC error (-32602), never another round or a result. */
     char *bad;
     ck_assert_int_ge(asprintf(&bad, "%s-TAMPERED", s2), 0);
