@@ -268,6 +268,14 @@ FA_EXTERN const json_t *fa_call_client_capabilities(const fa_call_t *call);
 #define FA_MCP_CHANGED_RESOURCES 4u
 FA_EXTERN int fa_server_notify_changed(fa_server_t *srv, unsigned what);
 
+/* Sends notifications/resources/updated {uri} to every session whose client subscribed to `uri`
+ * (resources/subscribe, 2025 era), on its standalone stream (Streamable HTTP: the GET stream,
+ * kept in its replay ring until the client opens one), e.g. when a file or a row behind a
+ * resource changed. Sessions that did not subscribe get nothing. Any thread, any time while
+ * running (fa_call_notify sends to the calling session only). Returns 0, FA_EINVAL (uri NULL),
+ * FA_ESTATE (not running) or FA_ENOMEM. */
+FA_EXTERN int fa_server_notify_resource_updated(fa_server_t *srv, const char *uri);
+
 /* True once the client cancelled the call (notifications/cancelled) or it timed out. A
  * cancelled call must still be finished; its result is discarded, as the spec asks. */
 FA_EXTERN int fa_call_is_cancelled(const fa_call_t *call);

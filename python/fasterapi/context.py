@@ -208,6 +208,14 @@ class Context:
 
     # Resources ---------------------------------------------------------------------------------
 
+    def notify_resource_updated(self, uri: Any) -> Completed[None]:
+        """Sends `notifications/resources/updated` to every client subscribed to `uri` (any
+        session, on its standalone stream), e.g. after this tool changed the data behind it.
+        `ctx.session.send_resource_updated(uri)` tells only this request's client, as in the
+        official SDK."""
+        self._need().notify_resource_updated(str(uri))
+        return Completed(None)
+
     def read_resource(self, uri: str) -> Any:
         """Reads one of this server's resources: a list of `ReadResourceContents` (content is str
         or bytes). Awaitable; a sync tool may use the list directly when the resource function

@@ -36,6 +36,7 @@
 #include "core/log.h"
 #include "fasterapi/error.h"
 #include "fasterapi/version.h"
+#include "mcp/jsonrpc.h"
 #include "mcp/server_internal.h"
 
 void fa_server_options_init(fa_server_options_t *o) {
@@ -223,6 +224,7 @@ static int held_push(fa__session_t *s, void *item) {
 }
 
 static void deliver(fa_server_t *srv, void *item);
+static void fan_out(fa_server_t *srv, fa__notify_t *n);
 
 static int session_blocked(fa__session_t *s) {
     return s->ops->blocked && s->ops->blocked(s);
@@ -249,13 +251,19 @@ static void deliver(fa_server_t *srv, void *item) {
         /* Progress and log messages for a call the client cancelled (or that timed out) are
          * dropped: the spec forbids progress for requests that are no longer active. */
         fa__notify_t *n = item;
+        if (n->fan_out) {
+            fan_out(srv, n);
+            return;
+        }
         fa__session_t *s = fa__session_get(srv, n->sref);
         int unwatched = n->sub_uri && (!s || !json_object_get(s->subscriptions, n->sub_uri));
-        if (s && !n->call->detached && !n->text) {
+        int live = n->call ? !n->call->detached : 1;
+        if (s && live && !n->text) {
             if (s->ops->close_stream)
                 s->ops->close_stream(s, n->call->id_text, n->call->id_len);
-        } else if (s && !n->call->detached && !unwatched) {
-            const fa__out_info_t info = {FA__OUT_NOTIFY, n->call->id_text, n->call->id_len};
+        } else if (s && live && !unwatched) {
+            const fa__out_info_t info = {FA__OUT_NOTIFY, n->call ? n->call->id_text : NULL,
+                                         n->call ? n->call->id_len : 0};
             fa__buf_t *out = s->ops->out(s, &info);
             if (fa__buf_append(out, n->text, n->len) == 0)
                 s->ops->commit(s);
@@ -266,11 +274,68 @@ static void deliver(fa_server_t *srv, void *item) {
     }
 }
 
+/* A server-wide resources/updated (fa_server_notify_resource_updated): one copy for every
+ * session that subscribed to the uri, each delivered (or held behind that session's blocked
+ * output) like a call's own notification but tied to no request, so Streamable HTTP puts it on
+ * the session's standalone GET stream. Sessions that did not subscribe get nothing
+ * (server/resources "Subscriptions"). */
+static void fan_out(fa_server_t *srv, fa__notify_t *n) {
+    for (uint32_t i = 0; i < srv->nslots; i++) {
+        fa__session_t *s = srv->slots[i].s;
+        if (!s || !json_object_get(s->subscriptions, n->sub_uri))
+            continue;
+        fa__notify_t *c = calloc(1, sizeof *c);
+        if (!c || !(c->text = malloc(n->len)) || !(c->sub_uri = strdup(n->sub_uri))) {
+            if (c)
+                free(c->text);
+            free(c);
+            FA_ERROR("out of memory sending notifications/resources/updated to a subscriber");
+            continue;
+        }
+        memcpy(c->text, n->text, n->len);
+        c->len = n->len;
+        c->kind = FA__ITEM_NOTIFY;
+        c->sref = s->ref;
+        deliver_to(s, c);
+    }
+    free(n->text);
+    free(n->sub_uri);
+    free(n);
+}
+
+int fa_server_notify_resource_updated(fa_server_t *srv, const char *uri) {
+    if (!uri)
+        return FA_EINVAL;
+    json_t *params = json_pack("{s:s}", "uri", uri);
+    fa__notify_t *n = calloc(1, sizeof *n);
+    fa__buf_t b = FA__BUF_INIT;
+    int rc = params && n ? fa__rpc_write_notification(&b, "notifications/resources/updated", params)
+                         : FA_ENOMEM;
+    json_decref(params);
+    if (rc == 0 && (!(n->sub_uri = strdup(uri)) || !(n->text = fa__buf_detach(&b, &n->len))))
+        rc = FA_ENOMEM;
+    if (rc == 0) {
+        n->kind = FA__ITEM_NOTIFY;
+        n->fan_out = 1; /* no session: item_sref() names none, so deliver() gets it */
+        rc = fa__server_post(srv, n);
+    }
+    if (rc) {
+        fa__buf_free(&b);
+        if (n) {
+            free(n->text);
+            free(n->sub_uri);
+        }
+        free(n);
+    }
+    return rc;
+}
+
 static fa__sref_t item_sref(void *item) {
     int kind = *(int *)item;
-    return kind == FA__ITEM_CALL      ? ((fa_call_t *)item)->sref
-           : kind == FA__ITEM_REQUEST ? ((fa__outreq_t *)item)->sref
-                                      : ((fa__notify_t *)item)->sref;
+    return kind == FA__ITEM_CALL             ? ((fa_call_t *)item)->sref
+           : kind == FA__ITEM_REQUEST        ? ((fa__outreq_t *)item)->sref
+           : ((fa__notify_t *)item)->fan_out ? UINT64_MAX /* no session */
+                                             : ((fa__notify_t *)item)->sref;
 }
 
 /* Delivers finished calls, notifications and requests from the completion queue. Stops while

@@ -190,6 +190,7 @@ typedef struct {
     char *text;      /* a complete JSON-RPC notification; NULL: close the call's stream */
     size_t len;
     char *sub_uri; /* notifications/resources/updated: its uri (sent only to a subscriber) */
+    int fan_out;   /* server-wide (no call, no session): a copy to every subscriber of sub_uri */
 } fa__notify_t;
 
 /* A server-to-client request a running call asked for (fa_call_request). */

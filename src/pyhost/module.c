@@ -200,6 +200,24 @@ static PyObject *ctx_notify(PyObject *self, PyObject *args) {
     Py_RETURN_NONE;
 }
 
+/* notify_resource_updated(uri): notifications/resources/updated to every session subscribed to
+ * uri (fa_server_notify_resource_updated), not only this call's client. */
+static PyObject *ctx_notify_resource_updated(PyObject *self, PyObject *arg) {
+    const char *uri = PyUnicode_AsUTF8(arg);
+    if (!uri)
+        return NULL;
+    fa_call_t *call = live_call((ctxobject_t *)self);
+    if (!call)
+        return NULL;
+    int rc = fa_server_notify_resource_updated(call->srv, uri);
+    if (rc && rc != FA_ESTATE) { /* FA_ESTATE: stopping, nobody left to tell */
+        PyErr_Format(PyExc_RuntimeError, "resources/updated for %s not sent: %s", uri,
+                     fa_strerror(rc));
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 /* Parses the call's id text into a Python value (on demand: most tools never ask). */
 static int load_request_id(ctxobject_t *c) {
     if (c->request_id || !c->call)
@@ -263,6 +281,8 @@ static PyMethodDef ctx_methods[] = {
      "result"},
     {"notify", ctx_notify, METH_VARARGS,
      "notify(method, params=None): send a notification to the client"},
+    {"notify_resource_updated", ctx_notify_resource_updated, METH_O,
+     "notify_resource_updated(uri): tell every client subscribed to uri that it changed"},
     {NULL, NULL, 0, NULL}};
 
 /* The capabilities the client declared (initialize, or this request's _meta in 2026-07-28) as a

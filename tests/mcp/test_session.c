@@ -124,6 +124,8 @@ static uv_loop_t loop;
 static fa_server_t *srv;
 static int closed_cb_ran;
 
+static int with_catalog; /* setup_server also installs a one-resource catalog */
+
 static void setup_server(size_t max_inflight, size_t per_session, size_t max_queued) {
     nheld = ncancelled = closed_cb_ran = 0;
     ck_assert_int_eq(uv_loop_init(&loop), 0);
@@ -141,6 +143,13 @@ static void setup_server(size_t max_inflight, size_t per_session, size_t max_que
     ck_assert_int_eq(fa_server_add_tool(srv, &leave), 0);
     fa__executor_t ex = {NULL, ex_submit, ex_wake, ex_cancel};
     fa__server_set_executor(srv, &ex);
+    if (with_catalog) {
+        static const fa__ops_t no_ops = {0};
+        ck_assert_int_eq(fa__server_set_catalog(
+                             srv, json_pack("[{s:s, s:s}]", "uri", "memo://one", "name", "one"),
+                             NULL, NULL, 0, &no_ops),
+                         0);
+    }
     ck_assert_int_eq(fa_server_start(srv, &loop), 0);
 }
 
@@ -354,6 +363,60 @@ START_TEST(test_output_held_while_blocked) {
 }
 END_TEST
 
+/* fa_server_notify_resource_updated reaches every session subscribed to the uri, as an
+ * unrelated notification (no request id: Streamable HTTP's standalone stream), held behind a
+ * blocked session's output like anything else, and nothing reaches the others. */
+START_TEST(test_resource_updated_fans_out_to_subscribers) {
+    with_catalog = 1;
+    setup_server(64, 0, 16);
+    with_catalog = 0;
+    fake_t a, b, c;
+    open_session(&a);
+    open_session(&b);
+    open_session(&c);
+    const char *sub = "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"resources/subscribe\","
+                      "\"params\":{\"uri\":\"memo://one\"}}";
+    send_line(&a, sub);
+    send_line(&b, sub);
+    send_line(&c, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"resources/subscribe\","
+                  "\"params\":{\"uri\":\"memo://other\"}}");
+    ck_assert(has(&a, "\"id\":5,\"result\":{}"));
+    a.out.len = b.out.len = c.out.len = 0;
+    a.commits = b.commits = c.commits = 0;
+    a.nout = b.nout = 0;
+    b.blocked = 1;
+    ck_assert_int_eq(fa_server_notify_resource_updated(srv, "memo://one"), 0);
+    ck_assert_int_eq(fa_server_notify_resource_updated(srv, NULL), FA_EINVAL);
+    spin();
+    const char *note = "\"method\":\"notifications/resources/updated\",\"params\":{\"uri\":"
+                       "\"memo://one\"}";
+    ck_assert_int_eq(a.commits, 1);
+    ck_assert(has(&a, note));
+    ck_assert_int_eq(a.kinds[0], FA__OUT_NOTIFY);
+    ck_assert_str_eq(a.rels[0], ""); /* tied to no request */
+    ck_assert_int_eq(b.commits, 0);  /* held while blocked */
+    ck_assert_int_eq(c.commits, 0);  /* not subscribed to this uri */
+    b.blocked = 0;
+    fa__session_writable(b.s);
+    ck_assert_int_eq(b.commits, 1);
+    ck_assert(has(&b, note));
+    ck_assert_int_eq(c.commits, 0);
+    /* After unsubscribing, a session hears nothing more. */
+    send_line(&a, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"resources/unsubscribe\","
+                  "\"params\":{\"uri\":\"memo://one\"}}");
+    a.out.len = 0;
+    a.commits = 0;
+    ck_assert_int_eq(fa_server_notify_resource_updated(srv, "memo://one"), 0);
+    spin();
+    ck_assert_int_eq(a.commits, 0);
+    ck_assert_int_eq(b.commits, 2);
+    fa__buf_free(&a.out);
+    fa__buf_free(&b.out);
+    fa__buf_free(&c.out);
+    teardown_server();
+}
+END_TEST
+
 START_TEST(test_closing_a_blocked_session_frees_held_output) {
     setup_server(64, 0, 16);
     fake_t a;
@@ -488,6 +551,7 @@ int main(void) {
     tcase_add_test(tc, test_freed_slots_go_round_robin);
     tcase_add_test(tc, test_backpressure_pauses_and_resumes);
     tcase_add_test(tc, test_output_held_while_blocked);
+    tcase_add_test(tc, test_resource_updated_fans_out_to_subscribers);
     tcase_add_test(tc, test_closing_a_blocked_session_frees_held_output);
     tcase_add_test(tc, test_close_answers_running_calls_and_closes_sessions);
     tcase_add_test(tc, test_session_cap);
