@@ -123,6 +123,12 @@ class Calls(PyServerTestCase):
             {"jsonrpc": "2.0", "method": "notifications/tools/list_changed"},
             {"jsonrpc": "2.0", "method": "notifications/resources/list_changed"},
             {"jsonrpc": "2.0", "method": "notifications/prompts/list_changed"}])
+        # ctx.notify_resource_updated tells every subscribed session (here the only one); a uri
+        # nobody subscribed to reaches nobody.
+        resp, before = self.srv.call(2, "touch_memo")
+        self.assertEqual(text_of(resp), "touched")
+        self.assertJson([m for m in before if "method" in m], [
+            {"jsonrpc": "2.0", "method": "notifications/resources/updated", "params": {"uri": "memo://one"}}])
         # Without a progressToken the progress notification is skipped, as the SDK's users do.
         resp, before = self.srv.call("s", "session_calls")
         self.assertEqual(text_of(resp), "id='s'")

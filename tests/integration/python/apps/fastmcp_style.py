@@ -109,6 +109,14 @@ def pick(code: Annotated[str, Field(min_length=2, max_length=4, description="a s
 
 
 @mcp.tool()
+async def touch_memo(ctx: Context) -> str:
+    """FasterAPI's server-wide resources/updated: every subscribed client hears it."""
+    await ctx.notify_resource_updated("memo://one")
+    await ctx.notify_resource_updated("memo://unwatched")
+    return "touched"
+
+
+@mcp.tool()
 async def session_calls(ctx: Context) -> str:
     """Use ctx.session the way servers do."""
     rc = ctx.request_context
