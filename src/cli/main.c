@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli/limits.h"
 #include "core/log.h"
 #include "fasterapi.h"
 #include "mcp/server_internal.h"
@@ -48,8 +49,10 @@ static void usage(FILE *out) {
           "  --allow-host H      also accept this Host header (name:port, or *); repeatable\n"
           "  --allow-origin O    also accept this Origin (http://name:port, or *); repeatable\n"
           "  --session-idle S    end HTTP sessions idle for S seconds (default 1800)\n"
-          "  --metrics PATH      serve Prometheus metrics at PATH (e.g. /metrics; default off)\n",
+          "  --metrics PATH      serve Prometheus metrics at PATH (e.g. /metrics; default off)\n"
+          "  --limit NAME=VALUE  set a named limit (below); repeatable\n\n",
           out);
+    fa__cli_limits_usage(out);
 }
 
 /* `--http` and its companions (serve_http). */
@@ -162,6 +165,10 @@ static int parse_args(int argc, char **argv, run_args_t *a) {
         } else if (strcmp(o, "--mcp") == 0 && v) {
             a->mcp = v;
             i++;
+        } else if (strcmp(o, "--limit") == 0 && v) {
+            if (fa__cli_limit_set(v) != 0)
+                return -1;
+            i++;
         } else if (strcmp(o, "--venv") == 0 && v) {
             a->venv = v;
             i++;
@@ -270,6 +277,7 @@ static int serve_http(fa_server_t *mcp, const http_args_t *h) {
      * that the HTTP server refuses them itself. */
     ho.max_body = 2 * (uint64_t)mcp->opts.max_message;
     ho.metrics_path = h->metrics; /* NULL: off */
+    fa__cli_limits_apply_http(&ho);
     fa_mcp_http_options_t mo;
     fa_mcp_http_options_init(&mo);
     if (h->path)
@@ -278,6 +286,7 @@ static int serve_http(fa_server_t *mcp, const http_args_t *h) {
     mo.allowed_origins = h->origins;
     if (h->idle_s > 0)
         mo.session_idle_ms = (uint64_t)(h->idle_s * 1000.0);
+    fa__cli_limits_apply_mcp_http(&mo);
     if ((rc = fa_http_server_new(&r.http, &ho)) != 0 ||
         (rc = fa_mcp_http_mount(mcp, r.http, &mo)) != 0) {
         fprintf(stderr, "fasterapi: cannot set up HTTP: %s\n", fa_strerror(rc));
@@ -344,6 +353,7 @@ static int cmd_run(int argc, char **argv) {
     so.handle_signals = a.http.addr ? 0 : 1;
     so.tool_timeout_ms = a.timeout > 0 ? (unsigned)(a.timeout * 1000.0 + 0.5) : 0;
     so.state_key_file = a.state_key_file;
+    fa__cli_limits_apply_server(&so);
     fa_server_t *srv;
     int rc = fa_server_new(&srv, &so);
     if (rc == 0)
