@@ -679,8 +679,11 @@ static void sess_commit(fa__session_t *s) {
         st = hs->current ? hs->current : oldest_open_batch(hs);
     else if (hs->rel_len)
         st = fa__map_get(&hs->rels, hs->rel, hs->rel_len);
-    if (!st && hs->kind == FA__OUT_RESPONSE && hs->current && !hs->current->open)
-        st = hs->current; /* an error about a message that carried no usable id */
+    /* An error about a message that carried no usable id, or with id null about the body as a
+     * whole (a batch refused in this protocol version, or too long): it ends the POST even
+     * when the body held requests, as none of them will be answered. */
+    if (!st && hs->kind == FA__OUT_RESPONSE && hs->current && (!hs->current->open || !hs->rel_len))
+        st = hs->current;
     if (hs->kind == FA__OUT_RESPONSE || hs->kind == FA__OUT_BATCH) {
         if (!st) {
             FA_DEBUG("MCP HTTP: dropping a response nobody waits for");
@@ -694,7 +697,7 @@ static void sess_commit(fa__session_t *s) {
                 final = st->open == 0;
             }
             if (final)
-                stream_final(st, text, len, st->any_request ? 200 : 400);
+                stream_final(st, text, len, st->any_request && hs->rel_len ? 200 : 400);
             else
                 stream_event(st, text, len, -1);
         }
@@ -1441,6 +1444,28 @@ static void mcp_metrics(fa__buf_t *out, void *data) {
     }
 }
 
+static int path_is(const char *path, size_t len, const char *want) {
+    const char *q = memchr(path, '?', len);
+    size_t n = q ? (size_t)(q - path) : len;
+    return strlen(want) == n && memcmp(path, want, n) == 0;
+}
+
+/* The HTTP server's own errors about a request to the endpoint (413 over the HTTP body limit,
+ * 408 for a stalled body, broken chunked framing) as JSON-RPC errors, like every other answer
+ * an MCP client gets here: -32600, id null. Other paths keep the default text. */
+static const char *error_body(void *data, const char *path, size_t path_len, int status,
+                              const char *text, fa__buf_t *out) {
+    fa__mcp_http_t *ep = data;
+    if (!path_is(path, path_len, ep->path) &&
+        !(ep->legacy_sse && path_is(path, path_len, ep->messages_path)))
+        return NULL;
+    char msg[200];
+    snprintf(msg, sizeof msg, "Invalid Request: %s (HTTP %d)", text, status);
+    return fa__rpc_write_error(out, "null", 4, FA_RPC_INVALID_REQUEST, msg, NULL) == 0
+               ? "application/json"
+               : NULL;
+}
+
 int fa_mcp_http_mount(fa_server_t *mcp, fa_http_server_t *http, const fa_mcp_http_options_t *o) {
     fa_mcp_http_options_t d;
     if (!o) {
@@ -1486,6 +1511,8 @@ int fa_mcp_http_mount(fa_server_t *mcp, fa_http_server_t *http, const fa_mcp_htt
     }
     if (rc == 0)
         rc = fa__http_add_metrics(http, mcp_metrics, mcp);
+    if (rc == 0)
+        fa__http_set_error_body(http, error_body, ep);
     if (rc) {
         ep_free(ep);
         return rc;

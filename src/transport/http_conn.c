@@ -12,6 +12,7 @@
  * defers the request, so rbuf can be reused for the requests behind it.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -486,17 +487,39 @@ int fa_http_res_send_json(fa_http_req_t *req, int status, const json_t *json) {
     return fa_http_res_send(req, status, "application/json", s->data, n);
 }
 
-/* A short error response from the server itself (parser errors, 404, 413, 408, ...). */
-static void send_error(fa__http_conn_t *c, fa_http_req_t *req, int status, const char *text,
-                       const char *extra_hdrs) {
+void fa__http_set_error_body(fa_http_server_t *srv, fa__http_error_body_fn fn, void *data) {
+    srv->error_body = fn;
+    srv->error_body_data = data;
+}
+
+/* A short error response from the server itself (parser errors, 404, 413, 408, ...). `about`:
+ * the request whose parsed head it concerns when it has no fa_http_req_t answer slot of its own
+ * (its path picks the body format, fa__http_set_error_body), or NULL. */
+static void send_error_about(fa__http_conn_t *c, fa_http_req_t *req, int status, const char *text,
+                             const char *extra_hdrs, const fa_http_req_t *about) {
     fa__http_loop_t *loop = c->loop;
-    char body[160];
-    int n = snprintf(body, sizeof body, "%d %s%s%s\n", status, fa__http_status_text(status),
-                     text ? ": " : "", text ? text : "");
+    char text_body[160];
+    const char *body = text_body;
+    const char *ctype = "text/plain; charset=utf-8";
+    int n = snprintf(text_body, sizeof text_body, "%d %s%s%s\n", status,
+                     fa__http_status_text(status), text ? ": " : "", text ? text : "");
     if (n < 0)
         n = 0;
-    if ((size_t)n >= sizeof body)
-        n = sizeof body - 1;
+    if ((size_t)n >= sizeof text_body)
+        n = sizeof text_body - 1;
+    const fa_http_req_t *of = about ? about : req;
+    fa_http_server_t *srv = loop->srv;
+    if (srv->error_body && of && of->h.path) {
+        fa__buf_t *scratch = &loop->scratch;
+        scratch->len = 0;
+        const char *t = srv->error_body(srv->error_body_data, of->h.path, of->h.path_len, status,
+                                        text ? text : fa__http_status_text(status), scratch);
+        if (t && scratch->len <= INT_MAX) {
+            ctype = t;
+            body = scratch->data;
+            n = (int)scratch->len;
+        }
+    }
     fa_http_req_t tmp;
     if (!req) {
         memset(&tmp.h, 0, sizeof tmp.h);
@@ -512,11 +535,16 @@ static void send_error(fa__http_conn_t *c, fa_http_req_t *req, int status, const
         c->no_more = 1;
     }
     if (fa__http_render(out_for(c, req == &tmp ? NULL : req), loop->srv, loop->date_line,
-                        loop->date_len, req, status, "text/plain; charset=utf-8", extra_hdrs,
+                        loop->date_len, req, status, ctype, extra_hdrs,
                         extra_hdrs ? strlen(extra_hdrs) : 0, body, (size_t)n) == 0)
         req->answered = 1;
     req->status = status;
     fa__http_metrics_count(loop, req == &tmp ? NULL : req, status);
+}
+
+static void send_error(fa__http_conn_t *c, fa_http_req_t *req, int status, const char *text,
+                       const char *extra_hdrs) {
+    send_error_about(c, req, status, text, extra_hdrs, NULL);
 }
 
 /* ---- deferred requests ---- */
@@ -908,7 +936,10 @@ static void process(fa__http_conn_t *c) {
             }
             if (rc < 0) {
                 req->h.minor_version = 1;
-                send_error(c, NULL, req->h.status ? req->h.status : 400, req->h.reason, NULL);
+                /* The target may have been parsed before the error (h.path is reset per parse
+                 * and set only for a valid target): its path picks the body format. */
+                send_error_about(c, NULL, req->h.status ? req->h.status : 400, req->h.reason, NULL,
+                                 req);
                 break;
             }
             size_t head_len = (size_t)rc;
@@ -922,7 +953,7 @@ static void process(fa__http_conn_t *c) {
                 c->body_need = 0;
             } else if (req->h.content_length > 0) {
                 if ((uint64_t)req->h.content_length > srv->lim.max_body) {
-                    send_error(c, NULL, 413, "body larger than the limit", NULL);
+                    send_error_about(c, NULL, 413, "body larger than the limit", NULL, req);
                     break;
                 }
                 c->chunked_mode = 0;
@@ -943,8 +974,8 @@ static void process(fa__http_conn_t *c) {
             size_t out_len = in_len;
             int64_t used = in_len ? fa__http_chunked_feed(&c->chunked, in, &out_len) : 0;
             if (used < 0) {
-                send_error(c, NULL, c->chunked.status ? c->chunked.status : 400, c->chunked.reason,
-                           NULL);
+                send_error_about(c, NULL, c->chunked.status ? c->chunked.status : 400,
+                                 c->chunked.reason, NULL, req);
                 break;
             }
             /* Move the decoded bytes down next to the body decoded so far. */
@@ -1234,7 +1265,7 @@ static void timer_cb(uv_timer_t *t) {
     if (c->state == C_BODY) {
         uint64_t d = c->body_progress + o->body_timeout_ms;
         if (now >= d) {
-            send_error(c, NULL, 408, "the request body did not arrive in time", NULL);
+            send_error_about(c, NULL, 408, "the request body did not arrive in time", NULL, c->cur);
             fa__http_conn_flush(c);
             maybe_close(c);
         } else {

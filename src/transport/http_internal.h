@@ -195,6 +195,15 @@ int fa__http_conn_adopt(fa_http_server_t *srv, uint32_t loop_index, int fd);
 typedef void (*fa__http_metrics_cb)(fa__buf_t *out, void *data);
 int fa__http_add_metrics(fa_http_server_t *srv, fa__http_metrics_cb cb, void *data);
 
+/* Error responses the server makes itself about a request whose head it parsed (413 for a body
+ * over the limit, 408 for a body that stalls, 400 for broken chunked framing): `fn` may write a
+ * body of its own for that path into `out` and return its Content-Type (the MCP endpoint answers
+ * JSON-RPC errors there, never text), or return NULL for the default text body. Before start;
+ * one per server; fn runs on loop threads and must not block. */
+typedef const char *(*fa__http_error_body_fn)(void *data, const char *path, size_t path_len,
+                                              int status, const char *text, fa__buf_t *out);
+void fa__http_set_error_body(fa_http_server_t *srv, fa__http_error_body_fn fn, void *data);
+
 /* ---- internal structures (http_server.c, http_conn.c, http_static.c) ---- */
 
 typedef struct {
@@ -360,6 +369,8 @@ struct fa_http_server_s {
     fa_http_options_t opts; /* strings below are owned copies */
     char *host, *unix_path, *server_name, *metrics_path;
     fa__http_limits_t lim;
+    fa__http_error_body_fn error_body; /* fa__http_set_error_body; NULL: text */
+    void *error_body_data;
     fa__router_t *router;
     fa__http_handler_t **handlers; /* stable pointers: the router keeps them */
     size_t nhandlers;
