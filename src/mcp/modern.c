@@ -204,7 +204,7 @@ int fa__mcp_modern_handle(fa_server_t *srv, const char *body, size_t len, json_t
     x->srv = srv;
     x->ops = ops;
     x->ctx = ctx;
-    int rc = fa__session_open(srv, &exchange_ops, x, &x->s);
+    int rc = fa__session_open_exchange(srv, &exchange_ops, x, &x->s);
     if (rc) {
         free(x);
         json_decref(msg);

@@ -262,6 +262,7 @@ struct fa__session_s {
     const fa__session_ops_t *ops;
     void *transport;
     int state;
+    int ephemeral;          /* one modern exchange (fa__session_open_exchange) */
     char version[16];       /* negotiated protocol revision */
     json_t *client_caps;    /* owned; the client's capabilities from initialize */
     json_t *subscriptions;  /* owned or NULL; {uri: true} of resources/subscribe (2025 era) */
@@ -328,7 +329,8 @@ struct fa_server_s {
     fa_mpsc_t *completions;
     fa__sslot_t *slots; /* the session table */
     uint32_t nslots, slots_cap, free_slot;
-    size_t nsessions;
+    size_t nsessions;        /* all open, exchanges included (close waits for 0) */
+    size_t nexchanges;       /* of which ephemeral modern exchanges */
     size_t outstanding;      /* calls at the executor, of every session, live or closed */
     size_t queued;           /* calls in the sessions' backlogs */
     uint64_t calls_done;     /* calls back from the executor (/metrics) */
@@ -391,6 +393,10 @@ void fa__tools_free_pages(fa_server_t *srv);
  * shutting down), FA_ELIMIT (max_sessions reached) or FA_ENOMEM. */
 int fa__session_open(fa_server_t *srv, const fa__session_ops_t *ops, void *transport,
                      fa__session_t **out);
+/* The same for one stateless 2026-07-28 exchange: these have their own budget of max_sessions,
+ * so that a flood of 2025-era sessions cannot deny stateless service (and the reverse). */
+int fa__session_open_exchange(fa_server_t *srv, const fa__session_ops_t *ops, void *transport,
+                              fa__session_t **out);
 /* The transport is gone: cancels the session's running calls (their results will be dropped),
  * frees its queued ones, fails the requests it was waiting on, and frees the session. Not from
  * inside one of its own session ops. */

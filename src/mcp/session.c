@@ -96,11 +96,11 @@ fa__session_t *fa__session_get(const fa_server_t *srv, fa__sref_t ref) {
     return srv->slots[idx].s;
 }
 
-int fa__session_open(fa_server_t *srv, const fa__session_ops_t *ops, void *transport,
-                     fa__session_t **out) {
+static int session_open(fa_server_t *srv, const fa__session_ops_t *ops, void *transport,
+                        int ephemeral, fa__session_t **out) {
     if (!srv->running || srv->stopping)
         return FA_ESTATE;
-    if (srv->nsessions >= srv->opts.max_sessions)
+    if ((ephemeral ? srv->nexchanges : srv->nsessions - srv->nexchanges) >= srv->opts.max_sessions)
         return FA_ELIMIT;
     uint32_t idx;
     if (srv->free_slot != UINT32_MAX) {
@@ -133,9 +133,21 @@ int fa__session_open(fa_server_t *srv, const fa__session_ops_t *ops, void *trans
     s->ops = ops;
     s->transport = transport;
     atomic_init(&s->log_level, FA_MCP_DEFAULT_LOG_LEVEL);
+    s->ephemeral = ephemeral;
     srv->nsessions++;
+    srv->nexchanges += (size_t)ephemeral;
     *out = s;
     return 0;
+}
+
+int fa__session_open(fa_server_t *srv, const fa__session_ops_t *ops, void *transport,
+                     fa__session_t **out) {
+    return session_open(srv, ops, transport, 0, out);
+}
+
+int fa__session_open_exchange(fa_server_t *srv, const fa__session_ops_t *ops, void *transport,
+                              fa__session_t **out) {
+    return session_open(srv, ops, transport, 1, out);
 }
 
 /* The call's response is no longer owed (answered early, cancelled, timed out, session gone). */
@@ -195,6 +207,7 @@ void fa__session_close(fa__session_t *s) {
     srv->slots[idx].next_free = srv->free_slot;
     srv->free_slot = idx;
     srv->nsessions--;
+    srv->nexchanges -= (size_t)s->ephemeral;
     free(s);
     if (srv->closing)
         fa__server_maybe_closed(srv); /* may run the owner's close callback: nothing after it */

@@ -1,11 +1,12 @@
 """The MCP server behind tests/integration/http/test_mcp_bad_input.py, written the FastMCP way.
-Run with --workers 1: `cancelled` counts per worker."""
+The count of cancelled naps is a fasterapi.shared counter: a module global would count per worker
+interpreter (and the main interpreter answers the first calls while the workers start)."""
 import asyncio
 
-from fasterapi import Context, FastMCP
+from fasterapi import Context, FastMCP, shared
 
 mcp = FastMCP("bad-input")
-cancelled = {"naps": 0}
+cancelled = shared.Counter("cancelled-naps")
 
 
 @mcp.tool()
@@ -20,7 +21,7 @@ async def nap(seconds: float) -> str:
     try:
         await asyncio.sleep(seconds)
     except asyncio.CancelledError:
-        cancelled["naps"] += 1
+        cancelled.add()
         raise
     return f"napped {seconds}"
 
@@ -28,7 +29,7 @@ async def nap(seconds: float) -> str:
 @mcp.tool()
 def cancelled_naps() -> int:
     """How many naps were cancelled so far."""
-    return cancelled["naps"]
+    return cancelled.value
 
 
 @mcp.tool()
