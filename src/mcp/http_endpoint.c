@@ -697,7 +697,9 @@ static void sess_commit(fa__session_t *s) {
                 final = st->open == 0;
             }
             if (final)
-                stream_final(st, text, len, st->any_request && hs->rel_len ? 200 : 400);
+                stream_final(st, text, len,
+                             st->any_request && (hs->rel_len || hs->kind == FA__OUT_BATCH) ? 200
+                                                                                           : 400);
             else
                 stream_event(st, text, len, -1);
         }
