@@ -19,7 +19,8 @@
  * requests before its result (decided when the first such message comes out); 202 for
  * notifications and responses; GET -> the session's standalone SSE stream (409 for a second one),
  * or with Last-Event-ID the rest of the stream that id names; DELETE -> ends the session.
- * Mcp-Session-Id is minted at initialize (128 random bits, hex). Host and Origin are checked
+ * Mcp-Session-Id is minted at initialize (128 random bits, hex, after "<node_id>." when the
+ * options name a node). Host and Origin are checked
  * against an allow-list (DNS rebinding) before anything else: 403.
  */
 #ifndef FASTERAPI_MCP_HTTP_H
@@ -48,6 +49,9 @@
 /* Finished POST streams kept per session for a late resume (a client that lost the connection
  * just before the result). */
 #define FA_MCP_HTTP_DONE_STREAMS 8u
+/* Longest node id (options.node_id). Session ids stay short headers and short nginx map keys:
+ * a host name's first label (63) is more than any deployment needs to tell its instances apart. */
+#define FA_MCP_HTTP_NODE_ID_MAX 32
 
 typedef struct {
     const char *path;          /* Streamable HTTP endpoint (default FA_MCP_HTTP_PATH) */
@@ -63,6 +67,11 @@ typedef struct {
     size_t max_body;          /* bytes per POST body; default: the MCP server's max_message */
     long retry_ms;            /* default FA_MCP_HTTP_RETRY_MS */
     size_t replay_bytes, replay_events; /* per stream; defaults above */
+    /* Several instances behind one proxy: every session id this endpoint mints starts with
+     * "<node_id>." so the proxy can send a session's later requests to the instance that holds
+     * it (deploy/nginx.conf routes on this prefix). 1..FA_MCP_HTTP_NODE_ID_MAX characters of
+     * [A-Za-z0-9_-] ('.' never occurs in it, so the prefix is unambiguous); NULL: bare ids. */
+    const char *node_id;
 } fa_mcp_http_options_t;
 
 FA_EXTERN void fa_mcp_http_options_init(fa_mcp_http_options_t *o);

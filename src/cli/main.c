@@ -15,6 +15,7 @@
 #include "cli/limits.h"
 #include "core/log.h"
 #include "fasterapi.h"
+#include "mcp/http_endpoint.h"
 #include "mcp/server_internal.h"
 #include "pyhost/host.h"
 
@@ -50,6 +51,11 @@ static void usage(FILE *out) {
           "  --allow-origin O    also accept this Origin (http://name:port, or *); repeatable\n"
           "  --session-idle S    end HTTP sessions idle for S seconds (default 1800)\n"
           "  --metrics PATH      serve Prometheus metrics at PATH (e.g. /metrics; default off)\n"
+          "  --health PATH       answer GET PATH with 200 \"ok\" while serving (503 once shutting\n"
+          "                      down), for load balancers and orchestrators (default off)\n"
+          "  --node-id ID        start every Mcp-Session-Id with \"ID.\" so a proxy can route a\n"
+          "                      session to this instance (1-32 of A-Z a-z 0-9 _ -; see\n"
+          "                      deploy/nginx.conf)\n"
           "  --limit NAME=VALUE  set a named limit (below); repeatable\n\n",
           out);
     fa__cli_limits_usage(out);
@@ -65,6 +71,8 @@ typedef struct {
     int nhosts, norigins;
     double idle_s;
     const char *metrics; /* --metrics PATH: Prometheus text at PATH */
+    const char *health;  /* --health PATH: liveness for a load balancer */
+    const char *node_id; /* --node-id ID: session ids start with "ID." */
 } http_args_t;
 
 typedef struct {
@@ -103,12 +111,19 @@ static int parse_http_arg(const char *o, const char *v, http_args_t *h) {
             return -1;
         }
         (host ? h->hosts : h->origins)[(*n)++] = v;
-    } else if (strcmp(o, "--metrics") == 0) {
+    } else if (strcmp(o, "--metrics") == 0 || strcmp(o, "--health") == 0) {
         if (v[0] != '/') {
-            fprintf(stderr, "fasterapi: --metrics takes a path starting with '/'\n");
+            fprintf(stderr, "fasterapi: %s takes a path starting with '/'\n", o);
             return -1;
         }
-        h->metrics = v;
+        *(o[2] == 'm' ? &h->metrics : &h->health) = v;
+    } else if (strcmp(o, "--node-id") == 0) {
+        if (!fa__mcp_http_node_id_ok(v)) {
+            fprintf(stderr, "fasterapi: --node-id takes 1 to %d characters of A-Z a-z 0-9 _ -\n",
+                    FA_MCP_HTTP_NODE_ID_MAX);
+            return -1;
+        }
+        h->node_id = v;
     } else if (strcmp(o, "--session-idle") == 0) {
         h->idle_s = strtod(v, &end);
         if (*end || !(h->idle_s > 0) || h->idle_s > 7 * 86400) {
@@ -238,6 +253,18 @@ static void http_on_signal(uv_signal_t *h, int signum) {
     fa_server_close(r->mcp, mcp_closed);
 }
 
+/* --health PATH: 200 while serving, 503 once a signal began the shutdown (in-flight calls are
+ * still drained, but a balancer should send nothing new here). No MCP state is touched: a
+ * liveness probe must not open sessions or count as MCP traffic. */
+static void health_cb(fa_http_req_t *req, void *data) {
+    const http_run_t *r = data;
+    fa_http_res_header(req, "Cache-Control", "no-store");
+    if (r->stopping)
+        fa_http_res_send(req, 503, "text/plain; charset=utf-8", "stopping\n", 9);
+    else
+        fa_http_res_send(req, 200, "text/plain; charset=utf-8", "ok\n", 3);
+}
+
 static int serve_http(fa_server_t *mcp, const http_args_t *h) {
     /* HOST:PORT, [v6]:PORT or :PORT. */
     char host[256] = "127.0.0.1";
@@ -286,9 +313,11 @@ static int serve_http(fa_server_t *mcp, const http_args_t *h) {
     mo.allowed_origins = h->origins;
     if (h->idle_s > 0)
         mo.session_idle_ms = (uint64_t)(h->idle_s * 1000.0);
+    mo.node_id = h->node_id;
     fa__cli_limits_apply_mcp_http(&mo);
     if ((rc = fa_http_server_new(&r.http, &ho)) != 0 ||
-        (rc = fa_mcp_http_mount(mcp, r.http, &mo)) != 0) {
+        (rc = fa_mcp_http_mount(mcp, r.http, &mo)) != 0 ||
+        (h->health && (rc = fa_http_route(r.http, "GET", h->health, health_cb, &r)) != 0)) {
         fprintf(stderr, "fasterapi: cannot set up HTTP: %s\n", fa_strerror(rc));
         fa_http_server_free(r.http);
         uv_loop_close(&r.loop);

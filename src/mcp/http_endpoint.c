@@ -51,9 +51,12 @@
 /* How often (at most) idle sessions are looked for: a second, or half the idle limit when that
  * is shorter (tests use short limits). */
 #define FA__SWEEP_MS 1000u
-/* Session ids: 128 bits from getrandom, as 32 hex digits (visible ASCII, spec 4.25). */
+/* Session ids: 128 bits from getrandom, as 32 hex digits (visible ASCII, spec 4.25), after the
+ * node id and a '.' when the endpoint has one (options.node_id: a proxy routes a session to the
+ * instance that minted it by this prefix; README "Running several instances"). */
 #define FA__SID_BYTES 16
 #define FA__SID_LEN (2 * FA__SID_BYTES)
+#define FA__SID_MAX (FA_MCP_HTTP_NODE_ID_MAX + 1 + FA__SID_LEN)
 /* Allowed Host/Origin values, defaults included. */
 #define FA__MAX_ALLOW 64
 
@@ -87,7 +90,7 @@ struct hsess_s {
     fa__mcp_http_t *ep;
     hsess_t *next; /* in ep->sessions */
     fa__session_t *s;
-    char id[FA__SID_LEN + 1];
+    char id[FA__SID_MAX + 1];
     uint64_t last_used;
     hstream_t *streams;
     hstream_t *get; /* the standalone GET stream record, or NULL */
@@ -120,7 +123,9 @@ struct fa__mcp_http_s {
     long retry_ms;
     size_t replay_bytes, replay_events;
     hsess_t *sessions;
-    fa__map_t by_id; /* session id -> hsess_t */
+    fa__map_t by_id;                        /* session id -> hsess_t */
+    char node[FA_MCP_HTTP_NODE_ID_MAX + 2]; /* "<node id>." or "" */
+    size_t sid_len;                         /* every session id of this endpoint is this long */
     uint64_t last_sweep;
     size_t ndoomed; /* sessions marked doomed, ended at the next sweep */
     fa__buf_t scratch;
@@ -510,7 +515,7 @@ static void hsess_free(hsess_t *hs) {
             *pp = hs->next;
             break;
         }
-    fa__map_del(&ep->by_id, hs->id, FA__SID_LEN);
+    fa__map_del(&ep->by_id, hs->id, ep->sid_len);
     while (hs->streams)
         stream_free(hs->streams);
     fa__map_free(&hs->rels);
@@ -571,7 +576,8 @@ static void sweep(fa__mcp_http_t *ep) {
     }
 }
 
-static int mint_id(char out[FA__SID_LEN + 1]) {
+/* "<node>." (possibly empty) and 32 random hex digits into out (ep->sid_len + 1 bytes). */
+static int mint_id(const fa__mcp_http_t *ep, char out[FA__SID_MAX + 1]) {
     unsigned char raw[FA__SID_BYTES];
     size_t got = 0;
     while (got < sizeof raw) {
@@ -584,11 +590,13 @@ static int mint_id(char out[FA__SID_LEN + 1]) {
         got += (size_t)n;
     }
     static const char hex[] = "0123456789abcdef";
+    size_t pre = strlen(ep->node);
+    memcpy(out, ep->node, pre);
     for (size_t i = 0; i < sizeof raw; i++) {
-        out[2 * i] = hex[raw[i] >> 4];
-        out[2 * i + 1] = hex[raw[i] & 15];
+        out[pre + 2 * i] = hex[raw[i] >> 4];
+        out[pre + 2 * i + 1] = hex[raw[i] & 15];
     }
-    out[FA__SID_LEN] = '\0';
+    out[pre + FA__SID_LEN] = '\0';
     return 0;
 }
 
@@ -598,10 +606,10 @@ static int hsess_new(fa__mcp_http_t *ep, hsess_t **out) {
     if (!hs)
         return FA_ENOMEM;
     hs->ep = ep;
-    int rc = mint_id(hs->id);
+    int rc = mint_id(ep, hs->id);
     if (rc == 0)
         rc = fa__session_open(ep->mcp, &http_session_ops, hs, &hs->s);
-    if (rc == 0 && (rc = fa__map_put(&ep->by_id, hs->id, FA__SID_LEN, hs)) != 0) {
+    if (rc == 0 && (rc = fa__map_put(&ep->by_id, hs->id, ep->sid_len, hs)) != 0) {
         fa__session_close(hs->s);
         hs->s = NULL;
     }
@@ -806,16 +814,16 @@ static void on_stream_close(fa__http_stream_t *h, void *ctx) {
 /* A Streamable HTTP session by id (2024-11-05 HTTP+SSE sessions are not reachable here: their
  * answers go to their own stream, and a POST to the endpoint would wait forever). */
 static hsess_t *find_session(fa__mcp_http_t *ep, const char *sid) {
-    if (!sid || strlen(sid) != FA__SID_LEN)
+    if (!sid || strlen(sid) != ep->sid_len)
         return NULL;
-    hsess_t *hs = fa__map_get(&ep->by_id, sid, FA__SID_LEN);
+    hsess_t *hs = fa__map_get(&ep->by_id, sid, ep->sid_len);
     return hs && !hs->legacy && !hs->doomed ? hs : NULL;
 }
 
 static hsess_t *find_legacy_session(fa__mcp_http_t *ep, const char *sid) {
-    if (!sid || strlen(sid) != FA__SID_LEN)
+    if (!sid || strlen(sid) != ep->sid_len)
         return NULL;
-    hsess_t *hs = fa__map_get(&ep->by_id, sid, FA__SID_LEN);
+    hsess_t *hs = fa__map_get(&ep->by_id, sid, ep->sid_len);
     return hs && hs->legacy && !hs->doomed ? hs : NULL;
 }
 
@@ -1365,6 +1373,19 @@ int fa__mcp_http_notify(fa__mcp_http_t *ep, const char *sid, const char *json, s
     return g ? stream_event(g, json, len, -1) : FA_ENOMEM;
 }
 
+int fa__mcp_http_node_id_ok(const char *id) {
+    size_t n = strlen(id);
+    if (n == 0 || n > FA_MCP_HTTP_NODE_ID_MAX)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = id[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
 fa__mcp_http_t *fa__mcp_http_of(const fa_server_t *mcp) {
     return mcp->endpoint_free == ep_free ? mcp->endpoint : NULL;
 }
@@ -1483,7 +1504,7 @@ int fa_mcp_http_mount(fa_server_t *mcp, fa_http_server_t *http, const fa_mcp_htt
     if (atomic_load(&http->started))
         return FA_ESTATE;
     const char *path = o->path ? o->path : FA_MCP_HTTP_PATH;
-    if (path[0] != '/')
+    if (path[0] != '/' || (o->node_id && !fa__mcp_http_node_id_ok(o->node_id)))
         return FA_EINVAL;
     fa__mcp_http_t *ep = calloc(1, sizeof *ep);
     if (!ep)
@@ -1491,6 +1512,9 @@ int fa_mcp_http_mount(fa_server_t *mcp, fa_http_server_t *http, const fa_mcp_htt
     ep->mcp = mcp;
     ep->http = http;
     ep->legacy_sse = o->legacy_sse;
+    if (o->node_id)
+        snprintf(ep->node, sizeof ep->node, "%s.", o->node_id);
+    ep->sid_len = strlen(ep->node) + FA__SID_LEN;
     ep->idle_ms = o->session_idle_ms ? o->session_idle_ms : FA_MCP_HTTP_SESSION_IDLE_MS;
     ep->max_body = o->max_body ? o->max_body : mcp->opts.max_message;
     ep->retry_ms = o->retry_ms > 0 ? o->retry_ms : FA_MCP_HTTP_RETRY_MS;

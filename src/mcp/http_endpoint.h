@@ -63,6 +63,9 @@ fa_server_t *fa__mcp_http_server(const fa__mcp_http_t *ep);
  * message}} (application/json). Loop 0's thread, inside the handler. */
 void fa__mcp_http_error(fa_http_req_t *req, int status, int code, const char *message);
 
+/* Is `id` a valid node id (options.node_id): 1..FA_MCP_HTTP_NODE_ID_MAX of [A-Za-z0-9_-]? Pure. */
+int fa__mcp_http_node_id_ok(const char *id);
+
 /* The endpoint mounted on an MCP server, or NULL. */
 fa__mcp_http_t *fa__mcp_http_of(const fa_server_t *mcp);
 

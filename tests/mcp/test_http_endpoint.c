@@ -169,6 +169,9 @@ static void *loop_thread(void *arg) {
     return NULL;
 }
 
+/* The node id the next start() mounts with (NULL: bare session ids). */
+static const char *start_node;
+
 static server_t *start(size_t max_sessions, uint64_t idle_ms) {
     server_t *s = calloc(1, sizeof *s);
     the_server = s;
@@ -201,6 +204,7 @@ static server_t *start(size_t max_sessions, uint64_t idle_ms) {
     mo.retry_ms = 500;
     if (idle_ms)
         mo.session_idle_ms = idle_ms;
+    mo.node_id = start_node;
     ck_assert_int_eq(fa_mcp_http_mount(s->mcp, s->http, &mo), 0);
     ck_assert_int_eq(fa_mcp_http_mount(s->mcp, s->http, &mo), FA_EEXIST);
     ck_assert_int_eq(fa_server_start(s->mcp, &s->loop), 0);
@@ -808,6 +812,66 @@ START_TEST(legacy_http_sse) {
 }
 END_TEST
 
+/* Several instances behind a proxy: ids start with "<node>." (deploy/nginx.conf routes on it),
+ * and only the whole id names the session. */
+START_TEST(node_id_prefix) {
+    start_node = "n-7_X";
+    server_t *s = start(0, 0);
+    start_node = NULL;
+    char resp[4096];
+    ck_assert_int_eq(post(s->port, NULL, INIT_BODY, resp, sizeof resp), 200);
+    const char *h = strcasestr(resp, "Mcp-Session-Id: ");
+    ck_assert_ptr_nonnull(h);
+    h += 16;
+    ck_assert_msg(strncmp(h, "n-7_X.", 6) == 0, "id %.60s", h);
+    char sid[64];
+    size_t n = strcspn(h, "\r");
+    ck_assert_uint_eq(n, 6 + 32);
+    snprintf(sid, sizeof sid, "%.*s", (int)n, h);
+    for (int i = 6; i < 38; i++)
+        ck_assert(strchr("0123456789abcdef", sid[i]) != NULL);
+    const char *ping = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}";
+    ck_assert_int_eq(post(s->port, sid, ping, resp, sizeof resp), 200);
+    /* The random part alone, or under another node's prefix, is no session here. */
+    ck_assert_int_eq(post(s->port, sid + 6, ping, resp, sizeof resp), 404);
+    char other[64];
+    snprintf(other, sizeof other, "n-7_Y.%s", sid + 6);
+    ck_assert_int_eq(post(s->port, other, ping, resp, sizeof resp), 404);
+    /* The 2024-11-05 transport's ids carry the prefix too (nginx routes ?sessionId= on it). */
+    conn_t *g = dial(s->port);
+    char head[256];
+    int hn = snprintf(
+        head, sizeof head,
+        "GET /sse HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nAccept: text/event-stream\r\n\r\n", s->port);
+    send_all(g, head, (size_t)hn);
+    ck_assert(read_until(g, "\n\n", 3000));
+    ck_assert_ptr_nonnull(strstr(g->buf, "data: /messages?sessionId=n-7_X."));
+    hangup(g);
+    stop(s);
+}
+END_TEST
+
+START_TEST(node_id_invalid) {
+    fa_server_t *mcp;
+    fa_http_server_t *http;
+    ck_assert_int_eq(fa_server_new(&mcp, NULL), 0);
+    ck_assert_int_eq(fa_http_server_new(&http, NULL), 0);
+    fa_mcp_http_options_t mo;
+    fa_mcp_http_options_init(&mo);
+    /* '.' would make the prefix ambiguous; the rest is what a header and a map key tolerate. */
+    const char *bad[] = {
+        "", "a.b", "sp ace", "caf\xc3\xa9", "x/y", "123456789012345678901234567890123"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        mo.node_id = bad[i];
+        ck_assert_msg(fa_mcp_http_mount(mcp, http, &mo) == FA_EINVAL, "node id '%s'", bad[i]);
+    }
+    mo.node_id = "12345678901234567890123456789012"; /* FA_MCP_HTTP_NODE_ID_MAX */
+    ck_assert_int_eq(fa_mcp_http_mount(mcp, http, &mo), 0);
+    fa_http_server_free(http);
+    fa_server_free(mcp);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("mcp_http_endpoint");
     TCase *tc = tcase_create("classify");
@@ -829,6 +893,8 @@ static Suite *suite(void) {
     tcase_add_test(tc, idle_expiry);
     tcase_add_test(tc, batch_2025_03_26);
     tcase_add_test(tc, legacy_http_sse);
+    tcase_add_test(tc, node_id_prefix);
+    tcase_add_test(tc, node_id_invalid);
     suite_add_tcase(s, tc);
     return s;
 }
