@@ -28,9 +28,6 @@ place and degrades to what the API has, so the file always loads:
   elicitation. Without it the tool asks by elicitation and the engine refuses with -32021.
 * `@mcp.tool(task="optional" | "required")`: task support for the tasks extension (FastMCP 2.x
   spells it `task=True` / `TaskConfig(mode=...)`). Without it the tools are plain tools.
-* Skills (SEP-2640) have no API: the skill's files are served as plain resources here; listing
-  them through `skills/list`, `skills/get`, `resources/directory/read` and declaring the
-  extension is the server's job.
 * Resource subscriptions have no Python side in FastMCP either: `resources/subscribe` is the
   engine's to accept for `test://watched-resource`.
 """
@@ -536,20 +533,11 @@ def template_data(id: str) -> str:  # noqa: A002 - the template variable's name
                       separators=(",", ":"))
 
 
-# The skill of the skills extension (SEP-2640): SKILL.md and a file in a subdirectory, read from
-# examples/conformance/skills. Listed as resources too (skills-manifest looks there first), with
-# the SKILL.md resource's name and description equal to its front matter.
-@mcp.resource("skill://demo-skill/SKILL.md", name="demo-skill",
-              description="A demonstration skill served by the FasterAPI conformance example.",
-              mime_type="text/markdown")
-def demo_skill() -> str:
-    return (SKILLS_DIR / "demo-skill" / "SKILL.md").read_text(encoding="utf-8")
-
-
-@mcp.resource("skill://demo-skill/references/GUIDE.md", name="demo-skill-guide",
-              description="The demo skill's guide", mime_type="text/markdown")
-def demo_skill_guide() -> str:
-    return (SKILLS_DIR / "demo-skill" / "references" / "GUIDE.md").read_text(encoding="utf-8")
+# The skill of the skills extension (SEP-2640): SKILL.md and a file in a subdirectory (so a
+# directory read shows an inode/directory child), read from examples/conformance/skills. Its files
+# are listed as resources too (skills-manifest looks there first), the SKILL.md resource named
+# and described by its frontmatter.
+mcp.add_skill(SKILLS_DIR / "demo-skill")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -44,6 +44,7 @@ from .resources import (
 )
 from .schema import Field
 from .server import FastMCP
+from .skills import Skill, SkillError
 from .tools import Tool
 from .types import (
     Annotations,
@@ -79,5 +80,5 @@ __all__ = [
     "CompletionArgument", "CompletionContext", "EmbeddedResource", "ErrorData", "Icon", "ImageContent",
     "PromptMessage", "PromptReference", "ReadResourceContents", "ResourceLink",
     "ResourceTemplateReference", "SamplingMessage", "TextContent", "TextResourceContents",
-    "ToolAnnotations",
+    "ToolAnnotations", "Skill", "SkillError",
 ]

@@ -244,7 +244,9 @@ def export(mcp: FastMCP) -> dict[str, Any]:
          "instructions"?: str,                        # InitializeResult.instructions
          "completions": bool,                         # an @mcp.completion() handler exists
          "tools": [Tool], "resources": [Resource],
-         "resourceTemplates": [ResourceTemplate], "prompts": [Prompt]}
+         "resourceTemplates": [ResourceTemplate], "prompts": [Prompt],
+         "skills"?: [SkillEntry]}                     # SEP-2640 entries; their files are
+                                                      # among "resources"
 
     Lists are in registration order; optional fields are omitted, never null. Tool.inputSchema
     and outputSchema are JSON Schema 2020-12 with local $refs into "$defs"."""

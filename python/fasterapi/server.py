@@ -20,6 +20,7 @@ from .context import Context, get_context
 from .errors import InvalidSignature
 from .prompts import Prompt
 from .resources import FunctionResource, Resource, ResourceTemplate, UriTemplate
+from .skills import MAX_SKILL_BYTES, MAX_SKILL_FILES, Skill, SkillError, load_skill
 from .tools import NotSet, Tool
 from .types import ToolAnnotations
 
@@ -40,6 +41,7 @@ class FastMCP:
         website_url: str | None = None,
         icons: list[Any] | None = None,
         tools: list[Any] | None = None,
+        skills: list[str | os.PathLike[str]] | None = None,
         debug: bool = False,
         log_level: str = "INFO",
         host: str = "127.0.0.1",
@@ -76,9 +78,12 @@ class FastMCP:
         self._templates: dict[str, ResourceTemplate] = {}
         self._prompts: dict[str, Prompt] = {}
         self._completion_handler: Callable[..., Any] | None = None
+        self._skills: dict[str, Skill] = {}
         self._local: Any = None
         for t in tools or ():
             self.add_tool(t)
+        for path in skills or ():
+            self.add_skill(path)
 
     def __repr__(self) -> str:
         return f"FastMCP({self.name!r})"
@@ -199,6 +204,28 @@ class FastMCP:
 
         return register
 
+    # Skills (io.modelcontextprotocol/skills, SEP-2640) ---------------------------------------
+
+    def add_skill(self, path: str | os.PathLike[str], *, max_files: int = MAX_SKILL_FILES,
+                  max_bytes: int = MAX_SKILL_BYTES) -> Skill:
+        """Serves the skill in directory `path` (its root holds SKILL.md; the directory's name is
+        the skill's name): its files become resources `skill://<name>/<path>`, and the server
+        declares the skills extension and answers skills/list, skills/get and
+        resources/directory/read. The files are read now, once; a malformed SKILL.md, a bad name
+        or a skill over the limits raises SkillError (a ValueError) naming the file and line."""
+        skill = load_skill(path, max_files=max_files, max_bytes=max_bytes)
+        if skill.name in self._skills:
+            raise SkillError(f"{skill.path}: a skill named {skill.name!r} is already served "
+                             f"(from {self._skills[skill.name].path})")
+        resources = skill.resources()
+        for r in resources:
+            if r.uri in self._resources:
+                raise SkillError(f"{skill.path}: resource {r.uri} is already registered")
+        self._skills[skill.name] = skill
+        for r in resources:
+            self._resources[r.uri] = r
+        return skill
+
     # Prompts ----------------------------------------------------------------------------------
 
     def add_prompt(self, prompt: Prompt | Callable[..., Any], **kw: Any) -> Prompt:
@@ -306,6 +333,8 @@ class FastMCP:
         out["resources"] = [r.to_mcp() for r in self._resources.values()]
         out["resourceTemplates"] = [t.to_mcp() for t in self._templates.values()]
         out["prompts"] = [p.to_mcp() for p in self._prompts.values()]
+        if self._skills:
+            out["skills"] = [k.entry() for k in self._skills.values()]
         return out
 
     # In-process use (tests, scripts): same results the host sends, as dicts -------------------

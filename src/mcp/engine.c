@@ -106,6 +106,10 @@ static void do_initialize(fa__session_t *s, fa__reply_to_t to, const json_t *id,
                             json_pack("{s:b, s:b}", "subscribe", 1, "listChanged", 0));
     if (result && srv->catalog.completions)
         json_object_set_new(caps_out, "completions", json_object());
+    if (result && fa__skills_offered(srv))
+        json_object_set_new(
+            caps_out, "extensions",
+            json_pack("{s:o}", FA_MCP_SKILLS_EXTENSION, fa__skills_capability(srv)));
     if (result && srv->title)
         json_object_set_new(server_info, "title", json_string(srv->title));
     if (result && srv->instructions)
@@ -162,7 +166,7 @@ static void do_ping(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_
 /* Whether a family is offered: tools always; resources and prompts once the catalog is
  * installed (the Python host always installs it, so FastMCP servers answer empty lists as the
  * official SDK's FastMCP does); completion when a handler exists. */
-enum { NEED_NONE = 0, NEED_CATALOG, NEED_COMPLETIONS, NEVER };
+enum { NEED_NONE = 0, NEED_CATALOG, NEED_COMPLETIONS, NEED_SKILLS, NEVER };
 
 typedef struct {
     const char *name;
@@ -180,11 +184,14 @@ static const method_t methods[] = {
     {"ping", do_ping, 1, NEED_NONE},
     {"prompts/get", fa__do_prompts_get, 0, NEED_CATALOG},
     {"prompts/list", fa__do_prompts_list, 0, NEED_CATALOG},
+    {"resources/directory/read", fa__do_directory_read, 0, NEED_SKILLS},
     {"resources/list", fa__do_resources_list, 0, NEED_CATALOG},
     {"resources/read", fa__do_resources_read, 0, NEED_CATALOG},
     {"resources/subscribe", fa__do_resources_subscribe, 0, NEED_CATALOG},
     {"resources/templates/list", fa__do_templates_list, 0, NEED_CATALOG},
     {"resources/unsubscribe", fa__do_resources_unsubscribe, 0, NEED_CATALOG},
+    {"skills/get", fa__do_skills_get, 0, NEED_SKILLS},
+    {"skills/list", fa__do_skills_list, 0, NEED_SKILLS},
     {"tasks/cancel", NULL, 0, NEVER},
     {"tasks/get", NULL, 0, NEVER},
     {"tasks/list", NULL, 0, NEVER},
@@ -205,6 +212,8 @@ static int offered(const fa_server_t *srv, int need) {
         return srv->catalog.installed;
     case NEED_COMPLETIONS:
         return srv->catalog.completions;
+    case NEED_SKILLS:
+        return fa__skills_offered(srv);
     default:
         return 0;
     }
@@ -327,6 +336,10 @@ static void do_discover(fa__session_t *s, fa__reply_to_t to, const json_t *id, j
         json_object_set_new(caps, "resources", json_pack("{s:b}", "listChanged", 1));
     if (caps && srv->catalog.completions)
         json_object_set_new(caps, "completions", json_object());
+    if (caps && fa__skills_offered(srv)) /* SEP-2640: declared only when skills exist */
+        json_object_set_new(
+            caps, "extensions",
+            json_pack("{s:o}", FA_MCP_SKILLS_EXTENSION, fa__skills_capability(srv)));
     json_t *info = json_pack("{s:s, s:s}", "name", srv->name, "version", srv->version);
     if (info && srv->title)
         json_object_set_new(info, "title", json_string(srv->title));
@@ -352,10 +365,13 @@ static const method_t modern_methods[] = {
     {"completion/complete", fa__do_complete, 0, NEED_COMPLETIONS},
     {"prompts/get", fa__do_prompts_get, 0, NEED_CATALOG},
     {"prompts/list", fa__do_prompts_list, 0, NEED_CATALOG},
+    {"resources/directory/read", fa__do_directory_read, 0, NEED_SKILLS},
     {"resources/list", fa__do_resources_list, 0, NEED_CATALOG},
     {"resources/read", fa__do_resources_read, 0, NEED_CATALOG},
     {"resources/templates/list", fa__do_templates_list, 0, NEED_CATALOG},
     {"server/discover", do_discover, 1, NEED_NONE},
+    {"skills/get", fa__do_skills_get, 0, NEED_SKILLS},
+    {"skills/list", fa__do_skills_list, 0, NEED_SKILLS},
     {"subscriptions/listen", fa__do_listen, 0, NEED_NONE},
     {"tools/call", fa__do_tools_call, 0, NEED_NONE},
     {"tools/list", fa__do_tools_list, 0, NEED_NONE},

@@ -121,6 +121,7 @@ void fa_server_free(fa_server_t *srv) {
         srv->endpoint_free(srv->endpoint);
     fa__tools_free(srv);
     fa__catalog_free(srv);
+    fa__skills_free(srv);
     free(srv->slots);
     free(srv->name);
     free(srv->version);

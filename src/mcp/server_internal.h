@@ -101,6 +101,25 @@ typedef struct {
     fa__ops_t ops;
 } fa__catalog_t;
 
+/* A directory of a skill (skills.c): its direct children as Resource objects, paged. */
+typedef struct {
+    char *uri; /* owned; "skill://<skill-path>" or a subdirectory below it */
+    json_t *children;
+    fa__pages_t pages;
+} fa__skilldir_t;
+
+/* The skills extension (io.modelcontextprotocol/skills, SEP-2640; skills.c). */
+typedef struct {
+    json_t *skills;    /* array of skill entries {uri, frontmatter, resources}, owned */
+    fa__pages_t pages; /* skills/list */
+    char **get_raw;    /* per entry: the skills/get result text {"skill":<entry>} */
+    size_t *get_len;
+    fa__map_t by_uri; /* SKILL.md uri -> entry index + 1 (keys: the entries' uri strings) */
+    fa__skilldir_t *dirs;
+    size_t ndirs;
+    fa__map_t dir_index; /* directory uri -> fa__skilldir_t (keys: dirs[i].uri) */
+} fa__skills_t;
+
 /* Where calls run. The default is the C worker pool (core/workers.c); the Python host installs
  * its interpreter pool. submit queues without waking (the loop calls wake once per iteration);
  * cancel (may be NULL) tells a running call's executor to stop it (loop thread). */
@@ -303,6 +322,7 @@ struct fa_server_s {
     fa__map_t tool_index;    /* name -> fa__tool_t */
     fa__pages_t tool_pages;  /* cached tools/list results */
     fa__catalog_t catalog;   /* resources, templates, prompts, completion */
+    fa__skills_t skills;     /* skills extension: empty unless fa__server_set_skills */
     fa__executor_t executor; /* where calls run (default: the C worker pool) */
     /* A transport endpoint attached to the server (the Streamable HTTP mount), freed with it. */
     void *endpoint;
@@ -370,6 +390,20 @@ void fa__catalog_free(fa_server_t *srv);
 int fa__catalog_has_resources(const fa_server_t *srv);
 int fa__catalog_has_prompts(const fa_server_t *srv);
 const json_t *fa__catalog_prompt(const fa_server_t *srv, const char *name);
+
+/* ---- skills.c: the skills extension (io.modelcontextprotocol/skills, SEP-2640) ---- */
+#define FA_MCP_SKILLS_EXTENSION "io.modelcontextprotocol/skills"
+/* Installs the skills (an array of skill entries {uri, frontmatter, resources:[{uri, digest,
+ * size}]}; stolen), after fa__server_set_catalog and before running. The files themselves are
+ * catalog resources (resources/read serves them); a file's Resource definition in the catalog,
+ * when there is one, lends its name and mimeType to the directory listings. 0, FA_EINVAL (a
+ * malformed entry, a duplicate uri, a resource outside its skill), FA_ENOMEM. */
+int fa__server_set_skills(fa_server_t *srv, json_t *skills);
+void fa__skills_free(fa_server_t *srv);
+/* Skills are installed: the extension is declared and its methods are offered. */
+int fa__skills_offered(const fa_server_t *srv);
+/* The capability value: {"directoryRead": true} (new reference), or NULL when not offered. */
+json_t *fa__skills_capability(const fa_server_t *srv);
 
 /* ---- server.c ---- */
 /* Replaces the default C worker pool; before running. */
@@ -463,6 +497,10 @@ void fa__do_resources_unsubscribe(fa__session_t *s, fa__reply_to_t to, const jso
 void fa__do_prompts_list(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
 void fa__do_prompts_get(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
 void fa__do_complete(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
+/* skills.c: skills/list, skills/get, resources/directory/read (SEP-2640) */
+void fa__do_skills_list(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
+void fa__do_skills_get(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
+void fa__do_directory_read(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
 
 /* ---- outreq.c (loop thread): requests we send to the client ---- */
 /* Sends a call's request to its session's client (or answers it with an error at once). Takes

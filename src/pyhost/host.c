@@ -300,8 +300,15 @@ static int register_table(fa__pyhost_t *h, fa_server_t *srv) {
         fa__server_set_catalog(srv, res ? json_incref(res) : NULL, tpl ? json_incref(tpl) : NULL,
                                prompts ? json_incref(prompts) : NULL,
                                json_is_true(json_object_get(h->table, "completions")), &fa__py_ops);
-    if (rc)
+    if (rc) {
         fprintf(stderr, "fasterapi: cannot register resources/prompts: %s\n", fa_strerror(rc));
+        return rc;
+    }
+    /* Skills (SEP-2640): their files are among the resources above; the entries come after so
+     * the directory listings can borrow the files' names and MIME types. */
+    json_t *skills = json_object_get(h->table, "skills");
+    if (json_array_size(skills) > 0 && (rc = fa__server_set_skills(srv, json_incref(skills))))
+        fprintf(stderr, "fasterapi: cannot register skills: %s\n", fa_strerror(rc));
     return rc;
 }
 
