@@ -1,7 +1,9 @@
 /* Tests for src/mcp/http_endpoint.c: the era classification (pure), then MCP over Streamable
  * HTTP end to end: an MCP server and an HTTP server on one loop in a thread, C tools, and raw
  * HTTP/1.1 over blocking sockets, so every byte the client sees is checked (statuses, headers,
- * the SSE framing and event order).
+ * the SSE framing and event order). Every end-to-end case runs with io_threads 1, 2 and 4 (a
+ * loop test: _i picks the count): each request opens a new connection, so with more than one
+ * loop they land on different loops and are forwarded to the engine's loop and answered back.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -169,7 +171,12 @@ static void *loop_thread(void *arg) {
     return NULL;
 }
 
-static server_t *start(size_t max_sessions, uint64_t idle_ms) {
+static const int io_counts[] = {1, 2, 4};
+#define NIO ((int)(sizeof io_counts / sizeof io_counts[0]))
+/* In a loop test: the server with io_counts[_i] I/O loops. */
+#define start(max_sessions, idle_ms) start_n(max_sessions, idle_ms, io_counts[_i])
+
+static server_t *start_n(size_t max_sessions, uint64_t idle_ms, int io_threads) {
     server_t *s = calloc(1, sizeof *s);
     the_server = s;
     ck_assert_int_eq(uv_loop_init(&s->loop), 0);
@@ -192,6 +199,7 @@ static server_t *start(size_t max_sessions, uint64_t idle_ms) {
     fa_http_options_t ho;
     fa_http_options_init(&ho);
     ho.port = 0;
+    ho.io_threads = io_threads;
     ho.metrics_path = "/metrics";
     ck_assert_int_eq(fa_http_server_new(&s->http, &ho), 0);
     fa_mcp_http_options_t mo;
@@ -814,21 +822,21 @@ static Suite *suite(void) {
     tcase_add_test(tc, classify_rules);
     suite_add_tcase(s, tc);
     tc = tcase_create("http");
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, initialize_and_json_call);
-    tcase_add_test(tc, progress_call_streams_sse);
-    tcase_add_test(tc, get_stream_and_delete);
-    tcase_add_test(tc, queued_for_next_get);
-    tcase_add_test(tc, header_checks);
-    tcase_add_test(tc, dns_rebinding);
-    tcase_add_test(tc, resume_with_last_event_id);
-    tcase_add_test(tc, server_closes_stream_for_polling);
-    tcase_add_test(tc, disconnect_cancels);
-    tcase_add_test(tc, shutdown_answers_held_post);
-    tcase_add_test(tc, session_cap);
-    tcase_add_test(tc, idle_expiry);
-    tcase_add_test(tc, batch_2025_03_26);
-    tcase_add_test(tc, legacy_http_sse);
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, initialize_and_json_call, 0, NIO);
+    tcase_add_loop_test(tc, progress_call_streams_sse, 0, NIO);
+    tcase_add_loop_test(tc, get_stream_and_delete, 0, NIO);
+    tcase_add_loop_test(tc, queued_for_next_get, 0, NIO);
+    tcase_add_loop_test(tc, header_checks, 0, NIO);
+    tcase_add_loop_test(tc, dns_rebinding, 0, NIO);
+    tcase_add_loop_test(tc, resume_with_last_event_id, 0, NIO);
+    tcase_add_loop_test(tc, server_closes_stream_for_polling, 0, NIO);
+    tcase_add_loop_test(tc, disconnect_cancels, 0, NIO);
+    tcase_add_loop_test(tc, shutdown_answers_held_post, 0, NIO);
+    tcase_add_loop_test(tc, session_cap, 0, NIO);
+    tcase_add_loop_test(tc, idle_expiry, 0, NIO);
+    tcase_add_loop_test(tc, batch_2025_03_26, 0, NIO);
+    tcase_add_loop_test(tc, legacy_http_sse, 0, NIO);
     suite_add_tcase(s, tc);
     return s;
 }
