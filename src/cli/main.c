@@ -18,38 +18,39 @@
 #include "pyhost/host.h"
 
 static void usage(FILE *out) {
-    fputs("usage: fasterapi run FILE.py [options]   serve the FastMCP app in FILE.py over stdio\n"
-          "       fasterapi inspect FILE.py [--mcp NAME]\n"
-          "                                          print its tools, resources and prompts as "
-          "JSON\n"
-          "       fasterapi --version\n"
-          "\n"
-          "run options:\n"
-          "  --workers N         Python worker threads, each with its own interpreter and GIL\n"
-          "                      (default: the number of CPUs)\n"
-          "  --tool-timeout S    cancel a call that runs longer than S seconds (default: none)\n"
-          "  --state-key-file F  sign 2026-07-28 requestState with a key derived from file F\n"
-          "                      (32+ secret bytes) so several instances accept each other's\n"
-          "                      state (default: a random key per process)\n"
-          "  --log-level L       trace, debug, info, warn, error or off (default: info; logs go\n"
-          "                      to stderr, stdout carries only MCP messages)\n"
-          "  --mcp NAME          the FastMCP instance's variable name (default: mcp, or the only\n"
-          "                      instance in the file)\n"
-          "  --debug             include Python tracebacks in tool errors\n"
-          "  --shared-gil        run tools in the main interpreter even where isolated\n"
-          "                      subinterpreters are available\n"
-          "  --venv DIR          import packages from this virtual environment (default: the\n"
-          "                      active one, $VIRTUAL_ENV); its Python version must be the\n"
-          "                      embedded one (fasterapi --version)\n"
-          "  --http HOST:PORT    serve MCP over Streamable HTTP instead of stdio (also the\n"
-          "                      2024-11-05 HTTP+SSE transport at /sse and /messages)\n"
-          "  --path P            the endpoint path (default /mcp)\n"
-          "  --io-threads N      I/O threads (MCP runs on one for now: N > 1 is refused)\n"
-          "  --allow-host H      also accept this Host header (name:port, or *); repeatable\n"
-          "  --allow-origin O    also accept this Origin (http://name:port, or *); repeatable\n"
-          "  --session-idle S    end HTTP sessions idle for S seconds (default 1800)\n"
-          "  --metrics PATH      serve Prometheus metrics at PATH (e.g. /metrics; default off)\n",
-          out);
+    fputs(
+        "usage: fasterapi run FILE.py [options]   serve the FastMCP app in FILE.py over stdio\n"
+        "       fasterapi inspect FILE.py [--mcp NAME]\n"
+        "                                          print its tools, resources and prompts as "
+        "JSON\n"
+        "       fasterapi --version\n"
+        "\n"
+        "run options:\n"
+        "  --workers N         Python worker threads, each with its own interpreter and GIL\n"
+        "                      (default: the number of CPUs)\n"
+        "  --tool-timeout S    cancel a call that runs longer than S seconds (default: none)\n"
+        "  --state-key-file F  sign 2026-07-28 requestState with a key derived from file F\n"
+        "                      (32+ secret bytes) so several instances accept each other's\n"
+        "                      state (default: a random key per process)\n"
+        "  --log-level L       trace, debug, info, warn, error or off (default: info; logs go\n"
+        "                      to stderr, stdout carries only MCP messages)\n"
+        "  --mcp NAME          the FastMCP instance's variable name (default: mcp, or the only\n"
+        "                      instance in the file)\n"
+        "  --debug             include Python tracebacks in tool errors\n"
+        "  --shared-gil        run tools in the main interpreter even where isolated\n"
+        "                      subinterpreters are available\n"
+        "  --venv DIR          import packages from this virtual environment (default: the\n"
+        "                      active one, $VIRTUAL_ENV); its Python version must be the\n"
+        "                      embedded one (fasterapi --version)\n"
+        "  --http HOST:PORT    serve MCP over Streamable HTTP instead of stdio (also the\n"
+        "                      2024-11-05 HTTP+SSE transport at /sse and /messages)\n"
+        "  --path P            the endpoint path (default /mcp)\n"
+        "  --io-threads N      I/O threads accepting connections (MCP's engine runs on the first)\n"
+        "  --allow-host H      also accept this Host header (name:port, or *); repeatable\n"
+        "  --allow-origin O    also accept this Origin (http://name:port, or *); repeatable\n"
+        "  --session-idle S    end HTTP sessions idle for S seconds (default 1800)\n"
+        "  --metrics PATH      serve Prometheus metrics at PATH (e.g. /metrics; default off)\n",
+        out);
 }
 
 /* `--http` and its companions (serve_http). */
@@ -250,11 +251,6 @@ static int serve_http(fa_server_t *mcp, const http_args_t *h) {
         }
         snprintf(host, sizeof host, "%.*s", (int)(e - b), b);
     }
-    if (h->io_threads > 1) {
-        fprintf(stderr, "fasterapi: --io-threads > 1 is not supported with MCP over HTTP yet "
-                        "(the MCP engine runs on one I/O thread)\n");
-        return 2;
-    }
     http_run_t r;
     memset(&r, 0, sizeof r);
     r.mcp = mcp;
@@ -265,7 +261,7 @@ static int serve_http(fa_server_t *mcp, const http_args_t *h) {
     fa_http_options_init(&ho);
     ho.host = host;
     ho.port = (int)port;
-    ho.io_threads = 1;
+    ho.io_threads = h->io_threads > 0 ? h->io_threads : 1;
     /* Bodies up to the MCP message limit are ours to refuse with a JSON-RPC error; beyond twice
      * that the HTTP server refuses them itself. */
     ho.max_body = 2 * (uint64_t)mcp->opts.max_message;

@@ -1872,11 +1872,9 @@ static void ep_free(void *p) {
     free(ep);
 }
 
-/* /metrics lines of the MCP engine (when the HTTP server has metrics_path). Scraped on the loop
- * that owns the connection; MCP runs on loop 0 only (io_threads > 1 is refused), so the engine's
- * counters are read on the thread that writes them. */
-static void mcp_metrics(fa__buf_t *out, void *data) {
-    const fa_server_t *srv = data;
+/* /metrics lines of the MCP engine, rendered on the engine's thread (the counters are plain
+ * fields the engine writes). */
+static void mcp_metrics_render(fa__buf_t *out, const fa_server_t *srv) {
     fa__buf_appendf(out,
                     "# HELP fasterapi_mcp_sessions Open MCP sessions (2025-era sessions, and "
                     "2026-07-28 requests while they run).\n"
@@ -1917,6 +1915,85 @@ static void mcp_metrics(fa__buf_t *out, void *data) {
         }
         fa__buf_appendf(out, "\"} %llu\n", (unsigned long long)srv->tools[i]->calls);
     }
+}
+
+/* A scrape on loop k > 0 asks loop 0 for the engine's lines and waits for them, at most
+ * METRICS_WAIT_MS (loop 0 never waits for another loop, so this cannot deadlock; a loop 0 that
+ * is busy or stopping only costs the scrape its MCP lines). Reference counted: the side that
+ * finishes last frees it. */
+#define METRICS_WAIT_MS 1000u
+
+typedef struct {
+    fa__http_msg_t m;
+    _Atomic int refs;
+    uv_mutex_t mu;
+    uv_cond_t cv;
+    int done;
+    fa__buf_t out;
+    const fa_server_t *srv;
+} metrics_req_t;
+
+static void metrics_unref(metrics_req_t *r) {
+    if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    uv_cond_destroy(&r->cv);
+    uv_mutex_destroy(&r->mu);
+    fa__buf_free(&r->out);
+    free(r);
+}
+
+static void metrics_on_loop0(fa__http_loop_t *loop, fa__http_conn_t *conn, fa__http_msg_t *m) {
+    (void)loop;
+    (void)conn;
+    metrics_req_t *r = (metrics_req_t *)m;
+    fa__buf_t b = FA__BUF_INIT;
+    mcp_metrics_render(&b, r->srv);
+    uv_mutex_lock(&r->mu);
+    r->out = b;
+    r->done = 1;
+    uv_cond_signal(&r->cv);
+    uv_mutex_unlock(&r->mu);
+    metrics_unref(r);
+}
+
+static void mcp_metrics(fa__buf_t *out, uint32_t loop, void *data) {
+    fa__mcp_http_t *ep = data;
+    if (loop == 0) {
+        mcp_metrics_render(out, ep->mcp);
+        return;
+    }
+    metrics_req_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return;
+    if (uv_mutex_init(&r->mu) != 0) {
+        free(r);
+        return;
+    }
+    if (uv_cond_init(&r->cv) != 0) {
+        uv_mutex_destroy(&r->mu);
+        free(r);
+        return;
+    }
+    atomic_init(&r->refs, 2);
+    r->srv = ep->mcp;
+    r->m.cb = metrics_on_loop0;
+    r->m.to = (fa__http_conn_ref_t){0, FA__HTTP_NO_SLOT, 0};
+    if (fa__http_post(ep->http, &r->m) != 0) {
+        metrics_unref(r);
+        metrics_unref(r);
+        return;
+    }
+    uint64_t until = uv_hrtime() + (uint64_t)METRICS_WAIT_MS * 1000000u;
+    uv_mutex_lock(&r->mu);
+    while (!r->done) {
+        uint64_t now = uv_hrtime();
+        if (now >= until || uv_cond_timedwait(&r->cv, &r->mu, until - now) == UV_ETIMEDOUT)
+            break;
+    }
+    if (r->done)
+        fa__buf_append(out, r->out.data, r->out.len);
+    uv_mutex_unlock(&r->mu);
+    metrics_unref(r);
 }
 
 int fa_mcp_http_mount(fa_server_t *mcp, fa_http_server_t *http, const fa_mcp_http_options_t *o) {
@@ -1961,7 +2038,7 @@ int fa_mcp_http_mount(fa_server_t *mcp, fa_http_server_t *http, const fa_mcp_htt
             rc = fa_http_route(http, "POST", ep->messages_path, messages_cb, ep);
     }
     if (rc == 0)
-        rc = fa__http_add_metrics(http, mcp_metrics, mcp);
+        rc = fa__http_add_metrics(http, mcp_metrics, ep);
     if (rc) {
         ep_free(ep);
         return rc;

@@ -60,13 +60,13 @@ typedef struct fa__mcp_http_s fa__mcp_http_t;
 fa_server_t *fa__mcp_http_server(const fa__mcp_http_t *ep);
 
 /* Answers req with `status` and a JSON-RPC error body {"jsonrpc":"2.0","id":null,"error":{code,
- * message}} (application/json). Loop 0's thread, inside the handler. */
+ * message}} (application/json). The connection's loop thread, inside the handler. */
 void fa__mcp_http_error(fa_http_req_t *req, int status, int code, const char *message);
 
 /* The endpoint mounted on an MCP server, or NULL. */
 fa__mcp_http_t *fa__mcp_http_of(const fa_server_t *mcp);
 
-/* Loop thread: sends a message not tied to any request (a server-initiated notification or
+/* The engine's loop thread (HTTP loop 0): sends a message not tied to any request (a server-initiated notification or
  * request, e.g. list_changed) to one session: on its standalone GET stream, or kept in that
  * stream's ring for the next GET (the 2024-11-05 transport: on its SSE stream). 0, FA_ENOENT (no
  * such session), FA_ENOMEM. */
