@@ -66,10 +66,10 @@ void fa__mcp_http_error(fa_http_req_t *req, int status, int code, const char *me
 /* The endpoint mounted on an MCP server, or NULL. */
 fa__mcp_http_t *fa__mcp_http_of(const fa_server_t *mcp);
 
-/* The engine's loop thread (HTTP loop 0): sends a message not tied to any request (a server-initiated notification or
- * request, e.g. list_changed) to one session: on its standalone GET stream, or kept in that
- * stream's ring for the next GET (the 2024-11-05 transport: on its SSE stream). 0, FA_ENOENT (no
- * such session), FA_ENOMEM. */
+/* The engine's loop thread (HTTP loop 0): sends a message not tied to any request (a
+ * server-initiated notification or request, e.g. list_changed) to one session: on its standalone
+ * GET stream, or kept in that stream's ring for the next GET (the 2024-11-05 transport: on its SSE
+ * stream). 0, FA_ENOENT (no such session), FA_ENOMEM. */
 int fa__mcp_http_notify(fa__mcp_http_t *ep, const char *sid, const char *json, size_t len);
 
 /* ---- the modern era ----
