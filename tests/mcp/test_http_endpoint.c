@@ -985,6 +985,39 @@ START_TEST(session_across_loops) {
 }
 END_TEST
 
+/* The modern (stateless) era across loops: an SSE response stream (progress, then the result)
+ * on loop 1, and a client that leaves a call on loop 2 cancels it. */
+#define MODERN_HDRS(name)                                                                          \
+    POST_HDRS "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\nMcp-Name: " name "\r" \
+                                                                                              "\n"
+#define MODERN_META                                                                                \
+    "\"_meta\":{\"progressToken\":\"t\",\"io.modelcontextprotocol/protocolVersion\":"              \
+    "\"2026-07-28\",\"io.modelcontextprotocol/clientCapabilities\":{}}"
+START_TEST(modern_across_loops) {
+    server_t *s = start(0, 0);
+    conn_t *c = request_on(s, 1, "POST", "/mcp", NULL, MODERN_HDRS("progress"),
+                           "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\",\"params\":{"
+                           "\"name\":\"progress\",\"arguments\":{}," MODERN_META "}}");
+    ck_assert_msg(read_until(c, "\r\n0\r\n\r\n", 5000), "stream did not end: %s", c->buf);
+    ck_assert_ptr_nonnull(strstr(c->buf, "Content-Type: text/event-stream"));
+    const char *p0 = strstr(c->buf, "\"progress\":0");
+    const char *res = strstr(c->buf, "\"id\":6,\"result\"");
+    ck_assert_msg(p0 && res && p0 < res, "got %s", c->buf);
+    hangup(c);
+    c = request_on(s, 2, "POST", "/mcp", NULL, MODERN_HDRS("wait_cancel"),
+                   "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{"
+                   "\"name\":\"wait_cancel\",\"arguments\":{}," MODERN_META "}}");
+    for (int i = 0; i < 300 && !slow_started; i++)
+        usleep(10000);
+    ck_assert(slow_started);
+    hangup(c);
+    for (int i = 0; i < 300 && !cancelled_seen; i++)
+        usleep(10000);
+    ck_assert_msg(cancelled_seen, "the tool never saw the cancellation");
+    stop(s);
+}
+END_TEST
+
 /* The 2024-11-05 transport: its SSE stream on one loop, its POSTs on the others. */
 START_TEST(legacy_sse_across_loops) {
     server_t *s = start(0, 0);
@@ -1147,6 +1180,7 @@ static Suite *suite(void) {
     tcase_add_loop_test(tc, legacy_http_sse, 0, NIO);
     tcase_add_loop_test(tc, session_across_loops, 0, NIO);
     tcase_add_loop_test(tc, legacy_sse_across_loops, 0, NIO);
+    tcase_add_loop_test(tc, modern_across_loops, 0, NIO);
     tcase_add_loop_test(tc, shutdown_with_streams_across_loops, 0, NIO);
     tcase_add_loop_test(tc, concurrent_clients, 0, NIO);
     suite_add_tcase(s, tc);
