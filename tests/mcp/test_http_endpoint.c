@@ -989,7 +989,7 @@ END_TEST
  * on loop 1, and a client that leaves a call on loop 2 cancels it. */
 #define MODERN_HDRS(name)                                                                          \
     POST_HDRS "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\nMcp-Name: " name "\r" \
-                                                                                              "\n"
+              "\n"
 #define MODERN_META                                                                                \
     "\"_meta\":{\"progressToken\":\"t\",\"io.modelcontextprotocol/protocolVersion\":"              \
     "\"2026-07-28\",\"io.modelcontextprotocol/clientCapabilities\":{}}"
