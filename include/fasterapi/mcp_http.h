@@ -3,7 +3,7 @@
  *
  *   uv_loop_t loop; uv_loop_init(&loop);
  *   fa_server_t *mcp;          fa_server_new(&mcp, NULL);  ... add tools ...
- *   fa_http_server_t *http;    fa_http_server_new(&http, &hopts);   // io_threads must be 1
+ *   fa_http_server_t *http;    fa_http_server_new(&http, &hopts);   // io_threads: any
  *   fa_mcp_http_mount(mcp, http, NULL);                 // POST/GET/DELETE /mcp, GET /sse, ...
  *   fa_server_start(mcp, &loop);                        // the same loop ...
  *   fa_http_server_start(http, &loop);                  // ... as the HTTP server's loop 0
@@ -11,8 +11,12 @@
  *   // shutdown: fa_server_close(mcp, cb), then in cb fa_http_server_close(http, ...)
  *
  * The endpoint lives as long as the MCP server (fa_server_free frees it); the HTTP server must be
- * closed before the MCP server is freed. Every handler runs on loop 0's thread, which must be the
- * MCP server's loop: MCP runs on one I/O thread for now (mount refuses io_threads > 1).
+ * closed before the MCP server is freed. The MCP engine runs on loop 0's thread, which must be the
+ * MCP server's loop. With io_threads > 1, connections are accepted on every loop; the checks that
+ * need no engine state (Host/Origin 403, 405, Accept 406, Content-Type 415, size 413, JSON 400)
+ * are answered on the connection's loop, everything else is handed to loop 0 and its answers
+ * (JSON, 202s, SSE events and ends) come back to the connection's loop in order; a client that
+ * leaves still cancels its calls. One session table: a session's requests may arrive on any loop.
  *
  * Behaviour (README "Streamable HTTP"): POST a JSON-RPC message (a batch with 2025-03-26) ->
  * application/json with the reply, or text/event-stream when the call sends notifications or
@@ -78,8 +82,8 @@ FA_EXTERN void fa_mcp_http_options_init(fa_mcp_http_options_t *o);
 
 /* Registers the endpoint's routes on `http` (before it starts) for the MCP server `mcp` (not
  * running yet or running on http's loop 0). o may be NULL for defaults. Once per MCP server.
- * 0, FA_EINVAL (bad option or path), FA_ENOTSUP (http has io_threads > 1), FA_EEXIST (already
- * mounted), FA_ESTATE (http already started), FA_ENOMEM. */
+ * 0, FA_EINVAL (bad option or path), FA_EEXIST (already mounted), FA_ESTATE (http already
+ * started), FA_ENOMEM. */
 FA_EXTERN int fa_mcp_http_mount(fa_server_t *mcp, fa_http_server_t *http,
                                 const fa_mcp_http_options_t *o);
 

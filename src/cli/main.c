@@ -46,7 +46,7 @@ static void usage(FILE *out) {
           "  --http HOST:PORT    serve MCP over Streamable HTTP instead of stdio (also the\n"
           "                      2024-11-05 HTTP+SSE transport at /sse and /messages)\n"
           "  --path P            the endpoint path (default /mcp)\n"
-          "  --io-threads N      I/O threads (MCP runs on one for now: N > 1 is refused)\n"
+          "  --io-threads N      I/O threads (connections on all; the MCP engine on the first)\n"
           "  --allow-host H      also accept this Host header (name:port, or *); repeatable\n"
           "  --allow-origin O    also accept this Origin (http://name:port, or *); repeatable\n"
           "  --session-idle S    end HTTP sessions idle for S seconds (default 1800)\n"
@@ -284,11 +284,6 @@ static int serve_http(fa_server_t *mcp, const http_args_t *h) {
         }
         snprintf(host, sizeof host, "%.*s", (int)(e - b), b);
     }
-    if (h->io_threads > 1) {
-        fprintf(stderr, "fasterapi: --io-threads > 1 is not supported with MCP over HTTP yet "
-                        "(the MCP engine runs on one I/O thread)\n");
-        return 2;
-    }
     http_run_t r;
     memset(&r, 0, sizeof r);
     r.mcp = mcp;
@@ -299,7 +294,7 @@ static int serve_http(fa_server_t *mcp, const http_args_t *h) {
     fa_http_options_init(&ho);
     ho.host = host;
     ho.port = (int)port;
-    ho.io_threads = 1;
+    ho.io_threads = h->io_threads > 0 ? h->io_threads : 1;
     /* Bodies up to the MCP message limit are ours to refuse with a JSON-RPC error; beyond twice
      * that the HTTP server refuses them itself. */
     ho.max_body = 2 * (uint64_t)mcp->opts.max_message;

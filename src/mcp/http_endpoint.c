@@ -26,11 +26,48 @@
  * resume it (disconnection is not cancellation, spec transports "Streamable HTTP"), and the
  * stream's events wait in its ring.
  *
- * Threads: everything here runs on the MCP server's loop, which must be the HTTP server's loop 0
- * (mount refuses io_threads > 1). Session expiry is swept lazily at each request (no timer
- * handle to close), at most every FA__SWEEP_MS.
+ * Threads (--io-threads N). The engine (sessions, calls, the modern exchange, this file's
+ * session table, streams, rings and links) lives on ONE loop: the MCP server's, which must be
+ * the HTTP server's loop 0. Connections are accepted on any of the N loops (SO_REUSEPORT) and
+ * stay on their loop for life. A request is handled in two halves:
+ *   - the front half (front(), the connection's loop): the checks that need no engine state:
+ *     Host/Origin 403, method 405, Accept 406, Content-Type 415, body size 413, JSON syntax and
+ *     the era classification 400, a missing Mcp-Session-Id on GET/DELETE 400. It produces an
+ *     hin_t: the request as the engine needs it (the headers it reads, the raw body, the parsed
+ *     body);
+ *   - the engine half (engine(), loop 0): running/stopping 503, sessions, 404, the dispatch.
+ * On loop 0 the engine half is called directly with the request itself (zero hops: with N == 1
+ * nothing changes). On loop k > 0 the front half holds the request (transport (4)), copies the
+ * hin_t's strings and the body into ONE xreq_t message (the parsed body's ownership moves with
+ * it) and posts it to loop 0 (transport (3)). Both ends of such an exchange share an xlink_t;
+ * the engine writes to it through the same calls as to a local request (hconn_t: a local held
+ * request/stream, or a link), and each write becomes an xmsg_t posted back to the connection's
+ * loop, which replays it there on the held request: RESPOND (a complete response; final),
+ * STREAM (turn the held request into a streaming response), DATA (one chunk: an SSE event),
+ * END (end the stream; final), ABORT (close the connection: a message the engine could not
+ * allocate). Messages from one thread to one loop arrive in the order posted, so a stream's
+ * head, events and end arrive in order. The payload is copied once, into the message.
+ *
+ * Lifetime of a link. It is reference counted (atomic): one reference for each end, one for
+ * each message in flight. Fields are split by owner: `h` (the held request) belongs to the
+ * connection's loop, `on_close`/`ctx`/`zdone` to the engine's. The connection's end lets go when
+ * a final message is replayed or the connection dies first: then its close callback
+ * (proxy_closed) posts CLOSED (embedded in the link, no allocation) to loop 0, where the engine
+ * runs the exchange owner's close callback exactly as for a local request (a held POST in JSON
+ * mode cancels its calls, an SSE stream detaches and keeps its ring, a modern exchange is
+ * aborted) unless it already sent a final message (zdone). The engine's end lets go when it
+ * sends a final message or handles CLOSED. Messages for a connection that is gone are dropped
+ * on arrival (h is NULL); a post to a loop that has closed its inbox (shutdown) is dropped by
+ * the sender. At shutdown (fa_server_close, then fa_http_server_close) the engine answers or
+ * ends every exchange (messages drained by each loop before it stops), then each loop ends what
+ * is still held (CLOSED to loop 0, which closes its inbox last, after joining the others).
+ *
+ * Session expiry is swept lazily at each request (no timer handle to close), at most every
+ * FA__SWEEP_MS.
  */
 #include <ctype.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,18 +99,26 @@
 
 typedef struct hsess_s hsess_t;
 typedef struct hstream_s hstream_t;
+typedef struct xlink_s xlink_t;
+
+/* Where an exchange's bytes go (engine thread): a request on the engine's own loop (h), or a
+ * link to a request held on another loop (x). Both NULL: detached (the client left). */
+typedef struct {
+    fa__http_stream_t *h;
+    xlink_t *x;
+} hconn_t;
 
 enum { ST_POST = 0, ST_GET, ST_LEGACY };
 enum { M_HOLD = 0, M_SSE, M_DONE };
 
 struct hstream_s {
     hsess_t *hs;
-    hstream_t *next;         /* in hs->streams */
-    uint32_t num;            /* event ids "<num>-<n>" */
-    int type;                /* ST_* */
-    int mode;                /* M_* */
-    fa__http_stream_t *http; /* the connection carrying it now; NULL when detached */
-    int primed;              /* ring initialised and the priming event kept */
+    hstream_t *next; /* in hs->streams */
+    uint32_t num;    /* event ids "<num>-<n>" */
+    int type;        /* ST_* */
+    int mode;        /* M_* */
+    hconn_t http;    /* the connection carrying it now; detached when none */
+    int primed;      /* ring initialised and the priming event kept */
     fa__sse_replay_t ring;
     uint64_t next_event;
     uint64_t sent_seq; /* ring sequence number of the last event written to a connection */
@@ -133,6 +178,306 @@ struct fa__mcp_http_s {
 
 fa_server_t *fa__mcp_http_server(const fa__mcp_http_t *ep) {
     return ep->mcp;
+}
+
+/* ---- exchanges across loops (see the top of this file) ---- */
+
+/* Mcp-Param-* headers kept per request; more are ignored (a tool has a handful of parameters). */
+#define MODERN_MAX_PARAM_HDRS 32
+
+enum { OP_POST = 0, OP_GET, OP_DELETE, OP_SSE, OP_MESSAGES };
+enum { X_RESPOND = 0, X_STREAM, X_DATA, X_END, X_ABORT };
+
+/* One write of the engine to a request held on another loop (engine -> connection). */
+typedef struct {
+    fa__http_msg_t m; /* first: the inbox hands this back */
+    xlink_t *x;
+    int op, status;
+    const char *ctype, *hdrs; /* NUL-terminated, in the same allocation; NULL when absent */
+    const char *body;
+    size_t len;
+} xmsg_t;
+
+struct xlink_s {
+    _Atomic int refs; /* each end, and each message in flight */
+    fa__mcp_http_t *ep;
+    fa__http_conn_ref_t to; /* the connection's loop */
+    /* The connection's loop only. */
+    fa__http_stream_t *h; /* the held request (or the stream it became); NULL once let go */
+    /* The engine's loop only. */
+    fa__http_stream_close_cb on_close; /* the exchange owner's close callback (h is NULL) */
+    void *ctx;
+    int zdone;    /* a final message went out, or CLOSED was handled */
+    int fin_used; /* `fin` was posted (END, or ABORT after a failed allocation) */
+    /* Messages that need no allocation, each posted at most once. */
+    xmsg_t fin;            /* END or ABORT */
+    fa__http_msg_t closed; /* connection -> engine: the client left */
+};
+
+/* The request as the engine half needs it (front() fills it; valid during engine() only). */
+typedef struct {
+    int op; /* OP_* */
+    const char *sid, *version, *last_event, *mcp_method, *mcp_name, *query_sid;
+    fa__mcp_param_hdr_t params[MODERN_MAX_PARAM_HDRS];
+    size_t nparams;
+    const char *raw; /* POST body */
+    size_t len;
+    json_t *body;       /* parsed POST body (owned: engine() releases it) */
+    int era;            /* fa__http_era_t of a POST */
+    fa_http_req_t *req; /* on the engine's loop: the request itself */
+    xlink_t *x;         /* from another loop */
+    int answered;       /* x: the engine half answered, held or streamed it */
+} hin_t;
+
+/* A request forwarded to the engine (connection -> engine); its strings follow it. */
+typedef struct {
+    fa__http_msg_t m;
+    hin_t in;
+} xreq_t;
+
+static void link_unref(xlink_t *x) {
+    if (atomic_fetch_sub_explicit(&x->refs, 1, memory_order_acq_rel) == 1)
+        free(x);
+}
+
+/* ---- the connection's end (its loop's thread) ---- */
+
+/* The held request's connection died (or the server ends it at shutdown): tell the engine. */
+static void proxy_closed(fa__http_stream_t *h, void *ctx) {
+    (void)h;
+    xlink_t *x = ctx;
+    x->h = NULL;
+    atomic_fetch_add_explicit(&x->refs, 1, memory_order_relaxed);
+    if (fa__http_post(x->ep->http, &x->closed) != 0)
+        link_unref(x); /* loop 0 is gone: the engine's end is released by whoever ends it */
+    link_unref(x);     /* this end's */
+}
+
+/* Replays one engine write on the held request (dropped when the connection is gone). */
+static void proxy_msg(fa__http_loop_t *loop, fa__http_conn_t *conn, fa__http_msg_t *m) {
+    (void)loop;
+    (void)conn; /* x->h says whether the request is still there */
+    xmsg_t *msg = (xmsg_t *)m;
+    xlink_t *x = msg->x;
+    fa__http_stream_t *h = x->h;
+    if (h) {
+        switch (msg->op) {
+        case X_RESPOND:
+            x->h = NULL;
+            fa__http_held_respond(h, msg->status, msg->ctype, msg->hdrs, msg->body, msg->len);
+            link_unref(x);
+            break;
+        case X_STREAM:
+            /* On failure the connection is closed and proxy_closed has run. */
+            fa__http_held_stream(h, msg->status, msg->ctype, msg->hdrs);
+            break;
+        case X_DATA:
+            fa__http_stream_write(h, msg->body, msg->len);
+            break;
+        case X_END:
+            x->h = NULL;
+            fa__http_stream_end(h);
+            link_unref(x);
+            break;
+        default: /* X_ABORT: proxy_closed runs, the engine hears it as a client that left */
+            fa__http_conn_abort(fa__http_stream_conn(h));
+            break;
+        }
+    }
+    if (msg != &x->fin)
+        free(msg);
+    link_unref(x);
+}
+
+/* ---- the engine's end (loop 0) ---- */
+
+/* CLOSED: the owner hears it exactly as a local close callback. */
+static void link_closed(fa__http_loop_t *loop, fa__http_conn_t *conn, fa__http_msg_t *m) {
+    (void)loop;
+    (void)conn;
+    xlink_t *x = (xlink_t *)(void *)((char *)m - offsetof(xlink_t, closed));
+    if (!x->zdone) {
+        x->zdone = 1;
+        if (x->on_close)
+            x->on_close(NULL, x->ctx);
+        link_unref(x); /* the engine's end */
+    }
+    link_unref(x); /* the message's */
+}
+
+static void link_post(xlink_t *x, xmsg_t *msg) {
+    msg->m.cb = proxy_msg;
+    msg->m.to = x->to;
+    msg->x = x;
+    atomic_fetch_add_explicit(&x->refs, 1, memory_order_relaxed);
+    if (fa__http_post(x->ep->http, &msg->m) != 0) {
+        /* That loop has stopped: its connections are gone, and so is this request. */
+        if (msg != &x->fin)
+            free(msg);
+        link_unref(x);
+    }
+}
+
+/* One engine write to a link (c->x). A final one (X_RESPOND, X_END) detaches c. Never fails
+ * for the caller: without memory the connection is aborted and the close comes back. */
+static void link_send(hconn_t *c, int op, int status, const char *ctype, const char *hdrs,
+                      const void *body, size_t len) {
+    xlink_t *x = c->x;
+    int final = op == X_RESPOND || op == X_END;
+    xmsg_t *msg = NULL;
+    if (!x->fin_used) {
+        if (op == X_END) {
+            msg = &x->fin;
+        } else {
+            size_t cl = ctype ? strlen(ctype) + 1 : 0, hl = hdrs ? strlen(hdrs) + 1 : 0;
+            msg = malloc(sizeof *msg + cl + hl + len);
+            if (msg) {
+                char *p = (char *)(msg + 1);
+                msg->ctype = ctype ? memcpy(p, ctype, cl) : NULL;
+                msg->hdrs = hdrs ? memcpy(p + cl, hdrs, hl) : NULL;
+                msg->body = len ? memcpy(p + cl + hl, body, len) : NULL;
+                msg->len = len;
+                msg->status = status;
+                msg->op = op;
+            } else {
+                FA_WARN("MCP HTTP: out of memory for a message to loop %u: closing that "
+                        "connection",
+                        x->to.loop);
+                msg = &x->fin;
+                op = X_ABORT;
+            }
+        }
+        if (msg == &x->fin) {
+            x->fin_used = 1;
+            msg->op = op;
+            msg->ctype = msg->hdrs = msg->body = NULL;
+            msg->len = 0;
+        }
+    }
+    if (final) {
+        c->x = NULL;
+        x->zdone = 1;
+    }
+    if (msg)
+        link_post(x, msg);
+    if (final)
+        link_unref(x); /* the engine's end; x may be gone from here on */
+}
+
+/* ---- writing to an exchange, wherever its connection is (engine thread) ---- */
+
+static int hc_live(const hconn_t *c) {
+    return c->h || c->x;
+}
+
+/* A complete response to a held request (fa__http_held_respond); c is detached after. */
+static void hc_respond(hconn_t *c, int status, const char *ctype, const char *hdrs,
+                       const void *body, size_t len) {
+    fa__http_stream_t *h = c->h;
+    c->h = NULL;
+    if (h)
+        fa__http_held_respond(h, status, ctype, hdrs, body, len);
+    else if (c->x)
+        link_send(c, X_RESPOND, status, ctype, hdrs, body, len);
+}
+
+/* The held request becomes a streaming response. 0, or an error (c is then detached: the
+ * connection is gone or closing and its close callback ran or will not come). */
+static int hc_stream(hconn_t *c, int status, const char *ctype, const char *hdrs) {
+    if (c->h) {
+        int rc = fa__http_held_stream(c->h, status, ctype, hdrs);
+        if (rc)
+            c->h = NULL;
+        return rc;
+    }
+    if (c->x) {
+        link_send(c, X_STREAM, status, ctype, hdrs, NULL, 0);
+        return 0;
+    }
+    return FA_EPIPE;
+}
+
+/* One chunk of a streaming response. */
+static int hc_write(hconn_t *c, const void *data, size_t len) {
+    if (c->h)
+        return fa__http_stream_write(c->h, data, len);
+    if (c->x)
+        link_send(c, X_DATA, 0, NULL, NULL, data, len);
+    return c->x ? 0 : FA_EPIPE;
+}
+
+/* Ends a streaming response; c is detached after. */
+static void hc_end(hconn_t *c) {
+    fa__http_stream_t *h = c->h;
+    c->h = NULL;
+    if (h)
+        fa__http_stream_end(h); /* clears its close callback first */
+    else if (c->x)
+        link_send(c, X_END, 0, NULL, NULL, NULL, 0);
+}
+
+/* ---- answering the request being dispatched (engine thread, inside engine()) ---- */
+
+/* A complete response; `retry_after` (or NULL) becomes a Retry-After header. */
+static void in_send(hin_t *in, int status, const char *ctype, const char *retry_after,
+                    const void *body, size_t len) {
+    if (in->req) {
+        if (retry_after)
+            fa_http_res_header(in->req, "Retry-After", retry_after);
+        fa_http_res_send(in->req, status, ctype, body, len);
+        return;
+    }
+    char hdrs[48];
+    if (retry_after)
+        snprintf(hdrs, sizeof hdrs, "Retry-After: %s\r\n", retry_after);
+    in->answered = 1;
+    hconn_t c = {NULL, in->x};
+    link_send(&c, X_RESPOND, status, ctype, retry_after ? hdrs : NULL, body, len);
+}
+
+/* A JSON-RPC error body with id null (fa__mcp_http_error for the dispatched request). */
+static void in_error_retry(hin_t *in, int status, int code, const char *message,
+                           const char *retry_after) {
+    fa__buf_t b = FA__BUF_INIT;
+    if (fa__rpc_write_error(&b, "null", 4, code, message, NULL) == 0)
+        in_send(in, status, "application/json", retry_after, b.data, b.len);
+    else
+        in_send(in, 500, NULL, NULL, NULL, 0);
+    fa__buf_free(&b);
+}
+
+static void in_error(hin_t *in, int status, int code, const char *message) {
+    in_error_retry(in, status, code, message, NULL);
+}
+
+/* Holds the request (transport (4)): the connection is already held when it came from another
+ * loop. Detached on failure (then answer 500). */
+static hconn_t in_hold(hin_t *in, fa__http_stream_close_cb on_close, void *ctx) {
+    hconn_t c = {NULL, NULL};
+    if (in->req) {
+        c.h = fa__http_hold(in->req, on_close, ctx);
+    } else {
+        in->x->on_close = on_close;
+        in->x->ctx = ctx;
+        in->answered = 1;
+        c.x = in->x;
+    }
+    return c;
+}
+
+/* Starts an SSE response whose client's EOF means it left. Detached on failure. */
+static hconn_t in_stream(hin_t *in, int status, const char *ctype, const char *hdrs,
+                         fa__http_stream_close_cb on_close, void *ctx) {
+    hconn_t c = {NULL, NULL};
+    if (in->req) {
+        c.h = fa__http_stream_start(in->req, status, ctype, hdrs, on_close, ctx);
+        if (c.h)
+            fa__http_stream_close_on_eof(c.h);
+        return c;
+    }
+    c = in_hold(in, on_close, ctx);
+    hc_stream(&c, status, ctype, hdrs);
+    return c;
 }
 
 /* ---- era classification (spec_2026.md §1.2) ---- */
@@ -408,7 +753,7 @@ static void on_stream_close(fa__http_stream_t *h, void *ctx);
 
 /* Writes bytes to the stream's connection, if it has one. */
 static void stream_write(hstream_t *st, const char *data, size_t len) {
-    if (st->http && fa__http_stream_write(st->http, data, len) != 0) {
+    if (hc_live(&st->http) && hc_write(&st->http, data, len) != 0) {
         /* The connection is going: detach now, its close callback will find nothing. */
         FA_DEBUG("MCP HTTP: stream %u lost its connection", st->num);
     }
@@ -429,7 +774,7 @@ static int stream_event(hstream_t *st, const char *data, size_t len, long retry)
                                   retry, data, len, NULL);
     if (rc)
         return rc;
-    if (st->http) {
+    if (hc_live(&st->http)) {
         stream_write(st, ep->scratch.data, ep->scratch.len);
         st->sent_seq = st->ring.appended;
     }
@@ -437,22 +782,18 @@ static int stream_event(hstream_t *st, const char *data, size_t len, long retry)
 }
 
 static void stream_end_http(hstream_t *st) {
-    if (st->http) {
-        fa__http_stream_t *h = st->http;
-        st->http = NULL;
-        fa__http_stream_end(h); /* clears its close callback first */
-    }
+    hc_end(&st->http);
 }
 
 /* Evicts old finished POST streams nobody is reading. */
 static void prune_done(hsess_t *hs) {
     size_t done = 0;
     for (hstream_t *st = hs->streams; st; st = st->next)
-        done += st->mode == M_DONE && !st->http;
+        done += st->mode == M_DONE && !hc_live(&st->http);
     while (done > FA_MCP_HTTP_DONE_STREAMS) {
         hstream_t *old = NULL;
         for (hstream_t *st = hs->streams; st; st = st->next)
-            if (st->mode == M_DONE && !st->http && (!old || st->done_seq < old->done_seq))
+            if (st->mode == M_DONE && !hc_live(&st->http) && (!old || st->done_seq < old->done_seq))
                 old = st;
         if (!old)
             break;
@@ -475,8 +816,8 @@ static int stream_to_sse(hstream_t *st) {
     char hdrs[200];
     snprintf(hdrs, sizeof hdrs, sse_headers_fmt, hs->id);
     st->mode = M_SSE; /* first: a close callback during the head must only detach */
-    if (st->http && fa__http_held_stream(st->http, 200, "text/event-stream", hdrs) != 0)
-        st->http = NULL;
+    if (hc_live(&st->http))
+        hc_stream(&st->http, 200, "text/event-stream", hdrs);
     return primes(hs) ? stream_event(st, "", 0, hs->ep->retry_ms) : 0;
 }
 
@@ -484,14 +825,12 @@ static int stream_to_sse(hstream_t *st) {
 static void stream_final(hstream_t *st, const char *text, size_t len, int status) {
     hsess_t *hs = st->hs;
     if (st->mode == M_HOLD) {
-        if (st->http) {
-            fa__http_stream_t *h = st->http;
-            st->http = NULL;
+        if (hc_live(&st->http)) {
             char hdrs[100] = "";
             /* The session id goes with the initialize answer (and harmlessly with others). */
             if (hs->s && hs->s->state != FA__SESS_NEW)
                 snprintf(hdrs, sizeof hdrs, "Mcp-Session-Id: %s\r\n", hs->id);
-            fa__http_held_respond(h, status, "application/json", hdrs, text, len);
+            hc_respond(&st->http, status, "application/json", hdrs, text, len);
         }
         stream_free(st);
         return;
@@ -534,20 +873,18 @@ static void hsess_end(hsess_t *hs, const char *why) {
      * (pipelined): its close callback must not free a stream this loop is walking. */
     hs->ending = 1;
     for (hstream_t *st = hs->streams; st; st = st->next) {
-        if (!st->http)
+        if (!hc_live(&st->http))
             continue;
-        fa__http_stream_t *h = st->http;
-        st->http = NULL;
         if (st->mode == M_HOLD) {
             fa__buf_t b = FA__BUF_INIT;
             if (fa__rpc_write_error(&b, "null", 4, FA_MCP_HTTP_NO_SESSION, "Session ended", NULL) ==
                 0)
-                fa__http_held_respond(h, 404, "application/json", NULL, b.data, b.len);
+                hc_respond(&st->http, 404, "application/json", NULL, b.data, b.len);
             else
-                fa__http_held_respond(h, 404, NULL, NULL, NULL, 0);
+                hc_respond(&st->http, 404, NULL, NULL, NULL, 0);
             fa__buf_free(&b);
         } else {
-            fa__http_stream_end(h);
+            hc_end(&st->http);
         }
     }
     fa__session_t *s = hs->s;
@@ -568,7 +905,7 @@ static void sweep(fa__mcp_http_t *ep) {
         next = hs->next;
         int live = 0;
         for (hstream_t *st = hs->streams; st; st = st->next)
-            live |= st->http != NULL;
+            live |= hc_live(&st->http);
         if (hs->doomed)
             hsess_end(hs, "its stream closed");
         else if (!live && now - hs->last_used >= ep->idle_ms)
@@ -771,7 +1108,8 @@ static void on_stream_close(fa__http_stream_t *h, void *ctx) {
     hstream_t *st = ctx;
     (void)h;
     hsess_t *hs = st->hs;
-    st->http = NULL;
+    st->http.h = NULL;
+    st->http.x = NULL;
     if (hs->ending)
         return; /* hsess_end frees everything */
     if (st->type == ST_LEGACY) {
@@ -900,10 +1238,7 @@ static void forget_cancelled(hsess_t *hs, json_t *body) {
         if (!st || st == hs->current || !st->open || --st->open)
             continue;
         if (st->mode == M_HOLD) {
-            fa__http_stream_t *h = st->http;
-            st->http = NULL;
-            if (h)
-                fa__http_held_respond(h, 204, NULL, NULL, NULL, 0);
+            hc_respond(&st->http, 204, NULL, NULL, NULL, 0);
             stream_free(st);
         } else {
             stream_unregister(st);
@@ -915,18 +1250,17 @@ static void forget_cancelled(hsess_t *hs, json_t *body) {
     }
 }
 
-static void post_legacy(fa__mcp_http_t *ep, fa_http_req_t *req, hsess_t *hs, json_t *body,
-                        const char *raw, size_t len) {
+static void post_legacy(fa__mcp_http_t *ep, hin_t *in, hsess_t *hs) {
+    json_t *body = in->body;
     hs->last_used = now_ms(ep);
     if (hs->paused) {
-        fa_http_res_header(req, "Retry-After", "1");
-        fa__mcp_http_error(req, 503, FA_MCP_HTTP_BAD_REQUEST,
-                           "Service Unavailable: this session has too many calls queued");
+        in_error_retry(in, 503, FA_MCP_HTTP_BAD_REQUEST,
+                       "Service Unavailable: this session has too many calls queued", "1");
         return;
     }
     hstream_t *st = stream_new(hs, ST_POST);
     if (!st) {
-        fa__mcp_http_error(req, 500, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        in_error(in, 500, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
         return;
     }
     st->batch = json_is_array(body);
@@ -934,31 +1268,27 @@ static void post_legacy(fa__mcp_http_t *ep, fa_http_req_t *req, hsess_t *hs, jso
     if (rc) {
         stream_free(st);
         if (rc == FA_EEXIST)
-            fa__mcp_http_error(req, 400, FA_RPC_INVALID_REQUEST,
-                               "Invalid Request: a request with this id is still in flight in "
-                               "this session");
+            in_error(in, 400, FA_RPC_INVALID_REQUEST,
+                     "Invalid Request: a request with this id is still in flight in this session");
         else
-            fa__mcp_http_error(req, 500, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+            in_error(in, 500, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
         return;
     }
-    st->http = fa__http_hold(req, on_stream_close, st);
-    if (!st->http) {
+    st->http = in_hold(in, on_stream_close, st);
+    if (!hc_live(&st->http)) {
         stream_free(st);
-        fa__mcp_http_error(req, 500, FA_RPC_INTERNAL_ERROR, "Internal error: cannot hold");
+        in_error(in, 500, FA_RPC_INTERNAL_ERROR, "Internal error: cannot hold");
         return;
     }
     hs->current = st;
-    fa__session_on_line(hs->s, raw, len);
+    fa__session_on_line(hs->s, in->raw, in->len);
     forget_cancelled(hs, body);
     if (hs->current != st)
         return; /* answered and freed already */
     hs->current = NULL;
     if (st->mode == M_HOLD && !st->any_request) {
         /* Notifications and responses only, nothing said back: 202, no body (spec 4.8). */
-        fa__http_stream_t *h = st->http;
-        st->http = NULL;
-        if (h)
-            fa__http_held_respond(h, 202, NULL, NULL, NULL, 0);
+        hc_respond(&st->http, 202, NULL, NULL, NULL, 0);
         stream_free(st);
     }
 }
@@ -968,48 +1298,40 @@ static void post_legacy(fa__mcp_http_t *ep, fa_http_req_t *req, hsess_t *hs, jso
  * stream. `in_call` covers emits made inside fa__mcp_modern_handle (the exchange may end before
  * it returns: then `x` is never set and the context is freed when it returns). */
 
-/* Mcp-Param-* headers kept per request; more are ignored (a tool has a handful of parameters). */
-#define MODERN_MAX_PARAM_HDRS 32
-
 typedef struct {
-    fa__http_stream_t *http; /* held, then a stream once an event went out; NULL once finished */
-    fa__mcp_exchange_t *x;   /* set once fa__mcp_modern_handle returned with the exchange open */
+    hconn_t http;          /* held, then a stream once an event went out; detached once finished */
+    fa__mcp_exchange_t *x; /* set once fa__mcp_modern_handle returned with the exchange open */
     int streaming, in_call, done;
 } modern_ctx_t;
 
 static void modern_sse_event(modern_ctx_t *m, const char *json, size_t len) {
     fa__buf_t ev = FA__BUF_INIT;
     if (fa__sse_format_event(&ev, "message", NULL, -1, json, len) == 0)
-        fa__http_stream_write(m->http, ev.data, ev.len);
+        hc_write(&m->http, ev.data, ev.len);
     fa__buf_free(&ev);
 }
 
 static void modern_emit(void *ctx, fa__emit_t kind, int status, const char *json, size_t len) {
     modern_ctx_t *m = ctx;
-    if (m->done || !m->http)
+    if (m->done || !hc_live(&m->http))
         return;
     if (kind == FA__EMIT_EVENT || (kind == FA__EMIT_END && m->streaming)) {
         if (!m->streaming) {
-            if (fa__http_held_stream(m->http, 200, "text/event-stream",
-                                     "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n") != 0) {
-                m->http = NULL; /* the connection is gone; the stream close callback follows */
-                return;
-            }
+            if (hc_stream(&m->http, 200, "text/event-stream",
+                          "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n") != 0)
+                return; /* the connection is gone; the stream close callback follows */
             m->streaming = 1;
         }
         modern_sse_event(m, json, len);
         if (kind == FA__EMIT_END) {
-            fa__http_stream_end(m->http);
-            m->http = NULL;
+            hc_end(&m->http);
             m->done = 1;
         }
     } else if (kind == FA__EMIT_END || kind == FA__EMIT_JSON) {
-        fa__http_held_respond(m->http, status, "application/json", NULL, json, len);
-        m->http = NULL;
+        hc_respond(&m->http, status, "application/json", NULL, json, len);
         m->done = 1;
     } else { /* FA__EMIT_ACCEPTED */
-        fa__http_held_respond(m->http, 202, NULL, NULL, NULL, 0);
-        m->http = NULL;
+        hc_respond(&m->http, 202, NULL, NULL, NULL, 0);
         m->done = 1;
     }
     if (m->done && !m->in_call)
@@ -1020,7 +1342,8 @@ static void modern_emit(void *ctx, fa__emit_t kind, int status, const char *json
 static void modern_closed(fa__http_stream_t *s, void *ctx) {
     (void)s;
     modern_ctx_t *m = ctx;
-    m->http = NULL;
+    m->http.h = NULL;
+    m->http.x = NULL;
     if (m->done)
         return;
     m->done = 1;
@@ -1033,44 +1356,32 @@ static void modern_closed(fa__http_stream_t *s, void *ctx) {
 
 static const fa__mcp_modern_ops_t modern_ops = {modern_emit};
 
-static void modern_post(fa__mcp_http_t *ep, fa_http_req_t *req, json_t *body, const char *raw,
-                        size_t len) {
-    fa__mcp_param_hdr_t params[MODERN_MAX_PARAM_HDRS];
-    size_t nparams = 0;
-    for (size_t i = 0; i < req->h.nheaders && nparams < MODERN_MAX_PARAM_HDRS; i++) {
-        const fa__http_header_t *hd = &req->h.headers[i];
-        if (hd->name_len > 10 && strncasecmp(hd->name, "Mcp-Param-", 10) == 0) {
-            /* NUL-terminated copies from the request's arena, valid during the handler */
-            params[nparams].name = fa__http_req_strdup(req, hd->name + 10, hd->name_len - 10);
-            params[nparams].value = fa__http_req_strdup(req, hd->value, hd->value_len);
-            if (params[nparams].name && params[nparams].value)
-                nparams++;
-        }
-    }
-    fa__mcp_headers_t hdrs = {fa_http_req_header(req, "MCP-Protocol-Version"),
-                              fa_http_req_header(req, "Mcp-Method"),
-                              fa_http_req_header(req, "Mcp-Name"), params, nparams};
+static void modern_post(fa__mcp_http_t *ep, hin_t *in) {
+    fa__mcp_headers_t hdrs = {in->version, in->mcp_method, in->mcp_name, in->params, in->nparams};
     modern_ctx_t *m = calloc(1, sizeof *m);
-    if (!m || !(m->http = fa__http_hold(req, modern_closed, m))) {
+    if (m)
+        m->http = in_hold(in, modern_closed, m);
+    if (!m || !hc_live(&m->http)) {
         free(m);
-        fa__mcp_http_error(req, 500, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        in_error(in, 500, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
         return;
     }
     m->in_call = 1;
     fa__mcp_exchange_t *x = NULL;
-    int rc = fa__mcp_modern_handle(ep->mcp, raw, len, json_incref(body), &hdrs, &modern_ops, m, &x);
+    int rc = fa__mcp_modern_handle(ep->mcp, in->raw, in->len, json_incref(in->body), &hdrs,
+                                   &modern_ops, m, &x);
     m->in_call = 0;
-    if (rc != 0 && !m->done && m->http) {
+    if (rc != 0 && !m->done && hc_live(&m->http)) {
         const char *msg = rc == FA_ENOMEM ? "Internal error: out of memory"
                                           : "Server unavailable: shutting down or at its "
                                             "session limit; retry later";
         fa__buf_t b = FA__BUF_INIT;
         int code = rc == FA_ENOMEM ? FA_RPC_INTERNAL_ERROR : FA_RPC_SERVER_OVERLOADED;
         if (fa__rpc_write_error(&b, "null", 4, code, msg, NULL) == 0)
-            fa__http_held_respond(m->http, rc == FA_ENOMEM ? 500 : 503, "application/json",
-                                  "Retry-After: 1\r\n", b.data, b.len);
+            hc_respond(&m->http, rc == FA_ENOMEM ? 500 : 503, "application/json",
+                       "Retry-After: 1\r\n", b.data, b.len);
         else
-            fa__http_held_respond(m->http, 500, NULL, NULL, NULL, 0);
+            hc_respond(&m->http, 500, NULL, NULL, NULL, 0);
         fa__buf_free(&b);
         m->done = 1;
     }
@@ -1083,82 +1394,42 @@ static void modern_post(fa__mcp_http_t *ep, fa_http_req_t *req, json_t *body, co
     m->x = x;
 }
 
-static void handle_post(fa__mcp_http_t *ep, fa_http_req_t *req) {
-    const char *accept = fa_http_req_header(req, "Accept");
-    if (!fa__mcp_http_accepts(accept, "application/json") ||
-        !fa__mcp_http_accepts(accept, "text/event-stream")) {
-        fa__mcp_http_error(req, 406, FA_MCP_HTTP_BAD_REQUEST,
-                           "Not Acceptable: Client must accept both application/json and "
-                           "text/event-stream");
+/* The engine half of a POST to the endpoint (the body parsed and classified already). */
+static void engine_post(fa__mcp_http_t *ep, hin_t *in) {
+    if (in->era == FA__HTTP_ERA_MODERN) {
+        modern_post(ep, in);
         return;
     }
-    if (!is_json_content_type(fa_http_req_header(req, "Content-Type"))) {
-        fa__mcp_http_error(req, 415, FA_MCP_HTTP_BAD_REQUEST,
-                           "Unsupported Media Type: Content-Type must be application/json");
-        return;
-    }
-    size_t len;
-    const char *raw = fa_http_req_body(req, &len);
-    if (len > ep->max_body) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "Invalid Request: body of %zu bytes exceeds the limit of %zu",
-                 len, ep->max_body);
-        fa__mcp_http_error(req, 413, FA_RPC_INVALID_REQUEST, msg);
-        return;
-    }
-    char why[200];
-    int code;
-    json_t *body =
-        fa__rpc_parse(raw ? raw : "", len, ep->mcp->opts.max_depth, &code, why, sizeof why);
-    if (!body) {
-        char msg[260];
-        snprintf(msg, sizeof msg, "Parse error: %s",
-                 code == FA_ELIMIT ? "JSON nested too deeply" : why);
-        fa__mcp_http_error(req, 400, FA_RPC_PARSE_ERROR, msg);
-        return;
-    }
-    const char *version = fa_http_req_header(req, "MCP-Protocol-Version");
-    fa__http_era_error_t err;
-    fa__http_era_t era = fa__mcp_classify("POST", body, version, &err);
-    if (era == FA__HTTP_ERA_ERROR) {
-        fa__mcp_http_error(req, err.status, err.code, err.why);
-    } else if (era == FA__HTTP_ERA_MODERN) {
-        modern_post(ep, req, body, raw, len);
+    const char *sid = in->sid;
+    json_t *m = json_is_object(in->body) ? json_object_get(in->body, "method") : NULL;
+    int is_init = json_is_string(m) && strcmp(json_string_value(m), "initialize") == 0;
+    hsess_t *hs = NULL;
+    if (sid) {
+        if (!(hs = find_session(ep, sid)))
+            in_error(in, 404, FA_MCP_HTTP_NO_SESSION, "Session not found");
+    } else if (!is_init) {
+        in_error(in, 400, FA_MCP_HTTP_BAD_REQUEST,
+                 "Bad Request: Mcp-Session-Id header is required");
     } else {
-        const char *sid = fa_http_req_header(req, "Mcp-Session-Id");
-        json_t *m = json_is_object(body) ? json_object_get(body, "method") : NULL;
-        int is_init = json_is_string(m) && strcmp(json_string_value(m), "initialize") == 0;
-        hsess_t *hs = NULL;
-        if (sid) {
-            if (!(hs = find_session(ep, sid)))
-                fa__mcp_http_error(req, 404, FA_MCP_HTTP_NO_SESSION, "Session not found");
-        } else if (!is_init) {
-            fa__mcp_http_error(req, 400, FA_MCP_HTTP_BAD_REQUEST,
-                               "Bad Request: Mcp-Session-Id header is required");
-        } else {
-            int rc = hsess_new(ep, &hs);
-            if (rc == FA_ELIMIT) {
-                fa_http_res_header(req, "Retry-After", "5");
-                fa__mcp_http_error(req, 503, FA_MCP_HTTP_BAD_REQUEST,
-                                   "Service Unavailable: too many MCP sessions are open; try "
-                                   "again later");
-            } else if (rc) {
-                fa__mcp_http_error(req, 503, FA_MCP_HTTP_BAD_REQUEST,
-                                   "Service Unavailable: the server is shutting down");
-            }
-        }
-        if (hs && !is_init && version && !version_supported(version)) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "Bad Request: Unsupported protocol version: %.40s", version);
-            fa__mcp_http_error(req, 400, FA_MCP_HTTP_BAD_REQUEST, msg);
-        } else if (hs) {
-            post_legacy(ep, req, hs, body, raw, len);
-            /* A failed initialize leaves no session behind. */
-            if (!sid && hs->s && hs->s->state == FA__SESS_NEW)
-                hsess_end(hs, "initialize failed");
-        }
+        int rc = hsess_new(ep, &hs);
+        if (rc == FA_ELIMIT)
+            in_error_retry(in, 503, FA_MCP_HTTP_BAD_REQUEST,
+                           "Service Unavailable: too many MCP sessions are open; try again later",
+                           "5");
+        else if (rc)
+            in_error(in, 503, FA_MCP_HTTP_BAD_REQUEST,
+                     "Service Unavailable: the server is shutting down");
     }
-    json_decref(body);
+    if (hs && !is_init && in->version && !version_supported(in->version)) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "Bad Request: Unsupported protocol version: %.40s", in->version);
+        in_error(in, 400, FA_MCP_HTTP_BAD_REQUEST, msg);
+    } else if (hs) {
+        post_legacy(ep, in, hs);
+        /* A failed initialize leaves no session behind. */
+        if (!sid && hs->s && hs->s->state == FA__SESS_NEW)
+            hsess_end(hs, "initialize failed");
+    }
 }
 
 static int replay_write(void *ud, const char *id, const char *bytes, size_t len) {
@@ -1169,15 +1440,14 @@ static int replay_write(void *ud, const char *id, const char *bytes, size_t len)
 }
 
 /* Opens an SSE response for `st` on this GET and sends what the client missed. */
-static void attach_get(fa__mcp_http_t *ep, fa_http_req_t *req, hstream_t *st, const char *last) {
+static void attach_get(fa__mcp_http_t *ep, hin_t *in, hstream_t *st, const char *last) {
     hsess_t *hs = st->hs;
     stream_end_http(st); /* an older connection for the same stream is replaced */
     char hdrs[200];
     snprintf(hdrs, sizeof hdrs, sse_headers_fmt, hs->id);
-    st->http = fa__http_stream_start(req, 200, "text/event-stream", hdrs, on_stream_close, st);
-    if (!st->http)
+    st->http = in_stream(in, 200, "text/event-stream", hdrs, on_stream_close, st);
+    if (!hc_live(&st->http))
         return;
-    fa__http_stream_close_on_eof(st->http);
     if (!st->primed) {
         if (primes(hs))
             stream_event(st, "", 0, ep->retry_ms);
@@ -1191,31 +1461,18 @@ static void attach_get(fa__mcp_http_t *ep, fa_http_req_t *req, hstream_t *st, co
         stream_end_http(st);
 }
 
-static void handle_get(fa__mcp_http_t *ep, fa_http_req_t *req) {
-    if (!fa__mcp_http_accepts(fa_http_req_header(req, "Accept"), "text/event-stream")) {
-        fa__mcp_http_error(req, 406, FA_MCP_HTTP_BAD_REQUEST,
-                           "Not Acceptable: Client must accept text/event-stream");
-        return;
-    }
-    const char *sid = fa_http_req_header(req, "Mcp-Session-Id");
-    if (!sid) {
-        fa__mcp_http_error(req, 400, FA_MCP_HTTP_BAD_REQUEST,
-                           "Bad Request: Mcp-Session-Id header is required");
-        return;
-    }
-    hsess_t *hs = find_session(ep, sid);
+static void engine_get(fa__mcp_http_t *ep, hin_t *in) {
+    hsess_t *hs = find_session(ep, in->sid);
     if (!hs) {
-        fa__mcp_http_error(req, 404, FA_MCP_HTTP_NO_SESSION, "Session not found");
+        in_error(in, 404, FA_MCP_HTTP_NO_SESSION, "Session not found");
         return;
     }
-    const char *version = fa_http_req_header(req, "MCP-Protocol-Version");
-    if (version && !version_supported(version)) {
-        fa__mcp_http_error(req, 400, FA_MCP_HTTP_BAD_REQUEST,
-                           "Bad Request: Unsupported protocol version");
+    if (in->version && !version_supported(in->version)) {
+        in_error(in, 400, FA_MCP_HTTP_BAD_REQUEST, "Bad Request: Unsupported protocol version");
         return;
     }
     hs->last_used = now_ms(ep);
-    const char *last = fa_http_req_header(req, "Last-Event-ID");
+    const char *last = in->last_event;
     if (last) {
         /* "<stream>-<n>": resume the stream it names (spec 4.23: only that stream). */
         char *end;
@@ -1223,7 +1480,7 @@ static void handle_get(fa__mcp_http_t *ep, fa_http_req_t *req) {
         if (end != last && *end == '-') {
             for (hstream_t *st = hs->streams; st; st = st->next)
                 if (st->num == num && st->type != ST_LEGACY && st->primed) {
-                    attach_get(ep, req, st, last);
+                    attach_get(ep, in, st, last);
                     return;
                 }
         }
@@ -1231,59 +1488,338 @@ static void handle_get(fa__mcp_http_t *ep, fa_http_req_t *req) {
     }
     hstream_t *g = get_stream(hs);
     if (!g) {
-        fa__mcp_http_error(req, 500, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        in_error(in, 500, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
         return;
     }
-    if (g->http) {
-        fa__mcp_http_error(req, 409, FA_MCP_HTTP_BAD_REQUEST,
-                           "Conflict: Only one SSE stream is allowed per session");
+    if (hc_live(&g->http)) {
+        in_error(in, 409, FA_MCP_HTTP_BAD_REQUEST,
+                 "Conflict: Only one SSE stream is allowed per session");
         return;
     }
-    attach_get(ep, req, g, NULL);
+    attach_get(ep, in, g, NULL);
 }
 
-static void handle_delete(fa__mcp_http_t *ep, fa_http_req_t *req) {
-    const char *sid = fa_http_req_header(req, "Mcp-Session-Id");
-    if (!sid) {
-        fa__mcp_http_error(req, 400, FA_MCP_HTTP_BAD_REQUEST,
-                           "Bad Request: Mcp-Session-Id header is required");
-        return;
-    }
-    hsess_t *hs = find_session(ep, sid);
+static void engine_delete(fa__mcp_http_t *ep, hin_t *in) {
+    hsess_t *hs = find_session(ep, in->sid);
     if (!hs) {
-        fa__mcp_http_error(req, 404, FA_MCP_HTTP_NO_SESSION, "Session not found");
+        in_error(in, 404, FA_MCP_HTTP_NO_SESSION, "Session not found");
         return;
     }
     hsess_end(hs, "deleted by the client");
-    fa_http_res_send(req, 200, NULL, NULL, 0);
+    in_send(in, 200, NULL, NULL, NULL, 0);
 }
 
-/* Every handler starts here: same thread as the engine, rebinding protection, expiry. */
-static int enter(fa__mcp_http_t *ep, fa_http_req_t *req) {
-    if (!ep->mcp->running || ep->mcp->stopping ||
-        fa__http_conn_loop(fa__http_req_conn(req))->uv != ep->mcp->loop) {
-        fa__mcp_http_error(req, 503, FA_MCP_HTTP_BAD_REQUEST,
-                           "Service Unavailable: the MCP server is not running");
+/* 2024-11-05 HTTP+SSE: GET /sse opens a session whose SSE stream carries every answer. */
+static void engine_sse(fa__mcp_http_t *ep, hin_t *in) {
+    hsess_t *hs;
+    int rc = hsess_new(ep, &hs);
+    if (rc) {
+        in_error(in, 503, FA_MCP_HTTP_BAD_REQUEST,
+                 rc == FA_ELIMIT ? "Service Unavailable: too many MCP sessions are open"
+                                 : "Service Unavailable");
+        return;
+    }
+    hstream_t *st = stream_new(hs, ST_LEGACY);
+    if (!st) {
+        hsess_end(hs, "out of memory");
+        in_error(in, 500, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        return;
+    }
+    hs->legacy = st;
+    st->mode = M_SSE;
+    st->http =
+        in_stream(in, 200, "text/event-stream",
+                  "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n", on_stream_close, st);
+    if (!hc_live(&st->http)) {
+        hsess_end(hs, "could not open its stream");
+        return;
+    }
+    char where[300];
+    snprintf(where, sizeof where, "%s?sessionId=%s", ep->messages_path, hs->id);
+    ep->scratch.len = 0;
+    if (fa__sse_format_event(&ep->scratch, "endpoint", NULL, -1, where, strlen(where)) == 0)
+        stream_write(st, ep->scratch.data, ep->scratch.len);
+}
+
+/* 2024-11-05 HTTP+SSE: POST /messages?sessionId=...; every answer goes on the SSE stream, the
+ * POST is only acknowledged. */
+static void engine_messages(fa__mcp_http_t *ep, hin_t *in) {
+    hsess_t *hs = find_legacy_session(ep, in->query_sid);
+    if (!hs) {
+        in_error(in, 404, FA_MCP_HTTP_NO_SESSION, "Session not found");
+        return;
+    }
+    hs->last_used = now_ms(ep);
+    in_send(in, 202, "text/plain; charset=utf-8", NULL, "Accepted", 8);
+    fa__session_on_line(hs->s, in->raw ? in->raw : "", in->len);
+}
+
+/* The engine half, on the engine's loop (`here`): the request came from this loop (in->req) or
+ * from another one (in->x). Releases in->body. */
+static void engine(fa__mcp_http_t *ep, hin_t *in, uv_loop_t *here) {
+    if (!ep->mcp->running || ep->mcp->stopping || here != ep->mcp->loop) {
+        in_error(in, 503, FA_MCP_HTTP_BAD_REQUEST,
+                 "Service Unavailable: the MCP server is not running");
+    } else {
+        sweep(ep);
+        switch (in->op) {
+        case OP_POST:
+            engine_post(ep, in);
+            break;
+        case OP_GET:
+            engine_get(ep, in);
+            break;
+        case OP_DELETE:
+            engine_delete(ep, in);
+            break;
+        case OP_SSE:
+            engine_sse(ep, in);
+            break;
+        default:
+            engine_messages(ep, in);
+            break;
+        }
+    }
+    json_decref(in->body);
+    in->body = NULL;
+    /* A forwarded request must be answered (a local one is answered 500 by the HTTP core). */
+    if (in->x && !in->answered)
+        in_error(in, 500, FA_RPC_INTERNAL_ERROR, "Internal error: request not answered");
+}
+
+/* Loop 0: a request forwarded from another loop. */
+static void engine_req(fa__http_loop_t *loop, fa__http_conn_t *conn, fa__http_msg_t *m) {
+    (void)conn;
+    xreq_t *r = (xreq_t *)m;
+    engine(r->in.x->ep, &r->in, loop->uv);
+    free(r);
+}
+
+/* ---- the front half (the connection's loop) ---- */
+
+static size_t str_size(const char *s) {
+    return s ? strlen(s) + 1 : 0;
+}
+
+static const char *str_copy(char **p, const char *s) {
+    if (!s)
+        return NULL;
+    size_t n = strlen(s) + 1;
+    char *d = memcpy(*p, s, n);
+    *p += n;
+    return d;
+}
+
+/* Hands the request to the engine's loop: held here, its view copied into one message. */
+static void forward(fa__mcp_http_t *ep, fa_http_req_t *req, hin_t *in) {
+    size_t need = str_size(in->sid) + str_size(in->version) + str_size(in->last_event) +
+                  str_size(in->mcp_method) + str_size(in->mcp_name) + str_size(in->query_sid) +
+                  in->len;
+    for (size_t i = 0; i < in->nparams; i++)
+        need += str_size(in->params[i].name) + str_size(in->params[i].value);
+    xlink_t *x = calloc(1, sizeof *x);
+    xreq_t *r = malloc(sizeof *r + need);
+    if (!x || !r) {
+        free(x);
+        free(r);
+        json_decref(in->body);
+        fa__mcp_http_error(req, 500, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
+        return;
+    }
+    r->in = *in;
+    char *p = (char *)(r + 1);
+    r->in.sid = str_copy(&p, in->sid);
+    r->in.version = str_copy(&p, in->version);
+    r->in.last_event = str_copy(&p, in->last_event);
+    r->in.mcp_method = str_copy(&p, in->mcp_method);
+    r->in.mcp_name = str_copy(&p, in->mcp_name);
+    r->in.query_sid = str_copy(&p, in->query_sid);
+    for (size_t i = 0; i < in->nparams; i++) {
+        r->in.params[i].name = str_copy(&p, in->params[i].name);
+        r->in.params[i].value = str_copy(&p, in->params[i].value);
+    }
+    r->in.raw = in->len ? memcpy(p, in->raw, in->len) : "";
+    r->in.req = NULL;
+    r->in.x = x;
+    r->in.answered = 0;
+    x->ep = ep;
+    atomic_init(&x->refs, 2); /* this end and the engine's */
+    x->closed.cb = link_closed;
+    x->closed.to = (fa__http_conn_ref_t){0, FA__HTTP_NO_SLOT, 0};
+    x->to = fa__http_conn_ref(fa__http_req_conn(req));
+    x->h = fa__http_hold(req, proxy_closed, x);
+    if (!x->h) {
+        json_decref(in->body);
+        free(r);
+        free(x);
+        fa__mcp_http_error(req, 500, FA_RPC_INTERNAL_ERROR, "Internal error: cannot hold");
+        return;
+    }
+    r->m.cb = engine_req;
+    r->m.to = (fa__http_conn_ref_t){0, FA__HTTP_NO_SLOT, 0};
+    if (fa__http_post(ep->http, &r->m) != 0) {
+        /* Loop 0 has stopped: the server is going away. */
+        fa__http_stream_t *h = x->h;
+        x->h = NULL;
+        json_decref(in->body);
+        free(r);
+        free(x);
+        fa__buf_t b = FA__BUF_INIT;
+        if (fa__rpc_write_error(&b, "null", 4, FA_MCP_HTTP_BAD_REQUEST,
+                                "Service Unavailable: the MCP server is not running", NULL) == 0)
+            fa__http_held_respond(h, 503, "application/json", NULL, b.data, b.len);
+        else
+            fa__http_held_respond(h, 503, NULL, NULL, NULL, 0);
+        fa__buf_free(&b);
+    }
+}
+
+/* The checks of a POST that need no engine state: Accept, Content-Type, size, JSON, era. */
+static int front_post(fa__mcp_http_t *ep, fa_http_req_t *req, hin_t *in) {
+    const char *accept = fa_http_req_header(req, "Accept");
+    if (!fa__mcp_http_accepts(accept, "application/json") ||
+        !fa__mcp_http_accepts(accept, "text/event-stream")) {
+        fa__mcp_http_error(req, 406, FA_MCP_HTTP_BAD_REQUEST,
+                           "Not Acceptable: Client must accept both application/json and "
+                           "text/event-stream");
         return -1;
     }
-    if (check_rebinding(ep, req) != 0)
+    if (!is_json_content_type(fa_http_req_header(req, "Content-Type"))) {
+        fa__mcp_http_error(req, 415, FA_MCP_HTTP_BAD_REQUEST,
+                           "Unsupported Media Type: Content-Type must be application/json");
         return -1;
-    sweep(ep);
+    }
+    size_t len;
+    const char *raw = fa_http_req_body(req, &len);
+    if (len > ep->max_body) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "Invalid Request: body of %zu bytes exceeds the limit of %zu",
+                 len, ep->max_body);
+        fa__mcp_http_error(req, 413, FA_RPC_INVALID_REQUEST, msg);
+        return -1;
+    }
+    in->raw = raw ? raw : "";
+    in->len = len;
+    char why[200];
+    int code;
+    json_t *body = fa__rpc_parse(in->raw, len, ep->mcp->opts.max_depth, &code, why, sizeof why);
+    if (!body) {
+        char msg[260];
+        snprintf(msg, sizeof msg, "Parse error: %s",
+                 code == FA_ELIMIT ? "JSON nested too deeply" : why);
+        fa__mcp_http_error(req, 400, FA_RPC_PARSE_ERROR, msg);
+        return -1;
+    }
+    fa__http_era_error_t err;
+    fa__http_era_t era = fa__mcp_classify("POST", body, in->version, &err);
+    if (era == FA__HTTP_ERA_ERROR) {
+        json_decref(body);
+        fa__mcp_http_error(req, err.status, err.code, err.why);
+        return -1;
+    }
+    in->body = body;
+    in->era = era;
+    if (era == FA__HTTP_ERA_MODERN) {
+        in->mcp_method = fa_http_req_header(req, "Mcp-Method");
+        in->mcp_name = fa_http_req_header(req, "Mcp-Name");
+        for (size_t i = 0; i < req->h.nheaders && in->nparams < MODERN_MAX_PARAM_HDRS; i++) {
+            const fa__http_header_t *hd = &req->h.headers[i];
+            if (hd->name_len > 10 && strncasecmp(hd->name, "Mcp-Param-", 10) == 0) {
+                /* NUL-terminated copies from the request's arena, valid during the handler */
+                fa__mcp_param_hdr_t *pp = &in->params[in->nparams];
+                pp->name = fa__http_req_strdup(req, hd->name + 10, hd->name_len - 10);
+                pp->value = fa__http_req_strdup(req, hd->value, hd->value_len);
+                if (pp->name && pp->value)
+                    in->nparams++;
+            }
+        }
+    }
     return 0;
+}
+
+static int front_needs_sse(fa_http_req_t *req) {
+    if (fa__mcp_http_accepts(fa_http_req_header(req, "Accept"), "text/event-stream"))
+        return 0;
+    fa__mcp_http_error(req, 406, FA_MCP_HTTP_BAD_REQUEST,
+                       "Not Acceptable: Client must accept text/event-stream");
+    return -1;
+}
+
+static int front_needs_sid(fa_http_req_t *req, const hin_t *in) {
+    if (in->sid)
+        return 0;
+    fa__mcp_http_error(req, 400, FA_MCP_HTTP_BAD_REQUEST,
+                       "Bad Request: Mcp-Session-Id header is required");
+    return -1;
+}
+
+/* Every handler starts here, on the connection's loop. */
+static void front(fa__mcp_http_t *ep, fa_http_req_t *req, int op) {
+    if (check_rebinding(ep, req) != 0)
+        return;
+    hin_t in;
+    in.op = op;
+    in.sid = fa_http_req_header(req, "Mcp-Session-Id");
+    in.version = fa_http_req_header(req, "MCP-Protocol-Version");
+    in.last_event = in.mcp_method = in.mcp_name = in.query_sid = NULL;
+    in.nparams = 0;
+    in.raw = NULL;
+    in.len = 0;
+    in.body = NULL;
+    in.era = FA__HTTP_ERA_LEGACY;
+    in.req = req;
+    in.x = NULL;
+    in.answered = 0;
+    int rc = 0;
+    switch (op) {
+    case OP_POST:
+        rc = front_post(ep, req, &in);
+        break;
+    case OP_GET:
+        rc = front_needs_sse(req);
+        if (rc == 0)
+            rc = front_needs_sid(req, &in);
+        in.last_event = fa_http_req_header(req, "Last-Event-ID");
+        break;
+    case OP_DELETE:
+        rc = front_needs_sid(req, &in);
+        break;
+    case OP_SSE:
+        rc = front_needs_sse(req);
+        break;
+    default: /* OP_MESSAGES */
+        if (!is_json_content_type(fa_http_req_header(req, "Content-Type"))) {
+            fa__mcp_http_error(req, 415, FA_MCP_HTTP_BAD_REQUEST,
+                               "Unsupported Media Type: Content-Type must be application/json");
+            return;
+        }
+        in.raw = fa_http_req_body(req, &in.len);
+        if (in.len > ep->max_body) {
+            fa__mcp_http_error(req, 413, FA_RPC_INVALID_REQUEST, "Invalid Request: body too large");
+            return;
+        }
+        in.query_sid = fa_http_req_query_param(req, "sessionId");
+        break;
+    }
+    if (rc != 0)
+        return;
+    fa__http_loop_t *loop = fa__http_conn_loop(fa__http_req_conn(req));
+    if (loop->index == 0)
+        engine(ep, &in, loop->uv); /* the engine's loop: no hop */
+    else
+        forward(ep, req, &in);
 }
 
 static void mcp_cb(fa_http_req_t *req, void *data) {
     fa__mcp_http_t *ep = data;
-    if (enter(ep, req) != 0)
-        return;
     const char *method = fa_http_req_method(req);
     if (strcmp(method, "POST") == 0) {
-        handle_post(ep, req);
+        front(ep, req, OP_POST);
     } else if (strcmp(method, "GET") == 0) {
-        handle_get(ep, req);
+        front(ep, req, OP_GET);
     } else if (strcmp(method, "DELETE") == 0) {
-        handle_delete(ep, req);
-    } else {
+        front(ep, req, OP_DELETE);
+    } else if (check_rebinding(ep, req) == 0) {
         fa_http_res_header(req, "Allow", "GET, POST, DELETE");
         fa__mcp_http_error(req, 405, FA_MCP_HTTP_BAD_REQUEST, "Method not allowed");
     }
@@ -1292,69 +1828,11 @@ static void mcp_cb(fa_http_req_t *req, void *data) {
 /* ---- 2024-11-05 HTTP+SSE ---- */
 
 static void sse_get_cb(fa_http_req_t *req, void *data) {
-    fa__mcp_http_t *ep = data;
-    if (enter(ep, req) != 0)
-        return;
-    if (!fa__mcp_http_accepts(fa_http_req_header(req, "Accept"), "text/event-stream")) {
-        fa__mcp_http_error(req, 406, FA_MCP_HTTP_BAD_REQUEST,
-                           "Not Acceptable: Client must accept text/event-stream");
-        return;
-    }
-    hsess_t *hs;
-    int rc = hsess_new(ep, &hs);
-    if (rc) {
-        fa__mcp_http_error(req, 503, FA_MCP_HTTP_BAD_REQUEST,
-                           rc == FA_ELIMIT ? "Service Unavailable: too many MCP sessions are open"
-                                           : "Service Unavailable");
-        return;
-    }
-    hstream_t *st = stream_new(hs, ST_LEGACY);
-    if (!st) {
-        hsess_end(hs, "out of memory");
-        fa__mcp_http_error(req, 500, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
-        return;
-    }
-    hs->legacy = st;
-    st->mode = M_SSE;
-    st->http = fa__http_stream_start(req, 200, "text/event-stream",
-                                     "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n",
-                                     on_stream_close, st);
-    if (!st->http) {
-        hsess_end(hs, "could not open its stream");
-        return;
-    }
-    fa__http_stream_close_on_eof(st->http);
-    char where[300];
-    snprintf(where, sizeof where, "%s?sessionId=%s", ep->messages_path, hs->id);
-    ep->scratch.len = 0;
-    if (fa__sse_format_event(&ep->scratch, "endpoint", NULL, -1, where, strlen(where)) == 0)
-        stream_write(st, ep->scratch.data, ep->scratch.len);
+    front(data, req, OP_SSE);
 }
 
 static void messages_cb(fa_http_req_t *req, void *data) {
-    fa__mcp_http_t *ep = data;
-    if (enter(ep, req) != 0)
-        return;
-    hsess_t *hs = find_legacy_session(ep, fa_http_req_query_param(req, "sessionId"));
-    if (!hs) {
-        fa__mcp_http_error(req, 404, FA_MCP_HTTP_NO_SESSION, "Session not found");
-        return;
-    }
-    if (!is_json_content_type(fa_http_req_header(req, "Content-Type"))) {
-        fa__mcp_http_error(req, 415, FA_MCP_HTTP_BAD_REQUEST,
-                           "Unsupported Media Type: Content-Type must be application/json");
-        return;
-    }
-    size_t len;
-    const char *raw = fa_http_req_body(req, &len);
-    if (len > ep->max_body) {
-        fa__mcp_http_error(req, 413, FA_RPC_INVALID_REQUEST, "Invalid Request: body too large");
-        return;
-    }
-    hs->last_used = now_ms(ep);
-    /* Every answer goes on the SSE stream; the POST is only acknowledged. */
-    fa_http_res_send(req, 202, "text/plain; charset=utf-8", "Accepted", 8);
-    fa__session_on_line(hs->s, raw ? raw : "", len);
+    front(data, req, OP_MESSAGES);
 }
 
 static void ep_free(void *p);
@@ -1420,11 +1898,9 @@ static void ep_free(void *p) {
     free(ep);
 }
 
-/* /metrics lines of the MCP engine (when the HTTP server has metrics_path). Scraped on the loop
- * that owns the connection; MCP runs on loop 0 only (io_threads > 1 is refused), so the engine's
- * counters are read on the thread that writes them. */
-static void mcp_metrics(fa__buf_t *out, void *data) {
-    const fa_server_t *srv = data;
+/* /metrics lines of the MCP engine, rendered on the engine's thread (the counters are plain
+ * fields the engine writes). */
+static void mcp_metrics_render(fa__buf_t *out, const fa_server_t *srv) {
     fa__buf_appendf(out,
                     "# HELP fasterapi_mcp_sessions Open MCP sessions (2025-era sessions, and "
                     "2026-07-28 requests while they run).\n"
@@ -1489,6 +1965,85 @@ static const char *error_body(void *data, const char *path, size_t path_len, int
                : NULL;
 }
 
+/* A scrape on loop k > 0 asks loop 0 for the engine's lines and waits for them, at most
+ * METRICS_WAIT_MS (loop 0 never waits for another loop, so this cannot deadlock; a loop 0 that
+ * is busy or stopping only costs the scrape its MCP lines). Reference counted: the side that
+ * finishes last frees it. */
+#define METRICS_WAIT_MS 1000u
+
+typedef struct {
+    fa__http_msg_t m;
+    _Atomic int refs;
+    uv_mutex_t mu;
+    uv_cond_t cv;
+    int done;
+    fa__buf_t out;
+    const fa_server_t *srv;
+} metrics_req_t;
+
+static void metrics_unref(metrics_req_t *r) {
+    if (atomic_fetch_sub_explicit(&r->refs, 1, memory_order_acq_rel) != 1)
+        return;
+    uv_cond_destroy(&r->cv);
+    uv_mutex_destroy(&r->mu);
+    fa__buf_free(&r->out);
+    free(r);
+}
+
+static void metrics_on_loop0(fa__http_loop_t *loop, fa__http_conn_t *conn, fa__http_msg_t *m) {
+    (void)loop;
+    (void)conn;
+    metrics_req_t *r = (metrics_req_t *)m;
+    fa__buf_t b = FA__BUF_INIT;
+    mcp_metrics_render(&b, r->srv);
+    uv_mutex_lock(&r->mu);
+    r->out = b;
+    r->done = 1;
+    uv_cond_signal(&r->cv);
+    uv_mutex_unlock(&r->mu);
+    metrics_unref(r);
+}
+
+static void mcp_metrics(fa__buf_t *out, uint32_t loop, void *data) {
+    fa__mcp_http_t *ep = data;
+    if (loop == 0) {
+        mcp_metrics_render(out, ep->mcp);
+        return;
+    }
+    metrics_req_t *r = calloc(1, sizeof *r);
+    if (!r)
+        return;
+    if (uv_mutex_init(&r->mu) != 0) {
+        free(r);
+        return;
+    }
+    if (uv_cond_init(&r->cv) != 0) {
+        uv_mutex_destroy(&r->mu);
+        free(r);
+        return;
+    }
+    atomic_init(&r->refs, 2);
+    r->srv = ep->mcp;
+    r->m.cb = metrics_on_loop0;
+    r->m.to = (fa__http_conn_ref_t){0, FA__HTTP_NO_SLOT, 0};
+    if (fa__http_post(ep->http, &r->m) != 0) {
+        metrics_unref(r);
+        metrics_unref(r);
+        return;
+    }
+    uint64_t until = uv_hrtime() + (uint64_t)METRICS_WAIT_MS * 1000000u;
+    uv_mutex_lock(&r->mu);
+    while (!r->done) {
+        uint64_t now = uv_hrtime();
+        if (now >= until || uv_cond_timedwait(&r->cv, &r->mu, until - now) == UV_ETIMEDOUT)
+            break;
+    }
+    if (r->done)
+        fa__buf_append(out, r->out.data, r->out.len);
+    uv_mutex_unlock(&r->mu);
+    metrics_unref(r);
+}
+
 int fa_mcp_http_mount(fa_server_t *mcp, fa_http_server_t *http, const fa_mcp_http_options_t *o) {
     fa_mcp_http_options_t d;
     if (!o) {
@@ -1499,8 +2054,6 @@ int fa_mcp_http_mount(fa_server_t *mcp, fa_http_server_t *http, const fa_mcp_htt
         return FA_EINVAL;
     if (mcp->endpoint)
         return FA_EEXIST;
-    if (http->opts.io_threads > 1)
-        return FA_ENOTSUP;
     if (atomic_load(&http->started))
         return FA_ESTATE;
     const char *path = o->path ? o->path : FA_MCP_HTTP_PATH;
@@ -1536,7 +2089,7 @@ int fa_mcp_http_mount(fa_server_t *mcp, fa_http_server_t *http, const fa_mcp_htt
             rc = fa_http_route(http, "POST", ep->messages_path, messages_cb, ep);
     }
     if (rc == 0)
-        rc = fa__http_add_metrics(http, mcp_metrics, mcp);
+        rc = fa__http_add_metrics(http, mcp_metrics, ep);
     if (rc == 0)
         fa__http_set_error_body(http, error_body, ep);
     if (rc) {

@@ -60,7 +60,7 @@ typedef struct fa__mcp_http_s fa__mcp_http_t;
 fa_server_t *fa__mcp_http_server(const fa__mcp_http_t *ep);
 
 /* Answers req with `status` and a JSON-RPC error body {"jsonrpc":"2.0","id":null,"error":{code,
- * message}} (application/json). Loop 0's thread, inside the handler. */
+ * message}} (application/json). The connection's loop thread, inside the handler. */
 void fa__mcp_http_error(fa_http_req_t *req, int status, int code, const char *message);
 
 /* Is `id` a valid node id (options.node_id): 1..FA_MCP_HTTP_NODE_ID_MAX of [A-Za-z0-9_-]? Pure. */
@@ -69,10 +69,10 @@ int fa__mcp_http_node_id_ok(const char *id);
 /* The endpoint mounted on an MCP server, or NULL. */
 fa__mcp_http_t *fa__mcp_http_of(const fa_server_t *mcp);
 
-/* Loop thread: sends a message not tied to any request (a server-initiated notification or
- * request, e.g. list_changed) to one session: on its standalone GET stream, or kept in that
- * stream's ring for the next GET (the 2024-11-05 transport: on its SSE stream). 0, FA_ENOENT (no
- * such session), FA_ENOMEM. */
+/* The engine's loop thread (HTTP loop 0): sends a message not tied to any request (a
+ * server-initiated notification or request, e.g. list_changed) to one session: on its standalone
+ * GET stream, or kept in that stream's ring for the next GET (the 2024-11-05 transport: on its SSE
+ * stream). 0, FA_ENOENT (no such session), FA_ENOMEM. */
 int fa__mcp_http_notify(fa__mcp_http_t *ep, const char *sid, const char *json, size_t len);
 
 /* ---- the modern era ----

@@ -191,8 +191,9 @@ int fa__http_conn_adopt(fa_http_server_t *srv, uint32_t loop_index, int fd);
 /* ---- metrics hook ---- */
 
 /* Appends Prometheus text lines (with their # HELP/# TYPE) to out at scrape time, on the scraping
- * loop's thread. Registered before start. */
-typedef void (*fa__http_metrics_cb)(fa__buf_t *out, void *data);
+ * loop's thread; `loop` is that loop's index (a hook whose numbers belong to one loop fetches
+ * them from there when it is another). Registered before start. */
+typedef void (*fa__http_metrics_cb)(fa__buf_t *out, uint32_t loop, void *data);
 int fa__http_add_metrics(fa_http_server_t *srv, fa__http_metrics_cb cb, void *data);
 
 /* Error responses the server makes itself about a request whose head it parsed (413 for a body

@@ -135,7 +135,7 @@ void fa__http_metrics_handler(fa_http_req_t *req, void *data) {
                     (unsigned long long)open, (unsigned long long)acc, (unsigned long long)rej,
                     (unsigned long long)in, (unsigned long long)outb);
     for (size_t i = 0; i < srv->nmetrics_hooks; i++)
-        srv->metrics_hooks[i].cb(&out, srv->metrics_hooks[i].data);
+        srv->metrics_hooks[i].cb(&out, req->loop->index, srv->metrics_hooks[i].data);
     if (out.data)
         fa_http_res_send(req, 200, "text/plain; version=0.0.4; charset=utf-8", out.data, out.len);
     else

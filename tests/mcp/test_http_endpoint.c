@@ -1,7 +1,9 @@
 /* Tests for src/mcp/http_endpoint.c: the era classification (pure), then MCP over Streamable
  * HTTP end to end: an MCP server and an HTTP server on one loop in a thread, C tools, and raw
  * HTTP/1.1 over blocking sockets, so every byte the client sees is checked (statuses, headers,
- * the SSE framing and event order).
+ * the SSE framing and event order). Every end-to-end case runs with io_threads 1, 2 and 4 (a
+ * loop test: _i picks the count): each request opens a new connection, so with more than one
+ * loop they land on different loops and are forwarded to the engine's loop and answered back.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -172,7 +174,12 @@ static void *loop_thread(void *arg) {
 /* The node id the next start() mounts with (NULL: bare session ids). */
 static const char *start_node;
 
-static server_t *start(size_t max_sessions, uint64_t idle_ms) {
+static const int io_counts[] = {1, 2, 4};
+#define NIO ((int)(sizeof io_counts / sizeof io_counts[0]))
+/* In a loop test: the server with io_counts[_i] I/O loops. */
+#define start(max_sessions, idle_ms) start_n(max_sessions, idle_ms, io_counts[_i])
+
+static server_t *start_n(size_t max_sessions, uint64_t idle_ms, int io_threads) {
     server_t *s = calloc(1, sizeof *s);
     the_server = s;
     ck_assert_int_eq(uv_loop_init(&s->loop), 0);
@@ -195,6 +202,7 @@ static server_t *start(size_t max_sessions, uint64_t idle_ms) {
     fa_http_options_t ho;
     fa_http_options_init(&ho);
     ho.port = 0;
+    ho.io_threads = io_threads;
     ho.metrics_path = "/metrics";
     ck_assert_int_eq(fa_http_server_new(&s->http, &ho), 0);
     fa_mcp_http_options_t mo;
@@ -214,6 +222,10 @@ static server_t *start(size_t max_sessions, uint64_t idle_ms) {
     s->stop.data = s;
     pthread_create(&s->thread, NULL, loop_thread, s);
     return s;
+}
+
+static int io_threads_of(const server_t *s) {
+    return (int)s->http->nloops;
 }
 
 static void stop(server_t *s) {
@@ -851,6 +863,171 @@ START_TEST(node_id_prefix) {
 }
 END_TEST
 
+/* ---- requests on a chosen loop ----
+ * One end of a socketpair is adopted by loop k (fa__http_conn_adopt, on that loop's thread), so
+ * a test decides which loop carries each request instead of leaving it to SO_REUSEPORT. */
+
+typedef struct {
+    fa__http_msg_t m;
+    int fd;
+} adopt_msg_t;
+
+static void adopt_cb(fa__http_loop_t *loop, fa__http_conn_t *conn, fa__http_msg_t *m) {
+    (void)conn;
+    adopt_msg_t *a = (adopt_msg_t *)m;
+    if (fa__http_conn_adopt(loop->srv, loop->index, a->fd) != 0)
+        close(a->fd);
+    free(a);
+}
+
+static conn_t *dial_on(server_t *s, int loop) {
+    int sv[2];
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+    adopt_msg_t *a = calloc(1, sizeof *a);
+    a->m.cb = adopt_cb;
+    a->m.to.loop = (uint32_t)(loop % io_threads_of(s));
+    a->m.to.slot = FA__HTTP_NO_SLOT;
+    a->fd = sv[1];
+    ck_assert_int_eq(fa__http_post(s->http, &a->m), 0);
+    conn_t *c = calloc(1, sizeof *c);
+    c->fd = sv[0];
+    return c;
+}
+
+static conn_t *request_on(server_t *s, int loop, const char *method, const char *path,
+                          const char *sid, const char *extra, const char *body) {
+    conn_t *c = dial_on(s, loop);
+    char head[2048];
+    int n = snprintf(head, sizeof head,
+                     "%s %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%s%s%s%s"
+                     "Content-Length: %zu\r\n\r\n",
+                     method, path, s->port, sid ? "Mcp-Session-Id: " : "", sid ? sid : "",
+                     sid ? "\r\n" : "", extra ? extra : "", body ? strlen(body) : 0);
+    send_all(c, head, (size_t)n);
+    if (body)
+        send_all(c, body, strlen(body));
+    return c;
+}
+
+static int post_on(server_t *s, int loop, const char *sid, const char *body, char *out,
+                   size_t cap) {
+    conn_t *c = request_on(s, loop, "POST", "/mcp", sid, POST_HDRS, body);
+    int st = read_response(c);
+    size_t n = c->len < cap - 1 ? c->len : cap - 1;
+    memcpy(out, c->buf, n);
+    out[n] = '\0';
+    hangup(c);
+    return st;
+}
+
+/* One legacy session whose requests arrive on every loop in turn: the engine's one session
+ * table serves them all, and each answer goes back to the loop its connection is on. */
+START_TEST(session_across_loops) {
+    server_t *s = start(0, 0);
+    char resp[4096], sid[64];
+    ck_assert_int_eq(post_on(s, 1, NULL, INIT_BODY, resp, sizeof resp), 200);
+    const char *h = strcasestr(resp, "Mcp-Session-Id: ");
+    ck_assert_ptr_nonnull(h);
+    snprintf(sid, sizeof sid, "%.32s", h + 16);
+    ck_assert_int_eq(post_on(s, 2, sid,
+                             "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}", resp,
+                             sizeof resp),
+                     202);
+    for (int i = 0; i < 8; i++) {
+        char body[256];
+        snprintf(body, sizeof body,
+                 "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":{"
+                 "\"name\":\"echo\",\"arguments\":{\"text\":\"loop%d\"}}}",
+                 100 + i, i);
+        ck_assert_int_eq(post_on(s, i, sid, body, resp, sizeof resp), 200);
+        char want[64];
+        snprintf(want, sizeof want, "\"id\":%d,\"result\"", 100 + i);
+        ck_assert_msg(strstr(resp, want) != NULL, "got %s", resp);
+        snprintf(want, sizeof want, "\"text\":\"loop%d\"", i);
+        ck_assert_ptr_nonnull(strstr(resp, want));
+        ck_assert_ptr_nonnull(strstr(resp, "Content-Type: application/json"));
+    }
+    /* An SSE response stream on loop 3: priming, progress in order, result, end. */
+    conn_t *c = request_on(s, 3, "POST", "/mcp", sid, POST_HDRS,
+                           "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{"
+                           "\"name\":\"progress\",\"arguments\":{},\"_meta\":{\"progressToken\":"
+                           "\"tok\"}}}");
+    ck_assert_msg(read_until(c, "\r\n0\r\n\r\n", 5000), "stream did not end: %s", c->buf);
+    const char *prime = strstr(c->buf, "retry: 500\ndata:\n\n");
+    const char *p0 = strstr(c->buf, "\"progress\":0");
+    const char *p2 = strstr(c->buf, "\"progress\":2");
+    const char *res = strstr(c->buf, "\"id\":7,\"result\"");
+    ck_assert(prime && p0 && p2 && res && prime < p0 && p0 < p2 && p2 < res);
+    hangup(c);
+    /* The standalone GET stream on loop 1, a second one (loop 2) is refused, a notification not
+     * tied to any request reaches it. */
+    conn_t *g = request_on(s, 1, "GET", "/mcp", sid, "Accept: text/event-stream\r\n", NULL);
+    ck_assert(read_until(g, "data:\n\n", 3000));
+    conn_t *g2 = request_on(s, 2, "GET", "/mcp", sid, "Accept: text/event-stream\r\n", NULL);
+    ck_assert_int_eq(read_response(g2), 409);
+    hangup(g2);
+    notify(s, sid);
+    ck_assert_msg(read_until(g, "list_changed", 3000), "got: %s", g->buf);
+    /* Checks answered on the connection's own loop. */
+    conn_t *e = request_on(s, 2, "POST", "/mcp", sid,
+                           "Content-Type: application/json\r\nAccept: application/json\r\n", "{}");
+    ck_assert_int_eq(read_response(e), 406);
+    hangup(e);
+    e = request_on(s, 3, "POST", "/mcp", sid,
+                   "Content-Type: text/plain\r\nAccept: application/json, text/event-stream\r\n",
+                   "{}");
+    ck_assert_int_eq(read_response(e), 415);
+    hangup(e);
+    e = request_on(s, 3, "POST", "/mcp", sid, POST_HDRS, "{\"jsonrpc\":");
+    ck_assert_int_eq(read_response(e), 400);
+    ck_assert_ptr_nonnull(strstr(body_of(e), "-32700"));
+    hangup(e);
+    e = request_on(s, 1, "PUT", "/mcp", sid, NULL, NULL);
+    ck_assert_int_eq(read_response(e), 405);
+    hangup(e);
+    e = request_on(s, 2, "POST", "/mcp", sid, POST_HDRS "Origin: http://evil.example.com\r\n",
+                   "{}");
+    ck_assert_int_eq(read_response(e), 403);
+    hangup(e);
+    /* A modern (stateless) request on loop 3. */
+    e = request_on(s, 3, "POST", "/mcp", NULL,
+                   POST_HDRS "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/list\r\n",
+                   "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/list\",\"params\":{\"_meta\":{"
+                   "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","
+                   "\"io.modelcontextprotocol/clientCapabilities\":{}}}}");
+    ck_assert_int_eq(read_response(e), 200);
+    ck_assert_ptr_nonnull(strstr(body_of(e), "\"resultType\":\"complete\""));
+    hangup(e);
+    /* Disconnect mid-call on loop 2 cancels the call (the close crosses to the engine). */
+    c = request_on(s, 2, "POST", "/mcp", sid, POST_HDRS,
+                   "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"tools/call\",\"params\":{"
+                   "\"name\":\"wait_cancel\",\"arguments\":{}}}");
+    for (int i = 0; i < 300 && !slow_started; i++)
+        usleep(10000);
+    ck_assert(slow_started);
+    hangup(c);
+    for (int i = 0; i < 300 && !cancelled_seen; i++)
+        usleep(10000);
+    ck_assert_msg(cancelled_seen, "the tool never saw the cancellation");
+    /* /metrics on another loop has the engine's lines (fetched from the engine's loop). */
+    e = request_on(s, 3, "GET", "/metrics", NULL, NULL, NULL);
+    ck_assert_int_eq(read_response(e), 200);
+    ck_assert_ptr_nonnull(strstr(body_of(e), "fasterapi_mcp_sessions 1\n"));
+    ck_assert_ptr_nonnull(strstr(body_of(e), "fasterapi_mcp_tool_calls_total{tool=\"echo\"} 8\n"));
+    hangup(e);
+    /* DELETE on loop 1 ends the session and the GET stream (on loop 1) with it. */
+    e = request_on(s, 1, "DELETE", "/mcp", sid, NULL, NULL);
+    ck_assert_int_eq(read_response(e), 200);
+    hangup(e);
+    ck_assert(read_until(g, "\r\n0\r\n\r\n", 3000));
+    hangup(g);
+    ck_assert_int_eq(
+        post_on(s, 2, sid, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}", resp, sizeof resp),
+        404);
+    stop(s);
+}
+END_TEST
+
 START_TEST(node_id_invalid) {
     fa_server_t *mcp;
     fa_http_server_t *http;
@@ -872,28 +1049,205 @@ START_TEST(node_id_invalid) {
 }
 END_TEST
 
+/* The modern (stateless) era across loops: an SSE response stream (progress, then the result)
+ * on loop 1, and a client that leaves a call on loop 2 cancels it. */
+#define MODERN_HDRS(name)                                                                          \
+    POST_HDRS "MCP-Protocol-Version: 2026-07-28\r\nMcp-Method: tools/call\r\nMcp-Name: " name "\r" \
+              "\n"
+#define MODERN_META                                                                                \
+    "\"_meta\":{\"progressToken\":\"t\",\"io.modelcontextprotocol/protocolVersion\":"              \
+    "\"2026-07-28\",\"io.modelcontextprotocol/clientCapabilities\":{}}"
+START_TEST(modern_across_loops) {
+    server_t *s = start(0, 0);
+    conn_t *c = request_on(s, 1, "POST", "/mcp", NULL, MODERN_HDRS("progress"),
+                           "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/call\",\"params\":{"
+                           "\"name\":\"progress\",\"arguments\":{}," MODERN_META "}}");
+    ck_assert_msg(read_until(c, "\r\n0\r\n\r\n", 5000), "stream did not end: %s", c->buf);
+    ck_assert_ptr_nonnull(strstr(c->buf, "Content-Type: text/event-stream"));
+    const char *p0 = strstr(c->buf, "\"progress\":0");
+    const char *res = strstr(c->buf, "\"id\":6,\"result\"");
+    ck_assert_msg(p0 && res && p0 < res, "got %s", c->buf);
+    hangup(c);
+    c = request_on(s, 2, "POST", "/mcp", NULL, MODERN_HDRS("wait_cancel"),
+                   "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{"
+                   "\"name\":\"wait_cancel\",\"arguments\":{}," MODERN_META "}}");
+    for (int i = 0; i < 300 && !slow_started; i++)
+        usleep(10000);
+    ck_assert(slow_started);
+    hangup(c);
+    for (int i = 0; i < 300 && !cancelled_seen; i++)
+        usleep(10000);
+    ck_assert_msg(cancelled_seen, "the tool never saw the cancellation");
+    stop(s);
+}
+END_TEST
+
+/* The 2024-11-05 transport: its SSE stream on one loop, its POSTs on the others. */
+START_TEST(legacy_sse_across_loops) {
+    server_t *s = start(0, 0);
+    conn_t *g = request_on(s, 1, "GET", "/sse", NULL, "Accept: text/event-stream\r\n", NULL);
+    ck_assert(read_until(g, "sessionId=", 3000));
+    ck_assert(read_until(g, "\n\n", 3000));
+    const char *q = strstr(g->buf, "data: /messages?sessionId=");
+    ck_assert_ptr_nonnull(q);
+    char path[128];
+    snprintf(path, sizeof path, "/messages?sessionId=%.32s",
+             q + strlen("data: /messages?sessionId="));
+    conn_t *c =
+        request_on(s, 2, "POST", path, NULL, "Content-Type: application/json\r\n", INIT_BODY);
+    ck_assert_int_eq(read_response(c), 202);
+    hangup(c);
+    ck_assert_msg(read_until(g, "\"protocolVersion\"", 3000), "got %s", g->buf);
+    c = request_on(s, 3, "POST", path, NULL, "Content-Type: application/json\r\n",
+                   "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"ping\"}");
+    ck_assert_int_eq(read_response(c), 202);
+    hangup(c);
+    ck_assert_msg(read_until(g, "\"id\":5,\"result\":{}", 3000), "got %s", g->buf);
+    c = request_on(s, 3, "POST", path, NULL, "Content-Type: text/plain\r\n", "{}");
+    ck_assert_int_eq(read_response(c), 415);
+    hangup(c);
+    hangup(g);
+    usleep(100000);
+    c = request_on(s, 2, "POST", path, NULL, "Content-Type: application/json\r\n", "{}");
+    ck_assert_int_eq(read_response(c), 404);
+    hangup(c);
+    stop(s);
+}
+END_TEST
+
+/* Shutdown with exchanges open on other loops: a held POST, an SSE response stream, a GET
+ * stream and a 2024-11-05 stream. Every client hears the end; nothing leaks (ASan) or races
+ * (TSan). */
+START_TEST(shutdown_with_streams_across_loops) {
+    server_t *s = start(0, 0);
+    char resp[4096], sid[64];
+    ck_assert_int_eq(post_on(s, 1, NULL, INIT_BODY, resp, sizeof resp), 200);
+    snprintf(sid, sizeof sid, "%.32s", strcasestr(resp, "Mcp-Session-Id: ") + 16);
+    ck_assert_int_eq(post_on(s, 2, sid,
+                             "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}", resp,
+                             sizeof resp),
+                     202);
+    conn_t *held = request_on(s, 1, "POST", "/mcp", sid, POST_HDRS,
+                              "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{"
+                              "\"name\":\"wait_cancel\",\"arguments\":{}}}");
+    conn_t *sse = request_on(s, 2, "POST", "/mcp", sid, POST_HDRS,
+                             "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"tools/call\",\"params\":{"
+                             "\"name\":\"progress\",\"arguments\":{\"ms\":60},\"_meta\":{"
+                             "\"progressToken\":1}}}");
+    conn_t *g = request_on(s, 3, "GET", "/mcp", sid, "Accept: text/event-stream\r\n", NULL);
+    conn_t *l = request_on(s, 3, "GET", "/sse", NULL, "Accept: text/event-stream\r\n", NULL);
+    ck_assert(read_until(g, "data:\n\n", 3000));
+    ck_assert(read_until(sse, "\"progress\":0", 3000));
+    ck_assert(read_until(l, "sessionId=", 3000));
+    for (int i = 0; i < 300 && !slow_started; i++)
+        usleep(10000);
+    uv_async_send(&s->stop);
+    usleep(50000);
+    release_tools = 1;
+    ck_assert_int_eq(read_response(held), 200);
+    ck_assert_ptr_nonnull(strstr(body_of(held), "\"id\":3,"));
+    /* The streams end (a last chunk) or their connection closes: either way read_until stops. */
+    read_until(sse, "\r\n0\r\n\r\n", 6000);
+    read_until(g, "\r\n0\r\n\r\n", 6000);
+    read_until(l, "\r\n0\r\n\r\n", 6000);
+    hangup(held);
+    hangup(sse);
+    hangup(g);
+    hangup(l);
+    pthread_join(s->thread, NULL);
+    ck_assert_int_eq(uv_loop_close(&s->loop), 0);
+    fa_http_server_free(s->http);
+    fa_server_free(s->mcp);
+    free(s);
+}
+END_TEST
+
+/* Many clients at once over TCP (SO_REUSEPORT spreads them): each its own session, JSON and SSE
+ * answers; then every loop has served requests. */
+typedef struct {
+    int port, ok;
+} client_arg_t;
+
+static void *client_thread(void *arg) {
+    client_arg_t *a = arg;
+    char resp[4096], sid[64];
+    if (post(a->port, NULL, INIT_BODY, resp, sizeof resp) != 200)
+        return NULL;
+    const char *h = strcasestr(resp, "Mcp-Session-Id: ");
+    if (!h)
+        return NULL;
+    snprintf(sid, sizeof sid, "%.32s", h + 16);
+    if (post(a->port, sid, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}", resp,
+             sizeof resp) != 202)
+        return NULL;
+    for (int i = 0; i < 12; i++) {
+        char body[256];
+        snprintf(body, sizeof body,
+                 "{\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"tools/call\",\"params\":{"
+                 "\"name\":\"%s\",\"arguments\":{\"text\":\"x%d\"},\"_meta\":{"
+                 "\"progressToken\":%d}}}",
+                 i, i % 3 ? "echo" : "progress", i, i);
+        conn_t *c = request(a->port, "POST", sid, POST_HDRS, body);
+        char want[32];
+        snprintf(want, sizeof want, "\"id\":%d,\"result\"", i);
+        int got = i % 3 ? read_response(c) == 200 && strstr(c->buf, want) != NULL
+                        : read_until(c, "\r\n0\r\n\r\n", 5000) && strstr(c->buf, want) != NULL;
+        hangup(c);
+        if (!got)
+            return NULL;
+    }
+    a->ok = 1;
+    return NULL;
+}
+
+START_TEST(concurrent_clients) {
+    server_t *s = start(0, 0);
+    enum { NCLIENTS = 8 };
+    pthread_t t[NCLIENTS];
+    client_arg_t a[NCLIENTS];
+    for (int i = 0; i < NCLIENTS; i++) {
+        a[i] = (client_arg_t){s->port, 0};
+        pthread_create(&t[i], NULL, client_thread, &a[i]);
+    }
+    for (int i = 0; i < NCLIENTS; i++) {
+        pthread_join(t[i], NULL);
+        ck_assert_msg(a[i].ok, "client %d failed", i);
+    }
+    int used = 0;
+    for (int i = 0; i < io_threads_of(s); i++)
+        used += atomic_load(&s->http->loops[i].requests) > 0;
+    ck_assert_msg(used >= (io_threads_of(s) > 1 ? 2 : 1), "only %d loop(s) served requests", used);
+    stop(s);
+}
+END_TEST
+
 static Suite *suite(void) {
     Suite *s = suite_create("mcp_http_endpoint");
     TCase *tc = tcase_create("classify");
     tcase_add_test(tc, classify_rules);
     suite_add_tcase(s, tc);
     tc = tcase_create("http");
-    tcase_set_timeout(tc, 20);
-    tcase_add_test(tc, initialize_and_json_call);
-    tcase_add_test(tc, progress_call_streams_sse);
-    tcase_add_test(tc, get_stream_and_delete);
-    tcase_add_test(tc, queued_for_next_get);
-    tcase_add_test(tc, header_checks);
-    tcase_add_test(tc, dns_rebinding);
-    tcase_add_test(tc, resume_with_last_event_id);
-    tcase_add_test(tc, server_closes_stream_for_polling);
-    tcase_add_test(tc, disconnect_cancels);
-    tcase_add_test(tc, shutdown_answers_held_post);
-    tcase_add_test(tc, session_cap);
-    tcase_add_test(tc, idle_expiry);
-    tcase_add_test(tc, batch_2025_03_26);
-    tcase_add_test(tc, legacy_http_sse);
-    tcase_add_test(tc, node_id_prefix);
+    tcase_set_timeout(tc, 60);
+    tcase_add_loop_test(tc, initialize_and_json_call, 0, NIO);
+    tcase_add_loop_test(tc, progress_call_streams_sse, 0, NIO);
+    tcase_add_loop_test(tc, get_stream_and_delete, 0, NIO);
+    tcase_add_loop_test(tc, queued_for_next_get, 0, NIO);
+    tcase_add_loop_test(tc, header_checks, 0, NIO);
+    tcase_add_loop_test(tc, dns_rebinding, 0, NIO);
+    tcase_add_loop_test(tc, resume_with_last_event_id, 0, NIO);
+    tcase_add_loop_test(tc, server_closes_stream_for_polling, 0, NIO);
+    tcase_add_loop_test(tc, disconnect_cancels, 0, NIO);
+    tcase_add_loop_test(tc, shutdown_answers_held_post, 0, NIO);
+    tcase_add_loop_test(tc, session_cap, 0, NIO);
+    tcase_add_loop_test(tc, idle_expiry, 0, NIO);
+    tcase_add_loop_test(tc, batch_2025_03_26, 0, NIO);
+    tcase_add_loop_test(tc, legacy_http_sse, 0, NIO);
+    tcase_add_loop_test(tc, session_across_loops, 0, NIO);
+    tcase_add_loop_test(tc, legacy_sse_across_loops, 0, NIO);
+    tcase_add_loop_test(tc, modern_across_loops, 0, NIO);
+    tcase_add_loop_test(tc, shutdown_with_streams_across_loops, 0, NIO);
+    tcase_add_loop_test(tc, concurrent_clients, 0, NIO);
+    tcase_add_loop_test(tc, node_id_prefix, 0, NIO);
     tcase_add_test(tc, node_id_invalid);
     suite_add_tcase(s, tc);
     return s;
