@@ -37,6 +37,7 @@
 #include "mcp/jsonrpc.h"
 #include "mcp/schema.h"
 #include "mcp/server_internal.h"
+#include "mcp/tasks.h"
 
 const char *const fa__mcp_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
 const size_t fa__mcp_nversions = sizeof fa__mcp_versions / sizeof fa__mcp_versions[0];
@@ -327,6 +328,12 @@ static void do_discover(fa__session_t *s, fa__reply_to_t to, const json_t *id, j
         json_object_set_new(caps, "resources", json_pack("{s:b}", "listChanged", 1));
     if (caps && srv->catalog.completions)
         json_object_set_new(caps, "completions", json_object());
+    /* Extensions (SEP-2133): tasks, when a tool can run as one (tasks.c). */
+    int tasks = 0;
+    for (size_t i = 0; i < srv->ntools; i++)
+        tasks |= srv->tools[i]->task_support != FA__TASKS_FORBIDDEN;
+    if (caps && tasks)
+        json_object_set_new(caps, "extensions", json_pack("{s:{}}", FA_TASKS_EXTENSION));
     json_t *info = json_pack("{s:s, s:s}", "name", srv->name, "version", srv->version);
     if (info && srv->title)
         json_object_set_new(info, "title", json_string(srv->title));
@@ -346,7 +353,7 @@ static void do_discover(fa__session_t *s, fa__reply_to_t to, const json_t *id, j
 }
 
 /* The modern method table, sorted by name. Removed methods (initialize, ping, logging/setLevel,
- * resources/subscribe, resources/unsubscribe, tasks without the extension) are simply absent:
+ * resources/subscribe, resources/unsubscribe, tasks/list, tasks/result) are simply absent:
  * -32601 (404 on HTTP), as the suite wants. */
 static const method_t modern_methods[] = {
     {"completion/complete", fa__do_complete, 0, NEED_COMPLETIONS},
@@ -357,6 +364,9 @@ static const method_t modern_methods[] = {
     {"resources/templates/list", fa__do_templates_list, 0, NEED_CATALOG},
     {"server/discover", do_discover, 1, NEED_NONE},
     {"subscriptions/listen", fa__do_listen, 0, NEED_NONE},
+    {"tasks/cancel", fa__do_tasks_cancel, 0, NEED_NONE}, /* extension: tasks.c gates them */
+    {"tasks/get", fa__do_tasks_get, 0, NEED_NONE},
+    {"tasks/update", fa__do_tasks_update, 0, NEED_NONE},
     {"tools/call", fa__do_tools_call, 0, NEED_NONE},
     {"tools/list", fa__do_tools_list, 0, NEED_NONE},
 };
