@@ -157,6 +157,10 @@ typedef struct {
     fa_tool_cb cb;             /* required */
     void *data;                /* passed to cb */
     unsigned flags;            /* FA_TOOL_* */
+    /* Tasks extension (io.modelcontextprotocol/tasks): NULL or "forbidden" (never a task),
+     * "optional" (a task when the request declares the extension), "required" (only as a task;
+     * other requests get -32021). Served as the Tool's execution.taskSupport. */
+    const char *task_support;
 } fa_tool_def_t;
 
 /* The callback never blocks and finishes its call before it returns (a lookup, a computation of

@@ -62,7 +62,10 @@ int fa_server_add_tool(fa_server_t *srv, const fa_tool_def_t *def) {
                json_object_set_new(d, "description", json_string(def->description))) ||
               json_object_set(d, "inputSchema", in) ||
               (out && json_object_set(d, "outputSchema", out)) ||
-              (ann && json_object_set(d, "annotations", ann))))
+              (ann && json_object_set(d, "annotations", ann)) ||
+              (def->task_support &&
+               json_object_set_new(d, "execution",
+                                   json_pack("{s:s}", "taskSupport", def->task_support)))))
         rc = FA_EINVAL; /* json_string refuses text that is not UTF-8 */
     else if (d)
         rc = fa__server_add_tool_json(srv, d, def->cb, def->data);
