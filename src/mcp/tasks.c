@@ -207,7 +207,9 @@ void fa__task_start(fa__session_t *s, fa__reply_to_t to, const json_t *id, fa__t
     s->req->mrtr = NULL;
     struct fa__taskeng_s *e = engine(srv);
     fa__task_t *task = NULL;
-    int rc = e ? fa__tasks_create(&e->table, unix_ms(), &task, NULL) : FA_ENOMEM;
+    int rc = e               ? fa__tasks_create(&e->table, unix_ms(), &task, NULL)
+             : srv->stopping ? FA_ESTATE
+                             : FA_ENOMEM;
     if (rc) {
         json_decref(args);
         fa__mrtr_free(mrtr);
@@ -216,6 +218,9 @@ void fa__task_start(fa__session_t *s, fa__reply_to_t to, const json_t *id, fa__t
                             "Server overloaded: %zu tasks exist (the limit); retry once some "
                             "have ended",
                             e->table.n);
+        else if (rc == FA_ESTATE)
+            fa__reply_error(s, to, id, FA_RPC_SHUTTING_DOWN,
+                            "Server shutting down: no new tasks are started");
         else
             fa__reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: %s",
                             fa_strerror(rc));
@@ -328,6 +333,18 @@ void fa__do_tasks_update(fa__session_t *s, fa__reply_to_t to, const json_t *id, 
                         "Invalid params: tasks/update needs inputResponses (an object of answers "
                         "by inputRequests key)");
         return;
+    }
+    const char *k;
+    json_t *v;
+    json_object_foreach ((json_t *)(uintptr_t)responses, k, v) {
+        if (!json_is_object(v)) {
+            /* Checked before any answer is delivered: all or nothing. */
+            fa__reply_error(s, to, id, FA_RPC_INVALID_PARAMS,
+                            "Invalid params: inputResponses.%.100s must be an object (an "
+                            "ElicitResult, CreateMessageResult or ListRootsResult)",
+                            k);
+            return;
+        }
     }
     /* The answers reach the tool's pending requests now; the ack follows at once (the spec
      * lets it precede the status change; here the answered keys are already gone). */

@@ -207,6 +207,7 @@ START_TEST(test_keys_unique_over_life) {
     /* Freeing the table abandons the three pending ones. */
     fa__tasks_free(&t);
     ck_assert_int_eq(in.abandoned, 3);
+    json_decref(in.last);
 }
 END_TEST
 

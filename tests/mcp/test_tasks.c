@@ -297,6 +297,10 @@ START_TEST(test_input_requests) {
     /* Not an object: refused. */
     snprintf(p, sizeof p, "\"taskId\":\"%s\",\"inputResponses\":[]", id);
     ck_assert_int_eq(error_code(rpc("tasks/update", p, EXT)), FA_RPC_INVALID_PARAMS);
+    snprintf(p, sizeof p, "\"taskId\":\"%s\",\"inputResponses\":{\"user_name\":12345}", id);
+    ck_assert_int_eq(error_code(rpc("tasks/update", p, EXT)), FA_RPC_INVALID_PARAMS);
+    t = get_task(id); /* nothing was delivered */
+    ck_assert_ptr_nonnull(json_object_get(json_object_get(t, "inputRequests"), "user_name"));
     /* The answer: the key is gone at once, and the tool finishes with it. */
     snprintf(p, sizeof p,
              "\"taskId\":\"%s\",\"inputResponses\":{\"user_name\":{\"action\":\"accept\","
