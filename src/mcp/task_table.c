@@ -208,8 +208,10 @@ int fa__task_ask(fa__tasks_t *t, fa__task_t *task, const char *key, const char *
         snprintf(k, sizeof k, "%s_%llu", key, (unsigned long long)task->nasked);
     else
         snprintf(k, sizeof k, "r%llu", (unsigned long long)task->nasked);
-    while (json_object_get(task->used, k)) /* "a_2" may itself have been a tool's key */
-        snprintf(k + strlen(k), sizeof k - strlen(k), "_");
+    /* "a_2" may itself have been a tool's key: then r<N>_<i> until one is free (the set of
+     * used keys is finite, so this ends). */
+    for (unsigned i = 1; json_object_get(task->used, k); i++)
+        snprintf(k, sizeof k, "r%llu_%u", (unsigned long long)task->nasked, i);
     pending_t *p = calloc(1, sizeof *p);
     json_t *pj = params ? json_deep_copy(params) : json_object();
     json_t *entry = pj ? json_pack("{s:s, s:o}", "method", method, "params", pj) : NULL;
