@@ -7,6 +7,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "core/utf8.h"
 #include "fasterapi/error.h"
 #include "mcp/tasks.h"
 
@@ -199,12 +200,14 @@ int fa__task_ask(fa__tasks_t *t, fa__task_t *task, const char *key, const char *
         return FA_ESTATE;
     char k[FA_MCP_TASK_KEY_MAX + 24];
     size_t n = key ? strlen(key) : 0;
+    if (n > FA_MCP_TASK_KEY_MAX || !fa__utf8_valid(key, n))
+        n = 0; /* not a name a client can send back (JSON object keys are UTF-8): renamed */
     task->nasked++;
     /* Keys are unique over the task's whole life (tasks.md §Task Update Requests): a key the
      * tool reuses gets the request's ordinal appended. */
-    if (n > 0 && n <= FA_MCP_TASK_KEY_MAX && !json_object_get(task->used, key))
+    if (n > 0 && !json_object_get(task->used, key))
         snprintf(k, sizeof k, "%s", key);
-    else if (n > 0 && n <= FA_MCP_TASK_KEY_MAX)
+    else if (n > 0)
         snprintf(k, sizeof k, "%s_%llu", key, (unsigned long long)task->nasked);
     else
         snprintf(k, sizeof k, "r%llu", (unsigned long long)task->nasked);

@@ -107,8 +107,8 @@ int fa__task_terminal(const fa__task_t *task);
 int fa__task_finish(fa__tasks_t *t, fa__task_t *task, fa__task_status_t st, const json_t *payload,
                     uint64_t now_ms);
 /* The task's work asks the client something: a new pending input request under `key` (the
- * tool's choice, or NULL; renamed when empty, too long or already used), and the status turns
- * input_required. `req` is the opaque request. 0, FA_ESTATE (terminal) or FA_ENOMEM. The key
+ * tool's choice, or NULL; renamed when empty, too long, not UTF-8 or already used), and the status
+ * turns input_required. `req` is the opaque request. 0, FA_ESTATE (terminal) or FA_ENOMEM. The key
  * used is written to key_out (FA_MCP_TASK_KEY_MAX + 24 bytes) when not NULL. */
 int fa__task_ask(fa__tasks_t *t, fa__task_t *task, const char *key, const char *method,
                  const json_t *params, void *req, uint64_t now_ms, char *key_out);
