@@ -27,7 +27,11 @@ place and degrades to what the API has, so the file always loads:
   `test_input_required_result_capabilities` ask through sampling when the client has no
   elicitation. Without it the tool asks by elicitation and the engine refuses with -32021.
 * `@mcp.tool(task="optional" | "required")`: task support for the tasks extension (FastMCP 2.x
-  spells it `task=True` / `TaskConfig(mode=...)`). Without it the tools are plain tools.
+  spells it `task=True` / `TaskConfig(mode=...)`), and `input_before_task=True` (fasterapi) for
+  `test_tool_with_task`, whose question is asked through input_required rounds before its task
+  starts. Without them the tools are plain tools.
+* `mcp.add_skill(dir)` (fasterapi): serves examples/conformance/skills/demo-skill through
+  `skills/list`, `skills/get`, `resources/directory/read` and as resources.
 * Resource subscriptions have no Python side in FastMCP either: `resources/subscribe` is the
   engine's to accept for `test://watched-resource`.
 """
@@ -495,7 +499,7 @@ async def multi_input(ctx: Context) -> str:
     return f"{accepted(first, 'first')} {accepted(second, 'last')}"
 
 
-@task_tool("required")
+@task_tool("required", input_before_task=True)
 async def test_tool_with_task(ctx: Context) -> str:
     """Asks for the user's name before the task starts, then works as a task"""
     result = await elicit_as(ctx, "user_name", "What is your name?", NAME_SCHEMA)

@@ -93,6 +93,12 @@ typedef struct fa_call_s fa_call_t;
 #define FA_MCP_MAX_SUBSCRIPTIONS 1024
 /* How long shutdown waits for running calls before answering them with an error. */
 #define FA_SHUTDOWN_TIMEOUT_MS 5000
+/* Tasks (extension io.modelcontextprotocol/tasks) kept at once, running or ended: each may hold
+ * a running call and, once ended, its result until it expires, so the count bounds both. */
+#define FA_MCP_MAX_TASKS 1024
+/* A task's life from its creation (its ttlMs): long enough for human-scale jobs and for a
+ * client to come back for the result, short enough that results do not pile up. */
+#define FA_MCP_TASK_TTL_MS (10u * 60u * 1000u)
 
 typedef struct {
     const char *name;         /* serverInfo.name (default "fasterapi") */
@@ -119,6 +125,8 @@ typedef struct {
      * a file (32 to 4096 bytes of secret), with a key derived from it, so that several instances
      * behind a load balancer accept each other's state. NULL (default): per-process key. */
     const char *state_key_file;
+    size_t max_tasks;     /* tasks extension: default (or 0) FA_MCP_MAX_TASKS */
+    unsigned task_ttl_ms; /* tasks extension: default (or 0) FA_MCP_TASK_TTL_MS */
 } fa_server_options_t;
 
 /* Fills every field with its default. */
@@ -149,6 +157,10 @@ typedef struct {
     fa_tool_cb cb;             /* required */
     void *data;                /* passed to cb */
     unsigned flags;            /* FA_TOOL_* */
+    /* Tasks extension (io.modelcontextprotocol/tasks): NULL or "forbidden" (never a task),
+     * "optional" (a task when the request declares the extension), "required" (only as a task;
+     * other requests get -32021). Served as the Tool's execution.taskSupport. */
+    const char *task_support;
 } fa_tool_def_t;
 
 /* The callback never blocks and finishes its call before it returns (a lookup, a computation of

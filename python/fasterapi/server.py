@@ -105,12 +105,15 @@ class FastMCP:
         input_schema: dict[str, Any] | None = None,
         exclude_args: list[str] | None = None,
         tags: set[str] | None = None,
+        task: bool | str | None = None,
+        input_before_task: bool = False,
     ) -> Tool:
         """Registers a function as a tool (the first registration of a name wins, as in FastMCP)."""
         tool = fn if isinstance(fn, Tool) else Tool.from_function(
             fn, name=name, title=title, description=description, annotations=annotations,
             icons=icons, meta=meta, structured_output=structured_output, output_schema=output_schema,
-            input_schema=input_schema, exclude_args=exclude_args, tags=tags,
+            input_schema=input_schema, exclude_args=exclude_args, tags=tags, task=task,
+            input_before_task=input_before_task,
         )
         return _first_wins(self._tools, tool.name, tool, "Tool")
 
@@ -135,12 +138,21 @@ class FastMCP:
         exclude_args: list[str] | None = None,
         tags: set[str] | None = None,
         enabled: bool = True,
+        task: bool | str | None = None,
+        input_before_task: bool = False,
     ) -> Any:
         """`@mcp.tool`, `@mcp.tool()`, `@mcp.tool("name")`, `@mcp.tool(name=..., ...)` or
         `mcp.tool(fn, name=...)`. The decorated function is returned unchanged.
 
         `input_schema` (a fasterapi extension) replaces the generated input schema verbatim;
-        arguments are still bound to the parameters by name."""
+        arguments are still bound to the parameters by name.
+
+        `task` (tasks extension, io.modelcontextprotocol/tasks; FastMCP 2.x spells it the same):
+        True or "optional" runs the call as a task when the request declares the extension (the
+        client gets a taskId and polls), "required" runs it only as a task (other clients get
+        -32021). `input_before_task=True` (a fasterapi extension): what the tool asks before its
+        task starts goes through input_required rounds on the tools/call itself, and the retry
+        that brings the answers becomes the task."""
         if isinstance(name_or_fn, str):
             if name is not None:
                 raise TypeError("Tool name given twice (positionally and as name=)")
@@ -152,7 +164,8 @@ class FastMCP:
                     fn, name=name, title=title, description=description, annotations=annotations,
                     icons=icons, meta=meta, structured_output=structured_output,
                     output_schema=output_schema, input_schema=input_schema,
-                    exclude_args=exclude_args, tags=tags,
+                    exclude_args=exclude_args, tags=tags, task=task,
+                    input_before_task=input_before_task,
                 )
             return fn
 
@@ -329,7 +342,7 @@ class FastMCP:
 
             out["icons"] = icons_wire(self.icons)
         out["completions"] = self._completion_handler is not None
-        out["tools"] = [t.to_mcp() for t in self._tools.values()]
+        out["tools"] = [t.to_table() for t in self._tools.values()]
         out["resources"] = [r.to_mcp() for r in self._resources.values()]
         out["resourceTemplates"] = [t.to_mcp() for t in self._templates.values()]
         out["prompts"] = [p.to_mcp() for p in self._prompts.values()]

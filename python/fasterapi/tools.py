@@ -141,6 +141,18 @@ def annotations_wire(annotations: Any) -> dict[str, Any] | None:
     raise TypeError(f"annotations must be a dict or ToolAnnotations, not {type(annotations).__name__}")
 
 
+def task_mode(task: Any, name: str) -> str | None:
+    """`task=` of @mcp.tool: True / "optional" (a task when the client offers the tasks
+    extension), "required" (only as a task), False / None / "forbidden" (never)."""
+    if task is None or task is False or task == "forbidden":
+        return None
+    if task is True or task == "optional":
+        return "optional"
+    if task == "required":
+        return "required"
+    raise InvalidSignature(f"{name}: task must be True, False, 'optional', 'required' or 'forbidden'")
+
+
 def error_result(text: str) -> dict[str, Any]:
     return {"content": [{"type": "text", "text": text}], "isError": True}
 
@@ -159,6 +171,8 @@ class Tool:
     icons: list[Any] | None = None
     meta: dict[str, Any] | None = None
     tags: set[str] = field(default_factory=set)
+    task: str | None = None  # tasks extension: "optional" | "required" (None: never a task)
+    task_input_first: bool = False
 
     @classmethod
     def from_function(
@@ -175,8 +189,11 @@ class Tool:
         input_schema: dict[str, Any] | None = None,
         exclude_args: list[str] | None = None,
         tags: set[str] | None = None,
+        task: bool | str | None = None,
+        input_before_task: bool = False,
     ) -> Tool:
         info = analyze(fn, name, exclude_args)
+        mode = task_mode(task, info.name)
         if output_schema is NotSet:
             out_schema, wrap = output_schema_for(info.return_annotation, info.name, structured_output)
         elif output_schema is None:
@@ -201,6 +218,8 @@ class Tool:
             icons=icons_wire(icons),
             meta=jsonable(meta) if meta else None,
             tags=set(tags or ()),
+            task=mode,
+            task_input_first=bool(input_before_task) and mode is not None,
         )
 
     def to_mcp(self) -> dict[str, Any]:
@@ -218,6 +237,16 @@ class Tool:
             out["icons"] = self.icons
         if self.meta:
             out["_meta"] = self.meta
+        if self.task is not None:
+            out["execution"] = {"taskSupport": self.task}
+        return out
+
+    def to_table(self) -> dict[str, Any]:
+        """The definition the host registers: the Tool plus engine options ("x-fasterapi",
+        stripped by the engine before tools/list)."""
+        out = self.to_mcp()
+        if self.task_input_first:
+            out["x-fasterapi"] = {"taskInputFirst": True}
         return out
 
     # Calling --------------------------------------------------------------------------------

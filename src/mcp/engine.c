@@ -37,6 +37,7 @@
 #include "mcp/jsonrpc.h"
 #include "mcp/schema.h"
 #include "mcp/server_internal.h"
+#include "mcp/tasks.h"
 
 const char *const fa__mcp_versions[] = {"2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05"};
 const size_t fa__mcp_nversions = sizeof fa__mcp_versions / sizeof fa__mcp_versions[0];
@@ -336,10 +337,18 @@ static void do_discover(fa__session_t *s, fa__reply_to_t to, const json_t *id, j
         json_object_set_new(caps, "resources", json_pack("{s:b}", "listChanged", 1));
     if (caps && srv->catalog.completions)
         json_object_set_new(caps, "completions", json_object());
-    if (caps && fa__skills_offered(srv)) /* SEP-2640: declared only when skills exist */
-        json_object_set_new(
-            caps, "extensions",
-            json_pack("{s:o}", FA_MCP_SKILLS_EXTENSION, fa__skills_capability(srv)));
+    /* Extensions (SEP-2133): tasks when a tool can run as one (tasks.c); skills (SEP-2640)
+     * only when skills exist. */
+    int tasks = 0;
+    for (size_t i = 0; i < srv->ntools; i++)
+        tasks |= srv->tools[i]->task_support != FA__TASKS_FORBIDDEN;
+    json_t *ext = caps && (tasks || fa__skills_offered(srv)) ? json_object() : NULL;
+    if (ext && tasks)
+        json_object_set_new(ext, FA_TASKS_EXTENSION, json_object());
+    if (ext && fa__skills_offered(srv))
+        json_object_set_new(ext, FA_MCP_SKILLS_EXTENSION, fa__skills_capability(srv));
+    if (ext)
+        json_object_set_new(caps, "extensions", ext);
     json_t *info = json_pack("{s:s, s:s}", "name", srv->name, "version", srv->version);
     if (info && srv->title)
         json_object_set_new(info, "title", json_string(srv->title));
@@ -359,7 +368,7 @@ static void do_discover(fa__session_t *s, fa__reply_to_t to, const json_t *id, j
 }
 
 /* The modern method table, sorted by name. Removed methods (initialize, ping, logging/setLevel,
- * resources/subscribe, resources/unsubscribe, tasks without the extension) are simply absent:
+ * resources/subscribe, resources/unsubscribe, tasks/list, tasks/result) are simply absent:
  * -32601 (404 on HTTP), as the suite wants. */
 static const method_t modern_methods[] = {
     {"completion/complete", fa__do_complete, 0, NEED_COMPLETIONS},
@@ -373,6 +382,9 @@ static const method_t modern_methods[] = {
     {"skills/get", fa__do_skills_get, 0, NEED_SKILLS},
     {"skills/list", fa__do_skills_list, 0, NEED_SKILLS},
     {"subscriptions/listen", fa__do_listen, 0, NEED_NONE},
+    {"tasks/cancel", fa__do_tasks_cancel, 0, NEED_NONE}, /* extension: tasks.c gates them */
+    {"tasks/get", fa__do_tasks_get, 0, NEED_NONE},
+    {"tasks/update", fa__do_tasks_update, 0, NEED_NONE},
     {"tools/call", fa__do_tools_call, 0, NEED_NONE},
     {"tools/list", fa__do_tools_list, 0, NEED_NONE},
 };

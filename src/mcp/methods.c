@@ -97,8 +97,28 @@ void fa__do_tools_call(fa__session_t *s, fa__reply_to_t to, const json_t *id, js
         json_decref(empty);
         return;
     }
+    int as_task = 0;
+    if (s->req && tool->task_support != FA__TASKS_FORBIDDEN) {
+        /* Tasks extension: only for a request that declares it in its own capabilities
+         * (tasks.md §Capability Negotiation); a task-only tool refuses the others. */
+        int declared = fa__tasks_declared(s->req->caps);
+        if (!declared && tool->task_support == FA__TASKS_REQUIRED) {
+            fa__tasks_reply_required(s, to, id, tool->name);
+            json_decref(empty);
+            return;
+        }
+        /* A tool that asks before its task starts runs its first round synchronously: its
+         * questions go out as input_required, and the retry carrying the answers becomes the
+         * task (tasks.md §Task Creation: MRTR exchanges resolve before CreateTaskResult). */
+        as_task = declared && (!tool->task_input_first || json_object_get(params, "requestState"));
+    }
     if (s->req && fa__mrtr_prepare(s, to, id, params, "tools/call", tool->name, args) != 0) {
         json_decref(empty);
+        return;
+    }
+    if (as_task) {
+        tool->calls++;
+        fa__task_start(s, to, id, tool, empty ? empty : json_incref(args));
         return;
     }
     tool->calls++; /* the registry is the loop's while running */

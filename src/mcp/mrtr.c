@@ -186,6 +186,22 @@ static int key_taken(const fa__mrtr_t *m, const char *key) {
     return 0;
 }
 
+int fa__mrtr_take_answer(fa__mrtr_t *m, fa__outreq_t *r) {
+    if (m->next >= json_array_size(m->answers))
+        return 0;
+    json_t *a = json_array_get(m->answers, m->next);
+    if (strcmp(json_string_value(json_object_get(a, "m")), r->method) == 0) {
+        m->next++;
+        r->cb(r->arg, json_object_get(a, "r"), NULL);
+        fa__outreq_free(r);
+        return 1;
+    }
+    /* The tool asks something else this time: the later answers no longer apply. */
+    while (json_array_size(m->answers) > m->next)
+        json_array_remove(m->answers, json_array_size(m->answers) - 1);
+    return 0;
+}
+
 void fa__mrtr_on_request(fa__session_t *s, fa_call_t *c, fa__outreq_t *r) {
     fa__mrtr_t *m = c->mrtr;
     if (!m) {
@@ -199,18 +215,8 @@ void fa__mrtr_on_request(fa__session_t *s, fa_call_t *c, fa__outreq_t *r) {
         fa__outreq_answer(r, FA_RPC_INTERNAL_ERROR, "The request was already answered");
         return;
     }
-    if (m->next < json_array_size(m->answers)) {
-        json_t *a = json_array_get(m->answers, m->next);
-        if (strcmp(json_string_value(json_object_get(a, "m")), r->method) == 0) {
-            m->next++;
-            r->cb(r->arg, json_object_get(a, "r"), NULL);
-            fa__outreq_free(r);
-            return;
-        }
-        /* The tool asks something else this time: the later answers no longer apply. */
-        while (json_array_size(m->answers) > m->next)
-            json_array_remove(m->answers, json_array_size(m->answers) - 1);
-    }
+    if (fa__mrtr_take_answer(m, r))
+        return;
     const char *cap = fa__needed_capability(r->method);
     if (cap && !json_object_get(c->client_caps, cap)) {
         /* MUST NOT ask what the client did not declare (mrtr.mdx): -32021 for the request. */
@@ -328,6 +334,7 @@ void fa__modern_on_timer(fa_server_t *srv) {
     fa__modern_reap(srv);
     if (srv->gathering)
         fa__modern_arm(srv, srv->gathering->gather_at - now);
+    fa__tasks_on_timer(srv);
 }
 
 int fa__modern_decorate(const fa_server_t *srv, json_t *result) {

@@ -36,6 +36,8 @@ void fa__outreq_answer(fa__outreq_t *r, int code, const char *message) {
 void fa__server_on_request(fa_server_t *srv, fa__outreq_t *r) {
     fa__session_t *s = fa__session_get(srv, r->sref);
     fa_call_t *c = s ? fa__map_get(&s->ids, r->rel_id, r->rel_len) : NULL;
+    if (s && fa__task_on_request(s, c, r))
+        return; /* a task's question: an inputRequest the client answers with tasks/update */
     if (c && c->modern) {
         /* Protocol 2026-07-28: no server-to-client requests; MRTR instead (mrtr.c), which needs
          * nothing from the client now, so it works during a shutdown too. */

@@ -53,6 +53,8 @@ void fa_server_options_init(fa_server_options_t *o) {
     o->max_pending_output = FA_STDIO_MAX_PENDING_OUTPUT;
     o->page_size = FA_MCP_PAGE_SIZE;
     o->shutdown_timeout_ms = FA_SHUTDOWN_TIMEOUT_MS;
+    o->max_tasks = FA_MCP_MAX_TASKS;
+    o->task_ttl_ms = FA_MCP_TASK_TTL_MS;
 }
 
 static char *dup_opt(const char *s, int *failed) {
@@ -80,6 +82,11 @@ int fa_server_new(fa_server_t **out, const fa_server_options_t *opts) {
         o.max_inflight == 0 || o.max_queued == 0 || o.max_pending_output == 0 || o.page_size == 0 ||
         o.workers < 0 || o.max_sessions == 0)
         return FA_EINVAL;
+    /* 0 = the default: callers that filled the struct before these options existed. */
+    if (o.max_tasks == 0)
+        o.max_tasks = FA_MCP_MAX_TASKS;
+    if (o.task_ttl_ms == 0)
+        o.task_ttl_ms = FA_MCP_TASK_TTL_MS;
     o.max_inflight = pow2_at_least(o.max_inflight);
     if (o.max_session_inflight == 0 || o.max_session_inflight > o.max_inflight)
         o.max_session_inflight = o.max_inflight;
@@ -119,6 +126,7 @@ void fa_server_free(fa_server_t *srv) {
     }
     if (srv->endpoint_free)
         srv->endpoint_free(srv->endpoint);
+    fa__tasks_engine_free(srv);
     fa__tools_free(srv);
     fa__catalog_free(srv);
     fa__skills_free(srv);

@@ -138,7 +138,14 @@ typedef struct {
     void *data;
     unsigned flags; /* FA_TOOL_* */
     uint64_t calls; /* tools/call requests started (loop thread; /metrics) */
+    /* Tasks extension (tasks.h): def.execution.taskSupport, and whether the tool's questions
+     * before the task starts go through input_required rounds (def "x-fasterapi".taskInputFirst,
+     * an engine option stripped from the served definition). */
+    int task_support; /* FA__TASKS_FORBIDDEN / _OPTIONAL / _REQUIRED */
+    int task_input_first;
 } fa__tool_t;
+
+enum { FA__TASKS_FORBIDDEN = 0, FA__TASKS_OPTIONAL, FA__TASKS_REQUIRED };
 
 enum { FA__ITEM_CALL = 1, FA__ITEM_NOTIFY = 2, FA__ITEM_REQUEST = 3 };
 
@@ -342,6 +349,7 @@ struct fa_server_s {
     fa__mrtr_t *gathering;     /* calls collecting input requests, oldest first (mrtr.c) */
     fa__mrtr_t *gathering_tail;
     struct fa__mcp_exchange_s *reap; /* finished HTTP exchanges to close (modern.c) */
+    struct fa__taskeng_s *taskeng;   /* the tasks extension (tasks.c), created on first use */
     char *state_key_file;
     int jobs_unwoken;  /* jobs queued this iteration without a wake-up */
     unsigned activity; /* requests read + completion wake-ups: fa_server_run_fds spins on it */
@@ -567,6 +575,33 @@ void fa__listen_broadcast(fa_server_t *srv, unsigned what);
 /* Ends every listen stream of a session with its final result (server shutdown). */
 void fa__listen_end_all(fa__session_t *s);
 void fa__listen_free(fa__session_t *s);
+
+/* ---- tasks.c (loop thread): the tasks extension (tasks.h) ---- */
+/* Whether per-request client capabilities declare the tasks extension. */
+int fa__tasks_declared(const json_t *caps);
+/* Replies -32021 naming the tasks extension as the missing capability. */
+void fa__tasks_reply_required(fa__session_t *s, fa__reply_to_t to, const json_t *id,
+                              const char *what);
+/* Runs a tools/call of the modern request being dispatched as a task and answers it with the
+ * CreateTaskResult (or an error). args stolen; s->req->mrtr (the MRTR answers a retry carried)
+ * is taken. */
+void fa__task_start(fa__session_t *s, fa__reply_to_t to, const json_t *id, fa__tool_t *tool,
+                    json_t *args);
+/* A task's call asked the client something (outreq.c): answer it from the MRTR answers the
+ * task was created with, or make it a pending inputRequest. Takes r. 1 if s is the task
+ * session (r handled), else 0. */
+int fa__task_on_request(fa__session_t *s, fa_call_t *c, fa__outreq_t *r);
+void fa__do_tasks_get(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
+void fa__do_tasks_update(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
+void fa__do_tasks_cancel(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t *params);
+/* The modern timer's work for tasks: forget expired ones, re-arm for the next. */
+void fa__tasks_on_timer(fa_server_t *srv);
+/* fa_server_free: the task table. */
+void fa__tasks_engine_free(fa_server_t *srv);
+
+/* mrtr.c: a retry's answer for this question, if the earlier rounds gave one in the order asked:
+ * r is answered and freed, 1; else 0 (r untouched). */
+int fa__mrtr_take_answer(fa__mrtr_t *m, fa__outreq_t *r);
 
 /* reply.c: an error with data (borrowed, may be NULL). */
 void fa__reply_error_data(fa__session_t *s, fa__reply_to_t to, const json_t *id, int code,

@@ -62,7 +62,10 @@ int fa_server_add_tool(fa_server_t *srv, const fa_tool_def_t *def) {
                json_object_set_new(d, "description", json_string(def->description))) ||
               json_object_set(d, "inputSchema", in) ||
               (out && json_object_set(d, "outputSchema", out)) ||
-              (ann && json_object_set(d, "annotations", ann))))
+              (ann && json_object_set(d, "annotations", ann)) ||
+              (def->task_support &&
+               json_object_set_new(d, "execution",
+                                   json_pack("{s:s}", "taskSupport", def->task_support)))))
         rc = FA_EINVAL; /* json_string refuses text that is not UTF-8 */
     else if (d)
         rc = fa__server_add_tool_json(srv, d, def->cb, def->data);
@@ -73,6 +76,22 @@ int fa_server_add_tool(fa_server_t *srv, const fa_tool_def_t *def) {
     json_decref(out);
     json_decref(ann);
     return rc;
+}
+
+/* execution.taskSupport (the 2025-11-25 Tool schema's spelling, kept by the tasks extension):
+ * absent = forbidden. Returns FA__TASKS_* or -1 for a value the schema does not allow. */
+static int task_support(const json_t *def) {
+    const json_t *ts = json_object_get(json_object_get(def, "execution"), "taskSupport");
+    const char *v = json_string_value(ts);
+    if (!ts)
+        return FA__TASKS_FORBIDDEN;
+    if (v && strcmp(v, "forbidden") == 0)
+        return FA__TASKS_FORBIDDEN;
+    if (v && strcmp(v, "optional") == 0)
+        return FA__TASKS_OPTIONAL;
+    if (v && strcmp(v, "required") == 0)
+        return FA__TASKS_REQUIRED;
+    return -1;
 }
 
 int fa__server_add_tool_json(fa_server_t *srv, const json_t *def, fa_tool_cb cb, void *data) {
@@ -94,11 +113,23 @@ int fa__server_add_tool_json(fa_server_t *srv, const json_t *def, fa_tool_cb cb,
         FA_ERROR("tool %s: outputSchema rejected: %s", name, why);
         return FA_ESCHEMA;
     }
+    int tasks = task_support(def);
+    if (tasks < 0) {
+        FA_ERROR("tool %s: execution.taskSupport must be \"forbidden\", \"optional\" or "
+                 "\"required\"",
+                 name);
+        return FA_EINVAL;
+    }
     fa__tool_t *t = calloc(1, sizeof *t);
     json_t *d = json_deep_copy(def);
     int rc = FA_ENOMEM;
     if (!t || !d || !(t->name = strdup(name)))
         goto fail;
+    t->task_support = tasks;
+    /* Engine options ride in "x-fasterapi" and are not part of the served Tool. */
+    t->task_input_first =
+        json_is_true(json_object_get(json_object_get(d, "x-fasterapi"), "taskInputFirst"));
+    json_object_del(d, "x-fasterapi");
     if (srv->ntools == srv->tools_cap) {
         size_t cap = srv->tools_cap ? srv->tools_cap * 2 : 16;
         fa__tool_t **tools = realloc(srv->tools, cap * sizeof *tools);

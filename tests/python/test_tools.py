@@ -479,6 +479,45 @@ class Registration(unittest.TestCase):
         self.assertEqual(call_tool(mcp, "double", {"a": 4})["structuredContent"], {"result": 8})
 
 
+class TaskSupport(unittest.TestCase):
+    """@mcp.tool(task=...): the tasks extension's execution.taskSupport, and the engine option
+    input_before_task, which rides in "x-fasterapi" (the engine strips it from tools/list)."""
+
+    def test_spellings(self) -> None:
+        mcp = FastMCP("t")
+        for name, task in (("a", True), ("b", "optional"), ("c", "required"), ("d", False),
+                           ("e", None), ("f", "forbidden")):
+            mcp.tool(name=name, task=task)(lambda: "x")
+        tools = {t["name"]: t for t in mcp.export()["tools"]}
+        self.assertEqual(tools["a"]["execution"], {"taskSupport": "optional"})
+        self.assertEqual(tools["b"]["execution"], {"taskSupport": "optional"})
+        self.assertEqual(tools["c"]["execution"], {"taskSupport": "required"})
+        for name in "def":
+            self.assertNotIn("execution", tools[name])
+            self.assertNotIn("x-fasterapi", tools[name])
+
+    def test_input_before_task(self) -> None:
+        mcp = FastMCP("t")
+
+        @mcp.tool(task="required", input_before_task=True)
+        def asks() -> str:
+            return "x"
+
+        @mcp.tool(input_before_task=True)  # meaningless without task: dropped
+        def plain() -> str:
+            return "x"
+
+        tools = {t["name"]: t for t in mcp.export()["tools"]}
+        self.assertEqual(tools["asks"]["x-fasterapi"], {"taskInputFirst": True})
+        self.assertNotIn("x-fasterapi", tools["plain"])
+        self.assertNotIn("x-fasterapi", mcp._tools["asks"].to_mcp())
+
+    def test_bad_value(self) -> None:
+        mcp = FastMCP("t")
+        with self.assertRaises(InvalidSignature):
+            mcp.tool(name="bad", task="sometimes")(lambda: "x")
+
+
 class MediaHelpers(unittest.TestCase):
     def test_paths_and_mime_types(self) -> None:
         with tempfile.TemporaryDirectory() as d:
