@@ -46,6 +46,10 @@
 /* SSE `retry` sent in the priming event: how long a client waits before resuming a stream the
  * server closed (SEP-1699). One second: quick to resume, no reconnect storm. */
 #define FA_MCP_HTTP_RETRY_MS 1000
+/* An SSE stream silent this long gets a comment line (": keep-alive"), so nginx's default
+ * proxy_read_timeout (60 s) and clients with read timeouts do not cut a stream that waits for a
+ * slow tool or for the next notification. */
+#define FA_MCP_HTTP_KEEPALIVE_MS 15000u
 /* Replay buffer of one SSE stream (events kept for Last-Event-ID): bytes and events. A stream
  * answers one request, so this holds its progress and log traffic many times over. */
 #define FA_MCP_HTTP_REPLAY_BYTES (1024u * 1024u)
@@ -70,6 +74,7 @@ typedef struct {
     uint64_t session_idle_ms; /* default FA_MCP_HTTP_SESSION_IDLE_MS */
     size_t max_body;          /* bytes per POST body; default: the MCP server's max_message */
     long retry_ms;            /* default FA_MCP_HTTP_RETRY_MS */
+    uint32_t keepalive_ms;    /* default FA_MCP_HTTP_KEEPALIVE_MS */
     size_t replay_bytes, replay_events; /* per stream; defaults above */
     /* Several instances behind one proxy: every session id this endpoint mints starts with
      * "<node_id>." so the proxy can send a session's later requests to the instance that holds

@@ -10,7 +10,7 @@
 #include <string.h>
 
 enum { ON_SERVER, ON_HTTP, ON_MCP_HTTP };
-enum { T_SIZE, T_U64, T_UNSIGNED, T_INT, T_LONG };
+enum { T_SIZE, T_U64, T_U32, T_UNSIGNED, T_INT, T_LONG };
 
 typedef struct {
     const char *name;
@@ -69,6 +69,8 @@ static const limit_t limits[] = {
      1 << 20, "SSE events kept per stream for Last-Event-ID"},
     {"sse-retry-ms", ON_MCP_HTTP, T_LONG, offsetof(fa_mcp_http_options_t, retry_ms), 1, DAY_MS,
      "the SSE retry delay sent to clients"},
+    {"sse-keepalive-ms", ON_MCP_HTTP, T_U32, offsetof(fa_mcp_http_options_t, keepalive_ms), 10,
+     DAY_MS, "silence on an MCP SSE stream before a keep-alive comment"},
 };
 #define NLIMITS (sizeof limits / sizeof limits[0])
 
@@ -111,6 +113,9 @@ static void apply(int on, void *base) {
             break;
         case T_U64:
             *(uint64_t *)(void *)p = (uint64_t)v;
+            break;
+        case T_U32:
+            *(uint32_t *)(void *)p = (uint32_t)v;
             break;
         case T_UNSIGNED:
             *(unsigned *)(void *)p = (unsigned)v;

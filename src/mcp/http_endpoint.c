@@ -166,6 +166,7 @@ struct fa__mcp_http_s {
     uint64_t idle_ms;
     size_t max_body;
     long retry_ms;
+    uint32_t keepalive_ms; /* SSE comment after this much silence on a stream */
     size_t replay_bytes, replay_events;
     hsess_t *sessions;
     fa__map_t by_id;                        /* session id -> hsess_t */
@@ -240,6 +241,10 @@ static void link_unref(xlink_t *x) {
         free(x);
 }
 
+/* Every stream of the endpoint is SSE: a comment line keeps an idle one open through proxies
+ * (nginx's proxy_read_timeout, 60 s by default) and clients with read timeouts. */
+#define SSE_KEEPALIVE ": keep-alive\n\n"
+
 /* ---- the connection's end (its loop's thread) ---- */
 
 /* The held request's connection died (or the server ends it at shutdown): tell the engine. */
@@ -269,7 +274,8 @@ static void proxy_msg(fa__http_loop_t *loop, fa__http_conn_t *conn, fa__http_msg
             break;
         case X_STREAM:
             /* On failure the connection is closed and proxy_closed has run. */
-            fa__http_held_stream(h, msg->status, msg->ctype, msg->hdrs);
+            if (fa__http_held_stream(h, msg->status, msg->ctype, msg->hdrs) == 0)
+                fa__http_stream_keepalive(h, x->ep->keepalive_ms, SSE_KEEPALIVE);
             break;
         case X_DATA:
             fa__http_stream_write(h, msg->body, msg->len);
@@ -383,11 +389,14 @@ static void hc_respond(hconn_t *c, int status, const char *ctype, const char *hd
 
 /* The held request becomes a streaming response. 0, or an error (c is then detached: the
  * connection is gone or closing and its close callback ran or will not come). */
-static int hc_stream(hconn_t *c, int status, const char *ctype, const char *hdrs) {
+static int hc_stream(hconn_t *c, const fa__mcp_http_t *ep, int status, const char *ctype,
+                     const char *hdrs) {
     if (c->h) {
         int rc = fa__http_held_stream(c->h, status, ctype, hdrs);
         if (rc)
             c->h = NULL;
+        else
+            fa__http_stream_keepalive(c->h, ep->keepalive_ms, SSE_KEEPALIVE);
         return rc;
     }
     if (c->x) {
@@ -466,17 +475,19 @@ static hconn_t in_hold(hin_t *in, fa__http_stream_close_cb on_close, void *ctx) 
 }
 
 /* Starts an SSE response whose client's EOF means it left. Detached on failure. */
-static hconn_t in_stream(hin_t *in, int status, const char *ctype, const char *hdrs,
-                         fa__http_stream_close_cb on_close, void *ctx) {
+static hconn_t in_stream(hin_t *in, const fa__mcp_http_t *ep, int status, const char *ctype,
+                         const char *hdrs, fa__http_stream_close_cb on_close, void *ctx) {
     hconn_t c = {NULL, NULL};
     if (in->req) {
         c.h = fa__http_stream_start(in->req, status, ctype, hdrs, on_close, ctx);
-        if (c.h)
+        if (c.h) {
             fa__http_stream_close_on_eof(c.h);
+            fa__http_stream_keepalive(c.h, ep->keepalive_ms, SSE_KEEPALIVE);
+        }
         return c;
     }
     c = in_hold(in, on_close, ctx);
-    hc_stream(&c, status, ctype, hdrs);
+    hc_stream(&c, ep, status, ctype, hdrs);
     return c;
 }
 
@@ -817,7 +828,7 @@ static int stream_to_sse(hstream_t *st) {
     snprintf(hdrs, sizeof hdrs, sse_headers_fmt, hs->id);
     st->mode = M_SSE; /* first: a close callback during the head must only detach */
     if (hc_live(&st->http))
-        hc_stream(&st->http, 200, "text/event-stream", hdrs);
+        hc_stream(&st->http, st->hs->ep, 200, "text/event-stream", hdrs);
     return primes(hs) ? stream_event(st, "", 0, hs->ep->retry_ms) : 0;
 }
 
@@ -1302,6 +1313,7 @@ typedef struct {
     hconn_t http;          /* held, then a stream once an event went out; detached once finished */
     fa__mcp_exchange_t *x; /* set once fa__mcp_modern_handle returned with the exchange open */
     int streaming, in_call, done;
+    const fa__mcp_http_t *ep;
 } modern_ctx_t;
 
 static void modern_sse_event(modern_ctx_t *m, const char *json, size_t len) {
@@ -1317,7 +1329,7 @@ static void modern_emit(void *ctx, fa__emit_t kind, int status, const char *json
         return;
     if (kind == FA__EMIT_EVENT || (kind == FA__EMIT_END && m->streaming)) {
         if (!m->streaming) {
-            if (hc_stream(&m->http, 200, "text/event-stream",
+            if (hc_stream(&m->http, m->ep, 200, "text/event-stream",
                           "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n") != 0)
                 return; /* the connection is gone; the stream close callback follows */
             m->streaming = 1;
@@ -1359,8 +1371,10 @@ static const fa__mcp_modern_ops_t modern_ops = {modern_emit};
 static void modern_post(fa__mcp_http_t *ep, hin_t *in) {
     fa__mcp_headers_t hdrs = {in->version, in->mcp_method, in->mcp_name, in->params, in->nparams};
     modern_ctx_t *m = calloc(1, sizeof *m);
-    if (m)
+    if (m) {
+        m->ep = ep;
         m->http = in_hold(in, modern_closed, m);
+    }
     if (!m || !hc_live(&m->http)) {
         free(m);
         in_error(in, 500, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
@@ -1445,7 +1459,7 @@ static void attach_get(fa__mcp_http_t *ep, hin_t *in, hstream_t *st, const char 
     stream_end_http(st); /* an older connection for the same stream is replaced */
     char hdrs[200];
     snprintf(hdrs, sizeof hdrs, sse_headers_fmt, hs->id);
-    st->http = in_stream(in, 200, "text/event-stream", hdrs, on_stream_close, st);
+    st->http = in_stream(in, ep, 200, "text/event-stream", hdrs, on_stream_close, st);
     if (!hc_live(&st->http))
         return;
     if (!st->primed) {
@@ -1528,7 +1542,7 @@ static void engine_sse(fa__mcp_http_t *ep, hin_t *in) {
     hs->legacy = st;
     st->mode = M_SSE;
     st->http =
-        in_stream(in, 200, "text/event-stream",
+        in_stream(in, ep, 200, "text/event-stream",
                   "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n", on_stream_close, st);
     if (!hc_live(&st->http)) {
         hsess_end(hs, "could not open its stream");
@@ -2071,6 +2085,7 @@ int fa_mcp_http_mount(fa_server_t *mcp, fa_http_server_t *http, const fa_mcp_htt
     ep->idle_ms = o->session_idle_ms ? o->session_idle_ms : FA_MCP_HTTP_SESSION_IDLE_MS;
     ep->max_body = o->max_body ? o->max_body : mcp->opts.max_message;
     ep->retry_ms = o->retry_ms > 0 ? o->retry_ms : FA_MCP_HTTP_RETRY_MS;
+    ep->keepalive_ms = o->keepalive_ms ? o->keepalive_ms : FA_MCP_HTTP_KEEPALIVE_MS;
     ep->replay_bytes = o->replay_bytes ? o->replay_bytes : FA_MCP_HTTP_REPLAY_BYTES;
     ep->replay_events = o->replay_events ? o->replay_events : FA_MCP_HTTP_REPLAY_EVENTS;
     ep->path = dupstr(path);

@@ -287,6 +287,7 @@ void fa__http_req_release(fa__http_loop_t *loop, fa_http_req_t *r) {
     r->conn = NULL;
     r->deferred = r->streaming = r->answered = r->answered_by_reply = r->held = 0;
     r->close_on_eof = 0;
+    r->ka_ms = 0;
     r->stream_close = NULL;
     if (loop->req_pool_len >= 64 || loop->stopping) {
         req_free(r);
@@ -1255,8 +1256,18 @@ static void timer_cb(uv_timer_t *t) {
         return;
     }
     if (p) {
-        /* A stream (or a deferred request already answered): no deadline of ours. */
-        arm_timer(c, now + o->keepalive_timeout_ms);
+        /* A stream (or a deferred request already answered): no deadline of ours, only the
+         * stream's keep-alive bytes when it has been silent (fa__http_stream_keepalive). */
+        uint64_t next = now + o->keepalive_timeout_ms;
+        if (p->streaming && !p->answered && !p->held && p->ka_ms) {
+            if (now >= p->ka_last + p->ka_ms &&
+                fa__http_stream_write((fa__http_stream_t *)p, p->ka_text, strlen(p->ka_text)))
+                p->ka_ms = 0; /* cannot write: the connection is going away */
+            if (p->ka_ms && p->ka_last + p->ka_ms < next)
+                next = p->ka_last + p->ka_ms;
+        }
+        if (!c->closing)
+            arm_timer(c, next);
         return;
     }
     if (c->state == C_PROTO) {
@@ -1754,9 +1765,21 @@ int fa__http_stream_write(fa__http_stream_t *s, const void *data, size_t len) {
     }
     if (rc)
         return rc;
+    req->ka_last = uv_now(c->loop->uv);
     if (!c->in_callbacks)
         fa__http_conn_flush(c);
     return 0;
+}
+
+void fa__http_stream_keepalive(fa__http_stream_t *s, uint32_t every_ms, const char *text) {
+    fa_http_req_t *req = (fa_http_req_t *)s;
+    fa__http_conn_t *c = req->conn;
+    if (!c || c->closing || !req->streaming || req->answered || !every_ms || !text)
+        return;
+    req->ka_ms = every_ms;
+    req->ka_text = text;
+    req->ka_last = uv_now(c->loop->uv);
+    arm_timer(c, req->ka_last + every_ms);
 }
 
 void fa__http_stream_end(fa__http_stream_t *s) {

@@ -153,6 +153,10 @@ int fa__http_stream_write(fa__http_stream_t *s, const void *data, size_t len);
 /* Ends the body; the stream object is released. */
 void fa__http_stream_end(fa__http_stream_t *s);
 fa__http_conn_t *fa__http_stream_conn(fa__http_stream_t *s);
+/* Writes `text` (static, e.g. ": keep-alive\n\n" for SSE) whenever the stream has been silent
+ * for every_ms, so proxies and clients with read timeouts keep an idle stream open. The
+ * connection's loop thread, after the stream's head (stream_start or held_stream). */
+void fa__http_stream_keepalive(fa__http_stream_t *s, uint32_t every_ms, const char *text);
 
 /* A NUL-terminated copy of s[0..n) in the request's arena, valid as long as the request view;
  * NULL on out of memory. Handler thread. */
@@ -244,9 +248,12 @@ struct fa_http_req_s {
     int answered_by_reply; /* deferred: the responding thread's answer arrived (it let go) */
     int deferred;
     int streaming;
-    int held;         /* streaming, but no head sent yet (fa__http_hold) */
-    int close_on_eof; /* the client's EOF means it left (held, fa__http_stream_close_on_eof) */
-    int status;       /* the status sent (metrics, logs) */
+    int held;            /* streaming, but no head sent yet (fa__http_hold) */
+    int close_on_eof;    /* the client's EOF means it left (held, fa__http_stream_close_on_eof) */
+    uint32_t ka_ms;      /* fa__http_stream_keepalive: idle interval, 0 = off */
+    uint64_t ka_last;    /* uv_now of the stream's last write */
+    const char *ka_text; /* static bytes written when idle */
+    int status;          /* the status sent (metrics, logs) */
     int keep_alive;
     int is_head;
     char *copy;         /* deferred: the head/body/params copied out of the read buffer */

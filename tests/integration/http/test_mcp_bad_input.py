@@ -34,6 +34,7 @@ FASTERAPI = os.environ.get("FASTERAPI") or os.path.join(ROOT, "build", "dev", "f
 MAX_MESSAGE = 4096  # --limit max-message: the endpoint's JSON-RPC 413 below 2x, HTTP's above
 MAX_SESSIONS = 4
 SLOW_MS = 400  # header and body timeouts
+KEEPALIVE_MS = 200  # --limit sse-keepalive-ms
 ANSWER_S = 5.0  # bounds a server that misbehaves; loopback answers take milliseconds
 LEGACY = "2025-11-25"
 MODERN = "2026-07-28"
@@ -47,6 +48,7 @@ class Server:
             [FASTERAPI, "run", APP, "--http", "127.0.0.1:0", "--workers", "1",
              "--limit", "max-message=%d" % MAX_MESSAGE, "--limit", "max-sessions=%d" % MAX_SESSIONS,
              "--limit", "header-timeout-ms=%d" % SLOW_MS, "--limit", "body-timeout-ms=%d" % SLOW_MS,
+             "--limit", "sse-keepalive-ms=%d" % KEEPALIVE_MS,
              "--log-level", "warn"],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30
@@ -405,6 +407,37 @@ class McpBadInput(unittest.TestCase):
         self.assertEqual(results[0]["result"]["content"][0]["text"], "hello Ada (accept)")
         self.assert_serves(sid)
         self.delete(sid)
+
+    def test_idle_streams_get_keepalive_comments(self):
+        """A silent SSE stream (the session's GET stream; a POST whose tool is busy) gets a
+        comment line every sse-keepalive-ms, so proxies with read timeouts keep it open."""
+        sid = self.initialize()
+        c = self.conn()
+        c.request("GET", "/mcp", headers={"Accept": "text/event-stream", "Mcp-Session-Id": sid,
+                                          "MCP-Protocol-Version": LEGACY})
+        r = c.getresponse()
+        self.assertEqual((r.status, r.getheader("Content-Type")), (200, "text/event-stream"))
+        started = time.monotonic()
+        comments = 0
+        while time.monotonic() - started < 1.2:
+            line = r.readline().decode()
+            self.assertTrue(line, "the GET stream ended")
+            comments += line.startswith(": keep-alive")
+        c.close()
+        self.assertGreaterEqual(comments, 3, "keep-alive comments in 1.2 s of silence")
+        # A POST answered by SSE (progress first), then silent while the tool sleeps.
+        c = self.conn()
+        c.request("POST", "/mcp", json.dumps({
+            "jsonrpc": "2.0", "id": "p", "method": "tools/call",
+            "params": {"name": "nap_with_progress", "arguments": {"seconds": 1.0},
+                       "_meta": {"progressToken": "t"}}}), headers(sid))
+        r = c.getresponse()
+        self.assertEqual(r.getheader("Content-Type"), "text/event-stream")
+        body = r.read().decode()
+        c.close()
+        self.assertGreaterEqual(body.count(": keep-alive"), 2, body)
+        results = [m for m in sse_messages(body) if m.get("id") == "p"]
+        self.assertEqual(results[0]["result"]["content"][0]["text"], "napped 1.0")
 
     def test_tampered_request_state(self):
         h = {"Mcp-Method": "tools/call", "Mcp-Name": "ask_name"}

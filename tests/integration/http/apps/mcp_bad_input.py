@@ -37,3 +37,11 @@ async def ask_name(ctx: Context) -> str:
     """Asks the user's name (elicitation)."""
     result = await ctx.elicit("Your name?", response_type=str)
     return f"hello {getattr(result, 'data', None)} ({result.action})"
+
+
+@mcp.tool()
+async def nap_with_progress(seconds: float, ctx: Context) -> str:
+    """Reports progress once, then sleeps (its SSE stream is silent meanwhile)."""
+    await ctx.report_progress(0, 1)
+    await asyncio.sleep(seconds)
+    return f"napped {seconds}"
