@@ -139,7 +139,9 @@ static struct fa__taskeng_s *engine(fa_server_t *srv) {
         srv->taskeng = e;
     }
     struct fa__taskeng_s *e = srv->taskeng;
-    if (!e->s && fa__session_open(srv, &task_ops, e, &e->s) == 0)
+    /* In the stateless exchanges' budget, not the 2025 sessions': a server limited to one
+     * client session keeps it. */
+    if (!e->s && fa__session_open_exchange(srv, &task_ops, e, &e->s) == 0)
         e->s->era = FA__ERA_MODERN;
     return e->s ? e : NULL;
 }
