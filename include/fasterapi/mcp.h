@@ -282,8 +282,9 @@ FA_EXTERN int fa_server_notify_changed(fa_server_t *srv, unsigned what);
 
 /* Sends notifications/resources/updated {uri} to every session whose client subscribed to `uri`
  * (resources/subscribe, 2025 era), on its standalone stream (Streamable HTTP: the GET stream,
- * kept in its replay ring until the client opens one), e.g. when a file or a row behind a
- * resource changed. Sessions that did not subscribe get nothing. Any thread, any time while
+ * kept in its replay ring until the client opens one), and on every 2026-07-28
+ * subscriptions/listen stream that named it in resourceSubscriptions, e.g. when a file or a row
+ * behind a resource changed. Clients that did not subscribe get nothing. Any thread, any time while
  * running (fa_call_notify sends to the calling session only). Returns 0, FA_EINVAL (uri NULL),
  * FA_ESTATE (not running) or FA_ENOMEM. */
 FA_EXTERN int fa_server_notify_resource_updated(fa_server_t *srv, const char *uri);

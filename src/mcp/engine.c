@@ -333,8 +333,9 @@ static void do_discover(fa__session_t *s, fa__reply_to_t to, const json_t *id, j
     json_t *caps = json_pack("{s:{}, s:{s:b}}", "logging", "tools", "listChanged", 1);
     if (caps && fa__catalog_has_prompts(srv))
         json_object_set_new(caps, "prompts", json_pack("{s:b}", "listChanged", 1));
-    if (caps && fa__catalog_has_resources(srv))
-        json_object_set_new(caps, "resources", json_pack("{s:b}", "listChanged", 1));
+    if (caps && fa__catalog_has_resources(srv)) /* subscribe: listen's resourceSubscriptions */
+        json_object_set_new(caps, "resources",
+                            json_pack("{s:b, s:b}", "listChanged", 1, "subscribe", 1));
     if (caps && srv->catalog.completions)
         json_object_set_new(caps, "completions", json_object());
     /* Extensions (SEP-2133): tasks when a tool can run as one (tasks.c); skills (SEP-2640)

@@ -9,8 +9,9 @@
  * request's id. The stream ends when the client cancels it (notifications/cancelled on stdio,
  * closing the SSE stream on HTTP: then nothing more is sent) or when the server shuts down (then
  * the final result {resultType:"complete", _meta:{subscriptionId}} goes out, the spec's graceful
- * end). resourceSubscriptions are not honoured: this server does not declare resources.subscribe
- * (the acknowledgement says so by leaving them out). Loop thread only.
+ * end). resourceSubscriptions (URIs) are honoured when the server has resources: a change
+ * announced with fa_server_notify_resource_updated reaches the streams that named its uri as
+ * notifications/resources/updated {uri}. Loop thread only.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,7 @@ struct fa__listen_s {
     char *id_text; /* the listen request's id as JSON text */
     size_t id_len;
     unsigned what; /* FA_MCP_CHANGED_* honoured */
+    json_t *uris;  /* {uri: true} of resourceSubscriptions honoured, or NULL */
 };
 
 static const struct {
@@ -41,9 +43,9 @@ static const struct {
 };
 #define NKINDS (sizeof kinds / sizeof kinds[0])
 
-/* Writes {"jsonrpc":"2.0","method":m,"params":{[extra,]"_meta":{subscriptionId:id}}}. */
+/* Writes {"jsonrpc":"2.0","method":m,"params":{[key:value,]"_meta":{subscriptionId:id}}}. */
 static void send_tagged(fa__session_t *s, const struct fa__listen_s *l, const char *method,
-                        const json_t *extra_key_value_obj) {
+                        const char *key, const json_t *value) {
     const fa__out_info_t info = {FA__OUT_NOTIFY, l->id_text, l->id_len};
     fa__buf_t *out = s->ops->out(s, &info);
     size_t mark = out->len;
@@ -52,9 +54,9 @@ static void send_tagged(fa__session_t *s, const struct fa__listen_s *l, const ch
         rc = fa__json_write_string(out, method, strlen(method));
     if (rc == 0)
         rc = fa__buf_append_str(out, ",\"params\":{");
-    if (rc == 0 && extra_key_value_obj)
-        rc = fa__buf_append_str(out, "\"notifications\":") ||
-                     fa__json_write(out, extra_key_value_obj) || fa__buf_putc(out, ',')
+    if (rc == 0 && key)
+        rc = fa__json_write_string(out, key, strlen(key)) || fa__buf_putc(out, ':') ||
+                     fa__json_write(out, value) || fa__buf_putc(out, ',')
                  ? FA_ENOMEM
                  : 0;
     if (rc == 0)
@@ -110,10 +112,34 @@ void fa__do_listen(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t
         what |= kinds[i].bit;
         json_object_set_new(ack, kinds[i].param, json_true());
     }
+    json_t *uris = NULL;
+    const json_t *asked = json_object_get(want, "resourceSubscriptions");
+    if (asked && !json_is_array(asked)) {
+        json_decref(ack);
+        fa__buf_free(&idb);
+        fa__reply_error(s, to, id, FA_RPC_INVALID_PARAMS,
+                        "Invalid params: resourceSubscriptions must be an array of URIs");
+        return;
+    }
+    if (ack && json_array_size(asked) && fa__catalog_has_resources(s->srv)) {
+        json_t *honoured = json_array();
+        uris = json_object();
+        size_t i;
+        json_t *u;
+        json_array_foreach ((json_t *)(uintptr_t)asked, i, u) {
+            if (!json_is_string(u) || json_object_size(uris) >= FA_MCP_MAX_SUBSCRIPTIONS)
+                continue; /* not a URI, or past the per-stream cap: left out of the ack */
+            if (honoured && uris && !json_object_get(uris, json_string_value(u)) &&
+                json_object_set_new(uris, json_string_value(u), json_true()) == 0)
+                json_array_append(honoured, u);
+        }
+        json_object_set_new(ack, "resourceSubscriptions", honoured);
+    }
     struct fa__listen_s *grown =
         ack ? realloc(s->listens, (s->nlistens + 1) * sizeof *grown) : NULL;
     if (!grown) {
         json_decref(ack);
+        json_decref(uris);
         fa__buf_free(&idb);
         fa__reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
         return;
@@ -123,19 +149,22 @@ void fa__do_listen(fa__session_t *s, fa__reply_to_t to, const json_t *id, json_t
     l->id_len = idb.len;
     l->id_text = fa__buf_detach(&idb, NULL);
     l->what = what;
+    l->uris = uris;
     if (!l->id_text) {
         s->nlistens--;
+        json_decref(uris);
         json_decref(ack);
         fa__reply_error(s, to, id, FA_RPC_INTERNAL_ERROR, "Internal error: out of memory");
         return;
     }
-    send_tagged(s, l, "notifications/subscriptions/acknowledged", ack);
+    send_tagged(s, l, "notifications/subscriptions/acknowledged", "notifications", ack);
     json_decref(ack);
     fa__reply_none(s, to);
 }
 
 static void drop(fa__session_t *s, size_t i) {
     free(s->listens[i].id_text);
+    json_decref(s->listens[i].uris);
     s->listens[i] = s->listens[--s->nlistens];
 }
 
@@ -155,8 +184,20 @@ void fa__listen_broadcast(fa_server_t *srv, unsigned what) {
         for (size_t j = 0; s && j < s->nlistens; j++)
             for (size_t k = 0; k < NKINDS; k++)
                 if (what & s->listens[j].what & kinds[k].bit)
-                    send_tagged(s, &s->listens[j], kinds[k].method, NULL);
+                    send_tagged(s, &s->listens[j], kinds[k].method, NULL, NULL);
     }
+}
+
+void fa__listen_resource_updated(fa__session_t *s, const char *uri) {
+    json_t *u = NULL;
+    for (size_t j = 0; j < s->nlistens; j++) {
+        if (!json_object_get(s->listens[j].uris, uri))
+            continue;
+        if (!u && !(u = json_string(uri)))
+            return;
+        send_tagged(s, &s->listens[j], "notifications/resources/updated", "uri", u);
+    }
+    json_decref(u);
 }
 
 void fa__listen_end_all(fa__session_t *s) {

@@ -291,6 +291,8 @@ static void deliver(fa_server_t *srv, void *item) {
 static void fan_out(fa_server_t *srv, fa__notify_t *n) {
     for (uint32_t i = 0; i < srv->nslots; i++) {
         fa__session_t *s = srv->slots[i].s;
+        if (s && s->nlistens) /* 2026-07-28: listen streams with resourceSubscriptions */
+            fa__listen_resource_updated(s, n->sub_uri);
         if (!s || !json_object_get(s->subscriptions, n->sub_uri))
             continue;
         fa__notify_t *c = calloc(1, sizeof *c);

@@ -573,6 +573,8 @@ int fa__listen_cancel(fa__session_t *s, const char *id_text, size_t id_len);
 /* Sends the list_changed notifications in `what` to every matching stream. */
 void fa__listen_broadcast(fa_server_t *srv, unsigned what);
 /* Ends every listen stream of a session with its final result (server shutdown). */
+/* notifications/resources/updated {uri} on the session's listen streams that named uri. */
+void fa__listen_resource_updated(fa__session_t *s, const char *uri);
 void fa__listen_end_all(fa__session_t *s);
 void fa__listen_free(fa__session_t *s);
 

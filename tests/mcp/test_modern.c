@@ -132,6 +132,11 @@ static void setup(void) {
     };
     for (size_t i = 0; i < sizeof defs / sizeof defs[0]; i++)
         ck_assert_int_eq(fa_server_add_tool(srv, &defs[i]), 0);
+    static const fa__ops_t no_ops = {0};
+    ck_assert_int_eq(
+        fa__server_set_catalog(srv, json_pack("[{s:s, s:s}]", "uri", "memo://one", "name", "one"),
+                               NULL, NULL, 0, &no_ops),
+        0);
     ck_assert_int_eq(fa_server_start(srv, &loop), 0);
     lines = json_array();
     ck_assert_int_eq(fa__session_open(srv, &cap_ops, NULL, &cap), 0);
@@ -472,6 +477,42 @@ START_TEST(test_http_exchange) {
     }
     ck_assert_uint_eq(json_array_size(k.events), 2); /* nothing after the client left */
     json_decref(k.events);
+
+    /* resourceSubscriptions: the URIs (strings only) are acknowledged, and a change announced
+     * for one of them reaches the stream, tagged; other URIs do not. */
+    sink_t r = {json_array(), 0};
+    fa__mcp_exchange_t *rx = post(
+        &r,
+        "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"subscriptions/listen\",\"params\":{"
+        "\"notifications\":{\"resourceSubscriptions\":[\"memo://one\",7,\"memo://x\"]}," META_CAPS(
+            "{}") "}}",
+        &lh);
+    ck_assert_ptr_nonnull(rx);
+    json_t *ackn = json_object_get(json_object_get(ev_msg(&r, 0), "params"), "notifications");
+    ck_assert_uint_eq(json_array_size(json_object_get(ackn, "resourceSubscriptions")), 2);
+    ck_assert_int_eq(fa_server_notify_resource_updated(srv, "memo://elsewhere"), 0);
+    ck_assert_int_eq(fa_server_notify_resource_updated(srv, "memo://one"), 0);
+    start = uv_hrtime();
+    while (json_array_size(r.events) < 2 && uv_hrtime() - start < 5000000000ull) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        uv_sleep(1);
+    }
+    json_t *upd = ev_msg(&r, 1);
+    ck_assert_str_eq(json_string_value(json_object_get(upd, "method")),
+                     "notifications/resources/updated");
+    json_t *up = json_object_get(upd, "params");
+    ck_assert_str_eq(json_string_value(json_object_get(up, "uri")), "memo://one");
+    ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(up, "_meta"),
+                                                        "io.modelcontextprotocol/subscriptionId")),
+                     11);
+    for (int i = 0; i < 5; i++) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        uv_sleep(1);
+    }
+    ck_assert_uint_eq(json_array_size(r.events), 2); /* memo://elsewhere reached nobody */
+    fa__mcp_modern_abort(rx);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    json_decref(r.events);
 
     /* A listen stream still open at shutdown ends with its final result. */
     static sink_t last;
