@@ -480,7 +480,7 @@ START_TEST(test_http_exchange) {
 
     /* resourceSubscriptions: the URIs (strings only) are acknowledged, and a change announced
      * for one of them reaches the stream, tagged; other URIs do not. */
-    sink_t r = {json_array(), 0};
+    sink_t r = {NULL, 0}; /* post() gives it its event list */
     fa__mcp_exchange_t *rx = post(
         &r,
         "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"subscriptions/listen\",\"params\":{"
