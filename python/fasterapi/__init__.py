@@ -45,6 +45,26 @@ from .resources import (
 from .schema import Field
 from .server import FastMCP
 from .tools import Tool
+from .web import (
+    URL,
+    APIRouter,
+    App,
+    Body,
+    Cookie,
+    Depends,
+    FastAPI,
+    Header,
+    HTMLResponse,
+    HTTPException,
+    JSONResponse,
+    Path,
+    PlainTextResponse,
+    Query,
+    RedirectResponse,
+    Request,
+    RequestValidationError,
+    Response,
+)
 from .types import (
     Annotations,
     AudioContent,
@@ -80,4 +100,7 @@ __all__ = [
     "PromptMessage", "PromptReference", "ReadResourceContents", "ResourceLink",
     "ResourceTemplateReference", "SamplingMessage", "TextContent", "TextResourceContents",
     "ToolAnnotations",
+    "App", "FastAPI", "APIRouter", "Request", "Response", "JSONResponse", "PlainTextResponse",
+    "HTMLResponse", "RedirectResponse", "HTTPException", "RequestValidationError", "Depends",
+    "Query", "Path", "Header", "Cookie", "Body", "URL",
 ]

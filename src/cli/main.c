@@ -35,6 +35,10 @@ static void usage(FILE *out) {
           "                      to stderr, stdout carries only MCP messages)\n"
           "  --mcp NAME          the FastMCP instance's variable name (default: mcp, or the only\n"
           "                      instance in the file)\n"
+          "  --app NAME          the web App's variable name (default: app, or the only App in\n"
+          "                      the file); its routes are served beside /mcp with --http\n"
+          "  --handler-timeout S answer 504 when a web handler has not answered after S seconds\n"
+          "                      (default 60)\n"
           "  --debug             include Python tracebacks in tool errors\n"
           "  --shared-gil        run tools in the main interpreter even where isolated\n"
           "                      subinterpreters are available\n"
@@ -61,11 +65,12 @@ typedef struct {
     const char *hosts[HTTP_MAX_ALLOW + 1], *origins[HTTP_MAX_ALLOW + 1];
     int nhosts, norigins;
     double idle_s;
-    const char *metrics; /* --metrics PATH: Prometheus text at PATH */
+    const char *metrics;      /* --metrics PATH: Prometheus text at PATH */
+    double handler_timeout_s; /* --handler-timeout: a web request unanswered after it -> 504 */
 } http_args_t;
 
 typedef struct {
-    const char *file, *mcp, *venv, *state_key_file;
+    const char *file, *mcp, *app, *venv, *state_key_file;
     int workers, debug, shared;
     double timeout;
     http_args_t http;
@@ -106,6 +111,12 @@ static int parse_http_arg(const char *o, const char *v, http_args_t *h) {
             return -1;
         }
         h->metrics = v;
+    } else if (strcmp(o, "--handler-timeout") == 0) {
+        h->handler_timeout_s = strtod(v, &end);
+        if (*end || !(h->handler_timeout_s > 0) || h->handler_timeout_s > 86400) {
+            fprintf(stderr, "fasterapi: --handler-timeout takes seconds (> 0, <= 86400)\n");
+            return -1;
+        }
     } else if (strcmp(o, "--session-idle") == 0) {
         h->idle_s = strtod(v, &end);
         if (*end || !(h->idle_s > 0) || h->idle_s > 7 * 86400) {
@@ -161,6 +172,9 @@ static int parse_args(int argc, char **argv, run_args_t *a) {
             i++;
         } else if (strcmp(o, "--mcp") == 0 && v) {
             a->mcp = v;
+            i++;
+        } else if (strcmp(o, "--app") == 0 && v) {
+            a->app = v;
             i++;
         } else if (strcmp(o, "--venv") == 0 && v) {
             a->venv = v;
@@ -231,7 +245,7 @@ static void http_on_signal(uv_signal_t *h, int signum) {
     fa_server_close(r->mcp, mcp_closed);
 }
 
-static int serve_http(fa_server_t *mcp, const http_args_t *h) {
+static int serve_http(fa_server_t *mcp, fa__pyhost_t *py, const http_args_t *h) {
     /* HOST:PORT, [v6]:PORT or :PORT. */
     char host[256] = "127.0.0.1";
     const char *colon = strrchr(h->addr, ':');
@@ -278,8 +292,13 @@ static int serve_http(fa_server_t *mcp, const http_args_t *h) {
     mo.allowed_origins = h->origins;
     if (h->idle_s > 0)
         mo.session_idle_ms = (uint64_t)(h->idle_s * 1000.0);
+    if (h->handler_timeout_s > 0)
+        ho.handler_timeout_ms = (uint64_t)(h->handler_timeout_s * 1000.0 + 0.5);
+    /* MCP first: its path wins over an app route of the same pattern (first registration). */
+    int serve_mcp = fa__pyhost_has_mcp(py);
     if ((rc = fa_http_server_new(&r.http, &ho)) != 0 ||
-        (rc = fa_mcp_http_mount(mcp, r.http, &mo)) != 0) {
+        (serve_mcp && (rc = fa_mcp_http_mount(mcp, r.http, &mo)) != 0) ||
+        (rc = fa__pyhost_mount_web(py, r.http)) != 0) {
         fprintf(stderr, "fasterapi: cannot set up HTTP: %s\n", fa_strerror(rc));
         fa_http_server_free(r.http);
         uv_loop_close(&r.loop);
@@ -304,9 +323,12 @@ static int serve_http(fa_server_t *mcp, const http_args_t *h) {
     char url[300];
     if (fa_http_server_url(r.http, url, sizeof url) < 0)
         url[0] = '\0';
-    FA_INFO("serving MCP over Streamable HTTP at %s%s", url, mo.path);
+    if (serve_mcp)
+        FA_INFO("serving MCP over Streamable HTTP at %s%s", url, mo.path);
+    if (fa__pyhost_web_table(py))
+        FA_INFO("serving %zu web route(s) at %s", json_array_size(fa__pyhost_web_table(py)), url);
     /* The conformance runner and tests wait for this line on stderr. */
-    fprintf(stderr, "fasterapi: listening on %s%s\n", url, mo.path);
+    fprintf(stderr, "fasterapi: listening on %s%s\n", url, serve_mcp ? mo.path : "/");
     fflush(stderr);
     uv_run(&r.loop, UV_RUN_DEFAULT);
     fa_http_server_free(r.http);
@@ -327,10 +349,22 @@ static int cmd_run(int argc, char **argv) {
         fprintf(stderr, "fasterapi: cannot set up stdout: %s\n", strerror(errno));
         return 1;
     }
-    fa__pyhost_options_t ho = {a.file, a.mcp, a.workers, a.debug, a.shared, a.venv};
+    /* Async web handlers are cancelled when the HTTP core gives up on them (504). */
+    double web_timeout = a.http.handler_timeout_s > 0 ? a.http.handler_timeout_s
+                                                      : FA_HTTP_HANDLER_TIMEOUT_MS / 1000.0;
+    fa__pyhost_options_t ho = {a.file,   a.mcp,  a.workers, a.debug,
+                               a.shared, a.venv, a.app,     web_timeout};
     fa__pyhost_t *host;
     if (fa__pyhost_open(&host, &ho) != 0)
         return 1;
+    if (!a.http.addr && !fa__pyhost_has_mcp(host)) {
+        fprintf(stderr,
+                "fasterapi: %s has a web App but no MCP server: serve it over HTTP "
+                "(fasterapi run %s --http 127.0.0.1:8000)\n",
+                a.file, a.file);
+        fa__pyhost_close(host);
+        return 2;
+    }
     const json_t *table = fa__pyhost_table(host);
     fa_server_options_t so;
     fa_server_options_init(&so);
@@ -355,7 +389,7 @@ static int cmd_run(int argc, char **argv) {
     }
     /* The host logs the "serving" line once its worker interpreters are up. */
     if (a.http.addr)
-        rc = serve_http(srv, &a.http);
+        rc = serve_http(srv, host, &a.http);
     else
         rc = fa_server_run_fds(srv, STDIN_FILENO, proto);
     close(proto);
@@ -381,7 +415,7 @@ static int cmd_inspect(int argc, char **argv) {
     int out = dup(STDOUT_FILENO);
     if (out < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
         return 1;
-    fa__pyhost_options_t ho = {a.file, a.mcp, 1, 0, 0, a.venv};
+    fa__pyhost_options_t ho = {a.file, a.mcp, 1, 0, 0, a.venv, a.app, 0};
     fa__pyhost_t *host;
     if (fa__pyhost_open(&host, &ho) != 0)
         return 1;
