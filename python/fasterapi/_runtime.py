@@ -127,7 +127,7 @@ def load_app(path: str | os.PathLike[str], name: str | None = None) -> FastMCP:
             placeholder._fa_placeholder = True  # type: ignore[attr-defined]
             return placeholder
         raise LookupError(
-            f'No FastMCP or App instance found in {path}: create one with `mcp = FastMCP("name")` or `app = App()`'
+            f'No FastMCP instance found in {path} (and no web App): create one with `mcp = FastMCP("name")` or `app = App()`'
         )
     names = ", ".join(sorted(k for k, _ in found.values()))
     raise LookupError(f"Several FastMCP instances in {path} ({names}): choose one with --mcp NAME")

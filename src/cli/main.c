@@ -39,6 +39,8 @@ static void usage(FILE *out) {
           "                      the file); its routes are served beside /mcp with --http\n"
           "  --handler-timeout S answer 504 when a web handler has not answered after S seconds\n"
           "                      (default 60)\n"
+          "  --max-body BYTES    refuse larger request bodies with 413 (default: twice the MCP\n"
+          "                      message limit, 32 MiB)\n"
           "  --debug             include Python tracebacks in tool errors\n"
           "  --shared-gil        run tools in the main interpreter even where isolated\n"
           "                      subinterpreters are available\n"
@@ -67,6 +69,7 @@ typedef struct {
     double idle_s;
     const char *metrics;      /* --metrics PATH: Prometheus text at PATH */
     double handler_timeout_s; /* --handler-timeout: a web request unanswered after it -> 504 */
+    uint64_t max_body;        /* --max-body: request bodies beyond it -> 413 (0: the default) */
 } http_args_t;
 
 typedef struct {
@@ -111,6 +114,13 @@ static int parse_http_arg(const char *o, const char *v, http_args_t *h) {
             return -1;
         }
         h->metrics = v;
+    } else if (strcmp(o, "--max-body") == 0) {
+        unsigned long long n = strtoull(v, &end, 10);
+        if (*end || n < 1 || n > (1ull << 40) || v[0] == '-') {
+            fprintf(stderr, "fasterapi: --max-body takes a byte count (1 .. 2^40)\n");
+            return -1;
+        }
+        h->max_body = (uint64_t)n;
     } else if (strcmp(o, "--handler-timeout") == 0) {
         h->handler_timeout_s = strtod(v, &end);
         if (*end || !(h->handler_timeout_s > 0) || h->handler_timeout_s > 86400) {
@@ -282,7 +292,7 @@ static int serve_http(fa_server_t *mcp, fa__pyhost_t *py, const http_args_t *h) 
     ho.io_threads = 1;
     /* Bodies up to the MCP message limit are ours to refuse with a JSON-RPC error; beyond twice
      * that the HTTP server refuses them itself. */
-    ho.max_body = 2 * (uint64_t)mcp->opts.max_message;
+    ho.max_body = h->max_body ? h->max_body : 2 * (uint64_t)mcp->opts.max_message;
     ho.metrics_path = h->metrics; /* NULL: off */
     fa_mcp_http_options_t mo;
     fa_mcp_http_options_init(&mo);

@@ -409,9 +409,14 @@ static void on_pool_ready(void *arg, int rc, int fell_back, const char *why) {
                 h->app_path, last);
         h->mode = FA_PY_SHARED_GIL;
     }
-    FA_INFO("serving %s: %zu tool(s), %zu web route(s), Python %s (%s)", h->display_path,
-            json_array_size(json_object_get(h->table, "tools")), json_array_size(h->web_table),
-            FA_PYTHON_VERSION, fa__pyhost_mode(h));
+    if (h->web_table)
+        FA_INFO("serving %s: %zu web route(s), %zu tool(s), Python %s (%s)", h->display_path,
+                json_array_size(h->web_table), json_array_size(json_object_get(h->table, "tools")),
+                FA_PYTHON_VERSION, fa__pyhost_mode(h));
+    else
+        FA_INFO("serving %s: %zu tool(s), Python %s (%s)", h->display_path,
+                json_array_size(json_object_get(h->table, "tools")), FA_PYTHON_VERSION,
+                fa__pyhost_mode(h));
     warn_startup(h, h->nworkers);
 }
 

@@ -227,6 +227,7 @@ class _Param:
     item: Any = None  # list item type: repeated query keys / headers
     dep: "_Dependant | None" = None
     embed: bool = False
+    hidden: bool = False  # a route/router-level dependency: run, but not passed to the handler
 
     @property
     def required(self) -> bool:
@@ -393,7 +394,7 @@ class Route:
             d = analyze(self.endpoint, self.param_names, where)
             for extra in reversed(self.dependencies):
                 sub = analyze(extra.dependency, self.param_names, where, extra.use_cache)  # type: ignore[arg-type]
-                d.params.insert(0, _Param(f"__dep{len(d.params)}", "depends", "", Any, dep=sub))
+                d.params.insert(0, _Param("", "depends", "", Any, dep=sub, hidden=True))
             d.needs_async = d.is_coroutine or d.is_agen or any(q.dep is not None and q.dep.needs_async for q in d.params)
             self._bodies = _body_params(d, [])
             self._dependant = d
@@ -715,7 +716,9 @@ def _solve(dep: _Dependant, ctx: _Ctx, errors: list[dict[str, Any]]) -> dict[str
     for p in dep.params:
         k = p.kind
         if k == "depends":
-            kw[p.name] = _run_dep(p.dep, ctx, errors)  # type: ignore[arg-type]
+            value = _run_dep(p.dep, ctx, errors)  # type: ignore[arg-type]
+            if not p.hidden:
+                kw[p.name] = value
         elif k == "body":
             kw[p.name] = _body(p, ctx, errors)
         elif k == "request":
@@ -749,7 +752,9 @@ async def _solve_async(dep: _Dependant, ctx: _Ctx, errors: list[dict[str, Any]])
     for p in dep.params:
         k = p.kind
         if k == "depends":
-            kw[p.name] = await _run_dep_async(p.dep, ctx, errors)  # type: ignore[arg-type]
+            value = await _run_dep_async(p.dep, ctx, errors)  # type: ignore[arg-type]
+            if not p.hidden:
+                kw[p.name] = value
         elif k == "body":
             kw[p.name] = _body(p, ctx, errors)
         elif k == "request":
