@@ -1,8 +1,8 @@
 /* main.c: the `fasterapi` executable. The library has no main (DESIGN.md §3).
  *
  *   fasterapi run FILE.py [options]    serve the file's FastMCP app over stdio
- *   fasterapi inspect FILE.py          print its tool/resource/prompt table as JSON
- *   fasterapi --version                versions of FasterAPI, Python (and its GIL mode), libuv,
+ *   fasterapi inspect FILE.py          print its tool/resource/prompt table (and web routes) as
+ * JSON fasterapi --version                versions of FasterAPI, Python (and its GIL mode), libuv,
  *                                      jansson
  */
 #include <errno.h>
@@ -19,7 +19,7 @@
 
 static void usage(FILE *out) {
     fputs("usage: fasterapi run FILE.py [options]   serve the FastMCP app in FILE.py over stdio\n"
-          "       fasterapi inspect FILE.py [--mcp NAME]\n"
+          "       fasterapi inspect FILE.py [--mcp NAME] [--app NAME]\n"
           "                                          print its tools, resources and prompts as "
           "JSON\n"
           "       fasterapi --version\n"
@@ -429,7 +429,20 @@ static int cmd_inspect(int argc, char **argv) {
     fa__pyhost_t *host;
     if (fa__pyhost_open(&host, &ho) != 0)
         return 1;
-    char *text = json_dumps(fa__pyhost_table(host), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    /* The web App's routes beside the MCP table: [{"method", "path"}, ...]. */
+    json_t *shown = json_copy((json_t *)(uintptr_t)fa__pyhost_table(host));
+    const json_t *web = fa__pyhost_web_table(host);
+    if (shown && web) {
+        json_t *routes = json_array();
+        size_t i;
+        const json_t *row;
+        json_array_foreach (web, i, row)
+            json_array_append_new(routes, json_pack("{s:O, s:O}", "method", json_array_get(row, 0),
+                                                    "path", json_array_get(row, 1)));
+        json_object_set_new(shown, "routes", routes);
+    }
+    char *text = shown ? json_dumps(shown, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(shown);
     fa__pyhost_close(host);
     if (!text)
         return 1;

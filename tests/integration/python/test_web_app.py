@@ -362,6 +362,14 @@ class StartupTest(unittest.TestCase):
         self.assertNotEqual(r.returncode, 0)
         self.assertIn(b"nope", r.stderr)
 
+    def test_inspect_lists_routes(self) -> None:
+        r = subprocess.run([FASTERAPI, "inspect", os.path.join(APPS, "web_app.py")], capture_output=True, timeout=30)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        table = json.loads(r.stdout)
+        self.assertIn({"method": "GET", "path": "/items/{item_id}"}, table["routes"])
+        self.assertIn({"method": "GET", "path": "/admin/stats"}, table["routes"])
+        self.assertEqual([t["name"] for t in table["tools"]], ["add"])
+
     def test_web_only_serves_no_mcp(self) -> None:
         srv = WebServer("web_tutorial", "--workers", "1")
         try:
