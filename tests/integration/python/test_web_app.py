@@ -32,10 +32,10 @@ START_TIMEOUT = 30.0
 class WebServer:
     """`fasterapi run APP --http 127.0.0.1:0 ...`; the port comes from its "listening on" line."""
 
-    def __init__(self, app: str, *args: str) -> None:
+    def __init__(self, app: str, *args: str, cmd: list[str] | None = None, env: dict[str, str] | None = None) -> None:
         self.proc = subprocess.Popen(
-            [FASTERAPI, "run", os.path.join(APPS, app + ".py"), "--http", "127.0.0.1:0", *args],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            cmd or [FASTERAPI, "run", os.path.join(APPS, app + ".py"), "--http", "127.0.0.1:0", *args],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
         self.lines: list[str] = []
         self.port = 0
         deadline = time.monotonic() + START_TIMEOUT
@@ -369,6 +369,16 @@ class StartupTest(unittest.TestCase):
         self.assertIn({"method": "GET", "path": "/items/{item_id}"}, table["routes"])
         self.assertIn({"method": "GET", "path": "/admin/stats"}, table["routes"])
         self.assertEqual([t["name"] for t in table["tools"]], ["add"])
+
+    def test_python_app_py_runs_the_server(self) -> None:
+        # `python app.py` with app.run(): the script execs `fasterapi run` ($FASTERAPI).
+        pkg = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(HERE))), "python")
+        env = dict(os.environ, PYTHONPATH=pkg)
+        srv = WebServer("web_run", cmd=[sys.executable, os.path.join(APPS, "web_run.py")], env=env)
+        try:
+            self.assertEqual(srv.json("GET", "/"), (200, {"ran": True}))
+        finally:
+            self.assertEqual(srv.stop(), 0)
 
     def test_web_only_serves_no_mcp(self) -> None:
         srv = WebServer("web_tutorial", "--workers", "1")
