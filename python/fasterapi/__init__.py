@@ -53,6 +53,7 @@ from .web import (
     Cookie,
     Depends,
     FastAPI,
+    Form,
     Header,
     HTMLResponse,
     HTTPException,
@@ -102,5 +103,5 @@ __all__ = [
     "ToolAnnotations",
     "App", "FastAPI", "APIRouter", "Request", "Response", "JSONResponse", "PlainTextResponse",
     "HTMLResponse", "RedirectResponse", "HTTPException", "RequestValidationError", "Depends",
-    "Query", "Path", "Header", "Cookie", "Body", "URL",
+    "Query", "Path", "Header", "Cookie", "Body", "Form", "URL",
 ]

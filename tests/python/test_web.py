@@ -18,6 +18,7 @@ from fasterapi import (
     Cookie,
     Depends,
     FastAPI,
+    Form,
     Header,
     HTMLResponse,
     HTTPException,
@@ -156,6 +157,14 @@ class BodyTest(unittest.TestCase):
         def two(item: Item, importance: int = Body()):
             return {"item": item, "importance": importance}
 
+        @app.post("/form")
+        def form(user: str = Form(), age: int = Form(0), tag: list[str] = Form([])):
+            return {"user": user, "age": age, "tag": tag}
+
+        @app.post("/bytes")
+        def raw_bytes(data: bytes = Body()):
+            return Response(data[::-1], media_type="application/octet-stream")
+
         @app.post("/opt")
         def opt(item: Optional[Item] = None):
             return {"none": item is None}
@@ -187,6 +196,17 @@ class BodyTest(unittest.TestCase):
         r = self.c.post("/raw", json=[1, 2])
         self.assertEqual(r.status_code, 422)
         self.assertEqual(self.c.post("/opt").json(), {"none": True})
+
+    def test_form_and_raw_bodies(self) -> None:
+        r = self.c.post("/form", data={"user": "ann b", "age": "3"})
+        self.assertEqual(r.json(), {"user": "ann b", "age": 3, "tag": []})
+        r = self.c.post("/form", content=b"user=x&tag=a&tag=b", headers={"Content-Type": "application/x-www-form-urlencoded"})
+        self.assertEqual(r.json(), {"user": "x", "age": 0, "tag": ["a", "b"]})
+        r = self.c.post("/form", data={"age": "old"})
+        types = {tuple(e["loc"]): e["type"] for e in r.json()["detail"]}
+        self.assertEqual(types, {("form", "user"): "missing", ("form", "age"): "int_parsing"})
+        self.assertEqual(self.c.post("/bytes", content=b"\x00abc").content, b"cba\x00")
+        self.assertEqual(self.c.post("/bytes").status_code, 422)
 
     def test_embedded_bodies(self) -> None:
         r = self.c.post("/two", json={"item": {"name": "a", "price": 1}, "importance": 3})

@@ -323,7 +323,7 @@ def analyze(call: Callable[..., Any], path_names: frozenset[str], where: str, us
             alias = p.name.replace("_", "-")
         if kind == "path" and alias not in path_names:
             raise WebAppError(f"{where}: Path parameter {alias!r} is not in the path")
-        item = _list_item(base) if kind in ("query", "header") else None
+        item = _list_item(base) if kind in ("query", "header", "form") else None
         if kind == "path":
             default, factory = MISSING, None  # a path parameter is always there
         embed = isinstance(info, ParamInfo) and info.embed
@@ -571,12 +571,13 @@ class App(APIRouter):
 class _Ctx:
     """One request's state while its parameters are solved and its handler runs."""
 
-    __slots__ = ("creq", "route", "_query", "_json", "_json_err", "_cookies", "cache", "exits", "request", "response")
+    __slots__ = ("creq", "route", "_query", "_form", "_json", "_json_err", "_cookies", "cache", "exits", "request", "response")
 
     def __init__(self, creq: Any, route: Route) -> None:
         self.creq = creq
         self.route = route
         self._query: Any = None
+        self._form: Any = None
         self._json: Any = MISSING
         self._json_err: dict[str, Any] | None = None
         self._cookies: dict[str, str] | None = None
@@ -591,6 +592,14 @@ class _Ctx:
 
             self._query = QueryParams(self.creq.query)
         return self._query
+
+    def form(self) -> Any:
+        """The application/x-www-form-urlencoded body's fields (HTML forms), parsed once."""
+        if self._form is None:
+            from .datastructures import QueryParams
+
+            self._form = QueryParams(self.creq.body().decode("latin-1"))
+        return self._form
 
     def get_request(self) -> Request:
         if self.request is None:
@@ -625,9 +634,11 @@ def _missing(loc: str, name: str) -> dict[str, Any]:
 def _leaf(p: _Param, ctx: _Ctx, errors: list[dict[str, Any]]) -> Any:
     kind = p.kind
     creq = ctx.creq
-    if p.item is not None:  # repeated query keys / headers
+    if p.item is not None:  # repeated query keys / headers / form fields
         if kind == "query":
             raws = ctx.query().getlist(p.alias)
+        elif kind == "form":
+            raws = ctx.form().getlist(p.alias)
         else:
             raws = [v for k, v in creq.headers() if k.lower() == p.alias.lower()]
         if not raws:
@@ -655,6 +666,8 @@ def _leaf(p: _Param, ctx: _Ctx, errors: list[dict[str, Any]]) -> Any:
         raw = q.get(p.alias)
     elif kind == "header":
         raw = creq.header(p.alias)
+    elif kind == "form":
+        raw = ctx.form().get(p.alias)
     else:  # cookie
         if ctx._cookies is None:
             ctx._cookies = parse_cookies(creq.header("cookie"))
@@ -681,6 +694,12 @@ def _err(e: _Invalid, loc: list[Any], raw: Any) -> dict[str, Any]:
 
 
 def _body(p: _Param, ctx: _Ctx, errors: list[dict[str, Any]]) -> Any:
+    if p.tp is bytes:  # `data: bytes = Body()`: the raw body, whatever its type
+        raw = ctx.creq.body()
+        if not raw and p.required:
+            errors.append({"type": "missing", "loc": ["body"], "msg": "Field required", "input": None})
+            return None
+        return raw if raw else p.default_value()
     data = ctx.body_json()
     if ctx._json_err is not None:
         if ctx._json_err not in errors:
