@@ -25,7 +25,7 @@ from ..schema import MISSING, FieldInfo, NoneType, as_field, is_typeddict, is_un
 from .exceptions import HTTPException, RequestValidationError, WebAppError
 from .params import Depends, ParamInfo
 from .request import Request, parse_cookies
-from .responses import JSONResponse, PlainTextResponse, Response, json_bytes
+from .responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, json_bytes
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -855,6 +855,10 @@ def _render(route: Route, ctx: _Ctx, result: Any) -> Answer:
     status = route.status_code or 200
     if isinstance(result, Response):
         resp = result
+    elif isinstance(result, str) and ctx.response is None and route.response_class in _TEXT_CLASSES:
+        # The common text answers without a Response object (TechEmpower's /plaintext path).
+        ctype = _TEXT_CLASSES[route.response_class]
+        return (status, ctype, None, b"" if _no_body(status) else result.encode("utf-8"))
     elif route.response_class is not None:
         resp = route.response_class(result, status_code=status)
     elif isinstance(result, (dict, list)) and ctx.response is None:
@@ -876,6 +880,9 @@ def _render(route: Route, ctx: _Ctx, result: Any) -> Answer:
             headers = (headers or []) + more
     body = b"" if _no_body(code) else resp.body
     return (code, resp.content_type, headers, body)
+
+
+_TEXT_CLASSES: dict[Any, str] = {None: _TEXT_TYPE, PlainTextResponse: _TEXT_TYPE, HTMLResponse: "text/html; charset=utf-8"}
 
 
 def _no_body(status: int) -> bool:
