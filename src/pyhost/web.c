@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/log.h"
 #include "fasterapi/error.h"
@@ -302,8 +303,9 @@ static PyObject *req_respond(PyObject *self, PyObject *const *args, Py_ssize_t n
     long status = PyLong_AsLong(args[0]);
     if (status == -1 && PyErr_Occurred())
         return NULL;
-    if (status < 100 || status > 999) {
-        PyErr_Format(PyExc_ValueError, "invalid HTTP status %ld", status);
+    /* A final response: 1xx are interim (RFC 9110 §15.2), 101 belongs to the WebSocket code. */
+    if (status < 200 || status > 599) {
+        PyErr_Format(PyExc_ValueError, "invalid HTTP status %ld (200..599)", status);
         return NULL;
     }
     const char *ctype = NULL;
@@ -332,7 +334,14 @@ static PyObject *req_respond(PyObject *self, PyObject *const *args, Py_ssize_t n
                     PyErr_SetString(PyExc_TypeError, "a header is a (str, str) pair");
                 return NULL;
             }
-            nh++;
+            /* Framing is the server's (a second Content-Length would be a smuggling vector, RFC
+             * 9112 §6.3); a Content-Type header replaces the media type. */
+            if (strcasecmp(hdrs[nh].name, "content-type") == 0)
+                ctype = hdrs[nh].value;
+            else if (strcasecmp(hdrs[nh].name, "content-length") != 0 &&
+                     strcasecmp(hdrs[nh].name, "transfer-encoding") != 0 &&
+                     strcasecmp(hdrs[nh].name, "connection") != 0)
+                nh++;
         }
     }
     const char *body;

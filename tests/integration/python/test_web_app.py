@@ -177,6 +177,16 @@ class WebAppTest(unittest.TestCase):
         status, h, data = self.srv.request("HEAD", "/text")
         self.assertEqual((status, data, h["content-length"]), (200, b"", "10"))
 
+    def test_handler_headers_cannot_break_framing(self) -> None:
+        status, h, data = self.srv.request("GET", "/framing")
+        self.assertEqual((status, data, h["content-length"], h["content-type"], h["x-ok"]),
+                         (200, b"abc", "3", "text/x-mine", "1"))
+        self.assertNotIn("transfer-encoding", h)
+        status, h, data = self.srv.request("GET", "/badheader")
+        self.assertEqual((status, data), (200, b"x"))
+        self.assertNotIn("set-cookie", h)
+        self.assertNotIn("x-evil", h)
+
     def test_request_object_async(self) -> None:
         status, body = self.srv.json("GET", "/async?x=1&x=2", headers={"User-Agent": "itest/1"})
         self.assertEqual(status, 200)

@@ -59,6 +59,19 @@ async def echo(request: Request):
     return Response(body, media_type="application/octet-stream", headers={"X-Len": str(len(body))})
 
 
+@app.get("/framing")
+def framing():
+    # A handler cannot break the framing: its Content-Length/Transfer-Encoding are dropped, its
+    # Content-Type replaces the media type.
+    return Response("abc", headers={"Content-Length": "1", "Transfer-Encoding": "chunked",
+                                    "Content-Type": "text/x-mine", "X-Ok": "1"})
+
+
+@app.get("/badheader")
+def badheader():
+    return Response("x", headers={"X-Evil": "a\r\nSet-Cookie: stolen=1"})
+
+
 @app.get("/raise")
 def raises():
     raise RuntimeError("handler failed on purpose")
