@@ -50,7 +50,8 @@ static void usage(FILE *out) {
           "  --http HOST:PORT    serve MCP over Streamable HTTP instead of stdio (also the\n"
           "                      2024-11-05 HTTP+SSE transport at /sse and /messages)\n"
           "  --path P            the endpoint path (default /mcp)\n"
-          "  --io-threads N      I/O threads (MCP runs on one for now: N > 1 is refused)\n"
+          "  --io-threads N      I/O threads (MCP runs on one for now: N > 1 is refused unless\n"
+          "                      the file has only a web App)\n"
           "  --allow-host H      also accept this Host header (name:port, or *); repeatable\n"
           "  --allow-origin O    also accept this Origin (http://name:port, or *); repeatable\n"
           "  --session-idle S    end HTTP sessions idle for S seconds (default 1800)\n"
@@ -274,7 +275,10 @@ static int serve_http(fa_server_t *mcp, fa__pyhost_t *py, const http_args_t *h) 
         }
         snprintf(host, sizeof host, "%.*s", (int)(e - b), b);
     }
-    if (h->io_threads > 1) {
+    /* MCP over HTTP: one I/O thread, its engine's; a file with only a web App may use more (its
+     * routes queue jobs for the Python workers from any loop). */
+    int serve_mcp = fa__pyhost_has_mcp(py);
+    if (h->io_threads > 1 && serve_mcp) {
         fprintf(stderr, "fasterapi: --io-threads > 1 is not supported with MCP over HTTP yet "
                         "(the MCP engine runs on one I/O thread)\n");
         return 2;
@@ -289,7 +293,7 @@ static int serve_http(fa_server_t *mcp, fa__pyhost_t *py, const http_args_t *h) 
     fa_http_options_init(&ho);
     ho.host = host;
     ho.port = (int)port;
-    ho.io_threads = 1;
+    ho.io_threads = h->io_threads > 1 ? h->io_threads : 1;
     /* Bodies up to the MCP message limit are ours to refuse with a JSON-RPC error; beyond twice
      * that the HTTP server refuses them itself. */
     ho.max_body = h->max_body ? h->max_body : 2 * (uint64_t)mcp->opts.max_message;
@@ -305,7 +309,6 @@ static int serve_http(fa_server_t *mcp, fa__pyhost_t *py, const http_args_t *h) 
     if (h->handler_timeout_s > 0)
         ho.handler_timeout_ms = (uint64_t)(h->handler_timeout_s * 1000.0 + 0.5);
     /* MCP first: its path wins over an app route of the same pattern (first registration). */
-    int serve_mcp = fa__pyhost_has_mcp(py);
     if ((rc = fa_http_server_new(&r.http, &ho)) != 0 ||
         (serve_mcp && (rc = fa_mcp_http_mount(mcp, r.http, &mo)) != 0) ||
         (rc = fa__pyhost_mount_web(py, r.http)) != 0) {

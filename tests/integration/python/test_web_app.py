@@ -220,6 +220,10 @@ class WebAppTest(unittest.TestCase):
         for _ in range(4):
             self.assertEqual(self.srv.request("GET", "/text")[0], 200)
 
+    def test_startup_hook_ran_in_every_worker(self) -> None:
+        for _ in range(8):  # keep-alive off: requests spread over the workers
+            self.assertEqual(self.srv.json("GET", "/started"), (200, {"started": True}))
+
     def test_router_dependency(self) -> None:
         self.assertEqual(self.srv.json("GET", "/admin/stats", headers={"X-Token": "secret"}), (200, {"ok": True}))
         self.assertEqual(self.srv.json("GET", "/admin/stats", headers={"X-Token": "nope"}), (401, {"detail": "bad token"}))
@@ -375,6 +379,12 @@ class StartupTest(unittest.TestCase):
         self.assertEqual(r.returncode, 2)
         self.assertIn(b"--http", r.stderr)
 
+    def test_io_threads_refused_with_mcp(self) -> None:
+        r = subprocess.run([FASTERAPI, "run", os.path.join(APPS, "web_app.py"), "--http", "127.0.0.1:0", "--io-threads", "2"],
+                           capture_output=True, timeout=30)
+        self.assertNotEqual(r.returncode, 0)
+        self.assertIn(b"--io-threads", r.stderr)
+
     def test_unknown_app_name(self) -> None:
         r = subprocess.run([FASTERAPI, "run", os.path.join(APPS, "web_app.py"), "--http", "127.0.0.1:0", "--app", "nope"],
                            capture_output=True, timeout=30)
@@ -400,9 +410,11 @@ class StartupTest(unittest.TestCase):
             self.assertEqual(srv.stop(), 0)
 
     def test_web_only_serves_no_mcp(self) -> None:
-        srv = WebServer("web_tutorial", "--workers", "1")
+        # A file without an MCP server may use several I/O threads.
+        srv = WebServer("web_tutorial", "--workers", "1", "--io-threads", "2")
         try:
-            self.assertEqual(srv.json("GET", "/"), (200, {"message": "Hello World"}))
+            for _ in range(6):
+                self.assertEqual(srv.json("GET", "/"), (200, {"message": "Hello World"}))
             self.assertEqual(srv.request("POST", "/mcp", "{}", {"Content-Type": "application/json"})[0], 404)
         finally:
             self.assertEqual(srv.stop(), 0)

@@ -12,6 +12,12 @@ app = App()
 mcp = FastMCP("web-and-mcp")
 
 
+@app.on_event("startup")
+def started():
+    # Runs in every worker interpreter before it serves.
+    app.state.started_in = os.getpid()
+
+
 @mcp.tool()
 def add(a: int, b: int) -> int:
     """Add two numbers."""
@@ -33,6 +39,11 @@ def read_item(item_id: int, q: Optional[str] = None, n: list[int] = []):
 @app.post("/items", status_code=201)
 def create_item(item: Item):
     return item
+
+
+@app.get("/started")
+def was_started():
+    return {"started": getattr(app.state, "started_in", None) == os.getpid()}
 
 
 @app.get("/text")
