@@ -53,6 +53,7 @@ from .web import (
     Cookie,
     Depends,
     FastAPI,
+    FileResponse,
     Form,
     Header,
     HTMLResponse,
@@ -102,6 +103,6 @@ __all__ = [
     "ResourceTemplateReference", "SamplingMessage", "TextContent", "TextResourceContents",
     "ToolAnnotations",
     "App", "FastAPI", "APIRouter", "Request", "Response", "JSONResponse", "PlainTextResponse",
-    "HTMLResponse", "RedirectResponse", "HTTPException", "RequestValidationError", "Depends",
+    "HTMLResponse", "RedirectResponse", "FileResponse", "HTTPException", "RequestValidationError", "Depends",
     "Query", "Path", "Header", "Cookie", "Body", "Form", "URL",
 ]

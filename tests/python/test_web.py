@@ -18,6 +18,7 @@ from fasterapi import (
     Cookie,
     Depends,
     FastAPI,
+    FileResponse,
     Form,
     Header,
     HTMLResponse,
@@ -50,6 +51,10 @@ class Item:
 class Point(TypedDict):
     x: int
     y: int
+
+
+class Public(TypedDict):
+    x: int
 
 
 def quiet() -> io.StringIO:
@@ -310,6 +315,56 @@ class ResponseTest(unittest.TestCase):
     def test_head_uses_get(self) -> None:
         r = self.c.head("/text")
         self.assertEqual((r.status_code, r.content), (200, b""))
+
+
+class ModelTest(unittest.TestCase):
+    def test_response_model_filters(self) -> None:
+        @dataclass
+        class UserIn:
+            name: str
+            password: str
+
+        @dataclass
+        class UserOut:
+            name: str
+
+        app = App()
+
+        @app.post("/users", response_model=UserOut)
+        def create(user: UserIn):
+            return user
+
+        @app.get("/annotated")
+        def annotated() -> list[Public]:
+            return [{"x": 1, "secret": 2}, {"x": 3}]
+
+        @app.get("/plain")
+        def plain() -> dict:
+            return {"a": 1, "b": 2}
+
+        c = TestClient(app)
+        self.assertEqual(c.post("/users", json={"name": "ann", "password": "pw"}).json(), {"name": "ann"})
+        self.assertEqual(c.get("/annotated").json(), [{"x": 1}, {"x": 3}])
+        self.assertEqual(c.get("/plain").json(), {"a": 1, "b": 2})
+
+    def test_file_response(self) -> None:
+        import os
+        import tempfile
+
+        with tempfile.NamedTemporaryFile("wb", suffix=".txt", delete=False) as f:
+            f.write(b"file body")
+        try:
+            app = App()
+
+            @app.get("/f")
+            def get_file():
+                return FileResponse(f.name, filename="r\u00e9sum\u00e9.txt")
+
+            r = TestClient(app).get("/f")
+            self.assertEqual((r.content, r.headers["content-type"]), (b"file body", "text/plain; charset=utf-8"))
+            self.assertEqual(r.headers["content-disposition"], "attachment; filename*=utf-8''r%C3%A9sum%C3%A9.txt")
+        finally:
+            os.unlink(f.name)
 
 
 class RoutingTest(unittest.TestCase):

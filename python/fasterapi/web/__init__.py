@@ -16,13 +16,13 @@ from .datastructures import URL, Address, Headers, QueryParams
 from .exceptions import HTTPException, RequestValidationError, WebAppError
 from .params import Body, Cookie, Depends, Form, Header, Path, Query
 from .request import Request
-from .responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from .responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 FastAPI = App  # `from fasterapi import FastAPI` keeps a FastAPI app's code as it is
 
 __all__ = [
     "App", "FastAPI", "APIRouter", "Route", "WebHost", "Request", "Response", "JSONResponse",
-    "PlainTextResponse", "HTMLResponse", "RedirectResponse", "HTTPException",
+    "PlainTextResponse", "HTMLResponse", "RedirectResponse", "FileResponse", "HTTPException",
     "RequestValidationError", "WebAppError", "Depends", "Query", "Path", "Header", "Cookie", "Body",
     "Form", "Headers", "QueryParams", "URL", "Address",
 ]

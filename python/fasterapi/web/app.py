@@ -342,6 +342,49 @@ def _body_params(dep: _Dependant, out: list[_Param]) -> list[_Param]:
 
 
 # ---------------------------------------------------------------------------------------------
+# response_model: the answer keeps only the model's fields
+
+
+def _model_filter(model: Any) -> Callable[[Any], Any] | None:
+    """A function that cuts a handler's result down to `model`'s fields (a dataclass or
+    TypedDict, or a list of one: FastAPI's response_model filtering, which keeps a password out
+    of a user answer), or None when the model filters nothing."""
+    model, _ = unwrap_annotated(model)
+    if is_union(model):
+        arms = [a for a in get_args(model) if a is not NoneType]
+        if len(arms) != 1:
+            return None
+        model = arms[0]
+    if get_origin(model) in (list, tuple, set, frozenset):
+        args = get_args(model)
+        inner = _model_filter(args[0]) if args else None
+        if inner is None:
+            return None
+        return lambda v: [inner(x) for x in v] if isinstance(v, (list, tuple, set, frozenset)) else v
+    import dataclasses
+
+    if dataclasses.is_dataclass(model) and isinstance(model, type):
+        fields = [f.name for f in dataclasses.fields(model)]
+    elif is_typeddict(model):
+        fields = list(typing.get_type_hints(model))
+    else:
+        return None
+
+    def cut(value: Any) -> Any:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            if type(value) is model:
+                return value
+            value = {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+        elif not isinstance(value, dict) and hasattr(value, "__dict__"):
+            value = vars(value)
+        if isinstance(value, dict):
+            return {k: value[k] for k in fields if k in value}
+        return value
+
+    return cut
+
+
+# ---------------------------------------------------------------------------------------------
 # Routes
 
 
@@ -357,6 +400,7 @@ class Route:
         dependencies: list[Depends] | None = None,
         response_class: type[Response] | None = None,
         name: str | None = None,
+        response_model: Any = MISSING,
     ) -> None:
         if not path.startswith("/"):
             raise WebAppError(f"route path {path!r} must start with '/'")
@@ -369,6 +413,10 @@ class Route:
         self.status_code = status_code
         self.dependencies = list(dependencies or [])
         self.response_class = response_class
+        self.response_model = response_model
+        if response_model is MISSING:  # FastAPI: the return annotation is the response model
+            response_model = _hints(endpoint).get("return", None)
+        self.filter = _model_filter(response_model)
         self.name = name or getattr(endpoint, "__name__", "endpoint")
         self.param_names = frozenset(n for n, _ in _PARAM_RE.findall(path))
         # The C router knows {name} and {name:path}; other converters only narrow the match.
@@ -425,6 +473,7 @@ class APIRouter:
         dependencies: list[Depends] | None = None,
         response_class: type[Response] | None = None,
         name: str | None = None,
+        response_model: Any = MISSING,
         **_ignored: Any,
     ) -> Route:
         route = Route(
@@ -435,6 +484,7 @@ class APIRouter:
             self.dependencies + list(dependencies or []),
             response_class,
             name,
+            response_model,
         )
         self.routes.append(route)
         return route
@@ -482,6 +532,7 @@ class APIRouter:
                     self.dependencies + list(dependencies or []) + r.dependencies,
                     r.response_class,
                     r.name,
+                    r.response_model,
                 )
             )
 
@@ -853,6 +904,8 @@ Answer = tuple  # (status, content_type | None, [(name, value)] | None, bytes)
 
 def _render(route: Route, ctx: _Ctx, result: Any) -> Answer:
     status = route.status_code or 200
+    if route.filter is not None and not isinstance(result, Response):
+        result = route.filter(result)
     if isinstance(result, Response):
         resp = result
     elif isinstance(result, str) and ctx.response is None and route.response_class in _TEXT_CLASSES:

@@ -195,3 +195,29 @@ class RedirectResponse(Response):
     def __init__(self, url: Any, status_code: int = 307, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(b"", status_code, headers)
         self.headers["Location"] = quote(str(url), safe=":/%#?=@[]!$&'()*+,;")
+
+
+class FileResponse(Response):
+    """A file's bytes, its media type guessed from the name (`filename` adds a
+    Content-Disposition: attachment). The file is read whole when the response is made: meant
+    for small files; large ones belong to a static route (fa_http_route_static) or a proxy."""
+
+    def __init__(
+        self,
+        path: Any,
+        status_code: int = 200,
+        headers: Mapping[str, str] | None = None,
+        media_type: str | None = None,
+        filename: str | None = None,
+    ) -> None:
+        import mimetypes
+        import os
+
+        path = os.fspath(path)
+        if media_type is None:
+            media_type = mimetypes.guess_type(filename or path)[0] or "application/octet-stream"
+        with open(path, "rb") as f:
+            content = f.read()
+        super().__init__(content, status_code, headers, media_type)
+        if filename is not None:
+            self.headers["Content-Disposition"] = "attachment; filename*=utf-8''" + quote(filename, safe="")
