@@ -31,7 +31,7 @@ from fasterapi import (
     Request,
     Response,
 )
-from fasterapi.web import WebAppError
+from fasterapi.web import RequestValidationError, WebAppError
 from fasterapi.web.datastructures import Headers, QueryParams
 from fasterapi.web.testing import TestClient
 
@@ -315,6 +315,45 @@ class ResponseTest(unittest.TestCase):
     def test_head_uses_get(self) -> None:
         r = self.c.head("/text")
         self.assertEqual((r.status_code, r.content), (200, b""))
+
+
+class ExceptionHandlerTest(unittest.TestCase):
+    def test_custom_handlers(self) -> None:
+        class Unicorn(Exception):
+            def __init__(self, name: str) -> None:
+                self.name = name
+
+        app = App()
+
+        @app.exception_handler(Unicorn)
+        async def unicorn(request: Request, exc: Unicorn):
+            return JSONResponse({"message": f"{exc.name} did something at {request.url.path}"}, status_code=418)
+
+        @app.exception_handler(RequestValidationError)
+        def invalid(request: Request, exc: RequestValidationError):
+            return PlainTextResponse(f"bad: {len(exc.errors())} error(s)", status_code=400)
+
+        @app.exception_handler(404)
+        def not_found(request: Request, exc: HTTPException):
+            return {"custom": exc.detail}
+
+        @app.get("/u/{name}")
+        def u(name: str):
+            raise Unicorn(name)
+
+        @app.get("/n/{n}")
+        async def n(n: int):
+            raise HTTPException(404, "gone")
+
+        c = TestClient(app)
+        r = c.get("/u/yolo")
+        self.assertEqual((r.status_code, r.json()), (418, {"message": "yolo did something at /u/yolo"}))
+        r = c.get("/n/x")
+        self.assertEqual((r.status_code, r.text), (400, "bad: 1 error(s)"))
+        r = c.get("/n/1")
+        self.assertEqual((r.status_code, r.json()), (200, {"custom": "gone"}))
+        with self.assertRaises(WebAppError):
+            app.exception_handler("nope")(lambda r, e: None)
 
 
 class ModelTest(unittest.TestCase):

@@ -568,6 +568,21 @@ class App(APIRouter):
         self.on_startup = list(on_startup or [])
         self.on_shutdown = list(on_shutdown or [])
         self.state = type("State", (), {})()
+        # exception class or HTTP status -> handler(request, exc) returning a Response (or an
+        # awaitable of one), as FastAPI's @app.exception_handler.
+        self.exception_handlers: dict[Any, Callable[[Request, Exception], Any]] = {}
+
+    def exception_handler(self, key: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.add_exception_handler(key, fn)
+            return fn
+
+        return deco
+
+    def add_exception_handler(self, key: Any, handler: Callable[..., Any]) -> None:
+        if not (isinstance(key, int) or (isinstance(key, type) and issubclass(key, BaseException))):
+            raise WebAppError(f"an exception handler is keyed by an exception class or an HTTP status, not {key!r}")
+        self.exception_handlers[key] = handler
 
     def on_event(self, kind: str) -> Callable[[Callable[[], Any]], Callable[[], Any]]:
         if kind not in ("startup", "shutdown"):
@@ -935,6 +950,13 @@ def _render(route: Route, ctx: _Ctx, result: Any) -> Answer:
     return (code, resp.content_type, headers, body)
 
 
+def _plain_answer(result: Any) -> Answer:
+    """An exception handler's result as an answer: a Response, or JSON."""
+    resp = result if isinstance(result, Response) else JSONResponse(result)
+    body = b"" if _no_body(resp.status_code) else resp.body
+    return (resp.status_code, resp.content_type, resp.headers.raw() or None, body)
+
+
 _TEXT_CLASSES: dict[Any, str] = {None: _TEXT_TYPE, PlainTextResponse: _TEXT_TYPE, HTMLResponse: "text/html; charset=utf-8"}
 
 
@@ -1032,6 +1054,44 @@ class WebHost:
 
     # requests -----------------------------------------------------------------------------------
 
+    def _handler_for(self, e: BaseException) -> Callable[..., Any] | None:
+        table = self.app.exception_handlers
+        if not table:
+            return None
+        if isinstance(e, HTTPException) and e.status_code in table:
+            return table[e.status_code]
+        for cls in type(e).__mro__:
+            if cls in table:
+                return table[cls]
+        return None
+
+    def _custom_error(self, e: BaseException, route: Route, ctx: _Ctx) -> bool:
+        """Answers through the app's exception handler for e, if it has one (True)."""
+        fn = self._handler_for(e)
+        if fn is None:
+            return False
+        try:
+            result = fn(ctx.get_request(), e)
+        except Exception as again:  # noqa: BLE001
+            ctx.creq.respond(*_error_answer(again, route, ctx.creq, self.debug))
+            return True
+        if inspect.isawaitable(result):
+            import asyncio
+
+            async def finish() -> None:
+                try:
+                    ctx.creq.respond(*_plain_answer(await result))
+                except asyncio.CancelledError:
+                    ctx.creq.respond(504, _TEXT_TYPE, None, b"504 Gateway Timeout\n")
+                    raise
+                except Exception as again:  # noqa: BLE001
+                    ctx.creq.respond(*_error_answer(again, route, ctx.creq, self.debug))
+
+            self._track(finish())
+            return True
+        ctx.creq.respond(*_plain_answer(result))
+        return True
+
     def handle(self, index: int, creq: Any) -> None:
         route = self.rows[index]
         dep = route._dependant
@@ -1046,12 +1106,11 @@ class WebHost:
                 raise RequestValidationError(errors)
             answer = _render(route, ctx, route.endpoint(**kw))
         except Exception as e:  # noqa: BLE001
-            if ctx.exits:
-                left = _finish_sync(ctx, e)
-                answer = _error_answer(left, route, creq, self.debug) if left is not None else (200, None, None, b"")
-            else:
-                answer = _error_answer(e, route, creq, self.debug)
-            creq.respond(*answer)
+            left: BaseException | None = _finish_sync(ctx, e) if ctx.exits else e
+            if left is None:
+                creq.respond(200, None, None, b"")
+            elif not self._custom_error(left, route, ctx):
+                creq.respond(*_error_answer(left, route, creq, self.debug))
             return
         creq.respond(*answer)
         if ctx.exits:
@@ -1060,12 +1119,16 @@ class WebHost:
                 _error_answer(left, route, creq, self.debug)  # logged; the answer is gone
 
     def _spawn(self, route: Route, creq: Any) -> None:
+        self._track(self._run(route, creq))
+
+    def _track(self, coro: Any) -> None:
+        """Runs coro as a task on this interpreter's loop, cancelled after the timeout."""
         import asyncio
 
         loop = self.loop
         if loop is None:
             loop = self.loop = asyncio.get_event_loop()
-        task = loop.create_task(self._run(route, creq))
+        task = loop.create_task(coro)
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         if self.timeout > 0:
@@ -1093,7 +1156,10 @@ class WebHost:
             raise
         except Exception as e:  # noqa: BLE001
             left = await _finish_async(ctx, e) if ctx.exits else e
-            creq.respond(*(_error_answer(left, route, creq, self.debug) if left is not None else (200, None, None, b"")))
+            if left is None:
+                creq.respond(200, None, None, b"")
+            elif not self._custom_error(left, route, ctx):
+                creq.respond(*_error_answer(left, route, creq, self.debug))
             return
         creq.respond(*answer)
         if ctx.exits:
