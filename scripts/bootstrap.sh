@@ -22,6 +22,9 @@ if [ $want_test = 1 ]; then
     pkgs="$pkgs clang libclang-rt-14-dev clang-format-14 python3-autobahn nginx-light"
     pkgs="$pkgs python3-pydantic"
     pkgs="$pkgs libnginx-mod-http-echo"
+    # python3-fastapi + python3-uvicorn: the peer of the Python web benchmark (bench/http
+    # python_web.py) and the reference the web app's FastAPI-compatibility tests compare with.
+    pkgs="$pkgs python3-fastapi python3-uvicorn"
     command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
     command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 fi

@@ -46,6 +46,28 @@ from .schema import Field
 from .server import FastMCP
 from .skills import Skill, SkillError
 from .tools import Tool
+from .web import (
+    URL,
+    APIRouter,
+    App,
+    Body,
+    Cookie,
+    Depends,
+    FastAPI,
+    FileResponse,
+    Form,
+    Header,
+    HTMLResponse,
+    HTTPException,
+    JSONResponse,
+    Path,
+    PlainTextResponse,
+    Query,
+    RedirectResponse,
+    Request,
+    RequestValidationError,
+    Response,
+)
 from .types import (
     Annotations,
     AudioContent,
@@ -81,4 +103,7 @@ __all__ = [
     "PromptMessage", "PromptReference", "ReadResourceContents", "ResourceLink",
     "ResourceTemplateReference", "SamplingMessage", "TextContent", "TextResourceContents",
     "ToolAnnotations", "Skill", "SkillError",
+    "App", "FastAPI", "APIRouter", "Request", "Response", "JSONResponse", "PlainTextResponse",
+    "HTMLResponse", "RedirectResponse", "FileResponse", "HTTPException", "RequestValidationError", "Depends",
+    "Query", "Path", "Header", "Cookie", "Body", "Form", "URL",
 ]

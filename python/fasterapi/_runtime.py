@@ -118,7 +118,17 @@ def load_app(path: str | os.PathLike[str], name: str | None = None) -> FastMCP:
     if len(found) == 1:
         return next(iter(found.values()))[1]
     if not found:
-        raise LookupError(f'No FastMCP instance found in {path}: create one with `mcp = FastMCP("name")`')
+        from .web.app import App
+
+        if any(isinstance(v, App) for v in vars(module).values()):
+            # A web app without an MCP server: an empty FastMCP keeps the host's one shape
+            # (the CLI serves no /mcp for it, see has_mcp).
+            placeholder = FastMCP(os.path.splitext(os.path.basename(path))[0])
+            placeholder._fa_placeholder = True  # type: ignore[attr-defined]
+            return placeholder
+        raise LookupError(
+            f'No FastMCP instance found in {path} (and no web App): create one with `mcp = FastMCP("name")` or `app = App()`'
+        )
     names = ", ".join(sorted(k for k, _ in found.values()))
     raise LookupError(f"Several FastMCP instances in {path} ({names}): choose one with --mcp NAME")
 
@@ -235,6 +245,25 @@ def startup_report(mcp: FastMCP) -> dict[str, Any]:
     return {"warnings": list(getattr(mcp, "_startup_warnings", [])), "module_state": module_state()}
 
 
+def has_mcp(mcp: FastMCP) -> bool:
+    """Whether the file defined an MCP server (not only a web app)."""
+    return not getattr(mcp, "_fa_placeholder", False)
+
+
+def web_table(name: str | None = None) -> list[list[Any]] | None:
+    """The App's route table for the C router (main interpreter, after load_app), or None when
+    the file has no App: [[method, pattern, flags], ...], row i being WebHost row i in every
+    worker. flags: 1 = a handler reads Request.client (the I/O thread then looks the peer up)."""
+    from .web.app import find_app, needs_request
+
+    app = find_app(APP_MODULE, name) if APP_MODULE is not None else None
+    if app is None:
+        if name:
+            raise LookupError(f"no App named {name!r}")
+        return None
+    return [[m, r.c_path, 1 if needs_request(r) else 0] for r, m in app.route_rows()]
+
+
 def export(mcp: FastMCP) -> dict[str, Any]:
     """The server's table, computed once in the main interpreter. JSON-able; the lists hold MCP
     schema objects the host can serve as they are:
@@ -283,9 +312,16 @@ class Dispatcher:
     an {"__error__": ...} dict, or an awaitable of one of those; none raises (cancellation
     excepted: asyncio.CancelledError and other BaseExceptions pass through)."""
 
-    def __init__(self, mcp: FastMCP, debug: bool = False) -> None:
+    def __init__(self, mcp: FastMCP, debug: bool = False, web_name: str | None = None, web_timeout: float = 0.0) -> None:
         self.mcp = mcp
         self.debug = bool(debug)
+        # The file's web App, run by a WebHost in this interpreter; web_handle(row, creq) is what
+        # the host calls for a web request (None: no App in the file).
+        from .web.app import WebHost, find_app
+
+        app = find_app(APP_MODULE, web_name) if APP_MODULE is not None else None
+        self.web = WebHost(app, self.debug, web_timeout) if app is not None else None
+        self.web_handle = self.web.handle if self.web is not None else None
         # What the app's lifespan yielded (ctx.request_context.lifespan_context); {} without one,
         # as the python-sdk's default lifespan gives.
         self.lifespan_context: Any = {}
@@ -299,6 +335,8 @@ class Dispatcher:
         plain) context manager; what it yields is the lifespan context. It is held open by a task
         that waits for stop(), so entering and leaving happen in one task, as anyio's cancel
         scopes require. An exception is raised here, noted as the lifespan's."""
+        if self.web is not None:
+            self.web.start(loop)
         factory = self.mcp.lifespan
         if factory is None:
             return
@@ -333,6 +371,8 @@ class Dispatcher:
 
     def stop(self, loop: Any) -> None:
         """Leaves the lifespan (its teardown), at shutdown. Errors are printed, not raised."""
+        if self.web is not None:
+            self.web.stop(loop)
         task, self.lifespan_task = self.lifespan_task, None
         if task is None:
             return

@@ -1,8 +1,8 @@
 /* main.c: the `fasterapi` executable. The library has no main (DESIGN.md §3).
  *
  *   fasterapi run FILE.py [options]    serve the file's FastMCP app over stdio
- *   fasterapi inspect FILE.py          print its tool/resource/prompt table as JSON
- *   fasterapi --version                versions of FasterAPI, Python (and its GIL mode), libuv,
+ *   fasterapi inspect FILE.py          print its tool/resource/prompt table (and web routes) as
+ * JSON fasterapi --version                versions of FasterAPI, Python (and its GIL mode), libuv,
  *                                      jansson
  */
 #include <errno.h>
@@ -21,7 +21,7 @@
 
 static void usage(FILE *out) {
     fputs("usage: fasterapi run FILE.py [options]   serve the FastMCP app in FILE.py over stdio\n"
-          "       fasterapi inspect FILE.py [--mcp NAME]\n"
+          "       fasterapi inspect FILE.py [--mcp NAME] [--app NAME]\n"
           "                                          print its tools, resources and prompts as "
           "JSON\n"
           "       fasterapi --version\n"
@@ -37,6 +37,12 @@ static void usage(FILE *out) {
           "                      to stderr, stdout carries only MCP messages)\n"
           "  --mcp NAME          the FastMCP instance's variable name (default: mcp, or the only\n"
           "                      instance in the file)\n"
+          "  --app NAME          the web App's variable name (default: app, or the only App in\n"
+          "                      the file); its routes are served beside /mcp with --http\n"
+          "  --handler-timeout S answer 504 when a web handler has not answered after S seconds\n"
+          "                      (default 60)\n"
+          "  --max-body BYTES    refuse larger request bodies with 413 (default: twice the MCP\n"
+          "                      message limit, 32 MiB)\n"
           "  --debug             include Python tracebacks in tool errors\n"
           "  --shared-gil        run tools in the main interpreter even where isolated\n"
           "                      subinterpreters are available\n"
@@ -70,13 +76,15 @@ typedef struct {
     const char *hosts[HTTP_MAX_ALLOW + 1], *origins[HTTP_MAX_ALLOW + 1];
     int nhosts, norigins;
     double idle_s;
-    const char *metrics; /* --metrics PATH: Prometheus text at PATH */
-    const char *health;  /* --health PATH: liveness for a load balancer */
-    const char *node_id; /* --node-id ID: session ids start with "ID." */
+    const char *metrics;      /* --metrics PATH: Prometheus text at PATH */
+    const char *health;       /* --health PATH: liveness for a load balancer */
+    const char *node_id;      /* --node-id ID: session ids start with "ID." */
+    double handler_timeout_s; /* --handler-timeout: a web request unanswered after it -> 504 */
+    uint64_t max_body;        /* --max-body: request bodies beyond it -> 413 (0: the default) */
 } http_args_t;
 
 typedef struct {
-    const char *file, *mcp, *venv, *state_key_file;
+    const char *file, *mcp, *app, *venv, *state_key_file;
     int workers, debug, shared;
     double timeout;
     http_args_t http;
@@ -124,6 +132,19 @@ static int parse_http_arg(const char *o, const char *v, http_args_t *h) {
             return -1;
         }
         h->node_id = v;
+    } else if (strcmp(o, "--max-body") == 0) {
+        unsigned long long n = strtoull(v, &end, 10);
+        if (*end || n < 1 || n > (1ull << 40) || v[0] == '-') {
+            fprintf(stderr, "fasterapi: --max-body takes a byte count (1 .. 2^40)\n");
+            return -1;
+        }
+        h->max_body = (uint64_t)n;
+    } else if (strcmp(o, "--handler-timeout") == 0) {
+        h->handler_timeout_s = strtod(v, &end);
+        if (*end || !(h->handler_timeout_s > 0) || h->handler_timeout_s > 86400) {
+            fprintf(stderr, "fasterapi: --handler-timeout takes seconds (> 0, <= 86400)\n");
+            return -1;
+        }
     } else if (strcmp(o, "--session-idle") == 0) {
         h->idle_s = strtod(v, &end);
         if (*end || !(h->idle_s > 0) || h->idle_s > 7 * 86400) {
@@ -183,6 +204,9 @@ static int parse_args(int argc, char **argv, run_args_t *a) {
         } else if (strcmp(o, "--limit") == 0 && v) {
             if (fa__cli_limit_set(v) != 0)
                 return -1;
+            i++;
+        } else if (strcmp(o, "--app") == 0 && v) {
+            a->app = v;
             i++;
         } else if (strcmp(o, "--venv") == 0 && v) {
             a->venv = v;
@@ -265,7 +289,7 @@ static void health_cb(fa_http_req_t *req, void *data) {
         fa_http_res_send(req, 200, "text/plain; charset=utf-8", "ok\n", 3);
 }
 
-static int serve_http(fa_server_t *mcp, const http_args_t *h) {
+static int serve_http(fa_server_t *mcp, fa__pyhost_t *py, const http_args_t *h) {
     /* HOST:PORT, [v6]:PORT or :PORT. */
     char host[256] = "127.0.0.1";
     const char *colon = strrchr(h->addr, ':');
@@ -284,6 +308,8 @@ static int serve_http(fa_server_t *mcp, const http_args_t *h) {
         }
         snprintf(host, sizeof host, "%.*s", (int)(e - b), b);
     }
+    /* A file may hold a FastMCP server, a web App, or both (one port). */
+    int serve_mcp = fa__pyhost_has_mcp(py);
     http_run_t r;
     memset(&r, 0, sizeof r);
     r.mcp = mcp;
@@ -297,7 +323,7 @@ static int serve_http(fa_server_t *mcp, const http_args_t *h) {
     ho.io_threads = h->io_threads > 0 ? h->io_threads : 1;
     /* Bodies up to the MCP message limit are ours to refuse with a JSON-RPC error; beyond twice
      * that the HTTP server refuses them itself. */
-    ho.max_body = 2 * (uint64_t)mcp->opts.max_message;
+    ho.max_body = h->max_body ? h->max_body : 2 * (uint64_t)mcp->opts.max_message;
     ho.metrics_path = h->metrics; /* NULL: off */
     fa__cli_limits_apply_http(&ho);
     fa_mcp_http_options_t mo;
@@ -310,9 +336,13 @@ static int serve_http(fa_server_t *mcp, const http_args_t *h) {
         mo.session_idle_ms = (uint64_t)(h->idle_s * 1000.0);
     mo.node_id = h->node_id;
     fa__cli_limits_apply_mcp_http(&mo);
+    if (h->handler_timeout_s > 0)
+        ho.handler_timeout_ms = (uint64_t)(h->handler_timeout_s * 1000.0 + 0.5);
+    /* MCP first: its path wins over an app route of the same pattern (first registration). */
     if ((rc = fa_http_server_new(&r.http, &ho)) != 0 ||
-        (rc = fa_mcp_http_mount(mcp, r.http, &mo)) != 0 ||
-        (h->health && (rc = fa_http_route(r.http, "GET", h->health, health_cb, &r)) != 0)) {
+        (serve_mcp && (rc = fa_mcp_http_mount(mcp, r.http, &mo)) != 0) ||
+        (h->health && (rc = fa_http_route(r.http, "GET", h->health, health_cb, &r)) != 0) ||
+        (rc = fa__pyhost_mount_web(py, r.http)) != 0) {
         fprintf(stderr, "fasterapi: cannot set up HTTP: %s\n", fa_strerror(rc));
         fa_http_server_free(r.http);
         uv_loop_close(&r.loop);
@@ -337,9 +367,12 @@ static int serve_http(fa_server_t *mcp, const http_args_t *h) {
     char url[300];
     if (fa_http_server_url(r.http, url, sizeof url) < 0)
         url[0] = '\0';
-    FA_INFO("serving MCP over Streamable HTTP at %s%s", url, mo.path);
+    if (serve_mcp)
+        FA_INFO("serving MCP over Streamable HTTP at %s%s", url, mo.path);
+    if (fa__pyhost_web_table(py))
+        FA_INFO("serving %zu web route(s) at %s", json_array_size(fa__pyhost_web_table(py)), url);
     /* The conformance runner and tests wait for this line on stderr. */
-    fprintf(stderr, "fasterapi: listening on %s%s\n", url, mo.path);
+    fprintf(stderr, "fasterapi: listening on %s%s\n", url, serve_mcp ? mo.path : "/");
     fflush(stderr);
     uv_run(&r.loop, UV_RUN_DEFAULT);
     fa_http_server_free(r.http);
@@ -360,10 +393,22 @@ static int cmd_run(int argc, char **argv) {
         fprintf(stderr, "fasterapi: cannot set up stdout: %s\n", strerror(errno));
         return 1;
     }
-    fa__pyhost_options_t ho = {a.file, a.mcp, a.workers, a.debug, a.shared, a.venv};
+    /* Async web handlers are cancelled when the HTTP core gives up on them (504). */
+    double web_timeout = a.http.handler_timeout_s > 0 ? a.http.handler_timeout_s
+                                                      : FA_HTTP_HANDLER_TIMEOUT_MS / 1000.0;
+    fa__pyhost_options_t ho = {a.file,   a.mcp,  a.workers, a.debug,
+                               a.shared, a.venv, a.app,     web_timeout};
     fa__pyhost_t *host;
     if (fa__pyhost_open(&host, &ho) != 0)
         return 1;
+    if (!a.http.addr && !fa__pyhost_has_mcp(host)) {
+        fprintf(stderr,
+                "fasterapi: %s has a web App but no MCP server: serve it over HTTP "
+                "(fasterapi run %s --http 127.0.0.1:8000)\n",
+                a.file, a.file);
+        fa__pyhost_close(host);
+        return 2;
+    }
     const json_t *table = fa__pyhost_table(host);
     fa_server_options_t so;
     fa_server_options_init(&so);
@@ -389,7 +434,7 @@ static int cmd_run(int argc, char **argv) {
     }
     /* The host logs the "serving" line once its worker interpreters are up. */
     if (a.http.addr)
-        rc = serve_http(srv, &a.http);
+        rc = serve_http(srv, host, &a.http);
     else
         rc = fa_server_run_fds(srv, STDIN_FILENO, proto);
     close(proto);
@@ -415,11 +460,24 @@ static int cmd_inspect(int argc, char **argv) {
     int out = dup(STDOUT_FILENO);
     if (out < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
         return 1;
-    fa__pyhost_options_t ho = {a.file, a.mcp, 1, 0, 0, a.venv};
+    fa__pyhost_options_t ho = {a.file, a.mcp, 1, 0, 0, a.venv, a.app, 0};
     fa__pyhost_t *host;
     if (fa__pyhost_open(&host, &ho) != 0)
         return 1;
-    char *text = json_dumps(fa__pyhost_table(host), JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    /* The web App's routes beside the MCP table: [{"method", "path"}, ...]. */
+    json_t *shown = json_copy((json_t *)(uintptr_t)fa__pyhost_table(host));
+    const json_t *web = fa__pyhost_web_table(host);
+    if (shown && web) {
+        json_t *routes = json_array();
+        size_t i;
+        const json_t *row;
+        json_array_foreach (web, i, row)
+            json_array_append_new(routes, json_pack("{s:O, s:O}", "method", json_array_get(row, 0),
+                                                    "path", json_array_get(row, 1)));
+        json_object_set_new(shown, "routes", routes);
+    }
+    char *text = shown ? json_dumps(shown, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+    json_decref(shown);
     fa__pyhost_close(host);
     if (!text)
         return 1;

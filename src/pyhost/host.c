@@ -36,7 +36,11 @@ struct fa__pyhost_s {
     PyThreadState *main_ts; /* detached while the server runs */
     PyObject *mcp;          /* the app in the main interpreter (kept for the shared-GIL mode) */
     json_t *table;
-    json_t *report; /* _runtime.startup_report: warnings to give once the pool runs */
+    json_t *report;    /* _runtime.startup_report: warnings to give once the pool runs */
+    json_t *web_table; /* _runtime.web_table: the App's routes, or NULL */
+    int has_mcp;       /* the file defines a FastMCP (not only an App) */
+    char *web_name;
+    fa__pyweb_t *web; /* the routes registered on the HTTP server */
     fa__pypool_t *pool;
     fa__py_mode_t mode;
     char **tool_names; /* tool callback data: the name each Python tool is called by */
@@ -208,6 +212,26 @@ static int load_main(fa__pyhost_t *h) {
         print_python_error("cannot load the app");
         return FA_EPYTHON;
     }
+    PyObject *hm = PyObject_CallMethod(rt, "has_mcp", "O", h->mcp);
+    h->has_mcp = hm == Py_True;
+    Py_XDECREF(hm);
+    PyObject *web = hm ? PyObject_CallMethod(rt, "web_table", "z", h->web_name) : NULL;
+    if (!web) {
+        Py_DECREF(rt);
+        print_python_error("cannot load the web app");
+        return FA_EPYTHON;
+    }
+    if (web != Py_None) {
+        char wwhy[256];
+        h->web_table = fa__py_to_json(web, wwhy, sizeof wwhy);
+        if (!h->web_table) {
+            Py_DECREF(web);
+            Py_DECREF(rt);
+            fprintf(stderr, "fasterapi: the route table is not JSON: %s\n", wwhy);
+            return FA_EPYTHON;
+        }
+    }
+    Py_DECREF(web);
     PyObject *table = PyObject_CallMethod(rt, "export", "O", h->mcp);
     PyObject *report = table ? PyObject_CallMethod(rt, "startup_report", "O", h->mcp) : NULL;
     Py_DECREF(rt);
@@ -247,12 +271,15 @@ int fa__pyhost_open(fa__pyhost_t **out, const fa__pyhost_options_t *o) {
         return FA_ENOENT;
     }
     h->app_name = o->app_name ? strdup(o->app_name) : NULL;
+    h->web_name = o->web_name ? strdup(o->web_name) : NULL;
     h->opts.app_path = h->app_path;
     h->opts.app_name = h->app_name;
+    h->opts.web_name = h->web_name;
     int rc = init_python(&h->opts);
     if (rc) {
         free(h->app_path);
         free(h->app_name);
+        free(h->web_name);
         free(h);
         return rc;
     }
@@ -268,6 +295,20 @@ int fa__pyhost_open(fa__pyhost_t **out, const fa__pyhost_options_t *o) {
 
 const json_t *fa__pyhost_table(const fa__pyhost_t *h) {
     return h->table;
+}
+
+const json_t *fa__pyhost_web_table(const fa__pyhost_t *h) {
+    return h->web_table;
+}
+
+int fa__pyhost_has_mcp(const fa__pyhost_t *h) {
+    return h->has_mcp;
+}
+
+int fa__pyhost_mount_web(fa__pyhost_t *h, fa_http_server_t *http) {
+    if (!h->web_table || !h->pool)
+        return h->web_table ? FA_ESTATE : 0;
+    return fa__pyweb_mount(&h->web, h->pool, http, h->web_table);
 }
 
 const char *fa__pyhost_mode(const fa__pyhost_t *h) {
@@ -375,9 +416,14 @@ static void on_pool_ready(void *arg, int rc, int fell_back, const char *why) {
                 h->app_path, last);
         h->mode = FA_PY_SHARED_GIL;
     }
-    FA_INFO("serving %s: %zu tool(s), Python %s (%s)", h->display_path,
-            json_array_size(json_object_get(h->table, "tools")), FA_PYTHON_VERSION,
-            fa__pyhost_mode(h));
+    if (h->web_table)
+        FA_INFO("serving %s: %zu web route(s), %zu tool(s), Python %s (%s)", h->display_path,
+                json_array_size(h->web_table), json_array_size(json_object_get(h->table, "tools")),
+                FA_PYTHON_VERSION, fa__pyhost_mode(h));
+    else
+        FA_INFO("serving %s: %zu tool(s), Python %s (%s)", h->display_path,
+                json_array_size(json_object_get(h->table, "tools")), FA_PYTHON_VERSION,
+                fa__pyhost_mode(h));
     warn_startup(h, h->nworkers);
 }
 
@@ -394,7 +440,8 @@ int fa__pyhost_serve(fa__pyhost_t *h, fa_server_t *srv) {
         n = FA_PY_MAX_WORKERS - 1; /* one slot is the early worker's */
     h->srv = srv;
     h->nworkers = n;
-    fa__pyapp_t app = {h->app_path, h->app_name, fa__pyhost_package_dir(), h->opts.debug};
+    fa__pyapp_t app = {h->app_path,   h->app_name,          h->web_name, fa__pyhost_package_dir(),
+                       h->opts.debug, h->opts.web_timeout_s};
     size_t capacity = srv->opts.max_inflight;
     char err[4096];
     h->mode = FA_PY_OWN_GIL_DEFAULT && !h->opts.force_shared ? FA_PY_OWN_GIL : FA_PY_SHARED_GIL;
@@ -433,6 +480,9 @@ int fa__pyhost_close(fa__pyhost_t *h) {
     fa__py_shared_free_all();
     json_decref(h->table);
     json_decref(h->report);
+    json_decref(h->web_table);
+    fa__pyweb_free(h->web);
+    free(h->web_name);
     for (size_t i = 0; i < h->ntool_names; i++)
         free(h->tool_names[i]);
     free(h->tool_names);

@@ -16,6 +16,7 @@
 
 #include <jansson.h>
 
+#include "fasterapi/http.h"
 #include "fasterapi/mcp.h"
 
 typedef struct fa__pyhost_s fa__pyhost_t;
@@ -28,12 +29,22 @@ typedef struct {
     int force_shared;     /* run in the main interpreter even where subinterpreters work */
     const char *venv;     /* a virtual environment to import packages from (--venv, or
                              VIRTUAL_ENV), or NULL: its Python version must be the embedded one */
+    const char *web_name; /* --app NAME: the App instance's variable name, or NULL */
+    double web_timeout_s; /* async web handlers are cancelled after this (0: never) */
 } fa__pyhost_options_t;
 
 /* Returns 0, or FA_EPYTHON after printing the Python error (with traceback) to stderr. */
 int fa__pyhost_open(fa__pyhost_t **out, const fa__pyhost_options_t *o);
 /* The exported table (borrowed): {"name","version","title","instructions","tools",...}. */
 const json_t *fa__pyhost_table(const fa__pyhost_t *h);
+/* The App's route table ([[method, pattern, flags], ...], borrowed), or NULL: no App. */
+const json_t *fa__pyhost_web_table(const fa__pyhost_t *h);
+/* Whether the file defines an MCP server (FastMCP), not only a web app. */
+int fa__pyhost_has_mcp(const fa__pyhost_t *h);
+/* After fa__pyhost_serve, before the HTTP server starts: registers the App's routes on it (the
+ * requests run on the pool's workers). The registration lives until fa__pyhost_close, which must
+ * come after the HTTP server is freed. 0 or a negative FA_E* (logged). */
+int fa__pyhost_mount_web(fa__pyhost_t *h, fa_http_server_t *http);
 /* Registers everything with srv and starts the pool. 0 or a negative FA_E* (error printed). */
 int fa__pyhost_serve(fa__pyhost_t *h, fa_server_t *srv);
 /* Whether the worker interpreters failed to start after serve had returned (the error is

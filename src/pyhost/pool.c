@@ -216,7 +216,9 @@ static int setup_app(fa__pyworker_t *w) {
         else
             mcp = PyObject_CallMethod(rt, "load_app", "sz", p->app.app_path, p->app.app_name);
     }
-    w->dispatcher = mcp ? PyObject_CallMethod(rt, "Dispatcher", "Oi", mcp, p->app.debug) : NULL;
+    w->dispatcher = mcp ? PyObject_CallMethod(rt, "Dispatcher", "Oizd", mcp, p->app.debug,
+                                              p->app.web_name, p->app.web_timeout_s)
+                        : NULL;
     Py_XDECREF(io);
     Py_XDECREF(mcp);
     Py_XDECREF(rt);
@@ -231,8 +233,16 @@ static int setup_app(fa__pyworker_t *w) {
     for (int i = 0; w->ctx_type && i < 4; i++)
         if (!(w->methods[i] = PyObject_GetAttrString(w->dispatcher, names[i])))
             break;
-    /* The loop, and the app's lifespan entered on it (a failing lifespan fails start-up). */
     PyObject *mod = w->methods[3] ? PyImport_ImportModule("_fasterapi") : NULL;
+    /* The web app's entry point (None without an App) and this interpreter's request type. */
+    PyObject *web = mod ? PyObject_GetAttrString(w->dispatcher, "web_handle") : NULL;
+    if (web && web != Py_None)
+        w->web = Py_NewRef(web);
+    Py_XDECREF(web);
+    w->web_req_type = web ? PyObject_GetAttrString(mod, "HttpRequest") : NULL;
+    if (!w->web_req_type)
+        Py_CLEAR(mod);
+    /* The loop, and the app's lifespan entered on it (a failing lifespan fails start-up). */
     PyObject *loop = mod ? PyObject_CallMethod(mod, "_start", "O", w->dispatcher) : NULL;
     Py_XDECREF(mod);
     if (loop) {
@@ -351,6 +361,8 @@ static void clear_objects(fa__pyworker_t *w) {
     for (int i = 0; i < 4; i++)
         Py_CLEAR(w->methods[i]);
     Py_CLEAR(w->dispatcher);
+    Py_CLEAR(w->web);
+    Py_CLEAR(w->web_req_type);
     Py_CLEAR(w->tasks);
     Py_CLEAR(w->futures);
     Py_CLEAR(w->cancelled_error);
@@ -425,6 +437,26 @@ static void run_call(fa__pyworker_t *w, fa_call_t *c) {
     }
 }
 
+/* A job from either queue: an MCP call, or a web request tagged with bit 0 (both are malloc'd,
+ * so bit 0 of a real pointer is always clear). Calls first: their queue is bounded by the MCP
+ * server's in-flight limit, web requests by FA_PY_WEB_QUEUE. */
+#define WEB_TAG ((uintptr_t)1)
+
+static void *pop_job(fa__pypool_t *p) {
+    void *c = fa_mpmc_pop(p->jobs);
+    if (c)
+        return c;
+    void *j = fa_mpmc_pop(p->web_jobs);
+    return j ? (void *)((uintptr_t)j | WEB_TAG) : NULL;
+}
+
+static void run_job(fa__pyworker_t *w, void *job) {
+    if ((uintptr_t)job & WEB_TAG)
+        fa__pyweb_run(w, (fa__pyweb_job_t *)((uintptr_t)job & ~WEB_TAG));
+    else
+        run_call(w, job);
+}
+
 /* Polls the job queue for up to p->spin_ns before the worker goes back to sleep in its loop.
  * A client working one call at a time sends its next request tens of microseconds after our
  * reply; a worker that is still polling then catches it without an eventfd write and a wake-up
@@ -435,7 +467,7 @@ static void run_call(fa__pyworker_t *w, fa_call_t *c) {
  * and the client share the 2 vCPUs). While it polls, p->spinning counts it, and pool_wake wakes
  * that many fewer sleeping workers: waking one that a poller beats to the call only costs a
  * wake-up and then a useless poll on a third thread (measured: sequential p50 doubled). */
-static fa_call_t *spin_pop(fa__pyworker_t *w, int ran) {
+static void *spin_pop(fa__pyworker_t *w, int ran) {
     fa__pypool_t *p = w->pool;
     if (!ran || p->spin_ns == 0 || atomic_load_explicit(&p->retired, memory_order_relaxed) ||
         (w->tasks && PyDict_GET_SIZE(w->tasks) > 0) ||
@@ -445,10 +477,10 @@ static fa_call_t *spin_pop(fa__pyworker_t *w, int ran) {
     /* seq_cst: pool_wake either sees us polling, or we (after the caller's fence) see its job. */
     atomic_fetch_add_explicit(&p->spinning, 1, memory_order_seq_cst);
     uint64_t t0 = uv_hrtime();
-    fa_call_t *c = NULL;
+    void *c = NULL;
     while (!atomic_load_explicit(&w->stop, memory_order_relaxed) && uv_hrtime() - t0 < p->spin_ns) {
         fa__spin_pause();
-        if ((c = fa_mpmc_pop(p->jobs)) != NULL)
+        if ((c = pop_job(p)) != NULL)
             break;
     }
     atomic_fetch_sub_explicit(&p->spinning, 1, memory_order_seq_cst);
@@ -470,7 +502,7 @@ PyObject *fa__pyworker_on_wake(fa__pyworker_t *w) {
     }
     uint64_t bit = 1ull << w->index;
     for (int budget = FA_PY_WAKE_BUDGET; budget > 0; budget--) {
-        fa_call_t *c = fa_mpmc_pop(p->jobs);
+        void *c = pop_job(p);
         if (!c)
             c = spin_pop(w, budget < FA_PY_WAKE_BUDGET);
         if (!c) {
@@ -480,12 +512,12 @@ PyObject *fa__pyworker_on_wake(fa__pyworker_t *w) {
             /* Announce idleness, then look once more (the Dekker half of pool_wake). */
             atomic_fetch_or_explicit(&p->idle, bit, memory_order_relaxed);
             atomic_thread_fence(memory_order_seq_cst);
-            c = fa_mpmc_pop(p->jobs);
+            c = pop_job(p);
             if (!c)
                 Py_RETURN_NONE;
             atomic_fetch_and_explicit(&p->idle, ~bit, memory_order_relaxed);
         }
-        run_call(w, c);
+        run_job(w, c);
     }
     /* Budget spent: give async tasks and I/O a turn, then carry on (we are not idle). */
     if (w->loop) {
@@ -544,6 +576,13 @@ static void pool_cancel(void *self, fa_call_t *call) {
         FA_WARN("cancellation queue full; call %s keeps running", call->id_text);
     }
     pthread_mutex_unlock(&p->cancel_lock);
+}
+
+int fa__pypool_submit_web(fa__pypool_t *p, fa__pyweb_job_t *job) {
+    int rc = fa_mpmc_push(p->web_jobs, job);
+    if (rc == 0)
+        pool_wake(p, 1);
+    return rc ? FA_EFULL : 0;
 }
 
 fa__executor_t fa__pypool_executor(fa__pypool_t *p) {
@@ -624,6 +663,11 @@ void fa__pypool_free(fa__pypool_t *p) {
         pthread_join(p->canceller, NULL);
     }
     stop_workers(p);
+    /* Web requests nobody will run: answered, so each deferred request is released. */
+    fa__pyweb_job_t *job;
+    while (p->web_jobs && (job = fa_mpmc_pop(p->web_jobs)) != NULL)
+        fa__pyweb_job_reject(job, 503, "503 Service Unavailable: shutting down\n");
+    fa_mpmc_free(p->web_jobs);
     for (int i = 0; i < p->n; i++) {
         if (p->workers[i].efd >= 0)
             close(p->workers[i].efd);
@@ -670,7 +714,8 @@ int fa__pypool_start(fa__pypool_t **out, fa__py_mode_t mode, int n, size_t capac
     p->cancel_cap = capacity;
     p->workers = calloc((size_t)total, sizeof *p->workers);
     p->cancel_q = calloc(capacity, sizeof *p->cancel_q);
-    if (!p->workers || !p->cancel_q || fa_mpmc_new(&p->jobs, capacity) != 0) {
+    if (!p->workers || !p->cancel_q || fa_mpmc_new(&p->jobs, capacity) != 0 ||
+        fa_mpmc_new(&p->web_jobs, FA_PY_WEB_QUEUE) != 0) {
         fa__pypool_free(p);
         return FA_ENOMEM;
     }

@@ -39,6 +39,7 @@
 
 #include "fasterapi/queue.h"
 #include "mcp/server_internal.h"
+#include "pyhost/web.h"
 
 /* Most workers a pool supports (the idle set is one 64-bit word). */
 #define FA_PY_MAX_WORKERS 64
@@ -47,6 +48,10 @@
 #define FA_PY_SPIN_US 50
 /* Calls a worker runs per wake-up before letting its loop breathe (async tasks, I/O). */
 #define FA_PY_WAKE_BUDGET 64
+/* Web requests waiting for a Python worker (all loops together). A full queue answers 503 with
+ * Retry-After (DESIGN.md §2 push-back): 4096 is ~40 ms of work at 100k req/s, deeper queues
+ * only add latency a client would time out on. */
+#define FA_PY_WEB_QUEUE 4096
 
 typedef enum { FA_PY_OWN_GIL = 1, FA_PY_SHARED_GIL = 2 } fa__py_mode_t;
 
@@ -85,7 +90,9 @@ typedef struct {
     PyObject *cancelled_error;  /* (worker) asyncio.CancelledError */
     PyObject *ensure_future;    /* (worker) asyncio.ensure_future */
     PyObject *ctx_type;         /* (worker) _fasterapi.CallContext of this interpreter */
-    PyObject *methods[4]; /* (worker) dispatcher.call_tool/read_resource/get_prompt/complete */
+    PyObject *methods[4];   /* (worker) dispatcher.call_tool/read_resource/get_prompt/complete */
+    PyObject *web;          /* (worker) the WebHost's handle(row, creq), or NULL: no App */
+    PyObject *web_req_type; /* (worker) _fasterapi.HttpRequest of this interpreter */
     _Atomic uint64_t current_seq;   /* seq of the call running inline (read by the canceller) */
     _Atomic uint64_t async_exc_seq; /* seq the canceller raised CancelledError into */
     PyObject *futures;              /* (worker) dict: token -> asyncio.Future awaiting an answer */
@@ -101,8 +108,10 @@ typedef struct {
 typedef struct {
     const char *app_path; /* the user's server file */
     const char *app_name; /* --mcp NAME, or NULL */
+    const char *web_name; /* --app NAME, or NULL */
     const char *pydir;    /* directory holding the fasterapi package */
     int debug;            /* tracebacks in tool errors */
+    double web_timeout_s; /* async web handlers are cancelled after this (0: never) */
 } fa__pyapp_t;
 
 /* How the start of the isolated workers ended, told once from a worker thread (with that
@@ -125,6 +134,7 @@ struct fa__pypool_s {
     void *ready_arg;
     fa__pyworker_t *workers;
     fa_mpmc_t *jobs;
+    fa_mpmc_t *web_jobs; /* fa__pyweb_job_t: web requests (web.c), beside the MCP calls */
     fa__pyapp_t app;
     uint64_t spin_ns;     /* how long an idle worker polls the queue (spin_pop in pool.c) */
     PyObject *shared_mcp; /* SHARED_GIL: the main interpreter's FastMCP instance (borrowed) */
@@ -163,6 +173,8 @@ PyThreadState *fa__py_new_isolated(PyThreadState *caller, char *err, size_t err_
 #endif
 /* Stops the workers (each ends its own interpreter) and frees the pool. No GIL held. */
 void fa__pypool_free(fa__pypool_t *p);
+/* Any thread: queues a web request and wakes a worker. 0, or FA_EFULL when the queue is full. */
+int fa__pypool_submit_web(fa__pypool_t *p, fa__pyweb_job_t *job);
 /* The executor the server runs calls on. */
 fa__executor_t fa__pypool_executor(fa__pypool_t *p);
 /* The worker running on this thread, or NULL. */
@@ -196,6 +208,10 @@ void fa__pyctx_release(PyObject *ctx, Py_ssize_t host_refs);
 /* Formats the current Python exception as text (traceback when `with_traceback`) into buf and
  * clears it. */
 void fa__py_format_exception(char *buf, size_t size, int with_traceback);
+
+/* ---- web.c ---- */
+void fa__pyweb_run(fa__pyworker_t *w, fa__pyweb_job_t *job);
+int fa__pyweb_add_type(PyObject *module);
 
 /* ---- shared.c: fasterapi.shared, process-wide ---- */
 extern PyMethodDef fa__py_shared_methods[];

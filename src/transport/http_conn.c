@@ -87,9 +87,23 @@ static int status_has_body(int status) {
     return !(status < 200 || status == 204 || status == 304);
 }
 
+/* fa__http_render with the keep-alive decision given (keep_alive < 0: the request's own). */
+static int render_keep(fa__buf_t *out, const fa_http_server_t *srv, const char *date_line,
+                       size_t date_len, const fa_http_req_t *req, int keep_alive, int status,
+                       const char *ctype, const char *hdrs, size_t hdrs_len, const void *body,
+                       size_t len);
+
 int fa__http_render(fa__buf_t *out, const fa_http_server_t *srv, const char *date_line,
                     size_t date_len, const fa_http_req_t *req, int status, const char *ctype,
                     const char *hdrs, size_t hdrs_len, const void *body, size_t len) {
+    return render_keep(out, srv, date_line, date_len, req, -1, status, ctype, hdrs, hdrs_len, body,
+                       len);
+}
+
+static int render_keep(fa__buf_t *out, const fa_http_server_t *srv, const char *date_line,
+                       size_t date_len, const fa_http_req_t *req, int keep_alive, int status,
+                       const char *ctype, const char *hdrs, size_t hdrs_len, const void *body,
+                       size_t len) {
     if (status < 100 || status > 999)
         status = 500;
     const char *reason = fa__http_status_text(status);
@@ -97,7 +111,7 @@ int fa__http_render(fa__buf_t *out, const fa_http_server_t *srv, const char *dat
     size_t clen = ctype ? strlen(ctype) : 0;
     int with_body = status_has_body(status);
     int send_body = with_body && !(req && req->is_head) && body;
-    int keep = req ? req->keep_alive : 0;
+    int keep = keep_alive >= 0 ? keep_alive : req ? req->keep_alive : 0;
     int minor = req ? req->h.minor_version : 1;
     size_t need = 13 + rlen + 2 + srv->server_line_len + date_len + (clen ? clen + 16 : 0) +
                   hdrs_len + 40 + 24 + 2 + (send_body ? len : 0);
@@ -602,20 +616,25 @@ int fa_http_respond(fa_http_deferred_t *d, int status, const char *content_type,
     gmtime_r(&now, &tm);
     size_t dlen = strftime(date, sizeof date, "Date: %a, %d %b %Y %H:%M:%S GMT\r\n", &tm);
     fa__buf_t reply = FA__BUF_INIT;
-    /* Acquire: pairs with the release store in fa_http_server_close/stop. A shutdown that starts
-     * just after this check still closes the connection after this answer. */
+    /* This thread writes no field the loop may read before the answer arrives (its handler
+     * timer renders a 504 from status and keep_alive): both travel in reply_status/reply_close
+     * and are applied on the loop (fa__http_deferred_arrived). Acquire: pairs with the release
+     * store in fa_http_server_close/stop. A shutdown that starts just after this check still
+     * closes the connection after this answer. */
+    int keep = req->keep_alive;
     if (atomic_load_explicit(&srv->stop_requested, memory_order_acquire))
-        req->keep_alive = 0;
+        keep = 0;
     if (rc == 0)
-        rc = fa__http_render(&reply, srv, date, dlen, req, status, content_type, hdrs.data,
-                             hdrs.len, body, len);
+        rc = render_keep(&reply, srv, date, dlen, req, keep, status, content_type, hdrs.data,
+                         hdrs.len, body, len);
     fa__buf_free(&hdrs);
     if (rc) {
         /* Still hand the request back so it is released; the loop answers 500 for it. */
         fa__buf_free(&reply);
     }
     req->reply = reply;
-    req->status = status;
+    req->reply_status = status;
+    req->reply_close = !keep;
     req->msg.cb = fa__http_deferred_arrived;
     req->msg.to.loop = loop->index;
     req->msg.to.slot = FA__HTTP_NO_SLOT;
@@ -636,6 +655,9 @@ void fa__http_deferred_arrived(fa__http_loop_t *loop, fa__http_conn_t *unused, f
     fa__http_conn_t *c = req->conn;
     fa_http_server_t *srv = loop->srv;
     req->answered_by_reply = 1;
+    req->status = req->reply_status;
+    if (req->reply_close)
+        req->keep_alive = 0;
     if (c && !req->answered && !c->closing) {
         fa__buf_t *dst = out_for(c, req);
         int rc = req->reply.data ? fa__buf_append(dst, req->reply.data, req->reply.len) : FA_ENOMEM;

@@ -259,6 +259,8 @@ struct fa_http_req_s {
     char *copy;         /* deferred: the head/body/params copied out of the read buffer */
     fa__http_msg_t msg; /* deferred: fa_http_respond posts this */
     fa__buf_t reply;    /* deferred: the response rendered by the responding thread */
+    int reply_status;   /* deferred: its status and whether it said "Connection: close"; */
+    int reply_close;    /* applied to status/keep_alive on the loop when the reply arrives */
     fa__http_stream_close_cb stream_close;
     void *stream_ctx;
     /* A file body (static files): sent after the head, see http_conn.c pump_file. */

@@ -30,7 +30,7 @@ static json_t *serve(const char *const *lines, size_t n, int workers, int shared
     for (size_t i = 0; i < n; i++)
         fprintf(in, "%s\n", lines[i]);
     fclose(in);
-    fa__pyhost_options_t ho = {APP, NULL, workers, 0, shared, NULL};
+    fa__pyhost_options_t ho = {APP, NULL, workers, 0, shared, NULL, NULL, 0};
     fa__pyhost_t *h;
     ck_assert_int_eq(fa__pyhost_open(&h, &ho), 0);
     fa_server_options_t so;

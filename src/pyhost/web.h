@@ -1,0 +1,31 @@
+/* pyhost/web.h: Python web routes (fasterapi.web.App) on the C HTTP core (web.c).
+ *
+ *   fa__pyweb_mount    registers the app's route table on an HTTP server (before it starts);
+ *                      each matched request becomes a job on the Python pool's web queue
+ *   fa__pyweb_run      runs one job on a worker (its GIL held)
+ *   fa__pyweb_add_type adds `_fasterapi.HttpRequest` to a module (per interpreter)
+ */
+#ifndef FA_PYHOST_WEB_H
+#define FA_PYHOST_WEB_H
+
+#include <jansson.h>
+
+#include "fasterapi/http.h"
+
+/* Route flags, the third column of a table row (_runtime.web_table). */
+#define FA_PYWEB_NEEDS_CLIENT 1u /* a handler reads Request.client: look the peer up */
+
+typedef struct fa__pyweb_s fa__pyweb_t;
+typedef struct fa__pyweb_job_s fa__pyweb_job_t;
+struct fa__pypool_s;
+
+/* table: [[method, pattern, flags], ...]; row i runs the App's route row i in every worker.
+ * 0, or FA_EINVAL (a malformed row), FA_ERANGE (too many routes), an fa_http_route error. */
+int fa__pyweb_mount(fa__pyweb_t **out, struct fa__pypool_s *pool, fa_http_server_t *http,
+                    const json_t *table);
+/* After the HTTP server has been freed. */
+void fa__pyweb_free(fa__pyweb_t *web);
+/* Answers a job that will not run (any thread) and frees it. */
+void fa__pyweb_job_reject(fa__pyweb_job_t *job, int status, const char *text);
+
+#endif
