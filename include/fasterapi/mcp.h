@@ -269,6 +269,13 @@ FA_EXTERN int fa_call_close_stream(fa_call_t *call);
 FA_EXTERN int fa_call_request_keyed(fa_call_t *call, const char *key, const char *method,
                                     json_t *params, fa_response_cb cb, void *arg);
 
+/* The tool has sent every request it sends before it waits for answers (the end of a burst,
+ * e.g. after starting elicitation, sampling and roots/list at once). In the 2026-07-28 era the
+ * engine then answers input_required with all of them at once, instead of after a short gather
+ * window; the Python host calls it at the end of each event-loop iteration that sent requests.
+ * Harmless elsewhere. Any thread, until the call is finished. 0, FA_EALREADY, FA_ENOMEM. */
+FA_EXTERN int fa_call_flush_requests(fa_call_t *call);
+
 /* The capabilities the client declared (ClientCapabilities: in initialize, or in this request's
  * _meta in protocol 2026-07-28); borrowed, valid until the call is finished; read only. */
 FA_EXTERN const json_t *fa_call_client_capabilities(const fa_call_t *call);

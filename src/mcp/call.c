@@ -280,6 +280,25 @@ int fa_call_close_stream(fa_call_t *call) {
     return rc;
 }
 
+int fa_call_flush_requests(fa_call_t *call) {
+    fa_call_t *c = call;
+    if (!c)
+        return FA_EINVAL;
+    if (atomic_load_explicit(&c->finished, memory_order_acquire))
+        return FA_EALREADY;
+    fa__notify_t *n = calloc(1, sizeof *n);
+    if (!n)
+        return FA_ENOMEM;
+    n->kind = FA__ITEM_NOTIFY; /* after the call's requests on the same queue */
+    n->flush = 1;
+    n->sref = c->sref;
+    n->call = c;
+    int rc = fa__server_post(c->srv, n);
+    if (rc)
+        free(n);
+    return rc;
+}
+
 int fa_call_log(fa_call_t *call, const char *level, const char *logger, json_t *data) {
     int idx = fa__mcp_log_level(level);
     if (idx < 0) {

@@ -269,9 +269,11 @@ void fa__mrtr_on_request(fa__session_t *s, fa_call_t *c, fa__outreq_t *r) {
         return;
     }
     m->held[m->nheld++] = r;
+    m->call = c;
+    if (c->explicit_flush)
+        return; /* this round ends at fa_call_flush_requests (fa__mrtr_flush) */
     if (!m->gathering) {
         fa_server_t *srv = s->srv;
-        m->call = c;
         m->gather_at = uv_now(srv->loop) + FA_MCP_MRTR_GATHER_MS;
         m->gathering = 1;
         m->g_prev = srv->gathering_tail;
@@ -321,6 +323,12 @@ void fa__mrtr_finish(fa__session_t *s, fa_call_t *c, int running) {
     fail_held(m, FA_RPC_INTERNAL_ERROR,
               "Input required: the request was answered with input_required; the tool runs "
               "again with the client's answers when it retries");
+}
+
+void fa__mrtr_flush(fa__session_t *s, fa_call_t *c) {
+    fa__mrtr_t *m = c->mrtr;
+    if (m && json_array_size(m->pending) > 0)
+        fa__mrtr_finish(s, c, 1);
 }
 
 void fa__modern_on_timer(fa_server_t *srv) {

@@ -267,7 +267,10 @@ static void deliver(fa_server_t *srv, void *item) {
         fa__session_t *s = fa__session_get(srv, n->sref);
         int unwatched = n->sub_uri && (!s || !json_object_get(s->subscriptions, n->sub_uri));
         int live = n->call ? !n->call->detached : 1;
-        if (s && live && !n->text) {
+        if (n->flush) {
+            if (s && live)
+                fa__mrtr_flush(s, n->call);
+        } else if (s && live && !n->text) {
             if (s->ops->close_stream)
                 s->ops->close_stream(s, n->call->id_text, n->call->id_len);
         } else if (s && live && !unwatched) {

@@ -189,6 +189,11 @@ struct fa_call_s {
     int modern;
     json_t *client_caps;
     fa__mrtr_t *mrtr;
+    /* Set by an executor before the tool runs (then read by the loop after the tool's first
+     * request, ordered by the completion queue): its tools end each burst of client requests
+     * with fa_call_flush_requests, so a 2026 input_required round waits for that instead of a
+     * gather window that a descheduled worker thread can overrun. */
+    int explicit_flush;
     char *reply; /* written by the finishing thread: the whole response, or NULL */
     size_t reply_len;
     int reply_heap; /* reply outgrew inline_reply and was malloc'd by the finisher */
@@ -216,6 +221,7 @@ typedef struct {
     char *text;      /* a complete JSON-RPC notification; NULL: close the call's stream */
     size_t len;
     char *sub_uri; /* notifications/resources/updated: its uri (sent only to a subscriber) */
+    int flush;     /* fa_call_flush_requests: the call asked all it asks for now */
     int fan_out;   /* server-wide (no call, no session): a copy to every subscriber of sub_uri */
 } fa__notify_t;
 
@@ -551,6 +557,8 @@ void fa__mrtr_on_request(fa__session_t *s, fa_call_t *c, fa__outreq_t *r);
 /* A modern call came back (running = 0) or its gather window ended (1) while it had questions
  * for the client: its input_required result goes out now. s may be NULL (session gone). */
 void fa__mrtr_finish(fa__session_t *s, fa_call_t *c, int running);
+/* fa_call_flush_requests reached the loop: the questions gathered so far are this round's. */
+void fa__mrtr_flush(fa__session_t *s, fa_call_t *c);
 /* The modern_timer callback's work: finish gather windows that ended, reap exchanges. */
 void fa__modern_on_timer(fa_server_t *srv);
 /* Closes the sessions of HTTP exchanges that ended (modern.c). */

@@ -26,6 +26,7 @@ typedef struct {
 typedef struct {
     PyObject_HEAD fa_call_t *call; /* NULL once the call is finished */
     PyObject *request_id;
+    int flush_pending; /* _flush_requests is scheduled on the worker's loop */
 } ctxobject_t;
 
 /* ---- CallContext ---- */
@@ -117,10 +118,36 @@ static PyObject *ctx_close_stream(PyObject *self, PyObject *unused) {
  * (inputRequests.<key>); None lets the engine name it. */
 static PyObject *ctx_request(PyObject *self, const char *key, const char *method,
                              PyObject *params) {
-    fa_call_t *call = live_call((ctxobject_t *)self);
+    ctxobject_t *c = (ctxobject_t *)self;
+    fa_call_t *call = live_call(c);
     if (!call)
         return NULL;
-    return fa__pyworker_request(call, key, method, params);
+    PyObject *fut = fa__pyworker_request(call, key, method, params);
+    if (!fut || c->flush_pending)
+        return fut;
+    /* The end of this burst of requests: the next loop iteration, after every task that was
+     * ready alongside this one (asyncio.gather's children) has sent its own. */
+    PyObject *loop = fa__pyworker_loop();
+    PyObject *cb = loop ? PyObject_GetAttrString(self, "_flush_requests") : NULL;
+    PyObject *h = cb ? PyObject_CallMethod(loop, "call_soon", "O", cb) : NULL;
+    Py_XDECREF(cb);
+    if (h) {
+        Py_DECREF(h);
+        c->flush_pending = 1;
+    } else {
+        PyErr_Clear();
+        (void)fa_call_flush_requests(call); /* cannot schedule it: the round ends here */
+    }
+    return fut;
+}
+
+static PyObject *ctx_flush_requests(PyObject *self, PyObject *unused) {
+    (void)unused;
+    ctxobject_t *c = (ctxobject_t *)self;
+    c->flush_pending = 0;
+    if (c->call)
+        (void)fa_call_flush_requests(c->call); /* FA_EALREADY: finished meanwhile */
+    Py_RETURN_NONE;
 }
 
 static PyObject *ctx_elicit(PyObject *self, PyObject *args, PyObject *kwargs) {
@@ -281,6 +308,8 @@ static PyMethodDef ctx_methods[] = {
      "result"},
     {"notify", ctx_notify, METH_VARARGS,
      "notify(method, params=None): send a notification to the client"},
+    {"_flush_requests", ctx_flush_requests, METH_NOARGS,
+     "end of a burst of requests to the client (scheduled by the request methods)"},
     {"notify_resource_updated", ctx_notify_resource_updated, METH_O,
      "notify_resource_updated(uri): tell every client subscribed to uri that it changed"},
     {NULL, NULL, 0, NULL}};
@@ -334,6 +363,7 @@ PyObject *fa__pyctx_new(fa_call_t *call) {
         return NULL;
     c->call = call;
     c->request_id = NULL; /* parsed when first asked for (load_request_id) */
+    c->flush_pending = 0;
     return (PyObject *)c;
 }
 

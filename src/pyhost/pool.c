@@ -285,6 +285,11 @@ static void on_answer(void *arg, const json_t *result, const json_t *error) {
     efd_signal(w->efd);
 }
 
+PyObject *fa__pyworker_loop(void) {
+    fa__pyworker_t *w = fa__pyworker_current();
+    return w ? w->loop : NULL;
+}
+
 PyObject *fa__pyworker_request(fa_call_t *call, const char *qkey, const char *method,
                                PyObject *params) {
     fa__pyworker_t *w = fa__pyworker_current();
@@ -535,6 +540,9 @@ PyObject *fa__pyworker_on_wake(fa__pyworker_t *w) {
 
 static int pool_submit(void *self, fa_call_t *call) {
     fa__pypool_t *p = self;
+    /* Python tools end each burst of client requests with fa_call_flush_requests (module.c
+     * schedules it on the worker's loop), so MRTR rounds need no gather window. */
+    call->explicit_flush = 1;
     return fa_mpmc_push(p->jobs, call);
 }
 

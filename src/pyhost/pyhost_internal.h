@@ -189,6 +189,8 @@ void fa__py_task_done(fa__pyworker_t *w, fa_call_t *call, PyObject *ctx, PyObjec
 /* Sends a server-to-client request for the running call and returns an asyncio future on this
  * worker's loop that resolves to the client's result (or {"__error__": {...}}). */
 /* qkey: the question's key in a 2026-07-28 input_required result, or NULL (engine-chosen). */
+/* The current worker's asyncio loop (borrowed), or NULL outside a worker. */
+PyObject *fa__pyworker_loop(void);
 PyObject *fa__pyworker_request(fa_call_t *call, const char *qkey, const char *method,
                                PyObject *params);
 
