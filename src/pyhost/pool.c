@@ -16,6 +16,7 @@
  * spurious wake-up.
  */
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +151,16 @@ static int attach_interpreter(fa__pyworker_t *w) {
         return -1;
     }
     PyEval_RestoreThread(w->main_ts);
+    if (!p->preloaded) {
+        /* _asyncio's main instance must exist before any subinterpreter imports it (host.c
+         * load_main, with _datetime). Imported here rather than at start-up: the early worker
+         * needs no asyncio, and the first answer does not wait ~50 ms for it. */
+        PyObject *m = PyImport_ImportModule("_asyncio");
+        if (!m)
+            PyErr_Clear(); /* a build without it has nothing to work around */
+        Py_XDECREF(m);
+        p->preloaded = 1;
+    }
     PyThreadState *sub = fa__py_new_isolated(w->main_ts, w->error, sizeof w->error);
     if (!sub) {
         PyThreadState_Clear(w->main_ts);
@@ -193,6 +204,55 @@ static int is_isolation_error(const char *text) {
            strstr(text, "cannot be imported in subinterpreters");
 }
 
+int fa__pyworker_start_loop(fa__pyworker_t *w) {
+    if (w->loop)
+        return 0;
+    PyObject *asyncio = PyImport_ImportModule("asyncio");
+    /* The canceller may have set cancelled_error for a loopless worker (cancel_one). */
+    if (asyncio && !w->cancelled_error)
+        w->cancelled_error = PyObject_GetAttrString(asyncio, "CancelledError");
+    Py_XSETREF(w->ensure_future,
+               w->cancelled_error ? PyObject_GetAttrString(asyncio, "ensure_future") : NULL);
+    Py_XDECREF(asyncio);
+    /* The loop, and the app's lifespan entered on it (a failing lifespan fails start-up). */
+    PyObject *mod = w->ensure_future ? PyImport_ImportModule("_fasterapi") : NULL;
+    PyObject *loop = mod ? PyObject_CallMethod(mod, "_start", "O", w->dispatcher) : NULL;
+    Py_XDECREF(mod);
+    if (!loop)
+        return -1;
+    Py_DECREF(loop); /* _bind_loop keeps it in w->loop */
+    return 0;
+}
+
+/* Serves calls without an asyncio loop (the early worker, see setup_app) until it must stop
+ * or a call made it start its loop. Between rounds it waits on its eventfd with the GIL
+ * released; the loop's reader would do the same. */
+static void serve_loopless(fa__pyworker_t *w) {
+    fa__pypool_t *p = w->pool;
+    uint64_t bit = 1ull << w->index;
+    while (!atomic_load_explicit(&w->stop, memory_order_acquire) && !w->loop) {
+        PyObject *r = fa__pyworker_on_wake(w);
+        if (!r) {
+            char text[4096];
+            fa__py_format_exception(text, sizeof text, 1);
+            FA_ERROR("python worker %d: %s", w->index, text);
+        }
+        Py_XDECREF(r);
+        /* on_wake returns with the idle bit set once the queue was empty, or with it clear
+         * when its budget ran out (more calls may be queued: go round again without waiting)
+         * or when the worker has retired (only a stop will come). */
+        int wait = (atomic_load_explicit(&p->idle, memory_order_seq_cst) & bit) ||
+                   atomic_load_explicit(&p->retired, memory_order_seq_cst);
+        if (!wait || w->loop || atomic_load_explicit(&w->stop, memory_order_acquire))
+            continue;
+        struct pollfd pfd = {.fd = w->efd, .events = POLLIN};
+        Py_BEGIN_ALLOW_THREADS;
+        while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+            ;
+        Py_END_ALLOW_THREADS;
+    }
+}
+
 /* Imports the package and the user's app in this interpreter and builds the dispatcher. */
 static int setup_app(fa__pyworker_t *w) {
     fa__pypool_t *p = w->pool;
@@ -218,27 +278,29 @@ static int setup_app(fa__pyworker_t *w) {
     }
     w->dispatcher = mcp ? PyObject_CallMethod(rt, "Dispatcher", "Oi", mcp, p->app.debug) : NULL;
     Py_XDECREF(io);
-    Py_XDECREF(mcp);
     Py_XDECREF(rt);
-    PyObject *asyncio = w->dispatcher ? PyImport_ImportModule("asyncio") : NULL;
-    w->cancelled_error = asyncio ? PyObject_GetAttrString(asyncio, "CancelledError") : NULL;
-    w->ensure_future = asyncio ? PyObject_GetAttrString(asyncio, "ensure_future") : NULL;
-    Py_XDECREF(asyncio);
-    w->tasks = w->ensure_future ? PyDict_New() : NULL;
+    w->tasks = w->dispatcher ? PyDict_New() : NULL;
     w->futures = w->tasks ? PyDict_New() : NULL;
     w->ctx_type = w->futures ? fa__py_ctx_type() : NULL;
     static const char *const names[] = {"call_tool", "read_resource", "get_prompt", "complete"};
     for (int i = 0; w->ctx_type && i < 4; i++)
         if (!(w->methods[i] = PyObject_GetAttrString(w->dispatcher, names[i])))
             break;
-    /* The loop, and the app's lifespan entered on it (a failing lifespan fails start-up). */
-    PyObject *mod = w->methods[3] ? PyImport_ImportModule("_fasterapi") : NULL;
-    PyObject *loop = mod ? PyObject_CallMethod(mod, "_start", "O", w->dispatcher) : NULL;
-    Py_XDECREF(mod);
-    if (loop) {
-        Py_DECREF(loop); /* _bind_loop keeps it in w->loop */
-        return 0;
+    ok = w->methods[3] != NULL;
+    if (ok && w->index == p->early) {
+        /* The early worker answers the first calls, which are on the cold start's critical
+         * path, and asyncio costs ~50 ms to import (bench/README.md, "Cold start"): without a
+         * lifespan to enter it starts without a loop, and makes one when a call first needs
+         * it (fa__pyworker_start_loop). */
+        PyObject *lifespan = PyObject_GetAttrString(mcp, "lifespan");
+        ok = lifespan != NULL;
+        if (lifespan == Py_None)
+            w->loopless = 1;
+        Py_XDECREF(lifespan);
     }
+    Py_XDECREF(mcp);
+    if (ok && (w->loopless || fa__pyworker_start_loop(w) == 0))
+        return 0;
     fa__py_format_exception(w->error, sizeof w->error, 1);
     w->isolation_refused = is_isolation_error(w->error);
     return -1;
@@ -384,9 +446,17 @@ static void *worker_main(void *arg) {
             }
         }
     }
+    fa__trace_start(w->index == w->pool->early ? "early worker ready" : "isolated worker ready");
     report(w, ok);
     if (!ok)
         return NULL;
+    if (w->loopless)
+        serve_loopless(w);
+    if (!w->loop) {
+        clear_objects(w);
+        detach_interpreter(w);
+        return NULL;
+    }
     PyObject *mod = PyImport_ImportModule("_fasterapi");
     PyObject *r =
         mod ? PyObject_CallMethod(mod, "_serve", "iOO", w->efd, w->loop, w->dispatcher) : NULL;
@@ -561,7 +631,21 @@ static void cancel_one(fa__pypool_t *p, fa__pycancel_t r) {
     if (!ts)
         return;
     PyEval_RestoreThread(ts);
-    if (atomic_load_explicit(&w->current_seq, memory_order_seq_cst) == r.seq) {
+    if (!w->cancelled_error) {
+        /* A loopless early worker has not imported asyncio yet: do it here, under the GIL it
+         * reads the class under (rare: a call cancelled in the first few hundred ms). */
+        PyObject *asyncio = PyImport_ImportModule("asyncio");
+        PyObject *cls = asyncio ? PyObject_GetAttrString(asyncio, "CancelledError") : NULL;
+        Py_XDECREF(asyncio);
+        PyErr_Clear();
+        /* The import may have let the worker run and set it meanwhile. */
+        if (!w->cancelled_error)
+            w->cancelled_error = cls;
+        else
+            Py_XDECREF(cls);
+    }
+    if (w->cancelled_error &&
+        atomic_load_explicit(&w->current_seq, memory_order_seq_cst) == r.seq) {
         atomic_store_explicit(&w->async_exc_seq, r.seq, memory_order_release);
         PyThreadState_SetAsyncExc(w->thread_id, w->cancelled_error);
     } else if (w->tasks) {

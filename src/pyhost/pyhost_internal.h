@@ -80,7 +80,9 @@ typedef struct {
     PyThreadState *main_ts;     /* (worker) OWN_GIL: the main-interpreter state it created from */
     unsigned long thread_id;    /* (any, after start) for PyThreadState_SetAsyncExc */
     PyObject *dispatcher;       /* (worker) fasterapi._runtime.Dispatcher */
-    PyObject *loop;             /* (worker) its asyncio loop */
+    PyObject *loop;             /* (worker) its asyncio loop; NULL while loopless */
+    int loopless;               /* (worker) started without a loop (the early worker, pool.c
+                                   setup_app); it makes one when a call first needs it */
     PyObject *tasks;            /* (worker) dict: call address -> asyncio.Task */
     PyObject *cancelled_error;  /* (worker) asyncio.CancelledError */
     PyObject *ensure_future;    /* (worker) asyncio.ensure_future */
@@ -132,6 +134,7 @@ struct fa__pypool_s {
     _Atomic int spinning;               /* workers polling the queue (pool.c spin_pop) */
     pthread_mutex_t lock;               /* start-up reports */
     pthread_mutex_t create_lock;        /* interpreter creation (taken before the main GIL) */
+    int preloaded;                      /* under create_lock: _asyncio imported in main */
     pthread_cond_t cond;
     /* The canceller thread and its queue. */
     pthread_t canceller;
@@ -183,6 +186,9 @@ PyObject *fa__pyworker_request(fa_call_t *call, const char *qkey, const char *me
 /* Runs queued calls (the worker's eventfd callback); in the worker's interpreter. */
 PyObject *fa__pyworker_on_wake(fa__pyworker_t *w);
 int fa__pyworker_bind_loop(fa__pyworker_t *w, PyObject *loop);
+/* Makes this worker's asyncio loop if it has none yet (imports asyncio, enters the lifespan).
+ * 0, or -1 with a Python exception set. */
+int fa__pyworker_start_loop(fa__pyworker_t *w);
 
 /* ---- module.c: the built-in `_fasterapi` module ---- */
 PyMODINIT_FUNC PyInit__fasterapi(void);
