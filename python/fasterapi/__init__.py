@@ -50,19 +50,11 @@ from .types import (
     AudioContent,
     BlobResourceContents,
     CallToolResult,
-    Completion,
-    CompletionArgument,
-    CompletionContext,
     EmbeddedResource,
-    ErrorData,
     Icon,
     ImageContent,
-    PromptMessage,
-    PromptReference,
     ReadResourceContents,
     ResourceLink,
-    ResourceTemplateReference,
-    SamplingMessage,
     TextContent,
     TextResourceContents,
     ToolAnnotations,
@@ -81,3 +73,19 @@ __all__ = [
     "ResourceTemplateReference", "SamplingMessage", "TextContent", "TextResourceContents",
     "ToolAnnotations",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The protocol objects fasterapi.types creates on first use (its _RARE): looked up there,
+    # so `from fasterapi import Completion` works without creating them at every start.
+    if name in __all__:
+        from . import types
+
+        value = getattr(types, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
