@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -47,6 +48,34 @@ static void efd_signal(int fd) {
 }
 
 /* ---- start-up, in the worker's thread ---- */
+
+/* Lets the isolated workers start (FA_PY_HOLD_MS): the early worker finished a call, the hold
+ * ran out, or the pool stops. Any thread, no GIL needed. */
+static void open_gate(fa__pypool_t *p) {
+    pthread_mutex_lock(&p->lock);
+    atomic_store_explicit(&p->gate_open, 1, memory_order_relaxed); /* read under lock, or as a
+                                                                      hint by run_call */
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* An isolated worker, before it creates its interpreter: waits while the early worker has not
+ * finished a call, at most until hold_ns after it began serving. */
+static void wait_gate(fa__pypool_t *p) {
+    pthread_mutex_lock(&p->lock);
+    while (!atomic_load_explicit(&p->gate_open, memory_order_relaxed)) {
+        uint64_t now = uv_hrtime(), end = p->started_ns + p->hold_ns;
+        if (now >= end)
+            break;
+        struct timespec until; /* p->cond waits on CLOCK_REALTIME */
+        clock_gettime(CLOCK_REALTIME, &until);
+        uint64_t ns = (uint64_t)until.tv_nsec + (end - now);
+        until.tv_sec += (time_t)(ns / 1000000000u);
+        until.tv_nsec = (long)(ns % 1000000000u);
+        pthread_cond_timedwait(&p->cond, &p->lock, &until);
+    }
+    pthread_mutex_unlock(&p->lock);
+}
 
 /* Takes the early worker out of the rotation: it finishes what it has and never announces
  * itself idle again. Its idle bit is cleared without a wake-up, which loses nothing: every other
@@ -427,6 +456,8 @@ static void *worker_main(void *arg) {
     char name[16];
     snprintf(name, sizeof name, "fa-python-%u", (unsigned)w->index % 1000u);
     pthread_setname_np(pthread_self(), name);
+    if (!w->in_main && w->pool->early >= 0)
+        wait_gate(w->pool);
     int ok = attach_interpreter(w) == 0;
     w->thread_id = ok ? PyThread_get_thread_ident() : 0;
     if (ok && setup_app(w) != 0) {
@@ -487,6 +518,9 @@ static void run_call(fa__pyworker_t *w, fa_call_t *c) {
     uint64_t seq = c->seq;
     fa__call_run(c, NULL); /* c may be finished (and freed by the loop) once this returns */
     atomic_store_explicit(&w->current_seq, 0, memory_order_seq_cst);
+    if (w->index == w->pool->early &&
+        !atomic_load_explicit(&w->pool->gate_open, memory_order_relaxed))
+        open_gate(w->pool);
     /* A CancelledError the canceller injected into a plain tool that returned before reaching a
      * check point must not go off later inside the asyncio loop. */
     if (atomic_load_explicit(&w->async_exc_seq, memory_order_acquire) == seq) {
@@ -686,6 +720,7 @@ static void *canceller_main(void *arg) {
 /* ---- lifecycle (host thread, no GIL held) ---- */
 
 static void stop_workers(fa__pypool_t *p) {
+    open_gate(p); /* workers still held back start, see stop and end at once */
     for (int i = 0; i < p->n; i++) {
         if (!p->workers[i].thread_started)
             continue;
@@ -725,6 +760,23 @@ void fa__pypool_free(fa__pypool_t *p) {
     free(p);
 }
 
+/* FA_PY_HOLD_MS, or FASTERAPI_WORKER_HOLD_MS (0..FA_PY_HOLD_MS_MAX). */
+#define FA_PY_HOLD_MS_MAX 10000
+static uint64_t hold_window_ns(void) {
+    unsigned long ms = FA_PY_HOLD_MS;
+    const char *v = getenv("FASTERAPI_WORKER_HOLD_MS");
+    if (v && *v) {
+        char *end;
+        unsigned long x = strtoul(v, &end, 10);
+        if (*end == '\0' && *v != '-' && x <= FA_PY_HOLD_MS_MAX)
+            ms = x;
+        else
+            FA_WARN("FASTERAPI_WORKER_HOLD_MS=%s is not 0..%d; using %lu", v, FA_PY_HOLD_MS_MAX,
+                    ms);
+    }
+    return (uint64_t)ms * 1000000u;
+}
+
 int fa__pypool_start(fa__pypool_t **out, fa__py_mode_t mode, int n, size_t capacity,
                      const fa__pyapp_t *app, PyObject *shared_mcp, fa__pypool_ready_fn on_ready,
                      void *ready_arg, char *err, size_t err_size) {
@@ -739,6 +791,7 @@ int fa__pypool_start(fa__pypool_t **out, fa__py_mode_t mode, int n, size_t capac
     p->mode = mode;
     p->app = *app;
     p->spin_ns = fa__spin_window_ns("FASTERAPI_WORKER_SPIN_US", FA_PY_SPIN_US);
+    p->hold_ns = hold_window_ns();
     p->shared_mcp = shared_mcp;
     p->on_ready = on_ready;
     p->ready_arg = ready_arg;
@@ -790,6 +843,7 @@ int fa__pypool_start(fa__pypool_t **out, fa__py_mode_t mode, int n, size_t capac
             pthread_mutex_lock(&p->lock);
             while (!w->ready && !w->failed)
                 pthread_cond_wait(&p->cond, &p->lock);
+            p->started_ns = uv_hrtime(); /* the hold counts from here (wait_gate) */
             if (w->failed) {
                 snprintf(err, err_size, "%s", w->error);
                 rc = FA_EPYTHON;

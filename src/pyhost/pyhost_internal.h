@@ -47,6 +47,15 @@
 #define FA_PY_SPIN_US 50
 /* Calls a worker runs per wake-up before letting its loop breathe (async tasks, I/O). */
 #define FA_PY_WAKE_BUDGET 64
+/* How long the isolated workers hold back their start (creating an interpreter, importing the
+ * package and the app: ~100 ms of CPU each) while the early worker has not yet finished a call,
+ * in milliseconds (FASTERAPI_WORKER_HOLD_MS overrides it, 0 turns it off). A client that
+ * launches a server and calls a tool at once has its call queued when the pool starts: the
+ * early worker answers it in a few milliseconds if two importing workers and their hold on the
+ * main GIL (the _asyncio pre-import) do not compete with it for the 2 vCPUs of the reference
+ * box (bench/README.md, "Cold start"). A client that calls later finds the workers up 20 ms
+ * later than without the hold, served meanwhile by the early worker. */
+#define FA_PY_HOLD_MS 20
 
 typedef enum { FA_PY_OWN_GIL = 1, FA_PY_SHARED_GIL = 2 } fa__py_mode_t;
 
@@ -135,6 +144,9 @@ struct fa__pypool_s {
     pthread_mutex_t lock;               /* start-up reports */
     pthread_mutex_t create_lock;        /* interpreter creation (taken before the main GIL) */
     int preloaded;                      /* under create_lock: _asyncio imported in main */
+    _Atomic int gate_open;              /* the isolated workers may start (pool.c wait_gate) */
+    uint64_t hold_ns;                   /* FA_PY_HOLD_MS */
+    uint64_t started_ns;                /* when the early worker began serving (uv_hrtime) */
     pthread_cond_t cond;
     /* The canceller thread and its queue. */
     pthread_t canceller;

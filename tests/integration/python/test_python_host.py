@@ -912,6 +912,36 @@ class EarlyWorker(PyServerTestCase):
         self.assertNoResponseFor(self.assertClean(srv), 1)
 
 
+    def test_isolated_workers_wait_for_the_first_call(self) -> None:
+        """FASTERAPI_WORKER_HOLD_MS: the isolated workers hold back their start until the early
+        worker has finished a call (or the hold runs out), so that a call queued at start-up
+        has the CPUs to itself."""
+        if not ISOLATED:
+            self.skipTest("no isolated workers on Python %d.%d.%d" % PY_FULL)
+        os.environ["FA_TEST_WORKER_DELAY"] = "0"
+        os.environ["FASTERAPI_WORKER_HOLD_MS"] = "10000"
+        self.addCleanup(os.environ.pop, "FASTERAPI_WORKER_HOLD_MS", None)
+        srv = self.serve("slow_workers", "--workers", "2", ready=False)
+        self.assertJson(srv.request("l", "tools/list")["result"]["tools"][0]["name"], "whoami")
+        time.sleep(1.0)  # answered in C: the workers are still held back
+        self.assertNotIn("tool(s), Python", srv.logs())  # wait_serving's start-up line
+        started = time.monotonic()
+        self.assertEqual(self.whoami(srv, "w0"), 0)
+        self.wait_serving(srv)
+        self.assertLess(time.monotonic() - started, 5.0)
+        self.assertNotEqual(self.whoami(srv, "w1"), 0)
+        self.assertEqual(self.assertClean(srv), [])
+
+    def test_shutdown_while_the_workers_are_held_back(self) -> None:
+        os.environ["FASTERAPI_WORKER_HOLD_MS"] = "10000"
+        self.addCleanup(os.environ.pop, "FASTERAPI_WORKER_HOLD_MS", None)
+        os.environ["FA_TEST_WORKER_DELAY"] = "0"
+        srv = self.serve("slow_workers", "--workers", "2", ready=False)
+        started = time.monotonic()
+        self.assertEqual(self.assertClean(srv), [])
+        self.assertLess(time.monotonic() - started, 5.0)
+
+
 class InterpreterModes(PyServerTestCase):
     def startup_line(self, srv) -> str:
         return self.wait_serving(srv)
