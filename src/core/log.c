@@ -87,10 +87,11 @@ void fa__log_write_raw(const char *text, size_t len) {
     pthread_mutex_unlock(&write_lock);
 }
 
-/* -1 unknown, 0 off, 1 on; the origin is set by the first call, on the main thread before any
- * other thread exists, so later readers see it (thread creation orders the store). */
+/* -1 unknown, 0 off, 1 on. The first call sets the origin; the CLI makes it at the top of main,
+ * before any other thread exists. Relaxed: two first calls racing would both store a valid
+ * origin, and a trace line is a diagnostic. */
 static _Atomic int trace_on = -1;
-static uint64_t trace_t0;
+static _Atomic uint64_t trace_t0;
 
 static uint64_t now_ns(void) {
     struct timespec ts;
@@ -103,14 +104,15 @@ void fa__trace_start(const char *phase) {
     if (on < 0) {
         const char *e = getenv("FASTERAPI_TRACE_START");
         on = e && *e && strcmp(e, "0") != 0;
-        trace_t0 = now_ns();
+        atomic_store_explicit(&trace_t0, now_ns(), memory_order_relaxed);
         atomic_store_explicit(&trace_on, on, memory_order_relaxed);
     }
     if (!on)
         return;
     char line[160];
-    int n = snprintf(line, sizeof line, "fasterapi: start +%.2f ms %s\n",
-                     (double)(now_ns() - trace_t0) / 1e6, phase);
+    int n = snprintf(
+        line, sizeof line, "fasterapi: start +%.2f ms %s\n",
+        (double)(now_ns() - atomic_load_explicit(&trace_t0, memory_order_relaxed)) / 1e6, phase);
     if (n > 0)
         fa__log_write_raw(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
