@@ -53,8 +53,9 @@ static void efd_signal(int fd) {
  * ran out, or the pool stops. Any thread, no GIL needed. */
 static void open_gate(fa__pypool_t *p) {
     pthread_mutex_lock(&p->lock);
-    atomic_store_explicit(&p->gate_open, 1, memory_order_relaxed); /* read under lock, or as a
-                                                                      hint by run_call */
+    /* Relaxed: wait_gate reads it under the lock; run_call's unlocked read is only a hint (a
+     * stale 0 costs one more open_gate). */
+    atomic_store_explicit(&p->gate_open, 1, memory_order_relaxed);
     pthread_cond_broadcast(&p->cond);
     pthread_mutex_unlock(&p->lock);
 }
@@ -240,8 +241,9 @@ int fa__pyworker_start_loop(fa__pyworker_t *w) {
     /* The canceller may have set cancelled_error for a loopless worker (cancel_one). */
     if (asyncio && !w->cancelled_error)
         w->cancelled_error = PyObject_GetAttrString(asyncio, "CancelledError");
-    Py_XSETREF(w->ensure_future,
-               w->cancelled_error ? PyObject_GetAttrString(asyncio, "ensure_future") : NULL);
+    Py_XSETREF(w->ensure_future, asyncio && w->cancelled_error
+                                     ? PyObject_GetAttrString(asyncio, "ensure_future")
+                                     : NULL);
     Py_XDECREF(asyncio);
     /* The loop, and the app's lifespan entered on it (a failing lifespan fails start-up). */
     PyObject *mod = w->ensure_future ? PyImport_ImportModule("_fasterapi") : NULL;
