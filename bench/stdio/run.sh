@@ -14,7 +14,7 @@
 # Environment: ROUNDS (5), W window (256), WARMUP (2000), N_FA/M_FA pipelined/sequential calls
 # for FasterAPI (200000/20000), N_TS/M_TS for the TS SDK (40000/10000: it is slower, and calls/s
 # does not depend on N once a phase lasts a few hundred ms), LAYOUTS ("none same"; PIN=X is
-# LAYOUTS=X), PIN_CPU (1 on a multi-CPU box, else 0), COLD_ROUNDS (7), FA_ARGS (extra server
+# LAYOUTS=X), PIN_CPU (1 on a multi-CPU box, else 0), COLD_ROUNDS (11), FA_ARGS (extra server
 # options, e.g. "--workers 1"), QUIET_WAIT (5) and QUIET_MAX (0.15): before each round, wait up
 # to QUIET_WAIT seconds until the rest of the box uses less than QUIET_MAX CPUs (sampled over
 # 1 s from /proc/stat); the round runs anyway after that, and the level measured is stored with

@@ -73,19 +73,11 @@ from .types import (
     AudioContent,
     BlobResourceContents,
     CallToolResult,
-    Completion,
-    CompletionArgument,
-    CompletionContext,
     EmbeddedResource,
-    ErrorData,
     Icon,
     ImageContent,
-    PromptMessage,
-    PromptReference,
     ReadResourceContents,
     ResourceLink,
-    ResourceTemplateReference,
-    SamplingMessage,
     TextContent,
     TextResourceContents,
     ToolAnnotations,
@@ -107,3 +99,19 @@ __all__ = [
     "HTMLResponse", "RedirectResponse", "FileResponse", "HTTPException", "RequestValidationError", "Depends",
     "Query", "Path", "Header", "Cookie", "Body", "Form", "URL",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # The protocol objects fasterapi.types creates on first use (its _RARE): looked up there,
+    # so `from fasterapi import Completion` works without creating them at every start.
+    if name in __all__:
+        from . import types
+
+        value = getattr(types, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

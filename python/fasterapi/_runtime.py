@@ -59,7 +59,6 @@ from .content import is_awaitable
 from .context import Context, reset_current, set_current
 from .errors import INTERNAL_ERROR, INVALID_PARAMS, RESOURCE_NOT_FOUND, McpError
 from .server import FastMCP
-from .types import Completion, CompletionArgument, CompletionContext, PromptReference, ResourceTemplateReference
 
 # Set by the host before it imports the user's file (load_app sets it too): `mcp.run()` then
 # returns at once instead of exec'ing `fasterapi run`.
@@ -435,6 +434,8 @@ class Dispatcher:
     def _complete(self, ref: Any, argument: Any, context: Any, ctx: Any) -> Any:
         if not isinstance(ref, dict) or not isinstance(argument, dict):
             return _error(INVALID_PARAMS, "completion/complete needs ref and argument objects")
+        from .types import CompletionArgument, CompletionContext, PromptReference, ResourceTemplateReference
+
         kind = ref.get("type")
         ref_obj: PromptReference | ResourceTemplateReference
         if kind == "ref/prompt":
@@ -485,6 +486,8 @@ class Dispatcher:
 
     @staticmethod
     def _completion_result(result: Any, arg_name: str) -> dict[str, Any]:
+        from .types import Completion
+
         if result is None:
             completion: dict[str, Any] = {"values": []}
         elif isinstance(result, Completion):

@@ -19,8 +19,7 @@ import inspect
 import json
 import math
 import os
-from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from .types import (
     CONTENT_TYPES,
@@ -33,6 +32,12 @@ from .types import (
     TextResourceContents,
     _MediaContent,
 )
+
+if TYPE_CHECKING:
+    # pathlib (with glob, fnmatch) only when an Image/Audio/File is made from a path: every
+    # interpreter imports this package on the way to the first answer (bench/README.md, "Cold
+    # start").
+    from pathlib import Path
 
 M = TypeVar("M", bound=_MediaContent)
 
@@ -74,7 +79,12 @@ class _Media:
             raise ValueError("Either path or data must be provided")
         if path is not None and data is not None:
             raise ValueError("Only one of path or data can be provided")
-        self.path: Path | None = Path(os.path.expandvars(str(path))).expanduser() if path else None
+        if path:
+            from pathlib import Path
+
+            self.path: Path | None = Path(os.path.expandvars(str(path))).expanduser()
+        else:
+            self.path = None
         self.data: bytes | None = bytes(data) if data is not None else None
         self._format = format
         self.annotations = annotations

@@ -55,17 +55,23 @@ class AwaitableList(list):  # type: ignore[type-arg]
 
 @dataclass
 class AcceptedElicitation(Generic[T]):
+    """The user accepted: `data` holds the answer, of the requested type."""
+
     data: T
     action: Literal["accept"] = "accept"
 
 
 @dataclass
 class DeclinedElicitation:
+    """The user declined to answer."""
+
     action: Literal["decline"] = "decline"
 
 
 @dataclass
 class CancelledElicitation:
+    """The user dismissed the question without a choice."""
+
     action: Literal["cancel"] = "cancel"
 
 

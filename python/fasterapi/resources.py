@@ -17,9 +17,7 @@ import base64
 import re
 from dataclasses import dataclass, field
 from functools import partial
-from pathlib import Path
-from typing import Any, Callable
-from urllib.parse import parse_qs, unquote
+from typing import TYPE_CHECKING, Any, Callable
 
 from .binding import bind
 from .content import Audio, File, Image, is_awaitable, json_text, jsonable
@@ -29,6 +27,11 @@ from .schema import is_object_class, is_pydantic_model, strip_type
 from .signature import FunctionInfo, analyze
 from .tools import icons_wire
 from .types import BlobResourceContents, ReadResourceContents, TextResourceContents, dump
+
+if TYPE_CHECKING:
+    # pathlib and urllib.parse are imported where they are used: every interpreter imports
+    # this package on the way to the first answer (bench/README.md, "Cold start").
+    from pathlib import Path
 
 _VARNAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.]*$")
 
@@ -90,6 +93,8 @@ class UriTemplate:
         m = self.regex.match(uri)
         if m is None:
             return None
+        from urllib.parse import parse_qs, unquote
+
         out = {self._groups[g]: unquote(v) for g, v in m.groupdict().items() if g in self._groups}
         query = m.groupdict().get("__query")
         if query:
@@ -239,6 +244,8 @@ class Resource:
 
 @dataclass
 class TextResource(Resource):
+    """A resource whose content is a fixed text."""
+
     text: str = ""
 
     def read(self, context: Context) -> Any:
@@ -247,6 +254,8 @@ class TextResource(Resource):
 
 @dataclass
 class BinaryResource(Resource):
+    """A resource whose content is fixed bytes (sent as base64)."""
+
     data: bytes = b""
 
     def read(self, context: Context) -> Any:
@@ -255,11 +264,15 @@ class BinaryResource(Resource):
 
 @dataclass
 class FileResource(Resource):
+    """A resource read from a file on each resources/read."""
+
     path: str | Path = ""
     is_binary: bool = False
 
     def read(self, context: Context) -> Any:
         try:
+            from pathlib import Path
+
             p = Path(self.path)
             value: Any = p.read_bytes() if self.is_binary else p.read_text(encoding="utf-8")
             return read_result(value, self.uri, self.mime_type)
@@ -269,6 +282,8 @@ class FileResource(Resource):
 
 @dataclass
 class FunctionResource(Resource):
+    """A resource whose content a function returns on each resources/read."""
+
     fn: Callable[..., Any] | None = None
     info: FunctionInfo | None = None
 
@@ -302,6 +317,8 @@ class FunctionResource(Resource):
 
 @dataclass
 class ResourceTemplate:
+    """A URI template whose matches a function reads (resources/templates/list)."""
+
     uri_template: str
     name: str
     fn: Callable[..., Any]

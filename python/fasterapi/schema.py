@@ -226,6 +226,8 @@ def resolve_hints(obj: Any) -> dict[str, Any]:
 
 @dataclass
 class ObjectField:
+    """One field of an object type (dataclass, TypedDict, pydantic-shaped class)."""
+
     name: str
     type: Any
     required: bool

@@ -17,6 +17,8 @@ from .schema import _set_default  # noqa: PLC2701 - shared helper
 
 @dataclass
 class Param:
+    """One parameter of a user function, as the schema and the binder see it."""
+
     name: str
     annotation: Any  # as written (may be Annotated); inspect.Parameter.empty when absent
     default: Any  # MISSING when required
@@ -36,6 +38,8 @@ class Param:
 
 @dataclass
 class FunctionInfo:
+    """What analyze() learns of a user function: its parameters and return type."""
+
     fn: Callable[..., Any]
     name: str
     params: list[Param]  # excludes the Context parameter and *args/**kwargs

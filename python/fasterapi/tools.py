@@ -16,7 +16,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import inspect
-import traceback
 from dataclasses import dataclass, field
 from typing import Any, Callable, get_args, get_origin
 
@@ -159,6 +158,8 @@ def error_result(text: str) -> dict[str, Any]:
 
 @dataclass
 class Tool:
+    """A registered tool: its function, schemas and what tools/list says of it."""
+
     fn: Callable[..., Any]
     name: str
     description: str
@@ -291,6 +292,8 @@ class Tool:
         detail = f"{e}" if isinstance(e, Exception) else f"{type(e).__name__}: {e}".rstrip(": ")
         text = f"Error executing tool {self.name}: {detail}"
         if debug:
+            import traceback
+
             text += "\n\n" + "".join(traceback.format_exception(type(e), e, e.__traceback__))
         return error_result(text)
 

@@ -47,6 +47,8 @@ class Model:
 
 @dataclass(kw_only=True)
 class Annotations(Model):
+    """Hints on a content block or resource: audience, priority, lastModified."""
+
     audience: list[Role] | None = None
     priority: float | None = None
     lastModified: str | None = None
@@ -54,6 +56,8 @@ class Annotations(Model):
 
 @dataclass(kw_only=True)
 class Icon(Model):
+    """An icon of a server, tool, resource or prompt."""
+
     src: str
     mimeType: str | None = None
     sizes: list[str] | None = None
@@ -73,6 +77,8 @@ class ToolAnnotations(Model):
 
 @dataclass(kw_only=True)
 class TextContent(Model):
+    """A text content block."""
+
     type: Literal["text"] = "text"
     text: str
     annotations: Annotations | dict[str, Any] | None = None
@@ -93,16 +99,22 @@ class _MediaContent(Model):
 
 @dataclass(kw_only=True)
 class ImageContent(_MediaContent):
+    """An image content block (base64 data)."""
+
     type: Literal["image"] = "image"
 
 
 @dataclass(kw_only=True)
 class AudioContent(_MediaContent):
+    """An audio content block (base64 data)."""
+
     type: Literal["audio"] = "audio"
 
 
 @dataclass(kw_only=True)
 class TextResourceContents(Model):
+    """The text contents of a resource."""
+
     uri: str
     mimeType: str | None = None
     text: str
@@ -111,6 +123,8 @@ class TextResourceContents(Model):
 
 @dataclass(kw_only=True)
 class BlobResourceContents(Model):
+    """The binary contents of a resource (base64 blob)."""
+
     uri: str
     mimeType: str | None = None
     blob: str  # base64
@@ -122,6 +136,8 @@ ResourceContents = Union[TextResourceContents, BlobResourceContents]
 
 @dataclass(kw_only=True)
 class EmbeddedResource(Model):
+    """A resource's contents embedded in a result."""
+
     type: Literal["resource"] = "resource"
     resource: TextResourceContents | BlobResourceContents | dict[str, Any]
     annotations: Annotations | dict[str, Any] | None = None
@@ -130,6 +146,8 @@ class EmbeddedResource(Model):
 
 @dataclass(kw_only=True)
 class ResourceLink(Model):
+    """A link to a resource, in a result."""
+
     type: Literal["resource_link"] = "resource_link"
     uri: str
     name: str
@@ -163,97 +181,6 @@ class CallToolResult(Model):
 
 
 @dataclass(kw_only=True)
-class PromptMessage(Model):
-    role: Role
-    content: Any
-
-
-@dataclass(kw_only=True)
-class SamplingMessage(Model):
-    role: Role
-    content: Any
-
-
-@dataclass(kw_only=True)
-class CreateMessageResult(Model):
-    """The client's answer to `sampling/createMessage` (`ctx.session.create_message()`)."""
-
-    role: Role = "assistant"
-    content: Any = None
-    model: str = ""
-    stopReason: str | None = None
-    meta: dict[str, Any] | None = None
-
-
-@dataclass(kw_only=True)
-class Root(Model):
-    uri: str
-    name: str | None = None
-    meta: dict[str, Any] | None = None
-
-
-@dataclass(kw_only=True)
-class ListRootsResult(Model):
-    """The client's answer to `roots/list` (`ctx.session.list_roots()`)."""
-
-    roots: list[Root] = field(default_factory=list)
-    meta: dict[str, Any] | None = None
-
-
-@dataclass(kw_only=True)
-class ModelHint(Model):
-    name: str | None = None
-
-
-@dataclass(kw_only=True)
-class ModelPreferences(Model):
-    hints: list[ModelHint | dict[str, Any]] | None = None
-    costPriority: float | None = None
-    speedPriority: float | None = None
-    intelligencePriority: float | None = None
-
-
-@dataclass(kw_only=True)
-class PromptReference(Model):
-    type: Literal["ref/prompt"] = "ref/prompt"
-    name: str
-
-
-@dataclass(kw_only=True)
-class ResourceTemplateReference(Model):
-    type: Literal["ref/resource"] = "ref/resource"
-    uri: str
-
-
-ResourceReference = ResourceTemplateReference  # the python-sdk's older name
-
-
-@dataclass(kw_only=True)
-class CompletionArgument(Model):
-    name: str
-    value: str
-
-
-@dataclass(kw_only=True)
-class CompletionContext(Model):
-    arguments: dict[str, str] | None = None
-
-
-@dataclass(kw_only=True)
-class Completion(Model):
-    values: list[str] = field(default_factory=list)
-    total: int | None = None
-    hasMore: bool | None = None
-
-
-@dataclass(kw_only=True)
-class ErrorData(Model):
-    code: int
-    message: str
-    data: Any = None
-
-
-@dataclass(kw_only=True)
 class ReadResourceContents:
     """One part of a resource as `Context.read_resource()` returns it (python-sdk helper type)."""
 
@@ -277,8 +204,46 @@ def _accept_meta_alias(cls: type) -> None:
     cls.__init__ = __init__  # type: ignore[misc]
 
 
+def _has_meta(cls: Any) -> bool:
+    return (
+        isinstance(cls, type)
+        and issubclass(cls, Model)
+        and dataclasses.is_dataclass(cls)
+        and any(f.name == "meta" for f in dataclasses.fields(cls))
+    )
+
+
 for _cls in list(globals().values()):
-    if isinstance(_cls, type) and issubclass(_cls, Model) and dataclasses.is_dataclass(_cls):
-        if any(f.name == "meta" for f in dataclasses.fields(_cls)):
-            _accept_meta_alias(_cls)
+    if _has_meta(_cls):
+        _accept_meta_alias(_cls)
 del _cls
+
+# Defined in _types_rare.py and imported on first use (PEP 562): no start-up path needs them, and
+# each dataclass costs ~0.3 ms to create, in every interpreter (bench/README.md, "Cold start").
+_RARE = frozenset({
+    "PromptMessage", "SamplingMessage", "CreateMessageResult", "Root", "ListRootsResult", "ModelHint",
+    "ModelPreferences", "PromptReference", "ResourceTemplateReference", "ResourceReference",
+    "CompletionArgument", "CompletionContext", "Completion", "ErrorData",
+})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RARE:
+        from . import _types_rare
+
+        value = getattr(_types_rare, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _RARE)
+
+
+# `from fasterapi.types import *`: the protocol objects and their unions, the rare ones included.
+__all__ = sorted(
+    {n for n, v in globals().items() if not n.startswith("_") and isinstance(v, type) and issubclass(v, Model)}
+    | {"ReadResourceContents", "ResourceContents", "ContentBlock", "CONTENT_TYPES", "Role", "LoggingLevel", "dump"}
+    | _RARE
+)

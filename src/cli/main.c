@@ -383,6 +383,7 @@ static int serve_http(fa_server_t *mcp, fa__pyhost_t *py, const http_args_t *h) 
 }
 
 static int cmd_run(int argc, char **argv) {
+    fa__trace_start("main");
     run_args_t a;
     if (parse_args(argc, argv, &a) != 0)
         return 2;
@@ -427,6 +428,7 @@ static int cmd_run(int argc, char **argv) {
     int rc = fa_server_new(&srv, &so);
     if (rc == 0)
         rc = fa__pyhost_serve(host, srv);
+    fa__trace_start("pool started");
     if (rc) {
         fa__pyhost_close(host);
         fa_server_free(srv);

@@ -11,6 +11,8 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -83,6 +85,36 @@ void fa__log_write_raw(const char *text, size_t len) {
         len -= (size_t)w;
     }
     pthread_mutex_unlock(&write_lock);
+}
+
+/* -1 unknown, 0 off, 1 on. The first call sets the origin; the CLI makes it at the top of main,
+ * before any other thread exists. Relaxed: two first calls racing would both store a valid
+ * origin, and a trace line is a diagnostic. */
+static _Atomic int trace_on = -1;
+static _Atomic uint64_t trace_t0;
+
+static uint64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void fa__trace_start(const char *phase) {
+    int on = atomic_load_explicit(&trace_on, memory_order_relaxed);
+    if (on < 0) {
+        const char *e = getenv("FASTERAPI_TRACE_START");
+        on = e && *e && strcmp(e, "0") != 0;
+        atomic_store_explicit(&trace_t0, now_ns(), memory_order_relaxed);
+        atomic_store_explicit(&trace_on, on, memory_order_relaxed);
+    }
+    if (!on)
+        return;
+    char line[160];
+    int n = snprintf(
+        line, sizeof line, "fasterapi: start +%.2f ms %s\n",
+        (double)(now_ns() - atomic_load_explicit(&trace_t0, memory_order_relaxed)) / 1e6, phase);
+    if (n > 0)
+        fa__log_write_raw(line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
 void fa__log_write(fa_log_level_t level, const char *fmt, ...) {

@@ -19,6 +19,12 @@ void fa__log_write(fa_log_level_t level, const char *fmt, ...)
  * log record, whatever its length. Any thread. */
 void fa__log_write_raw(const char *text, size_t len);
 
+/* Start-up phase times: with FASTERAPI_TRACE_START set (to anything but "" or "0"), writes
+ * "fasterapi: start +12.34 ms PHASE" to stderr, in ms since the first call (made at the top of
+ * main), so the cold start can be taken apart without a profiler (bench/README.md, "Cold
+ * start"). Otherwise one relaxed load. Any thread; PHASE is a short literal. */
+void fa__trace_start(const char *phase);
+
 #define FA_LOG(level, ...)                                                                         \
     do {                                                                                           \
         if ((int)(level) >= atomic_load_explicit(&fa__log_threshold, memory_order_relaxed))        \

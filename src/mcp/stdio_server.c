@@ -27,6 +27,8 @@ typedef struct {
 
 static void io_line(void *ctx, const char *data, size_t len) {
     stdio_client_t *c = ctx;
+    if (c->srv->activity == 0)
+        fa__trace_start("first message read");
     c->srv->activity++;
     if (c->session && !c->srv->stopping)
         fa__session_on_line(c->session, data, len);

@@ -130,7 +130,9 @@ static void deliver(fa__pyworker_t *w, fa_call_t *call, PyObject *ctx, PyObject 
         return;
     }
     /* An async tool: a task on this worker's loop; the worker stays free for other calls. */
-    PyObject *task = w->loop ? PyObject_CallFunction(w->ensure_future, "O", res) : NULL;
+    PyObject *task = w->loop || fa__pyworker_start_loop(w) == 0
+                         ? PyObject_CallFunction(w->ensure_future, "O", res)
+                         : NULL;
     Py_DECREF(res);
     PyObject *key = task ? PyLong_FromUnsignedLongLong(call->seq) : NULL;
     PyObject *cap = key ? PyCapsule_New(call, NULL, NULL) : NULL;
@@ -184,6 +186,10 @@ static PyObject *str_of(const json_t *v) {
 }
 
 void fa__py_tool_cb(fa_call_t *call, const json_t *args, void *data) {
+    static _Atomic int first = 1;
+    if (atomic_load_explicit(&first, memory_order_relaxed) &&
+        atomic_exchange_explicit(&first, 0, memory_order_relaxed))
+        fa__trace_start("first tools/call runs");
     PyObject *a[3] = {PyUnicode_FromString(data), fa__py_from_json(args), NULL};
     invoke(call, M_TOOL, a, 2);
 }

@@ -179,14 +179,15 @@ static int init_python(const fa__pyhost_options_t *o) {
 /* In the main interpreter: package path, stdout -> stderr, _datetime, the app, its table. */
 static int load_main(fa__pyhost_t *h) {
     /* Imported in the main interpreter before any subinterpreter exists: the main instance of
-     * these static-type modules must exist first (3.12.1/3.13.0 crash at exit otherwise). */
-    static const char *const preload[] = {"_datetime", "_asyncio"};
-    for (size_t i = 0; i < 2; i++) {
-        PyObject *m = PyImport_ImportModule(preload[i]);
-        if (!m)
-            PyErr_Clear(); /* a build without it has nothing to work around */
-        Py_XDECREF(m);
-    }
+     * these static-type modules must exist first (3.12.1/3.13.0 crash at exit otherwise).
+     * _datetime costs under a millisecond; _asyncio (which imports all of asyncio, ~50 ms) is
+     * imported by the first isolated worker before it creates its interpreter (pool.c
+     * attach_interpreter), off the path to the first answer. */
+    PyObject *m = PyImport_ImportModule("_datetime");
+    if (!m)
+        PyErr_Clear(); /* a build without it has nothing to work around */
+    Py_XDECREF(m);
+    fa__trace_start("_datetime imported");
     PyObject *sys = PyImport_ImportModule("sys");
     PyObject *path = sys ? PyObject_GetAttrString(sys, "path") : NULL;
     PyObject *dir = PyUnicode_FromString(fa__pyhost_package_dir());
@@ -205,6 +206,7 @@ static int load_main(fa__pyhost_t *h) {
         return FA_EPYTHON;
     }
     Py_DECREF(io);
+    fa__trace_start("fasterapi imported");
     if (PyObject_SetAttrString(rt, "HOSTED", Py_True) == 0)
         h->mcp = PyObject_CallMethod(rt, "load_app", "sz", h->app_path, h->app_name);
     if (!h->mcp) {
@@ -232,6 +234,7 @@ static int load_main(fa__pyhost_t *h) {
         }
     }
     Py_DECREF(web);
+    fa__trace_start("app imported");
     PyObject *table = PyObject_CallMethod(rt, "export", "O", h->mcp);
     PyObject *report = table ? PyObject_CallMethod(rt, "startup_report", "O", h->mcp) : NULL;
     Py_DECREF(rt);
@@ -248,6 +251,7 @@ static int load_main(fa__pyhost_t *h) {
         print_python_error("cannot export the app's tools");
         return FA_EPYTHON;
     }
+    fa__trace_start("table exported");
     char why[512];
     h->table = fa__py_to_json(table, why, sizeof why);
     Py_DECREF(table);
@@ -276,6 +280,7 @@ int fa__pyhost_open(fa__pyhost_t **out, const fa__pyhost_options_t *o) {
     h->opts.app_name = h->app_name;
     h->opts.web_name = h->web_name;
     int rc = init_python(&h->opts);
+    fa__trace_start("python initialised");
     if (rc) {
         free(h->app_path);
         free(h->app_name);
@@ -416,6 +421,7 @@ static void on_pool_ready(void *arg, int rc, int fell_back, const char *why) {
                 h->app_path, last);
         h->mode = FA_PY_SHARED_GIL;
     }
+    fa__trace_start("all workers ready");
     if (h->web_table)
         FA_INFO("serving %s: %zu web route(s), %zu tool(s), Python %s (%s)", h->display_path,
                 json_array_size(h->web_table), json_array_size(json_object_get(h->table, "tools")),

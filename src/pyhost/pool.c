@@ -16,11 +16,13 @@
  * spurious wake-up.
  */
 #include <errno.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -46,6 +48,35 @@ static void efd_signal(int fd) {
 }
 
 /* ---- start-up, in the worker's thread ---- */
+
+/* Lets the isolated workers start (FA_PY_HOLD_MS): the early worker finished a call, the hold
+ * ran out, or the pool stops. Any thread, no GIL needed. */
+static void open_gate(fa__pypool_t *p) {
+    pthread_mutex_lock(&p->lock);
+    /* Relaxed: wait_gate reads it under the lock; run_call's unlocked read is only a hint (a
+     * stale 0 costs one more open_gate). */
+    atomic_store_explicit(&p->gate_open, 1, memory_order_relaxed);
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* An isolated worker, before it creates its interpreter: waits while the early worker has not
+ * finished a call, at most until hold_ns after it began serving. */
+static void wait_gate(fa__pypool_t *p) {
+    pthread_mutex_lock(&p->lock);
+    while (!atomic_load_explicit(&p->gate_open, memory_order_relaxed)) {
+        uint64_t now = uv_hrtime(), end = p->started_ns + p->hold_ns;
+        if (now >= end)
+            break;
+        struct timespec until; /* p->cond waits on CLOCK_REALTIME */
+        clock_gettime(CLOCK_REALTIME, &until);
+        uint64_t ns = (uint64_t)until.tv_nsec + (end - now);
+        until.tv_sec += (time_t)(ns / 1000000000u);
+        until.tv_nsec = (long)(ns % 1000000000u);
+        pthread_cond_timedwait(&p->cond, &p->lock, &until);
+    }
+    pthread_mutex_unlock(&p->lock);
+}
 
 /* Takes the early worker out of the rotation: it finishes what it has and never announces
  * itself idle again. Its idle bit is cleared without a wake-up, which loses nothing: every other
@@ -150,6 +181,16 @@ static int attach_interpreter(fa__pyworker_t *w) {
         return -1;
     }
     PyEval_RestoreThread(w->main_ts);
+    if (!p->preloaded) {
+        /* _asyncio's main instance must exist before any subinterpreter imports it (host.c
+         * load_main, with _datetime). Imported here rather than at start-up: the early worker
+         * needs no asyncio, and the first answer does not wait ~50 ms for it. */
+        PyObject *m = PyImport_ImportModule("_asyncio");
+        if (!m)
+            PyErr_Clear(); /* a build without it has nothing to work around */
+        Py_XDECREF(m);
+        p->preloaded = 1;
+    }
     PyThreadState *sub = fa__py_new_isolated(w->main_ts, w->error, sizeof w->error);
     if (!sub) {
         PyThreadState_Clear(w->main_ts);
@@ -193,6 +234,56 @@ static int is_isolation_error(const char *text) {
            strstr(text, "cannot be imported in subinterpreters");
 }
 
+int fa__pyworker_start_loop(fa__pyworker_t *w) {
+    if (w->loop)
+        return 0;
+    PyObject *asyncio = PyImport_ImportModule("asyncio");
+    /* The canceller may have set cancelled_error for a loopless worker (cancel_one). */
+    if (asyncio && !w->cancelled_error)
+        w->cancelled_error = PyObject_GetAttrString(asyncio, "CancelledError");
+    Py_XSETREF(w->ensure_future, asyncio && w->cancelled_error
+                                     ? PyObject_GetAttrString(asyncio, "ensure_future")
+                                     : NULL);
+    Py_XDECREF(asyncio);
+    /* The loop, and the app's lifespan entered on it (a failing lifespan fails start-up). */
+    PyObject *mod = w->ensure_future ? PyImport_ImportModule("_fasterapi") : NULL;
+    PyObject *loop = mod ? PyObject_CallMethod(mod, "_start", "O", w->dispatcher) : NULL;
+    Py_XDECREF(mod);
+    if (!loop)
+        return -1;
+    Py_DECREF(loop); /* _bind_loop keeps it in w->loop */
+    return 0;
+}
+
+/* Serves calls without an asyncio loop (the early worker, see setup_app) until it must stop
+ * or a call made it start its loop. Between rounds it waits on its eventfd with the GIL
+ * released; the loop's reader would do the same. */
+static void serve_loopless(fa__pyworker_t *w) {
+    fa__pypool_t *p = w->pool;
+    uint64_t bit = 1ull << w->index;
+    while (!atomic_load_explicit(&w->stop, memory_order_acquire) && !w->loop) {
+        PyObject *r = fa__pyworker_on_wake(w);
+        if (!r) {
+            char text[4096];
+            fa__py_format_exception(text, sizeof text, 1);
+            FA_ERROR("python worker %d: %s", w->index, text);
+        }
+        Py_XDECREF(r);
+        /* on_wake returns with the idle bit set once the queue was empty, or with it clear
+         * when its budget ran out (more calls may be queued: go round again without waiting)
+         * or when the worker has retired (only a stop will come). */
+        int wait = (atomic_load_explicit(&p->idle, memory_order_seq_cst) & bit) ||
+                   atomic_load_explicit(&p->retired, memory_order_seq_cst);
+        if (!wait || w->loop || atomic_load_explicit(&w->stop, memory_order_acquire))
+            continue;
+        struct pollfd pfd = {.fd = w->efd, .events = POLLIN};
+        Py_BEGIN_ALLOW_THREADS;
+        while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+            ;
+        Py_END_ALLOW_THREADS;
+    }
+}
+
 /* Imports the package and the user's app in this interpreter and builds the dispatcher. */
 static int setup_app(fa__pyworker_t *w) {
     fa__pypool_t *p = w->pool;
@@ -220,35 +311,38 @@ static int setup_app(fa__pyworker_t *w) {
                                               p->app.web_name, p->app.web_timeout_s)
                         : NULL;
     Py_XDECREF(io);
-    Py_XDECREF(mcp);
     Py_XDECREF(rt);
-    PyObject *asyncio = w->dispatcher ? PyImport_ImportModule("asyncio") : NULL;
-    w->cancelled_error = asyncio ? PyObject_GetAttrString(asyncio, "CancelledError") : NULL;
-    w->ensure_future = asyncio ? PyObject_GetAttrString(asyncio, "ensure_future") : NULL;
-    Py_XDECREF(asyncio);
-    w->tasks = w->ensure_future ? PyDict_New() : NULL;
+    w->tasks = w->dispatcher ? PyDict_New() : NULL;
     w->futures = w->tasks ? PyDict_New() : NULL;
     w->ctx_type = w->futures ? fa__py_ctx_type() : NULL;
     static const char *const names[] = {"call_tool", "read_resource", "get_prompt", "complete"};
     for (int i = 0; w->ctx_type && i < 4; i++)
         if (!(w->methods[i] = PyObject_GetAttrString(w->dispatcher, names[i])))
             break;
-    PyObject *mod = w->methods[3] ? PyImport_ImportModule("_fasterapi") : NULL;
+    ok = w->methods[3] != NULL;
     /* The web app's entry point (None without an App) and this interpreter's request type. */
+    PyObject *mod = ok ? PyImport_ImportModule("_fasterapi") : NULL;
     PyObject *web = mod ? PyObject_GetAttrString(w->dispatcher, "web_handle") : NULL;
     if (web && web != Py_None)
         w->web = Py_NewRef(web);
     Py_XDECREF(web);
     w->web_req_type = web ? PyObject_GetAttrString(mod, "HttpRequest") : NULL;
-    if (!w->web_req_type)
-        Py_CLEAR(mod);
-    /* The loop, and the app's lifespan entered on it (a failing lifespan fails start-up). */
-    PyObject *loop = mod ? PyObject_CallMethod(mod, "_start", "O", w->dispatcher) : NULL;
     Py_XDECREF(mod);
-    if (loop) {
-        Py_DECREF(loop); /* _bind_loop keeps it in w->loop */
-        return 0;
+    ok = w->web_req_type != NULL;
+    if (ok && w->index == p->early && !w->web) {
+        /* The early worker answers the first calls, which are on the cold start's critical
+         * path, and asyncio costs ~50 ms to import (bench/README.md, "Cold start"): without a
+         * lifespan to enter (and without a web app, whose handlers run on the loop) it starts
+         * without a loop, and makes one when a call first needs it (fa__pyworker_start_loop). */
+        PyObject *lifespan = PyObject_GetAttrString(mcp, "lifespan");
+        ok = lifespan != NULL;
+        if (lifespan == Py_None)
+            w->loopless = 1;
+        Py_XDECREF(lifespan);
     }
+    Py_XDECREF(mcp);
+    if (ok && (w->loopless || fa__pyworker_start_loop(w) == 0))
+        return 0;
     fa__py_format_exception(w->error, sizeof w->error, 1);
     w->isolation_refused = is_isolation_error(w->error);
     return -1;
@@ -382,6 +476,8 @@ static void *worker_main(void *arg) {
     char name[16];
     snprintf(name, sizeof name, "fa-python-%u", (unsigned)w->index % 1000u);
     pthread_setname_np(pthread_self(), name);
+    if (!w->in_main && w->pool->early >= 0)
+        wait_gate(w->pool);
     int ok = attach_interpreter(w) == 0;
     w->thread_id = ok ? PyThread_get_thread_ident() : 0;
     if (ok && setup_app(w) != 0) {
@@ -401,9 +497,17 @@ static void *worker_main(void *arg) {
             }
         }
     }
+    fa__trace_start(w->index == w->pool->early ? "early worker ready" : "isolated worker ready");
     report(w, ok);
     if (!ok)
         return NULL;
+    if (w->loopless)
+        serve_loopless(w);
+    if (!w->loop) {
+        clear_objects(w);
+        detach_interpreter(w);
+        return NULL;
+    }
     PyObject *mod = PyImport_ImportModule("_fasterapi");
     PyObject *r =
         mod ? PyObject_CallMethod(mod, "_serve", "iOO", w->efd, w->loop, w->dispatcher) : NULL;
@@ -434,6 +538,9 @@ static void run_call(fa__pyworker_t *w, fa_call_t *c) {
     uint64_t seq = c->seq;
     fa__call_run(c, NULL); /* c may be finished (and freed by the loop) once this returns */
     atomic_store_explicit(&w->current_seq, 0, memory_order_seq_cst);
+    if (w->index == w->pool->early &&
+        !atomic_load_explicit(&w->pool->gate_open, memory_order_relaxed))
+        open_gate(w->pool);
     /* A CancelledError the canceller injected into a plain tool that returned before reaching a
      * check point must not go off later inside the asyncio loop. */
     if (atomic_load_explicit(&w->async_exc_seq, memory_order_acquire) == seq) {
@@ -608,7 +715,21 @@ static void cancel_one(fa__pypool_t *p, fa__pycancel_t r) {
     if (!ts)
         return;
     PyEval_RestoreThread(ts);
-    if (atomic_load_explicit(&w->current_seq, memory_order_seq_cst) == r.seq) {
+    if (!w->cancelled_error) {
+        /* A loopless early worker has not imported asyncio yet: do it here, under the GIL it
+         * reads the class under (rare: a call cancelled in the first few hundred ms). */
+        PyObject *asyncio = PyImport_ImportModule("asyncio");
+        PyObject *cls = asyncio ? PyObject_GetAttrString(asyncio, "CancelledError") : NULL;
+        Py_XDECREF(asyncio);
+        PyErr_Clear();
+        /* The import may have let the worker run and set it meanwhile. */
+        if (!w->cancelled_error)
+            w->cancelled_error = cls;
+        else
+            Py_XDECREF(cls);
+    }
+    if (w->cancelled_error &&
+        atomic_load_explicit(&w->current_seq, memory_order_seq_cst) == r.seq) {
         atomic_store_explicit(&w->async_exc_seq, r.seq, memory_order_release);
         PyThreadState_SetAsyncExc(w->thread_id, w->cancelled_error);
     } else if (w->tasks) {
@@ -649,6 +770,7 @@ static void *canceller_main(void *arg) {
 /* ---- lifecycle (host thread, no GIL held) ---- */
 
 static void stop_workers(fa__pypool_t *p) {
+    open_gate(p); /* workers still held back start, see stop and end at once */
     for (int i = 0; i < p->n; i++) {
         if (!p->workers[i].thread_started)
             continue;
@@ -693,6 +815,23 @@ void fa__pypool_free(fa__pypool_t *p) {
     free(p);
 }
 
+/* FA_PY_HOLD_MS, or FASTERAPI_WORKER_HOLD_MS (0..FA_PY_HOLD_MS_MAX). */
+#define FA_PY_HOLD_MS_MAX 10000
+static uint64_t hold_window_ns(void) {
+    unsigned long ms = FA_PY_HOLD_MS;
+    const char *v = getenv("FASTERAPI_WORKER_HOLD_MS");
+    if (v && *v) {
+        char *end;
+        unsigned long x = strtoul(v, &end, 10);
+        if (*end == '\0' && *v != '-' && x <= FA_PY_HOLD_MS_MAX)
+            ms = x;
+        else
+            FA_WARN("FASTERAPI_WORKER_HOLD_MS=%s is not 0..%d; using %lu", v, FA_PY_HOLD_MS_MAX,
+                    ms);
+    }
+    return (uint64_t)ms * 1000000u;
+}
+
 int fa__pypool_start(fa__pypool_t **out, fa__py_mode_t mode, int n, size_t capacity,
                      const fa__pyapp_t *app, PyObject *shared_mcp, fa__pypool_ready_fn on_ready,
                      void *ready_arg, char *err, size_t err_size) {
@@ -707,6 +846,7 @@ int fa__pypool_start(fa__pypool_t **out, fa__py_mode_t mode, int n, size_t capac
     p->mode = mode;
     p->app = *app;
     p->spin_ns = fa__spin_window_ns("FASTERAPI_WORKER_SPIN_US", FA_PY_SPIN_US);
+    p->hold_ns = hold_window_ns();
     p->shared_mcp = shared_mcp;
     p->on_ready = on_ready;
     p->ready_arg = ready_arg;
@@ -759,6 +899,7 @@ int fa__pypool_start(fa__pypool_t **out, fa__py_mode_t mode, int n, size_t capac
             pthread_mutex_lock(&p->lock);
             while (!w->ready && !w->failed)
                 pthread_cond_wait(&p->cond, &p->lock);
+            p->started_ns = uv_hrtime(); /* the hold counts from here (wait_gate) */
             if (w->failed) {
                 snprintf(err, err_size, "%s", w->error);
                 rc = FA_EPYTHON;

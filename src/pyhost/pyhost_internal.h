@@ -52,6 +52,15 @@
  * Retry-After (DESIGN.md §2 push-back): 4096 is ~40 ms of work at 100k req/s, deeper queues
  * only add latency a client would time out on. */
 #define FA_PY_WEB_QUEUE 4096
+/* How long the isolated workers hold back their start (creating an interpreter, importing the
+ * package and the app: ~100 ms of CPU each) while the early worker has not yet finished a call,
+ * in milliseconds (FASTERAPI_WORKER_HOLD_MS overrides it, 0 turns it off). A client that
+ * launches a server and calls a tool at once has its call queued when the pool starts: the
+ * early worker answers it in a few milliseconds if two importing workers and their hold on the
+ * main GIL (the _asyncio pre-import) do not compete with it for the 2 vCPUs of the reference
+ * box (bench/README.md, "Cold start"). A client that calls later finds the workers up 20 ms
+ * later than without the hold, served meanwhile by the early worker. */
+#define FA_PY_HOLD_MS 20
 
 typedef enum { FA_PY_OWN_GIL = 1, FA_PY_SHARED_GIL = 2 } fa__py_mode_t;
 
@@ -85,7 +94,9 @@ typedef struct {
     PyThreadState *main_ts;     /* (worker) OWN_GIL: the main-interpreter state it created from */
     unsigned long thread_id;    /* (any, after start) for PyThreadState_SetAsyncExc */
     PyObject *dispatcher;       /* (worker) fasterapi._runtime.Dispatcher */
-    PyObject *loop;             /* (worker) its asyncio loop */
+    PyObject *loop;             /* (worker) its asyncio loop; NULL while loopless */
+    int loopless;               /* (worker) started without a loop (the early worker, pool.c
+                                   setup_app); it makes one when a call first needs it */
     PyObject *tasks;            /* (worker) dict: call address -> asyncio.Task */
     PyObject *cancelled_error;  /* (worker) asyncio.CancelledError */
     PyObject *ensure_future;    /* (worker) asyncio.ensure_future */
@@ -142,6 +153,10 @@ struct fa__pypool_s {
     _Atomic int spinning;               /* workers polling the queue (pool.c spin_pop) */
     pthread_mutex_t lock;               /* start-up reports */
     pthread_mutex_t create_lock;        /* interpreter creation (taken before the main GIL) */
+    int preloaded;                      /* under create_lock: _asyncio imported in main */
+    _Atomic int gate_open;              /* the isolated workers may start (pool.c wait_gate) */
+    uint64_t hold_ns;                   /* FA_PY_HOLD_MS */
+    uint64_t started_ns;                /* when the early worker began serving (uv_hrtime) */
     pthread_cond_t cond;
     /* The canceller thread and its queue. */
     pthread_t canceller;
@@ -197,6 +212,9 @@ PyObject *fa__pyworker_request(fa_call_t *call, const char *qkey, const char *me
 /* Runs queued calls (the worker's eventfd callback); in the worker's interpreter. */
 PyObject *fa__pyworker_on_wake(fa__pyworker_t *w);
 int fa__pyworker_bind_loop(fa__pyworker_t *w, PyObject *loop);
+/* Makes this worker's asyncio loop if it has none yet (imports asyncio, enters the lifespan).
+ * 0, or -1 with a Python exception set. */
+int fa__pyworker_start_loop(fa__pyworker_t *w);
 
 /* ---- module.c: the built-in `_fasterapi` module ---- */
 PyMODINIT_FUNC PyInit__fasterapi(void);

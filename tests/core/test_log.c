@@ -1,5 +1,8 @@
-/* Tests for src/core/log.c: level parsing, threshold, and that records go to stderr only. */
+/* Tests for src/core/log.c: level parsing, threshold, that records go to stderr only, and the
+ * start-up phase trace (FASTERAPI_TRACE_START). Each test runs in its own fork, so the trace's
+ * once-read environment starts fresh in each. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -86,12 +89,56 @@ START_TEST(test_long_records_are_truncated_to_one_line) {
 }
 END_TEST
 
+static void trace_two(void) {
+    fa__trace_start("main");
+    usleep(3000);
+    fa__trace_start("later phase");
+}
+
+START_TEST(test_trace_start_prints_phases_in_ms_since_the_first) {
+    setenv("FASTERAPI_TRACE_START", "1", 1);
+    char err[4096], out[4096];
+    capture(trace_two, err, sizeof err, out, sizeof out);
+    ck_assert_str_eq(out, "");
+    double t0 = -1, t1 = -1;
+    char p0[32] = "", p1[32] = "";
+    ck_assert_int_eq(
+        sscanf(err, "fasterapi: start +%lf ms %31[^\n]\nfasterapi: start +%lf ms %31[^\n]\n", &t0,
+               p0, &t1, p1),
+        4);
+    ck_assert_str_eq(p0, "main");
+    ck_assert_str_eq(p1, "later phase");
+    ck_assert(t0 >= 0 && t0 < 1.0);
+    ck_assert(t1 >= 3.0 && t1 < 10000.0);
+}
+END_TEST
+
+START_TEST(test_trace_start_is_silent_unless_asked) {
+    char err[4096], out[4096];
+    unsetenv("FASTERAPI_TRACE_START");
+    capture(trace_two, err, sizeof err, out, sizeof out);
+    ck_assert_str_eq(err, "");
+    ck_assert_str_eq(out, "");
+}
+END_TEST
+
+START_TEST(test_trace_start_zero_means_off) {
+    char err[4096], out[4096];
+    setenv("FASTERAPI_TRACE_START", "0", 1);
+    capture(trace_two, err, sizeof err, out, sizeof out);
+    ck_assert_str_eq(err, "");
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("core/log");
     TCase *tc = tcase_create("log");
     tcase_add_test(tc, test_parse_levels);
     tcase_add_test(tc, test_records_go_to_stderr_only);
     tcase_add_test(tc, test_long_records_are_truncated_to_one_line);
+    tcase_add_test(tc, test_trace_start_prints_phases_in_ms_since_the_first);
+    tcase_add_test(tc, test_trace_start_is_silent_unless_asked);
+    tcase_add_test(tc, test_trace_start_zero_means_off);
     suite_add_tcase(s, tc);
     return fa_test_run(s);
 }

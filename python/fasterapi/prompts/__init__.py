@@ -20,7 +20,8 @@ from ..errors import INTERNAL_ERROR, INVALID_PARAMS, McpError
 from ..schema import unwrap_annotated
 from ..signature import FunctionInfo, analyze
 from ..tools import icons_wire
-from ..types import Model, PromptMessage
+from .. import types as _types
+from ..types import Model
 
 
 class Message:
@@ -63,7 +64,7 @@ def message_dict(item: Any) -> dict[str, Any]:
     """One prompt result item as a PromptMessage dict."""
     if isinstance(item, Message):
         return item.to_dict()
-    if isinstance(item, PromptMessage):
+    if isinstance(item, _types.PromptMessage):
         return {"role": item.role, "content": content_block(item.content)}
     if isinstance(item, str):
         return {"role": "user", "content": {"type": "text", "text": item}}
@@ -88,6 +89,8 @@ def message_dict(item: Any) -> dict[str, Any]:
 
 @dataclass
 class PromptArgument:
+    """One argument of a prompt, as prompts/list describes it."""
+
     name: str
     description: str | None = None
     required: bool = False
@@ -105,6 +108,8 @@ class PromptArgument:
 
 @dataclass
 class Prompt:
+    """A registered prompt: its function and what prompts/list says of it."""
+
     name: str
     description: str
     fn: Callable[..., Any]

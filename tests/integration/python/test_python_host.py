@@ -16,7 +16,9 @@ nothing but JSON-RPC lines. What is covered, in order:
     per-interpreter module global; elicitation and sampling round trips;
   * start-up: import errors and syntax errors (exit 1, traceback on stderr, empty stdout),
     --mcp, several instances; stdout purity of a printing app; `fasterapi inspect`; the
-    main-interpreter fallback for a single-phase C extension and the "(own GIL)" start-up line.
+    main-interpreter fallback for a single-phase C extension and the "(own GIL)" start-up line;
+  * the early worker (main interpreter, no asyncio loop until a call needs one) serving sync,
+    async and cancelled calls before the isolated workers are up.
 """
 
 from __future__ import annotations
@@ -849,6 +851,96 @@ class Startup(PyServerTestCase):
 
 # ---------------------------------------------------------------------------------------------
 # Interpreter modes
+
+class EarlyWorker(PyServerTestCase):
+    """The first calls are answered from the main interpreter by the early worker while the
+    isolated workers start (apps/slow_workers.py holds them up for 3 s). It starts without an
+    asyncio loop, for the cold start, and must make one when a call first needs it; cancelling
+    a busy sync tool there must work before asyncio was ever imported."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        os.environ["FA_TEST_WORKER_DELAY"] = "3"
+        self.addCleanup(os.environ.pop, "FA_TEST_WORKER_DELAY", None)
+
+    def whoami(self, srv, id_) -> int:
+        resp, _ = srv.call(id_, "whoami")
+        return resp["result"]["structuredContent"]["result"]
+
+    def test_sync_then_async_calls_before_the_workers_are_up(self) -> None:
+        srv = self.serve("slow_workers", "--workers", "2", ready=False)
+        self.assertEqual(self.whoami(srv, "w0"), 0)
+        resp, _ = srv.call(1, "echo", {"text": "first"})
+        self.assertJson(resp, ok_text(1, "first", {"result": "first"}))
+        # The first async call makes the loop; the task runs on it.
+        resp, _ = srv.call(2, "nap", {"seconds": 0.05})
+        self.assertJson(resp, ok_text(2, "napped 0.05 in 0", {"result": "napped 0.05 in 0"}))
+        # Then sync and async calls mixed, on that loop.
+        srv.send(*[call(10 + i, "echo", {"text": str(i)}) for i in range(20)],
+                 call(40, "nap", {"seconds": 0.01}))
+        got = sorted((srv.recv(5) for _ in range(21)), key=lambda m: m["id"])
+        self.assertJson(got, [ok_text(10 + i, str(i), {"result": str(i)}) for i in range(20)] +
+                        [ok_text(40, "napped 0.01 in 0", {"result": "napped 0.01 in 0"})])
+        resp, before = srv.call(3, "chatty", meta={"progressToken": "t"})
+        self.assertJson(resp, ok_text(3, "chatted", {"result": "chatted"}))
+        self.assertJson([m["params"] for m in before if "method" in m], [
+            {"level": "info", "data": "hello from the early worker"},
+            {"progressToken": "t", "progress": 1, "total": 2}])
+        # All of it ran in the main interpreter: the isolated workers were not up yet.
+        self.assertEqual(self.whoami(srv, "w1"), 0)
+        self.wait_serving(srv)
+        if ISOLATED:
+            self.assertNotEqual(self.whoami(srv, "w2"), 0)
+        resp, _ = srv.call(4, "nap", {"seconds": 0.01})
+        self.assertIn(text_of(resp), ("napped 0.01 in 0",) if not ISOLATED else
+                      tuple("napped 0.01 in %d" % i for i in range(1, 10)))
+        self.assertEqual(self.assertClean(srv), [])
+
+    def test_cancel_a_busy_sync_tool_before_any_async_call(self) -> None:
+        srv = self.serve("slow_workers", "--workers", "1", ready=False)
+        srv.send(call(1, "spin"))  # while True: pass, on the early worker
+        srv.no_message(0.2)
+        started = time.monotonic()
+        srv.send(cancel(1))
+        resp, msgs = srv.call("e", "echo", {"text": "free"}, timeout=5)
+        self.assertLess(time.monotonic() - started, 1.0)
+        self.assertJson(resp, ok_text("e", "free", {"result": "free"}))
+        self.assertNoResponseFor(msgs, 1)
+        self.assertEqual(self.whoami(srv, "w"), 0)
+        resp, _ = srv.call(2, "nap", {"seconds": 0.01})
+        self.assertJson(resp, ok_text(2, "napped 0.01 in 0", {"result": "napped 0.01 in 0"}))
+        self.assertNoResponseFor(self.assertClean(srv), 1)
+
+
+    def test_isolated_workers_wait_for_the_first_call(self) -> None:
+        """FASTERAPI_WORKER_HOLD_MS: the isolated workers hold back their start until the early
+        worker has finished a call (or the hold runs out), so that a call queued at start-up
+        has the CPUs to itself."""
+        if not ISOLATED:
+            self.skipTest("no isolated workers on Python %d.%d.%d" % PY_FULL)
+        os.environ["FA_TEST_WORKER_DELAY"] = "0"
+        os.environ["FASTERAPI_WORKER_HOLD_MS"] = "10000"
+        self.addCleanup(os.environ.pop, "FASTERAPI_WORKER_HOLD_MS", None)
+        srv = self.serve("slow_workers", "--workers", "2", ready=False)
+        self.assertJson(srv.request("l", "tools/list")["result"]["tools"][0]["name"], "whoami")
+        time.sleep(1.0)  # answered in C: the workers are still held back
+        self.assertNotIn("tool(s), Python", srv.logs())  # wait_serving's start-up line
+        started = time.monotonic()
+        self.assertEqual(self.whoami(srv, "w0"), 0)
+        self.wait_serving(srv)
+        self.assertLess(time.monotonic() - started, 5.0)
+        self.assertNotEqual(self.whoami(srv, "w1"), 0)
+        self.assertEqual(self.assertClean(srv), [])
+
+    def test_shutdown_while_the_workers_are_held_back(self) -> None:
+        os.environ["FASTERAPI_WORKER_HOLD_MS"] = "10000"
+        self.addCleanup(os.environ.pop, "FASTERAPI_WORKER_HOLD_MS", None)
+        os.environ["FA_TEST_WORKER_DELAY"] = "0"
+        srv = self.serve("slow_workers", "--workers", "2", ready=False)
+        started = time.monotonic()
+        self.assertEqual(self.assertClean(srv), [])
+        self.assertLess(time.monotonic() - started, 5.0)
+
 
 class InterpreterModes(PyServerTestCase):
     def startup_line(self, srv) -> str:
