@@ -286,6 +286,14 @@ def report(meta: Dict[str, Any], runs: List[Dict[str, Any]], path: str) -> str:
             out.append("* %s, %s: %s (whole box incl. the load generator: %.2f of %d)" % (
                 LABELS[name], mode, desc or "-", box or 0, meta["cpus"]))
     out.append("")
+    out.append("Notes: with 1 connection every call is a sequential round trip whose speed "
+               "depends on whether the scheduler puts client and server on one vCPU or two "
+               "(bimodal on this VM: bench/stdio/run.sh's header), so read the 1-connection rows "
+               "as latency. The TS SDK servers are single-threaded, so 32 connections buy them "
+               "latency, not throughput; research/peers.md measured them at ~1.1k calls/s with a "
+               "Node (undici) client sharing the 2 vCPUs; mcp_load is C and costs less CPU, the "
+               "likely reason they reach more here.")
+    out.append("")
     busy = [r for r in runs if r.get("busy_cpus_before", 0) > QUIET_MAX]
     if busy:
         out.append("Warning: %d of %d runs started on a busy box (> %.2f CPUs used by others); "
