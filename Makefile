@@ -4,9 +4,9 @@
 #   make test   install what is missing, build and run every test: the main suite (-Werror build),
 #               then the unit tests and fuzz corpora under ASan+UBSan, the unit tests under TSan,
 #               and the Python host tests on Debian's 3.11 (shared-GIL fallback) and on 3.12
-# Other targets: make bench (queue, stdio, Python echo, cold start, GIL, objects, HTTP/WS, then
-# bench/results/report.md with plots; see bench/README.md), make test-quick (main suite only),
-# make format, make clean.
+# Other targets: make bench (queue, stdio, Python echo, cold start, GIL, objects, HTTP/WS, MCP
+# over HTTP, then bench/results/report.md with plots; see bench/README.md), make test-quick (main
+# suite only), make format, make clean.
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: run test test-quick bench format clean bootstrap
@@ -39,6 +39,7 @@ bench:
 	@bench/gil/run.sh
 	@bench/objects/run.sh
 	@bench/http/run.sh
+	@bench/mcp_http/run.sh
 	@bench/report.sh
 
 format:
