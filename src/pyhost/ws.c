@@ -249,11 +249,13 @@ static void on_message(fa_ws_t *ws, int type, const char *msg, size_t len, void 
     conn_t *c = fa_ws_user(ws);
     if (!c)
         return;
+    /* Counted before it is posted, so the worker's decrement never runs ahead of it. */
+    uint32_t n = atomic_fetch_add_explicit(&c->inbound, 1u, memory_order_acq_rel) + 1;
     if (post(r->pool, c, EV_MSG, type, msg, len) != 0) {
+        atomic_fetch_sub_explicit(&c->inbound, 1u, memory_order_acq_rel);
         fa_ws_close(ws, FA_WS_CLOSE_INTERNAL, "out of memory");
         return;
     }
-    uint32_t n = atomic_fetch_add_explicit(&c->inbound, 1u, memory_order_acq_rel) + 1;
     if (n >= FA_PYWS_MAX_INBOUND)
         fa__ws_pause_reading(ws);
 }
@@ -505,6 +507,13 @@ static PyObject *ws_close(PyObject *self, PyObject *args) {
     const char *reason;
     if (!PyArg_ParseTuple(args, "Is", &code, &reason))
         return NULL;
+    if (code && (code < 1000 || code > 4999)) {
+        PyErr_Format(PyExc_ValueError, "invalid WebSocket close code %u (RFC 6455 §7.4)", code);
+        return NULL;
+    }
+    /* Read again first (messages from one thread reach the loop in order): a paused connection
+     * would never see the peer's answer to our close frame and wait out the close timeout. */
+    (void)fa__ws_resume_reading_to(c->h);
     int rc = fa_ws_close_to(c->h, code, reason);
     if (rc == FA_EINVAL) {
         PyErr_Format(PyExc_ValueError, "invalid WebSocket close code %u (RFC 6455 §7.4)", code);
