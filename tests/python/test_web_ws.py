@@ -255,8 +255,9 @@ class WebSocketTest(unittest.TestCase):
                 await ws.accept(subprotocol="v9")
             except RuntimeError as e:
                 outcome.append("v9" in str(e))
-            await ws.accept(subprotocol="v1")
+            await ws.accept(subprotocol="v2")  # offered by the route, not chosen: ignored
             outcome.append(ws.subprotocol)
+            self.assertEqual(ws.scope["subprotocols"], ["x", "v1"])
             with self.assertRaises(RuntimeError):
                 await ws.accept()
             await ws.close(4001, "done")
@@ -265,7 +266,7 @@ class WebSocketTest(unittest.TestCase):
                 await ws.send_text("after close")
 
         h = self.harness(app)
-        _, conn = h.open(0, FakeConn(subprotocol="v1"))
+        _, conn = h.open(0, FakeConn(subprotocol="v1", headers=[("Sec-WebSocket-Protocol", "x, v1")]))
         self.assertEqual(outcome, ["early", True, "v1"])
         self.assertEqual(conn.closed, (4001, "done"))
         self.assertEqual(h.host.app.ws_table()[0][3], {"subprotocols": ["v2", "v1"], "max_message": 0})
@@ -345,3 +346,41 @@ class WebSocketTest(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class TestClientWebSocketTest(unittest.TestCase):
+    def test_session(self) -> None:
+        from fasterapi.web.testing import TestClient
+
+        app = App()
+        log: list[Any] = []
+
+        @app.websocket("/chat/{room}", subprotocols=["v1"])
+        async def chat(ws: WebSocket, room: str, nick: str = "anon"):
+            await ws.accept(subprotocol="v1")
+            await ws.send_json({"room": room, "nick": nick, "proto": ws.subprotocol})
+            try:
+                async for t in ws.iter_text():
+                    if t == "quit":
+                        await ws.close(4002, "asked")
+                        return
+                    await ws.send_text(t[::-1])
+            finally:
+                log.append("done")
+
+        client = TestClient(app)
+        with client.websocket_connect("/chat/r1?nick=zed", subprotocols=["x", "v1"]) as s:
+            self.assertEqual(s.accepted_subprotocol, "v1")
+            self.assertEqual(s.receive_json(), {"room": "r1", "nick": "zed", "proto": "v1"})
+            s.send_text("abc")
+            self.assertEqual(s.receive_text(), "cba")
+        self.assertEqual(log, ["done"], "leaving the with block disconnects the handler")
+        with client.websocket_connect("/chat/r2") as s:
+            s.receive_json()
+            s.send_text("quit")
+            with self.assertRaises(WebSocketDisconnect) as cm:
+                s.receive_text()
+            self.assertEqual((cm.exception.code, cm.exception.reason), (4002, "asked"))
+        with self.assertRaises(WebSocketDisconnect):
+            client.websocket_connect("/nope")
+        client.close()

@@ -1257,7 +1257,8 @@ class WebHost:
         if loop is None:
             loop = self.loop = asyncio.get_event_loop()
         ws = WebSocket(conn, loop)
-        task = loop.create_task(self._ws_run(route, ws))
+        ws._route_protocols = route.subprotocols
+        task = ws._task = loop.create_task(self._ws_run(route, ws))
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return ws

@@ -55,12 +55,15 @@ class WebSocket:
         self._close_code: int | None = None  # the client left (or the close handshake ended)
         self._close_reason = ""
         self._groups: set[str] = set()
+        self._task: Any = None  # the handler's task (WebHost.ws_open)
         self._headers: Headers | None = None
         self._query: QueryParams | None = None
         self.client_state = WebSocketState.CONNECTED  # the C core answered 101 already
         self.application_state = WebSocketState.CONNECTING
         self.path_params: dict[str, Any] = dict(conn.params())
-        self.scope: dict[str, Any] = {"type": "websocket"}
+        offered = conn.header("sec-websocket-protocol") or ""
+        self.scope: dict[str, Any] = {"type": "websocket", "path": conn.path, "subprotocols": [p.strip() for p in offered.split(",") if p.strip()]}
+        self._route_protocols: list[str] = []  # the route's subprotocols (WebHost.ws_open)
         self.state = type("State", (), {})()
 
     # the upgrade request ------------------------------------------------------------------------
@@ -127,14 +130,13 @@ class WebSocket:
 
     async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
         """Confirms the connection. The handshake is done by the C core, which picked the
-        subprotocol from the route's `subprotocols` list: a different `subprotocol` here is an
-        error in the app (declare it on the route)."""
+        subprotocol (the first of the client's list that the route's `subprotocols` offers):
+        a `subprotocol` the route does not list is an error in the app; one the client did not
+        ask for is ignored (the connection has none, as the client asked)."""
         if self.application_state is not WebSocketState.CONNECTING:
             raise RuntimeError('"accept" called twice, or after "close"')
-        if subprotocol is not None and subprotocol != self._conn.subprotocol:
-            raise RuntimeError(
-                f"subprotocol {subprotocol!r} was not negotiated (the client and the route agreed on {self._conn.subprotocol!r}): list it in @app.websocket(..., subprotocols=[...])"
-            )
+        if subprotocol is not None and subprotocol != self._conn.subprotocol and subprotocol not in self._route_protocols:
+            raise RuntimeError(f"subprotocol {subprotocol!r} is not offered by the route: list it in @app.websocket(..., subprotocols=[...])")
         self.application_state = WebSocketState.CONNECTED
 
     def _check_open(self) -> None:
