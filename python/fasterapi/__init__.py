@@ -67,6 +67,8 @@ from .web import (
     Request,
     RequestValidationError,
     Response,
+    WebSocket,
+    WebSocketDisconnect,
 )
 from .types import (
     Annotations,
@@ -95,7 +97,7 @@ __all__ = [
     "PromptMessage", "PromptReference", "ReadResourceContents", "ResourceLink",
     "ResourceTemplateReference", "SamplingMessage", "TextContent", "TextResourceContents",
     "ToolAnnotations", "Skill", "SkillError",
-    "App", "FastAPI", "APIRouter", "Request", "Response", "JSONResponse", "PlainTextResponse",
+    "App", "FastAPI", "APIRouter", "Request", "Response", "WebSocket", "WebSocketDisconnect", "JSONResponse", "PlainTextResponse",
     "HTMLResponse", "RedirectResponse", "FileResponse", "HTTPException", "RequestValidationError", "Depends",
     "Query", "Path", "Header", "Cookie", "Body", "Form", "URL",
 ]

@@ -260,7 +260,8 @@ def web_table(name: str | None = None) -> list[list[Any]] | None:
         if name:
             raise LookupError(f"no App named {name!r}")
         return None
-    return [[m, r.c_path, 1 if needs_request(r) else 0] for r, m in app.route_rows()]
+    # WebSocket rows come last: HTTP row i stays WebHost row i (web.c numbers the "WS" rows apart).
+    return [[m, r.c_path, 1 if needs_request(r) else 0] for r, m in app.route_rows()] + app.ws_table()
 
 
 def export(mcp: FastMCP) -> dict[str, Any]:

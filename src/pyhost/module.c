@@ -554,7 +554,8 @@ static int mod_exec(PyObject *m) {
     st->ctx_type = PyType_FromModuleAndSpec(m, &ctx_spec, NULL);
     if (!st->ctx_type || PyModule_AddObjectRef(m, "CallContext", st->ctx_type) < 0)
         return -1;
-    if (PyModule_AddFunctions(m, fa__py_shared_methods) < 0 || fa__pyweb_add_type(m) < 0)
+    if (PyModule_AddFunctions(m, fa__py_shared_methods) < 0 || fa__pyweb_add_type(m) < 0 ||
+        fa__pyws_add_type(m) < 0)
         return -1;
     PyObject *dict = PyModule_GetDict(m); /* borrowed */
     if (PyDict_GetItemString(dict, "__builtins__") == NULL &&

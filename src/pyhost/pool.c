@@ -462,6 +462,9 @@ static void clear_objects(fa__pyworker_t *w) {
     Py_CLEAR(w->dispatcher);
     Py_CLEAR(w->web);
     Py_CLEAR(w->web_req_type);
+    Py_CLEAR(w->ws_conns);
+    Py_CLEAR(w->ws_open);
+    Py_CLEAR(w->ws_type);
     Py_CLEAR(w->tasks);
     Py_CLEAR(w->futures);
     Py_CLEAR(w->cancelled_error);
@@ -605,6 +608,7 @@ PyObject *fa__pyworker_on_wake(fa__pyworker_t *w) {
     while (read(w->efd, &v, sizeof v) > 0)
         ;
     deliver_answers(w);
+    fa__pyws_deliver(w);
     fa__pypool_t *p = w->pool;
     if (atomic_load_explicit(&w->stop, memory_order_acquire)) {
         atomic_fetch_and_explicit(&p->idle, ~(1ull << w->index), memory_order_relaxed);
@@ -803,6 +807,8 @@ void fa__pypool_free(fa__pypool_t *p) {
             close(p->workers[i].efd);
         free_answers(p->workers[i].inbox_head);
         pthread_mutex_destroy(&p->workers[i].inbox_lock);
+        fa__pyws_drop_events(p->workers[i].ws_head);
+        pthread_mutex_destroy(&p->workers[i].ws_lock);
     }
     fa_mpmc_free(p->jobs);
     free(p->workers);
@@ -875,6 +881,7 @@ int fa__pypool_start(fa__pypool_t **out, fa__py_mode_t mode, int n, size_t capac
         w->in_main = mode == FA_PY_SHARED_GIL || i == p->early;
         w->efd = -1;
         pthread_mutex_init(&w->inbox_lock, NULL);
+        pthread_mutex_init(&w->ws_lock, NULL);
     }
     int rc = 0;
     /* The early worker first, alone: it only needs a thread state in the main interpreter,

@@ -110,7 +110,13 @@ typedef struct {
     uint64_t next_token;            /* (worker) */
     pthread_mutex_t inbox_lock;     /* answers from the loop thread: */
     fa__pyanswer_t *inbox_head, *inbox_tail;
-    _Atomic int stop; /* (any) */
+    /* WebSocket events of the connections bound to this worker, from the I/O threads (ws.c). */
+    pthread_mutex_t ws_lock;
+    struct fa__pyws_ev_s *ws_head, *ws_tail;
+    PyObject *ws_conns; /* (worker) dict: connection key -> the Python WebSocket */
+    PyObject *ws_open;  /* (worker) WebHost.ws_open, looked up at the first connection */
+    PyObject *ws_type;  /* (worker) _fasterapi.WebSocketConn of this interpreter */
+    _Atomic int stop;   /* (any) */
     /* Start-up report, under pool->lock. */
     int ready, failed, isolation_refused;
     char error[4096];
@@ -145,7 +151,8 @@ struct fa__pypool_s {
     void *ready_arg;
     fa__pyworker_t *workers;
     fa_mpmc_t *jobs;
-    fa_mpmc_t *web_jobs; /* fa__pyweb_job_t: web requests (web.c), beside the MCP calls */
+    fa_mpmc_t *web_jobs;      /* fa__pyweb_job_t: web requests (web.c), beside the MCP calls */
+    _Atomic unsigned ws_next; /* round robin of new WebSocket connections over the workers */
     fa__pyapp_t app;
     uint64_t spin_ns;     /* how long an idle worker polls the queue (spin_pop in pool.c) */
     PyObject *shared_mcp; /* SHARED_GIL: the main interpreter's FastMCP instance (borrowed) */
@@ -232,6 +239,15 @@ void fa__py_format_exception(char *buf, size_t size, int with_traceback);
 /* ---- web.c ---- */
 void fa__pyweb_run(fa__pyworker_t *w, fa__pyweb_job_t *job);
 int fa__pyweb_add_type(PyObject *module);
+
+/* ---- ws.c: WebSocket routes ---- */
+typedef struct fa__pyws_ev_s fa__pyws_ev_t;
+/* Hands the worker's queued WebSocket events to Python (its eventfd callback, GIL held). */
+void fa__pyws_deliver(fa__pyworker_t *w);
+/* Frees events nobody will run (the pool is stopping). */
+void fa__pyws_drop_events(fa__pyws_ev_t *ev);
+/* Adds `_fasterapi.WebSocketConn` and the group functions to a module (per interpreter). */
+int fa__pyws_add_type(PyObject *module);
 
 /* ---- shared.c: fasterapi.shared, process-wide ---- */
 extern PyMethodDef fa__py_shared_methods[];

@@ -55,6 +55,7 @@ typedef struct {
 struct fa__pyweb_s {
     route_entry_t *routes;
     size_t n;
+    fa__pyws_t *ws; /* the WebSocket routes (ws.c), or NULL */
 };
 
 /* ---- the I/O side ---- */
@@ -117,6 +118,7 @@ int fa__pyweb_mount(fa__pyweb_t **out, fa__pypool_t *pool, fa_http_server_t *htt
         return FA_ENOMEM;
     }
     web->n = n;
+    uint32_t nws = 0;
     for (size_t i = 0; i < n; i++) {
         const json_t *row = json_array_get(table, i);
         const char *method = json_string_value(json_array_get(row, 0));
@@ -127,7 +129,11 @@ int fa__pyweb_mount(fa__pyweb_t **out, fa__pypool_t *pool, fa_http_server_t *htt
             return FA_EINVAL;
         }
         web->routes[i] = (route_entry_t){pool, (uint32_t)i, (uint32_t)flags};
-        int rc = fa_http_route(http, method, pattern, route_cb, &web->routes[i]);
+        int rc;
+        if (strcmp(method, "WS") == 0) /* a WebSocket route: numbered among its kind */
+            rc = fa__pyws_add(&web->ws, pool, http, row, nws++);
+        else
+            rc = fa_http_route(http, method, pattern, route_cb, &web->routes[i]);
         if (rc) {
             FA_ERROR("cannot register the route %s %s: %s", method, pattern, fa_strerror(rc));
             fa__pyweb_free(web);
@@ -139,6 +145,7 @@ int fa__pyweb_mount(fa__pyweb_t **out, fa__pypool_t *pool, fa_http_server_t *htt
 }
 
 void fa__pyweb_free(fa__pyweb_t *web) {
+    fa__pyws_free(web ? web->ws : NULL); /* the groups too, with or without routes */
     if (!web)
         return;
     free(web->routes);

@@ -16,6 +16,7 @@
 #define FA_PYWEB_NEEDS_CLIENT 1u /* a handler reads Request.client: look the peer up */
 
 typedef struct fa__pyweb_s fa__pyweb_t;
+typedef struct fa__pyws_s fa__pyws_t;
 typedef struct fa__pyweb_job_s fa__pyweb_job_t;
 struct fa__pypool_s;
 
@@ -27,5 +28,13 @@ int fa__pyweb_mount(fa__pyweb_t **out, struct fa__pypool_s *pool, fa_http_server
 void fa__pyweb_free(fa__pyweb_t *web);
 /* Answers a job that will not run (any thread) and frees it. */
 void fa__pyweb_job_reject(fa__pyweb_job_t *job, int status, const char *text);
+
+/* ws.c. Registers WebSocket row `row` (["WS", pattern, flags, {"subprotocols": [...],
+ * "max_message": n}]) as the App's WebSocket route #index; *ws is created on first use. 0,
+ * FA_EINVAL, FA_ENOMEM, an fa_ws_route error. */
+int fa__pyws_add(fa__pyws_t **ws, struct fa__pypool_s *pool, fa_http_server_t *http,
+                 const json_t *row, uint32_t index);
+/* After the HTTP server and the pool are gone; also frees the broadcast groups. */
+void fa__pyws_free(fa__pyws_t *ws);
 
 #endif

@@ -35,6 +35,7 @@
 #include "fasterapi/ws.h"
 #include "transport/http_internal.h"
 #include "transport/ws.h"
+#include "transport/ws_flow.h"
 
 /* Assembly buffer kept between messages up to this size; a larger one is freed after its message,
  * so one big message does not pin memory for the life of the connection. */
@@ -609,7 +610,7 @@ typedef struct {
     char bytes[];
 } shared_t;
 
-enum { M_FRAME, M_SHARED, M_CLOSE };
+enum { M_FRAME, M_SHARED, M_CLOSE, M_RESUME };
 
 typedef struct {
     fa__http_msg_t msg; /* first: the loop hands this pointer back */
@@ -646,6 +647,8 @@ static void apply(fa_ws_t *ws, const ws_msg_t *m) {
         return; /* closed or closing meanwhile: dropped */
     if (m->kind == M_CLOSE)
         start_close(ws, m->code, m->bytes, m->len);
+    else if (m->kind == M_RESUME)
+        fa__http_conn_resume_reading(ws->c);
     else if (m->kind == M_SHARED)
         out_bytes(ws, m->shared->bytes, m->shared->len, NULL, 0);
     else
@@ -728,6 +731,23 @@ int fa_ws_close_to(fa_ws_handle_t h, unsigned code, const char *reason) {
     if (len)
         memcpy(m->bytes, reason, len);
     m->len = len;
+    return dispatch(h, m);
+}
+
+/* ---- flow control for hosts (transport/ws.h) ---- */
+
+void fa__ws_pause_reading(fa_ws_t *ws) {
+    /* Not inside the upgrade handler: the takeover applies once it returns. */
+    if (ws->c && !ws->opening && ws->state == WS_OPEN)
+        fa__http_conn_pause_reading(ws->c);
+}
+
+int fa__ws_resume_reading_to(fa_ws_handle_t h) {
+    ws_msg_t *m = malloc(sizeof *m);
+    if (!m)
+        return FA_ENOMEM;
+    memset(m, 0, sizeof *m);
+    m->kind = M_RESUME;
     return dispatch(h, m);
 }
 

@@ -16,6 +16,7 @@ from .datastructures import URL, Address, Headers, QueryParams
 from .exceptions import HTTPException, RequestValidationError, WebAppError
 from .params import Body, Cookie, Depends, Form, Header, Path, Query
 from .request import Request
+from .websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from .responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 
 FastAPI = App  # `from fasterapi import FastAPI` keeps a FastAPI app's code as it is
@@ -24,5 +25,6 @@ __all__ = [
     "App", "FastAPI", "APIRouter", "Route", "WebHost", "Request", "Response", "JSONResponse",
     "PlainTextResponse", "HTMLResponse", "RedirectResponse", "FileResponse", "HTTPException",
     "RequestValidationError", "WebAppError", "Depends", "Query", "Path", "Header", "Cookie", "Body",
-    "Form", "Headers", "QueryParams", "URL", "Address",
+    "Form", "Headers", "QueryParams", "URL", "Address", "WebSocket", "WebSocketDisconnect",
+    "WebSocketState",
 ]

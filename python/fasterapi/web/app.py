@@ -26,6 +26,7 @@ from .exceptions import HTTPException, RequestValidationError, WebAppError
 from .params import Depends, ParamInfo
 from .request import Request, parse_cookies
 from .responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, json_bytes
+from .websockets import WebSocket, WebSocketDisconnect
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
@@ -304,6 +305,9 @@ def analyze(call: Callable[..., Any], path_names: frozenset[str], where: str, us
         factory = None
         if info is not None and info.has_default() and default is MISSING:
             default, factory = info.default, info.default_factory
+        if isinstance(base, type) and issubclass(base, WebSocket):
+            dep.params.append(_Param(p.name, "websocket", p.name, base))
+            continue
         if isinstance(base, type) and issubclass(base, Request):
             dep.params.append(_Param(p.name, "request", p.name, base))
             continue
@@ -452,6 +456,36 @@ class Route:
         return f"Route({self.path!r}, methods={self.methods}, endpoint={self.name})"
 
 
+class WebSocketRoute(Route):
+    """A WebSocket route: `path` + an `async def` endpoint taking a WebSocket. The C core does
+    the handshake, offering `subprotocols` (the first of the client's list that is here wins) and
+    closing with 1009 a message larger than `max_message` bytes (None: the core's 16 MiB)."""
+
+    def __init__(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        name: str | None = None,
+        dependencies: list[Depends] | None = None,
+        subprotocols: list[str] | None = None,
+        max_message: int | None = None,
+    ) -> None:
+        super().__init__(path, endpoint, ["GET"], None, dependencies, None, name, None)
+        self.methods = []
+        self.subprotocols = list(subprotocols or [])
+        for sp in self.subprotocols:
+            if not isinstance(sp, str) or not sp or any(c in sp for c in ' ,;"\t'):
+                raise WebAppError(f"{path}: {sp!r} is not a subprotocol token (RFC 6455 §4.1)")
+        if max_message is not None and (not isinstance(max_message, int) or max_message < 1):
+            raise WebAppError(f"{path}: max_message must be a positive int")
+        self.max_message = max_message
+        if not _is_coroutine_fn(endpoint):
+            raise WebAppError(f"{path}: a WebSocket endpoint must be an `async def`")
+
+    def __repr__(self) -> str:
+        return f"WebSocketRoute({self.path!r}, endpoint={self.name})"
+
+
 class APIRouter:
     """A group of routes under a prefix, included into an App (or another router) with
     `include_router`."""
@@ -463,6 +497,7 @@ class APIRouter:
         self.dependencies = list(dependencies or [])
         self.tags = list(tags or [])
         self.routes: list[Route] = []
+        self.ws_routes: list[WebSocketRoute] = []
 
     def add_api_route(
         self,
@@ -497,6 +532,33 @@ class APIRouter:
         return deco
 
     route = api_route
+
+    def add_api_websocket_route(
+        self,
+        path: str,
+        endpoint: Callable[..., Any],
+        name: str | None = None,
+        dependencies: list[Depends] | None = None,
+        subprotocols: list[str] | None = None,
+        max_message: int | None = None,
+    ) -> WebSocketRoute:
+        route = WebSocketRoute(self.prefix + path, endpoint, name, self.dependencies + list(dependencies or []), subprotocols, max_message)
+        self.ws_routes.append(route)
+        return route
+
+    add_websocket_route = add_api_websocket_route
+
+    def websocket(self, path: str, name: str | None = None, **kw: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """`@app.websocket("/ws")` on an `async def handler(ws: WebSocket, ...)`; path, query and
+        header parameters are converted as for HTTP routes (invalid ones close with 1008)."""
+
+        def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.add_api_websocket_route(path, fn, name, **kw)
+            return fn
+
+        return deco
+
+    api_websocket_route = websocket
 
     def get(self, path: str, **kw: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return self.api_route(path, ["GET"], **kw)
@@ -534,6 +596,10 @@ class APIRouter:
                     r.name,
                     r.response_model,
                 )
+            )
+        for w in router.ws_routes:
+            self.ws_routes.append(
+                WebSocketRoute(self.prefix + prefix + w.path, w.endpoint, w.name, self.dependencies + list(dependencies or []) + w.dependencies, w.subprotocols, w.max_message)
             )
 
 
@@ -602,6 +668,11 @@ class App(APIRouter):
     def route_rows(self) -> list[tuple[Route, str]]:
         return [(r, m) for r in self.routes for m in r.methods]
 
+    def ws_table(self) -> list[list[Any]]:
+        """The WebSocket rows the host appends to the route table, in ws_routes order: ["WS",
+        C path pattern, flags, {"subprotocols", "max_message"}]."""
+        return [["WS", w.c_path, 0, {"subprotocols": w.subprotocols, "max_message": w.max_message or 0}] for w in self.ws_routes]
+
     def run(self, host: str = "127.0.0.1", port: int = 8000, workers: int | None = None, **_ignored: Any) -> None:
         """`python app.py`: hands the file to `fasterapi run FILE --http HOST:PORT` (exec; the
         process becomes the server). Under the host (the file is being imported by it) this
@@ -637,7 +708,7 @@ class App(APIRouter):
 class _Ctx:
     """One request's state while its parameters are solved and its handler runs."""
 
-    __slots__ = ("creq", "route", "_query", "_form", "_json", "_json_err", "_cookies", "cache", "exits", "request", "response")
+    __slots__ = ("creq", "route", "_query", "_form", "_json", "_json_err", "_cookies", "cache", "exits", "request", "response", "websocket")
 
     def __init__(self, creq: Any, route: Route) -> None:
         self.creq = creq
@@ -651,6 +722,7 @@ class _Ctx:
         self.exits: list[Any] = []
         self.request: Request | None = None
         self.response: Response | None = None
+        self.websocket: WebSocket | None = None
 
     def query(self) -> Any:
         if self._query is None:
@@ -810,6 +882,8 @@ def _solve(dep: _Dependant, ctx: _Ctx, errors: list[dict[str, Any]]) -> dict[str
             kw[p.name] = ctx.get_request()
         elif k == "response":
             kw[p.name] = ctx.get_response()
+        elif k == "websocket":
+            kw[p.name] = ctx.websocket
         else:
             kw[p.name] = _leaf(p, ctx, errors)
     return kw
@@ -846,6 +920,8 @@ async def _solve_async(dep: _Dependant, ctx: _Ctx, errors: list[dict[str, Any]])
             kw[p.name] = ctx.get_request()
         elif k == "response":
             kw[p.name] = ctx.get_response()
+        elif k == "websocket":
+            kw[p.name] = ctx.websocket
         else:
             kw[p.name] = _leaf(p, ctx, errors)
     return kw
@@ -992,11 +1068,12 @@ class WebHost:
         self.debug = bool(debug)
         self.timeout = float(timeout)
         self.rows = [r for r, _ in app.route_rows()]
+        self.ws_rows = list(app.ws_routes)
         self.loop: Any = None
         self.tasks: set[Any] = set()
         self._lifespan_stop: Any = None
         self._lifespan_task: Any = None
-        for r in self.rows:
+        for r in self.rows + self.ws_rows:
             r.dependant  # noqa: B018 - analysed before the first request
 
     # start-up / shutdown, on the worker's loop ---------------------------------------------------
@@ -1166,6 +1243,65 @@ class WebHost:
             left = await _finish_async(ctx, None)
             if left is not None:
                 _error_answer(left, route, creq, self.debug)
+
+
+    # WebSockets ------------------------------------------------------------------------------
+
+    def ws_open(self, index: int, conn: Any) -> WebSocket:
+        """A connection of WebSocket route #index opened (the C core answered 101): starts its
+        handler as a task on this loop and returns the WebSocket the host feeds events to."""
+        import asyncio
+
+        route = self.ws_rows[index]
+        loop = self.loop
+        if loop is None:
+            loop = self.loop = asyncio.get_event_loop()
+        ws = WebSocket(conn, loop)
+        ws._route_protocols = route.subprotocols
+        task = ws._task = loop.create_task(self._ws_run(route, ws))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return ws
+
+    async def _ws_run(self, route: WebSocketRoute, ws: WebSocket) -> None:
+        """Runs a WebSocket handler: returning closes with 1000, raising with 1011 (logged),
+        invalid parameters with 1008 (FastAPI's WebSocketRequestValidationError)."""
+        import asyncio
+
+        ctx = _Ctx(ws._conn, route)
+        ctx.websocket = ws
+        exc: BaseException | None = None
+        code, reason = 1000, ""
+        try:
+            errors: list[dict[str, Any]] = []
+            kw = await _solve_async(route.dependant, ctx, errors)  # type: ignore[arg-type]
+            if errors:
+                sys.stderr.write(f"fasterapi: {ws._conn.path} ({route.name}): invalid WebSocket parameters: {errors}\n")
+                code, reason = 1008, "invalid parameters"
+            else:
+                await route.endpoint(**kw)
+        except WebSocketDisconnect:
+            pass
+        except asyncio.CancelledError:
+            code, reason = 1001, "server shutting down"
+            exc = asyncio.CancelledError()
+            raise
+        except Exception as e:  # noqa: BLE001
+            exc = e
+            text = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+            try:
+                sys.stderr.write(f"fasterapi: error in WebSocket {ws._conn.path} ({route.name}): {type(e).__name__}: {e}\n{text}")
+                sys.stderr.flush()
+            except Exception:  # noqa: BLE001
+                pass
+            code, reason = 1011, "internal error"
+        finally:
+            try:
+                ws._close(code, reason)
+            except Exception:  # noqa: BLE001 - the connection is gone either way
+                pass
+            if ctx.exits:
+                await _finish_async(ctx, exc)
 
 
 def needs_request(route: Route) -> bool:

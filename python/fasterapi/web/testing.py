@@ -11,6 +11,7 @@ from urllib.parse import unquote, urlencode, urlsplit
 
 from .app import App, WebHost
 from .datastructures import Headers
+from .websockets import BINARY, TEXT, WebSocket, WebSocketDisconnect
 
 
 class _FakeRequest:
@@ -167,3 +168,135 @@ class TestClient:
 
     def options(self, url: str, **kw: Any) -> TestResponse:
         return self.request("OPTIONS", url, **kw)
+
+    def websocket_connect(self, url: str, subprotocols: list[str] | None = None, headers: Mapping[str, str] | None = None) -> "WebSocketTestSession":
+        """Opens a WebSocket route in-process: `with client.websocket_connect("/ws") as ws:
+        ws.send_text("hi"); ws.receive_text()`. The subprotocol is chosen as the C core does (the
+        first of `subprotocols` the route offers). An unknown path raises WebSocketDisconnect."""
+        parts = urlsplit(url)
+        path = parts.path or "/"
+        hdrs = [("host", "testserver")] + list((headers or {}).items())
+        for index, route in enumerate(self.app.ws_routes):
+            match = route.regex.match(path)
+            if not match:
+                continue
+            chosen = next((p for p in subprotocols or [] if p in route.subprotocols), None)
+            conn = _FakeWSConn(path, parts.query, hdrs, {k: unquote(v) for k, v in match.groupdict().items()}, chosen)
+            ws = self.host.ws_open(index, conn)
+            session = WebSocketTestSession(self.loop, ws, conn, ws._task)
+            session._run()
+            return session
+        raise WebSocketDisconnect(1000, "no WebSocket route for " + path)
+
+
+class _FakeWSConn(_FakeRequest):
+    """The `_fasterapi.WebSocketConn` contract (src/pyhost/ws.c) in pure Python."""
+
+    def __init__(self, path: str, query: str, headers: list[tuple[str, str]], params: dict[str, str], subprotocol: str | None) -> None:
+        super().__init__("GET", path, query, headers, b"", params)
+        self.subprotocol = subprotocol
+        self.id = (0, 0)
+        self.outbox: list[tuple[int, Any]] = []
+        self.closed: tuple[int, str] | None = None
+        self.client_gone = False
+
+    def send(self, kind: int, data: Any) -> int:
+        if self.closed is not None or self.client_gone:
+            return -9  # FA_ESTATE
+        self.outbox.append((kind, data))
+        return 0
+
+    def close(self, code: int, reason: str) -> int:
+        if not (1000 <= code <= 1014 and code not in (1004, 1005, 1006) or 3000 <= code <= 4999):
+            raise ValueError(f"invalid WebSocket close code {code} (RFC 6455 §7.4)")
+        if self.closed is None:
+            self.closed = (code, reason)
+        return 0
+
+    def consumed(self) -> None:
+        pass
+
+
+class WebSocketTestSession:
+    """The client side of one in-process WebSocket (Starlette's TestClient spelling)."""
+
+    __test__ = False
+
+    def __init__(self, loop: Any, ws: WebSocket, conn: _FakeWSConn, task: Any) -> None:
+        self._loop = loop
+        self._ws = ws
+        self._conn = conn
+        self._task = task
+
+    def __enter__(self) -> "WebSocketTestSession":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close(1000)
+
+    @property
+    def accepted_subprotocol(self) -> str | None:
+        return self._conn.subprotocol
+
+    def _run(self) -> None:
+        """Lets the handler run until it waits for the client (or ends)."""
+        for _ in range(64):
+            if self._task.done():
+                break
+            self._loop.run_until_complete(asyncio.sleep(0))
+        if self._task.done() and not self._task.cancelled() and self._task.exception() is not None:
+            raise self._task.exception()  # type: ignore[misc]
+
+    def _wait_output(self, timeout: float) -> None:
+        async def wait() -> None:
+            while not self._conn.outbox and self._conn.closed is None and not self._task.done():
+                await asyncio.sleep(0.001)
+
+        self._loop.run_until_complete(asyncio.wait_for(wait(), timeout))
+
+    def send_text(self, data: str) -> None:
+        self._ws._on_message(data)
+        self._run()
+
+    def send_bytes(self, data: bytes) -> None:
+        self._ws._on_message(bytes(data))
+        self._run()
+
+    def send_json(self, data: Any, mode: str = "text") -> None:
+        text = _json.dumps(data)
+        self._ws._on_message(text.encode() if mode == "binary" else text)
+        self._run()
+
+    def receive(self, timeout: float = 5.0) -> tuple[int, Any]:
+        """(1 | 2, data) of the next message; WebSocketDisconnect(code) once the app closed."""
+        self._wait_output(timeout)
+        if self._conn.outbox:
+            return self._conn.outbox.pop(0)
+        if self._conn.closed is not None:
+            raise WebSocketDisconnect(*self._conn.closed)
+        raise WebSocketDisconnect(1006, "the handler ended without closing")
+
+    def receive_text(self, timeout: float = 5.0) -> str:
+        kind, data = self.receive(timeout)
+        if kind != TEXT:
+            raise TypeError("expected a text message, got a binary one")
+        return data
+
+    def receive_bytes(self, timeout: float = 5.0) -> bytes:
+        kind, data = self.receive(timeout)
+        if kind != BINARY:
+            raise TypeError("expected a binary message, got a text one")
+        return data
+
+    def receive_json(self, timeout: float = 5.0) -> Any:
+        return _json.loads(self.receive(timeout)[1])
+
+    def close(self, code: int = 1000, reason: str = "") -> None:
+        """The client leaves: the handler's receive raises WebSocketDisconnect(code)."""
+        if not self._task.done():
+            self._conn.client_gone = True
+            self._ws._on_close(code, reason)
+            try:
+                self._loop.run_until_complete(asyncio.wait_for(asyncio.shield(self._task), 5.0))
+            except WebSocketDisconnect:
+                pass

@@ -1,0 +1,274 @@
+"""`WebSocket` (Starlette's API) for `@app.websocket(...)` routes.
+
+Under the host the C core owns the connection: it has done the opening handshake (101, the
+subprotocol chosen from the route's `subprotocols`) before the handler starts, answers pings,
+enforces the message size (1009) and runs the close handshake. One worker serves a connection for
+its whole life: its messages arrive in order on this interpreter's loop through `_on_message`, the
+client's departure through `_on_close`, and sends go straight to the C core (thread-safe).
+
+`conn` is `_fasterapi.WebSocketConn` (or a test double) with: path, query, subprotocol, client,
+id, param(name), params(), header(name), headers(), body(), send(type, data) -> 0 | negative
+error, close(code, reason) -> 0 | negative error, consumed().
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections import deque
+from typing import Any, AsyncIterator
+
+from .datastructures import URL, Address, Headers, QueryParams
+
+TEXT = 1
+BINARY = 2
+
+
+class WebSocketDisconnect(Exception):
+    """The connection is gone: raised by receive (after the messages that arrived before the
+    client left) and by send once the connection has closed. `code` is the peer's close code
+    (1000 normal, 1001 going away, 1006 no close frame...)."""
+
+    def __init__(self, code: int = 1000, reason: str | None = None) -> None:
+        super().__init__(code, reason)
+        self.code = code
+        self.reason = reason or ""
+
+    def __repr__(self) -> str:
+        return f"WebSocketDisconnect(code={self.code!r}, reason={self.reason!r})"
+
+
+class WebSocketState(enum.Enum):
+    CONNECTING = 0
+    CONNECTED = 1
+    DISCONNECTED = 2
+
+
+class WebSocket:
+    """One WebSocket connection, given to the handler of an `@app.websocket(path)` route."""
+
+    def __init__(self, conn: Any, loop: Any = None) -> None:
+        self._conn = conn
+        self._loop = loop
+        self._inbox: deque[Any] = deque()
+        self._waiter: Any = None
+        self._close_code: int | None = None  # the client left (or the close handshake ended)
+        self._close_reason = ""
+        self._groups: set[str] = set()
+        self._task: Any = None  # the handler's task (WebHost.ws_open)
+        self._headers: Headers | None = None
+        self._query: QueryParams | None = None
+        self.client_state = WebSocketState.CONNECTED  # the C core answered 101 already
+        self.application_state = WebSocketState.CONNECTING
+        self.path_params: dict[str, Any] = dict(conn.params())
+        offered = conn.header("sec-websocket-protocol") or ""
+        self.scope: dict[str, Any] = {"type": "websocket", "path": conn.path, "subprotocols": [p.strip() for p in offered.split(",") if p.strip()]}
+        self._route_protocols: list[str] = []  # the route's subprotocols (WebHost.ws_open)
+        self.state = type("State", (), {})()
+
+    # the upgrade request ------------------------------------------------------------------------
+
+    @property
+    def url(self) -> URL:
+        return URL("ws", self._conn.header("host") or "", self._conn.path, self._conn.query)
+
+    @property
+    def headers(self) -> Headers:
+        if self._headers is None:
+            self._headers = Headers(self._conn.headers())
+        return self._headers
+
+    @property
+    def query_params(self) -> QueryParams:
+        if self._query is None:
+            self._query = QueryParams(self._conn.query)
+        return self._query
+
+    @property
+    def cookies(self) -> dict[str, str]:
+        from .request import parse_cookies
+
+        return parse_cookies(self._conn.header("cookie"))
+
+    @property
+    def client(self) -> Address | None:
+        c = self._conn.client
+        return Address(*c) if c else None
+
+    @property
+    def subprotocol(self) -> str | None:
+        """The subprotocol the C core agreed with the client (one of the route's), or None."""
+        return self._conn.subprotocol
+
+    # events from the host ----------------------------------------------------------------------
+
+    def _wake(self) -> None:
+        w = self._waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    def _on_message(self, data: str | bytes) -> None:
+        self._inbox.append(data)
+        self._wake()
+
+    def _on_close(self, code: int, reason: str = "") -> None:
+        if self._close_code is None:
+            self._close_code = code
+            self._close_reason = reason
+        self.client_state = WebSocketState.DISCONNECTED
+        self._leave_groups()
+        self._wake()
+
+    def _leave_groups(self) -> None:
+        if self._groups:
+            from .broadcast import Group
+
+            for name in list(self._groups):
+                Group(name).discard(self)
+
+    # the handler's API ---------------------------------------------------------------------------
+
+    async def accept(self, subprotocol: str | None = None, headers: Any = None) -> None:
+        """Confirms the connection. The handshake is done by the C core, which picked the
+        subprotocol (the first of the client's list that the route's `subprotocols` offers):
+        a `subprotocol` the route does not list is an error in the app; one the client did not
+        ask for is ignored (the connection has none, as the client asked)."""
+        if self.application_state is not WebSocketState.CONNECTING:
+            raise RuntimeError('"accept" called twice, or after "close"')
+        if subprotocol is not None and subprotocol != self._conn.subprotocol and subprotocol not in self._route_protocols:
+            raise RuntimeError(f"subprotocol {subprotocol!r} is not offered by the route: list it in @app.websocket(..., subprotocols=[...])")
+        self.application_state = WebSocketState.CONNECTED
+
+    def _check_open(self) -> None:
+        if self.application_state is WebSocketState.CONNECTING:
+            raise RuntimeError('WebSocket is not connected: call "accept" first')
+
+    async def _next(self) -> str | bytes:
+        self._check_open()
+        while not self._inbox:
+            if self._close_code is not None:
+                raise WebSocketDisconnect(self._close_code, self._close_reason)
+            if self.application_state is WebSocketState.DISCONNECTED:
+                raise RuntimeError('cannot receive after "close"')
+            loop = self._loop
+            if loop is None:
+                import asyncio
+
+                loop = self._loop = asyncio.get_running_loop()
+            self._waiter = loop.create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        msg = self._inbox.popleft()
+        self._conn.consumed()
+        return msg
+
+    async def receive(self) -> dict[str, Any]:
+        """The next event as an ASGI message: {"type": "websocket.receive", "text" | "bytes"}
+        or {"type": "websocket.disconnect", "code"} (once)."""
+        try:
+            msg = await self._next()
+        except WebSocketDisconnect as e:
+            return {"type": "websocket.disconnect", "code": e.code, "reason": e.reason}
+        if isinstance(msg, str):
+            return {"type": "websocket.receive", "text": msg}
+        return {"type": "websocket.receive", "bytes": msg}
+
+    async def receive_text(self) -> str:
+        msg = await self._next()
+        if not isinstance(msg, str):
+            raise TypeError("expected a text message, got a binary one")
+        return msg
+
+    async def receive_bytes(self) -> bytes:
+        msg = await self._next()
+        if not isinstance(msg, bytes):
+            raise TypeError("expected a binary message, got a text one")
+        return msg
+
+    async def receive_json(self, mode: str = "text") -> Any:
+        msg = await self._next()
+        if isinstance(msg, bytes):
+            msg = msg.decode("utf-8")
+        return json.loads(msg)
+
+    async def iter_text(self) -> AsyncIterator[str]:
+        try:
+            while True:
+                yield await self.receive_text()
+        except WebSocketDisconnect:
+            pass
+
+    async def iter_bytes(self) -> AsyncIterator[bytes]:
+        try:
+            while True:
+                yield await self.receive_bytes()
+        except WebSocketDisconnect:
+            pass
+
+    async def iter_json(self) -> AsyncIterator[Any]:
+        try:
+            while True:
+                yield await self.receive_json()
+        except WebSocketDisconnect:
+            pass
+
+    def _send(self, kind: int, data: str | bytes) -> None:
+        self._check_open()
+        if self._close_code is not None:
+            raise WebSocketDisconnect(self._close_code, self._close_reason)
+        if self.application_state is WebSocketState.DISCONNECTED:
+            raise RuntimeError('cannot send after "close"')
+        if self._conn.send(kind, data) != 0:
+            # Closed, and the close event is still on its way to this worker.
+            raise WebSocketDisconnect(1006)
+
+    async def send_text(self, data: str) -> None:
+        if not isinstance(data, str):
+            raise TypeError(f"send_text needs a str, not {type(data).__name__}")
+        self._send(TEXT, data)
+
+    async def send_bytes(self, data: bytes) -> None:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError(f"send_bytes needs bytes, not {type(data).__name__}")
+        self._send(BINARY, bytes(data))
+
+    async def send_json(self, data: Any, mode: str = "text") -> None:
+        text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+        if mode == "binary":
+            self._send(BINARY, text.encode("utf-8"))
+        else:
+            self._send(TEXT, text)
+
+    async def send(self, message: dict[str, Any]) -> None:
+        """ASGI-style: {"type": "websocket.send", "text" | "bytes"} or {"type":
+        "websocket.close", "code", "reason"} ({"type": "websocket.accept"} accepts)."""
+        kind = message.get("type")
+        if kind == "websocket.accept":
+            await self.accept(message.get("subprotocol"))
+        elif kind == "websocket.close":
+            await self.close(message.get("code", 1000), message.get("reason") or "")
+        elif kind == "websocket.send":
+            if message.get("text") is not None:
+                await self.send_text(message["text"])
+            else:
+                await self.send_bytes(message.get("bytes") or b"")
+        else:
+            raise ValueError(f"unknown WebSocket message type {kind!r}")
+
+    async def close(self, code: int = 1000, reason: str | None = None) -> None:
+        """Starts the close handshake (code 1000, or 1001-1014 / 3000-4999 per RFC 6455 §7.4).
+        Closing a connection that is gone already does nothing."""
+        self._close(code, reason or "")
+
+    def _close(self, code: int, reason: str) -> None:
+        if self.application_state is WebSocketState.DISCONNECTED:
+            return
+        if self._close_code is None:
+            self._conn.close(code, reason)  # ValueError: a bad code; negative: closed meanwhile
+        self.application_state = WebSocketState.DISCONNECTED
+        self._leave_groups()
+
+    def __repr__(self) -> str:
+        return f"<WebSocket {self._conn.path} {self.application_state.name.lower()}>"
