@@ -118,7 +118,7 @@ class _Doc:
         s = dict(self.schema(p.tp if p.tp is not inspect.Parameter.empty else str, where))
         if p.info is not None:
             apply_field(s, p.info)
-        elif p.default is not MISSING:
+        if p.default is not MISSING and "default" not in s:  # `skip: int = Query(ge=0)` or `= 0`
             apply_field(s, FieldInfo(default=p.default))
         s.setdefault("title", _title(p.alias))
         return s
