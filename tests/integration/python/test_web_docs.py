@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import socket
+import subprocess
 import sys
 import unittest
 
@@ -130,6 +132,51 @@ class WebDocsTest(unittest.TestCase):
                 "params": {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}}
         status, h, body = self.srv.request("POST", "/mcp", json.dumps(init), hdrs)
         self.assertEqual(status, 200, body)
+
+
+def skeleton(doc: dict) -> dict:
+    """What FastAPI and we must agree on, whatever the OpenAPI version (3.0 under Debian's
+    FastAPI 0.92 + pydantic 1, 3.1 here): operations, their ids and summaries, parameters (name,
+    place, required), request bodies (media types, the named schema), response codes, and the
+    named schemas."""
+    ops = {}
+    for path, item in doc["paths"].items():
+        for method, op in item.items():
+            body = op.get("requestBody")
+            ops[f"{method.upper()} {path}"] = {
+                "operationId": op.get("operationId"),
+                "summary": op.get("summary"),
+                "parameters": sorted((p["name"], p["in"], p.get("required", False)) for p in op.get("parameters", [])),
+                "body": None if body is None else (body.get("required", False), {mt: m.get("schema", {}).get("$ref") for mt, m in body["content"].items()}),
+                "responses": sorted(op["responses"]),
+            }
+    return {"ops": ops, "schemas": sorted(doc.get("components", {}).get("schemas", {}))}
+
+
+class FastAPIReferenceTest(unittest.TestCase):
+    """The FastAPI tutorial app (apps/web_tutorial.py): our document against FastAPI's own for
+    the same file, when Debian's python3-fastapi is installed (as TutorialTest's reference run)."""
+
+    def test_same_skeleton_as_fastapi(self) -> None:
+        py = shutil.which("python3", path="/usr/bin")
+        code = "import json, web_tutorial; print(json.dumps(web_tutorial.app.openapi()))"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+        ref = subprocess.run([py, "-c", code], cwd=APPS, env=env, capture_output=True, timeout=60) if py else None
+        if ref is None or ref.returncode != 0:
+            self.skipTest("Debian's python3-fastapi is not installed: no reference document")
+        theirs = json.loads(ref.stdout)
+        srv = WebServer("web_tutorial", "--workers", "1")
+        try:
+            status, _, body = srv.request("GET", "/openapi.json")
+        finally:
+            self.assertEqual(srv.stop(), 0)
+        self.assertEqual(status, 200)
+        ours = json.loads(body)
+        check_openapi(ours)
+        self.assertEqual(skeleton(ours), skeleton(theirs))
+        self.assertEqual(ours["info"]["version"], theirs["info"]["version"])  # titles: App's default is "FasterAPI"
+        mine, ref_item = ours["components"]["schemas"]["Item"], theirs["components"]["schemas"]["Item"]
+        self.assertEqual((mine["required"], sorted(mine["properties"])), (ref_item["required"], sorted(ref_item["properties"])))
 
 
 if __name__ == "__main__":
