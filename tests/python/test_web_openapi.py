@@ -421,6 +421,22 @@ class RouterAndMarkerTest(unittest.TestCase):
         check_openapi(doc)
         self.assertEqual([p["name"] for p in doc["paths"]["/h"]["get"]["parameters"]], ["user-agent", "X_Raw"])
 
+    def test_path_parameter_the_handler_does_not_read(self) -> None:
+        app = App()
+
+        def owner(org: str) -> str:
+            return org
+
+        @app.get("/orgs/{org}/repos/{repo:path}", dependencies=[Depends(owner)])
+        def repo():
+            return {}
+
+        doc = app.openapi()
+        check_openapi(doc)
+        params = doc["paths"]["/orgs/{org}/repos/{repo}"]["get"]["parameters"]
+        self.assertEqual(params, [{"name": "org", "in": "path", "required": True, "schema": {"type": "string", "title": "Org"}},
+                                  {"name": "repo", "in": "path", "required": True, "schema": {"type": "string", "title": "Repo"}}])
+
     def test_docstring_parameter_descriptions(self) -> None:
         app = App()
 
@@ -472,6 +488,8 @@ class DocsRoutesTest(unittest.TestCase):
         # No CDN, no external file: nothing is loaded from another URL.
         self.assertIsNone(re.search(r"https?://|<script[^>]+src=|<link[^>]+href=|@import", page))
         self.assertNotIn("{{", page)
+        tricky = App(title="{{openapi_url}}")
+        self.assertIn("<title>{{openapi_url}} - API docs</title>", TestClient(tricky).get("/docs").text)
         self.assertEqual(c.get("/openapi.json").json()["info"]["title"], 'Shop <"&">')
 
     def test_urls_can_move_or_go(self) -> None:

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import html
 import os
+import re
 
 _PAGE: str | None = None
+_SLOT = re.compile(r"\{\{(title|openapi_url)\}\}")
 
 
 def docs_html(title: str, openapi_url: str) -> str:
@@ -17,7 +19,9 @@ def docs_html(title: str, openapi_url: str) -> str:
     if _PAGE is None:
         with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "docs.html"), encoding="utf-8") as f:
             _PAGE = f.read()
-    return _PAGE.replace("{{title}}", html.escape(title)).replace("{{openapi_url}}", html.escape(openapi_url))
+    values = {"title": html.escape(title), "openapi_url": html.escape(openapi_url)}
+    # One pass, so that a title holding "{{openapi_url}}" stays text.
+    return _SLOT.sub(lambda m: values[m.group(1)], _PAGE)
 
 
 __all__ = ["docs_html"]

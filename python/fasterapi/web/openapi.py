@@ -201,6 +201,10 @@ def _operation(doc: _Doc, route: Route, method: str) -> dict[str, Any]:
         if p.info is not None and p.info.examples:
             entry["examples"] = {str(i): {"value": v} for i, v in enumerate(p.info.examples)}
         parameters.append(entry)
+    # A path parameter the handler does not read is still part of the path (OAS 3.1 §4.8.12.1:
+    # every template expression needs its parameter): a required string.
+    for name in sorted(set(_PARAM_RE.findall(route.path)) - {n for kind, n in seen if kind == "path"}):
+        parameters.append({"name": name, "in": "path", "required": True, "schema": {"type": "string", "title": _title(name)}})
     if parameters:
         op["parameters"] = parameters
 
