@@ -211,6 +211,10 @@ def crud_app() -> App:
     def page() -> str:
         return "<p>"
 
+    @app.get("/hello")
+    def hello() -> str:
+        return "hi"
+
     @app.get("/typed")
     def typed() -> Stats:
         return {"count": 0, "names": []}
@@ -233,7 +237,7 @@ class OpenAPIDocumentTest(unittest.TestCase):
         self.assertEqual(
             {p: sorted(v) for p, v in self.doc["paths"].items()},
             {"/items/": ["get", "post"], "/items/{item_id}": ["delete", "get", "put"], "/items/{item_id}/name": ["patch"],
-             "/users/": ["post"], "/stats": ["get"], "/typed": ["get"]},
+             "/users/": ["post"], "/stats": ["get"], "/hello": ["get"], "/typed": ["get"]},
         )  # /page (include_in_schema=False), /openapi.json and /docs are not described
 
     def test_operation_ids_summaries_descriptions(self) -> None:
@@ -294,6 +298,8 @@ class OpenAPIDocumentTest(unittest.TestCase):
         self.assertEqual(typed, {"$ref": "#/components/schemas/Stats"})
         self.assertEqual(self.doc["components"]["schemas"]["Stats"]["required"], ["count", "names"])
         self.assertEqual(self.op("/stats", "get")["responses"]["200"]["content"], {"text/plain": {"schema": {"type": "string"}}})
+        self.assertEqual(self.op("/hello", "get")["responses"]["200"]["content"], {"text/plain": {"schema": {"type": "string"}}})
+        self.assertEqual(TestClient(self.app).get("/hello").headers["content-type"], "text/plain; charset=utf-8")
         # 204: no content; no parameters: no 422.
         self.assertEqual(self.op("/items/{item_id}", "delete")["responses"]["204"], {"description": "Successful Response"})
         self.assertEqual(list(self.op("/stats", "get")["responses"]), ["200"])

@@ -216,7 +216,10 @@ def _operation(doc: _Doc, route: Route, method: str) -> dict[str, Any]:
     ok: dict[str, Any] = {"description": meta.get("response_description") or "Successful Response"}
     if not (status.startswith("1") or status in ("204", "304")):
         schema = _response_schema(doc, route, where)
-        ok["content"] = {_media_type(route): {"schema": schema if schema is not None else {}}}
+        media = _media_type(route)
+        if route.response_class is None and schema == {"type": "string"}:
+            media = "text/plain"  # a str answer without a response class is text (app._render)
+        ok["content"] = {media: {"schema": schema if schema is not None else {}}}
     responses[status] = ok
     if params:
         responses["422"] = {
