@@ -72,8 +72,12 @@ def path_template(path: str) -> str:
     return _PARAM_RE.sub(lambda m: "{" + m.group(1) + "}", path)
 
 
+def _meta(route: Route) -> dict[str, Any]:
+    return getattr(route, "doc", None) or {}
+
+
 def operation_id(route: Route, method: str) -> str:
-    given = route.doc.get("operation_id")
+    given = _meta(route).get("operation_id")
     if given:
         return str(given)
     return re.sub(r"\W", "_", f"{route.name}{path_template(route.path)}") + "_" + method.lower()
@@ -165,7 +169,7 @@ def _response_schema(doc: _Doc, route: Route, where: str) -> dict[str, Any] | No
 def _operation(doc: _Doc, route: Route, method: str) -> dict[str, Any]:
     where = f"{method} {route.path} ({route.name})"
     op_id = operation_id(route, method)
-    meta = route.doc
+    meta = _meta(route)
     described, param_docs = parse_docstring((inspect.getdoc(route.endpoint) or "").split("\f")[0])
     op: dict[str, Any] = {}
     if meta.get("tags"):
@@ -295,11 +299,13 @@ def _request_body(doc: _Doc, route: Route, op_id: str, bodies: list[_Param], for
 
 def get_openapi(app: App) -> dict[str, Any]:
     """The OpenAPI 3.1 document of an App's routes (those with include_in_schema)."""
+    from .app import Route
+
     doc = _Doc()
     paths: dict[str, dict[str, Any]] = {}
     for route in app.routes:
-        if not route.doc.get("include_in_schema", True):
-            continue
+        if not isinstance(route, Route) or not _meta(route).get("include_in_schema", True):
+            continue  # other kinds of routes (a WebSocket endpoint) are not HTTP operations
         item = paths.setdefault(path_template(route.path), {})
         for method in route.methods:
             item[method.lower()] = _operation(doc, route, method)
