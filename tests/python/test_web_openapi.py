@@ -510,6 +510,28 @@ class DocsRoutesTest(unittest.TestCase):
         self.assertEqual((c.get("/openapi.json").status_code, c.get("/docs").status_code), (404, 404))
         self.assertEqual(app.route_table(), [["GET", "/x", 0]])
 
+    def test_custom_openapi_as_in_fastapi(self) -> None:
+        # FastAPI's "Extending OpenAPI" recipe, with our import.
+        from fasterapi.web.openapi import get_openapi
+
+        app = self.app()
+
+        def custom_openapi() -> dict[str, Any]:
+            if app.openapi_schema:
+                return app.openapi_schema
+            schema = get_openapi(title="Custom title", version="2.5.0", summary="S", description="D", routes=app.routes)
+            schema["info"]["x-logo"] = {"url": "/logo.png"}
+            app.openapi_schema = schema
+            return schema
+
+        app.openapi = custom_openapi  # type: ignore[method-assign]
+        doc = TestClient(app).get("/openapi.json").json()
+        check_openapi(doc)
+        self.assertEqual(doc["info"], {"title": "Custom title", "summary": "S", "description": "D", "version": "2.5.0", "x-logo": {"url": "/logo.png"}})
+        self.assertEqual(list(doc["paths"]), ["/x"])
+        with self.assertRaises(TypeError):
+            get_openapi(title="t")
+
     def test_an_app_route_at_the_same_path_wins(self) -> None:
         app = self.app()
 

@@ -297,26 +297,47 @@ def _request_body(doc: _Doc, route: Route, op_id: str, bodies: list[_Param], for
     return {"content": {"application/json": {"schema": {"$ref": _COMPONENTS + name}}}, "required": bool(required)}
 
 
-def get_openapi(app: App) -> dict[str, Any]:
-    """The OpenAPI 3.1 document of an App's routes (those with include_in_schema)."""
+def get_openapi(
+    app: App | None = None,
+    *,
+    title: str | None = None,
+    version: str | None = None,
+    openapi_version: str = OPENAPI_VERSION,
+    summary: str | None = None,
+    description: str | None = None,
+    routes: list[Route] | None = None,
+    tags: list[dict[str, Any]] | None = None,
+    servers: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The OpenAPI 3.1 document of an App's routes (those with include_in_schema). The keywords
+    are FastAPI's get_openapi(title=, version=, routes=, ...), so a custom `app.openapi` written
+    for FastAPI ports by changing its import; each overrides what `app` says."""
     from .app import Route
 
+    if app is None and (title is None or version is None or routes is None):
+        raise TypeError("get_openapi needs an App, or title=, version= and routes=")
+    title = title if title is not None else app.title  # type: ignore[union-attr]
+    version = version if version is not None else app.version  # type: ignore[union-attr]
+    summary = summary if summary is not None else getattr(app, "summary", None)
+    description = description if description is not None else getattr(app, "description", "")
+    routes = routes if routes is not None else app.routes  # type: ignore[union-attr]
+    tags = tags if tags is not None else getattr(app, "openapi_tags", None)
+    servers = servers if servers is not None else getattr(app, "servers", None)
     doc = _Doc()
     paths: dict[str, dict[str, Any]] = {}
-    for route in app.routes:
+    for route in routes:
         if not isinstance(route, Route) or not _meta(route).get("include_in_schema", True):
             continue  # other kinds of routes (a WebSocket endpoint) are not HTTP operations
         item = paths.setdefault(path_template(route.path), {})
         for method in route.methods:
             item[method.lower()] = _operation(doc, route, method)
-    info: dict[str, Any] = {"title": app.title}
-    if getattr(app, "summary", None):
-        info["summary"] = app.summary
-    if getattr(app, "description", ""):
-        info["description"] = app.description
-    info["version"] = app.version
-    out: dict[str, Any] = {"openapi": OPENAPI_VERSION, "info": info}
-    servers = getattr(app, "servers", None)
+    info: dict[str, Any] = {"title": title}
+    if summary:
+        info["summary"] = summary
+    if description:
+        info["description"] = description
+    info["version"] = version
+    out: dict[str, Any] = {"openapi": openapi_version, "info": info}
     if servers:
         out["servers"] = list(servers)
     out["paths"] = paths
@@ -324,7 +345,6 @@ def get_openapi(app: App) -> dict[str, Any]:
     schemas.update(doc.extra)
     if schemas:
         out["components"] = {"schemas": dict(sorted(schemas.items()))}
-    tags = getattr(app, "openapi_tags", None)
     if tags:
         out["tags"] = list(tags)
     return out
