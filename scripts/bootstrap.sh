@@ -25,6 +25,8 @@ if [ $want_test = 1 ]; then
     # python3-fastapi + python3-uvicorn: the peer of the Python web benchmark (bench/http
     # python_web.py) and the reference the web app's FastAPI-compatibility tests compare with.
     pkgs="$pkgs python3-fastapi python3-uvicorn"
+    # chromium: the headless browser the web App's /docs page is tested in.
+    pkgs="$pkgs chromium"
     command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
     command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 fi

@@ -2106,7 +2106,7 @@ int fa_mcp_http_mount(fa_server_t *mcp, fa_http_server_t *http, const fa_mcp_htt
     if (rc == 0)
         rc = fa__http_add_metrics(http, mcp_metrics, ep);
     if (rc == 0)
-        fa__http_set_error_body(http, error_body, ep);
+        rc = fa__http_add_error_body(http, error_body, ep, 0); /* its own paths only */
     if (rc) {
         ep_free(ep);
         return rc;

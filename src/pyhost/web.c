@@ -104,6 +104,26 @@ static void route_cb(fa_http_req_t *req, void *data) {
     }
 }
 
+/* The core's own 404 (no route has the path) and 405 (none has the method; Allow is added by the
+ * core) in the shape FastAPI apps and their clients expect: Starlette answers them through its
+ * HTTPException handler as JSON {"detail": <the status's reason phrase>} (RFC 9110 §15.5.5,
+ * §15.5.6 for the phrases). Other server-made errors (413, 408, 400 framing) stay text, as under
+ * uvicorn, whose HTTP layer makes them before any app runs. Registered as a catch-all, so the
+ * MCP endpoint's JSON-RPC bodies on its own paths come first. */
+static const char *fastapi_error_body(void *data, const char *path, size_t path_len, int status,
+                                      const char *text, fa__buf_t *out) {
+    (void)data;
+    (void)path;
+    (void)path_len;
+    (void)text;
+    const char *body = status == 404   ? "{\"detail\":\"Not Found\"}"
+                       : status == 405 ? "{\"detail\":\"Method Not Allowed\"}"
+                                       : NULL;
+    if (!body || fa__buf_append_str(out, body) != 0)
+        return NULL;
+    return "application/json";
+}
+
 int fa__pyweb_mount(fa__pyweb_t **out, fa__pypool_t *pool, fa_http_server_t *http,
                     const json_t *table) {
     *out = NULL;
@@ -139,6 +159,11 @@ int fa__pyweb_mount(fa__pyweb_t **out, fa__pypool_t *pool, fa_http_server_t *htt
             fa__pyweb_free(web);
             return rc;
         }
+    }
+    int rc = fa__http_add_error_body(http, fastapi_error_body, NULL, 1);
+    if (rc) {
+        fa__pyweb_free(web);
+        return rc;
     }
     *out = web;
     return 0;

@@ -502,14 +502,27 @@ int fa_http_res_send_json(fa_http_req_t *req, int status, const json_t *json) {
     return fa_http_res_send(req, status, "application/json", s->data, n);
 }
 
-void fa__http_set_error_body(fa_http_server_t *srv, fa__http_error_body_fn fn, void *data) {
-    srv->error_body = fn;
-    srv->error_body_data = data;
+int fa__http_add_error_body(fa_http_server_t *srv, fa__http_error_body_fn fn, void *data,
+                            int catch_all) {
+    if (srv->nerror_body == FA__HTTP_ERROR_BODY_MAX)
+        return FA_ENOSPC;
+    /* Path-specific hooks go before the first catch-all one, whatever the mount order. */
+    size_t at = srv->nerror_body;
+    if (!catch_all)
+        while (at > 0 && srv->error_body[at - 1].catch_all)
+            at--;
+    memmove(&srv->error_body[at + 1], &srv->error_body[at],
+            (srv->nerror_body - at) * sizeof srv->error_body[0]);
+    srv->error_body[at].fn = fn;
+    srv->error_body[at].data = data;
+    srv->error_body[at].catch_all = catch_all != 0;
+    srv->nerror_body++;
+    return 0;
 }
 
 /* A short error response from the server itself (parser errors, 404, 413, 408, ...). `about`:
  * the request whose parsed head it concerns when it has no fa_http_req_t answer slot of its own
- * (its path picks the body format, fa__http_set_error_body), or NULL. */
+ * (its path picks the body format, fa__http_add_error_body), or NULL. */
 static void send_error_about(fa__http_conn_t *c, fa_http_req_t *req, int status, const char *text,
                              const char *extra_hdrs, const fa_http_req_t *about) {
     fa__http_loop_t *loop = c->loop;
@@ -524,15 +537,17 @@ static void send_error_about(fa__http_conn_t *c, fa_http_req_t *req, int status,
         n = sizeof text_body - 1;
     const fa_http_req_t *of = about ? about : req;
     fa_http_server_t *srv = loop->srv;
-    if (srv->error_body && of && of->h.path) {
+    for (size_t i = 0; of && of->h.path && i < srv->nerror_body; i++) {
         fa__buf_t *scratch = &loop->scratch;
         scratch->len = 0;
-        const char *t = srv->error_body(srv->error_body_data, of->h.path, of->h.path_len, status,
-                                        text ? text : fa__http_status_text(status), scratch);
+        const char *t =
+            srv->error_body[i].fn(srv->error_body[i].data, of->h.path, of->h.path_len, status,
+                                  text ? text : fa__http_status_text(status), scratch);
         if (t && scratch->len <= INT_MAX) {
             ctype = t;
             body = scratch->data;
             n = (int)scratch->len;
+            break;
         }
     }
     fa_http_req_t tmp;

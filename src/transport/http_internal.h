@@ -200,14 +200,23 @@ int fa__http_conn_adopt(fa_http_server_t *srv, uint32_t loop_index, int fd);
 typedef void (*fa__http_metrics_cb)(fa__buf_t *out, uint32_t loop, void *data);
 int fa__http_add_metrics(fa_http_server_t *srv, fa__http_metrics_cb cb, void *data);
 
-/* Error responses the server makes itself about a request whose head it parsed (413 for a body
- * over the limit, 408 for a body that stalls, 400 for broken chunked framing): `fn` may write a
- * body of its own for that path into `out` and return its Content-Type (the MCP endpoint answers
- * JSON-RPC errors there, never text), or return NULL for the default text body. Before start;
- * one per server; fn runs on loop threads and must not block. */
+/* Error responses the server makes itself about a request whose head it parsed (404 and 405 from
+ * the router, 413 for a body over the limit, 408 for a body that stalls, 400 for broken chunked
+ * framing): `fn` may write a body of its own for that path and status into `out` and return its
+ * Content-Type, or return NULL to pass. `path` is the request target as sent (query included).
+ *
+ * Several services shape their errors on one server (the MCP endpoint answers JSON-RPC errors on
+ * its path, never text; a Python web App answers FastAPI's {"detail": ...} elsewhere), so the
+ * hooks form a chain: those for particular paths (catch_all 0) are asked first, in registration
+ * order, then the catch-all ones; the first that writes a body wins, and when none does the body
+ * is the default text. Before start; fn runs on loop threads and must not block.
+ * 0, or FA_ENOSPC when FA__HTTP_ERROR_BODY_MAX hooks are registered already. */
 typedef const char *(*fa__http_error_body_fn)(void *data, const char *path, size_t path_len,
                                               int status, const char *text, fa__buf_t *out);
-void fa__http_set_error_body(fa_http_server_t *srv, fa__http_error_body_fn fn, void *data);
+/* One per service that shapes its errors (MCP endpoint, web App), with room to spare. */
+#define FA__HTTP_ERROR_BODY_MAX 4
+int fa__http_add_error_body(fa_http_server_t *srv, fa__http_error_body_fn fn, void *data,
+                            int catch_all);
 
 /* ---- internal structures (http_server.c, http_conn.c, http_static.c) ---- */
 
@@ -379,8 +388,12 @@ struct fa_http_server_s {
     fa_http_options_t opts; /* strings below are owned copies */
     char *host, *unix_path, *server_name, *metrics_path;
     fa__http_limits_t lim;
-    fa__http_error_body_fn error_body; /* fa__http_set_error_body; NULL: text */
-    void *error_body_data;
+    struct {
+        fa__http_error_body_fn fn;
+        void *data;
+        int catch_all;
+    } error_body[FA__HTTP_ERROR_BODY_MAX]; /* fa__http_add_error_body, in asking order */
+    size_t nerror_body;                    /* 0: text bodies */
     fa__router_t *router;
     fa__http_handler_t **handlers; /* stable pointers: the router keeps them */
     size_t nhandlers;

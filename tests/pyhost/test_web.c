@@ -112,7 +112,8 @@ START_TEST(test_requests_run_on_the_workers) {
     pthread_cond_init(&r.cond, NULL);
     ck_assert_int_eq(fa__pyhost_open(&r.host, &ho), 0);
     ck_assert_int_eq(fa__pyhost_has_mcp(r.host), 0);
-    ck_assert_uint_eq(json_array_size(fa__pyhost_web_table(r.host)), 3);
+    /* The app's 3 routes, then GET /openapi.json and GET /docs. */
+    ck_assert_uint_eq(json_array_size(fa__pyhost_web_table(r.host)), 5);
     fa_server_options_t so;
     fa_server_options_init(&so);
     fa_server_t *srv;
@@ -139,6 +140,17 @@ START_TEST(test_requests_run_on_the_workers) {
                          "Content-Length: 5\r\nConnection: close\r\n\r\nhello");
     ck_assert_msg(strstr(a, "HTTP/1.1 200 OK\r\n") == a, "%s", a);
     ck_assert_ptr_nonnull(strstr(a, "{\"len\":5,\"ct\":\"text/x-test\",\"client\":\"127.0.0.1\"}"));
+    free(a);
+    /* No route: the core's 404 in FastAPI's shape (the web mount's error-body hook). */
+    a = exchange(r.port, "GET /missing HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    ck_assert_msg(strstr(a, "HTTP/1.1 404 ") == a, "%s", a);
+    ck_assert_ptr_nonnull(strstr(a, "\r\nContent-Type: application/json\r\n"));
+    ck_assert_ptr_nonnull(strstr(a, "\r\n\r\n{\"detail\":\"Not Found\"}"));
+    free(a);
+    a = exchange(r.port, "GET /openapi.json HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+    ck_assert_msg(strstr(a, "HTTP/1.1 200 OK\r\n") == a, "%s", a);
+    ck_assert_ptr_nonnull(strstr(a, "\"openapi\":\"3.1.0\""));
+    ck_assert_ptr_nonnull(strstr(a, "\"/sync/{n}\""));
     free(a);
     a = exchange(r.port, "GET /drop HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
     ck_assert_msg(strstr(a, "HTTP/1.1 500 ") == a, "%s", a);

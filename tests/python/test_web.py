@@ -432,7 +432,7 @@ class RoutingTest(unittest.TestCase):
         self.assertEqual(
             app.route_table(),
             [["GET", "/v1/users/{uid}", 0], ["PUT", "/v1/users/{uid}", 0], ["PATCH", "/v1/users/{uid}", 0],
-             ["DELETE", "/v1/users/{uid}", 0]],
+             ["DELETE", "/v1/users/{uid}", 0], ["GET", "/openapi.json", 0], ["GET", "/docs", 0]],
         )
 
     def test_definition_errors(self) -> None:

@@ -387,6 +387,77 @@ START_TEST(test_head_404_405_500) {
 }
 END_TEST
 
+/* Error-body hooks (fa__http_add_error_body): "/rpc" has its own format (as the MCP endpoint),
+ * every other path gets a JSON 404/405 (as the web App); the catch-all one is registered first,
+ * yet the path-specific one is asked first. */
+static const char *rpc_error_body(void *data, const char *path, size_t path_len, int status,
+                                  const char *text, fa__buf_t *out) {
+    (void)data;
+    if (path_len < 4 || memcmp(path, "/rpc", 4) != 0 || (path_len > 4 && path[4] != '?'))
+        return NULL;
+    return fa__buf_appendf(out, "rpc %d %s", status, text) == 0 ? "application/x-rpc" : NULL;
+}
+
+static const char *detail_error_body(void *data, const char *path, size_t path_len, int status,
+                                     const char *text, fa__buf_t *out) {
+    (void)path;
+    (void)path_len;
+    (void)text;
+    ck_assert_ptr_eq(data, (void *)&detail_error_body);
+    if (status != 404 && status != 405)
+        return NULL;
+    return fa__buf_appendf(out, "{\"detail\":%d}", status) == 0 ? "application/json" : NULL;
+}
+
+static void setup_error_bodies(fa_http_server_t *srv, fa_http_options_t *opts) {
+    setup_routes(srv, opts);
+    ck_assert_int_eq(fa_http_route(srv, "POST", "/rpc", h_echo, NULL), 0);
+    ck_assert_int_eq(fa__http_add_error_body(srv, detail_error_body, (void *)&detail_error_body, 1),
+                     0);
+    ck_assert_int_eq(fa__http_add_error_body(srv, rpc_error_body, NULL, 0), 0);
+    ck_assert_int_eq(fa__http_add_error_body(srv, rpc_error_body, NULL, 0), 0);
+    ck_assert_int_eq(fa__http_add_error_body(srv, rpc_error_body, NULL, 0), 0);
+    ck_assert_int_eq(fa__http_add_error_body(srv, rpc_error_body, NULL, 0), FA_ENOSPC);
+}
+
+START_TEST(test_error_body_hooks_chain) {
+    server_t *s = server_start(setup_error_bodies);
+    client_t *c = client_connect(s->port);
+    response_t r;
+    client_sends(c, "GET /nowhere?x=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+    ck_assert(read_response(c, &r));
+    ck_assert_int_eq(r.status, 404);
+    ck_assert_str_eq(r.body, "{\"detail\":404}");
+    ck_assert_ptr_nonnull(strstr(r.head, "\r\nContent-Type: application/json\r\n"));
+    client_sends(c, "DELETE /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    ck_assert(read_response(c, &r));
+    ck_assert_int_eq(r.status, 405);
+    ck_assert_str_eq(r.body, "{\"detail\":405}");
+    ck_assert_ptr_nonnull(strstr(r.head, "\r\nAllow: GET, HEAD\r\n"));
+    /* HEAD: the head of the JSON answer (its length), no body. */
+    client_sends(c, "HEAD /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
+    ck_assert(read_response_ex(c, &r, 1));
+    ck_assert_int_eq(r.status, 404);
+    ck_assert_ptr_nonnull(strstr(r.head, "\r\nContent-Length: 14\r\n"));
+    /* The path-specific hook first, though registered after the catch-all one. */
+    client_sends(c, "GET /rpc HTTP/1.1\r\nHost: x\r\n\r\n");
+    ck_assert(read_response(c, &r));
+    ck_assert_int_eq(r.status, 405);
+    ck_assert_str_eq(r.body, "rpc 405 Method Not Allowed");
+    ck_assert_ptr_nonnull(strstr(r.head, "\r\nContent-Type: application/x-rpc\r\n"));
+    /* A status no hook takes (the handler did not answer: 500) keeps the text body. */
+    client_sends(c, "GET /silent HTTP/1.1\r\nHost: x\r\n\r\n");
+    ck_assert(read_response(c, &r));
+    ck_assert_int_eq(r.status, 500);
+    ck_assert_ptr_nonnull(strstr(r.head, "\r\nContent-Type: text/plain; charset=utf-8\r\n"));
+    client_sends(c, "GET /hello HTTP/1.1\r\nHost: x\r\n\r\n");
+    ck_assert(read_response(c, &r));
+    ck_assert_int_eq(r.status, 200);
+    client_close(c);
+    server_stop(s);
+}
+END_TEST
+
 static void setup_small_limits(fa_http_server_t *srv, fa_http_options_t *opts) {
     setup_routes(srv, opts);
 }
@@ -1418,6 +1489,7 @@ int main(void) {
     tcase_add_test(tc, test_keep_alive_and_headers);
     tcase_add_test(tc, test_pipelining_in_order);
     tcase_add_test(tc, test_head_404_405_500);
+    tcase_add_test(tc, test_error_body_hooks_chain);
     tcase_add_test(tc, test_limits_413_414_431_and_smuggling_400);
     tcase_add_test(tc, test_bodies_chunked_and_content_length);
     tcase_add_test(tc, test_expect_100_continue);

@@ -405,6 +405,7 @@ class Route:
         response_class: type[Response] | None = None,
         name: str | None = None,
         response_model: Any = MISSING,
+        doc: dict[str, Any] | None = None,
     ) -> None:
         if not path.startswith("/"):
             raise WebAppError(f"route path {path!r} must start with '/'")
@@ -418,6 +419,9 @@ class Route:
         self.dependencies = list(dependencies or [])
         self.response_class = response_class
         self.response_model = response_model
+        # OpenAPI-only settings (openapi.py): tags, summary, description, deprecated,
+        # include_in_schema, responses, operation_id, response_description.
+        self.doc: dict[str, Any] = dict(doc or {})
         if response_model is MISSING:  # FastAPI: the return annotation is the response model
             response_model = _hints(endpoint).get("return", None)
         self.filter = _model_filter(response_model)
@@ -509,8 +513,9 @@ class APIRouter:
         response_class: type[Response] | None = None,
         name: str | None = None,
         response_model: Any = MISSING,
-        **_ignored: Any,
+        **doc: Any,
     ) -> Route:
+        doc["tags"] = _merge_tags(self.tags, doc.get("tags"))
         route = Route(
             self.prefix + path,
             endpoint,
@@ -520,6 +525,7 @@ class APIRouter:
             response_class,
             name,
             response_model,
+            doc,
         )
         self.routes.append(route)
         return route
@@ -581,10 +587,28 @@ class APIRouter:
     def options(self, path: str, **kw: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         return self.api_route(path, ["OPTIONS"], **kw)
 
-    def include_router(self, router: "APIRouter", prefix: str = "", dependencies: list[Depends] | None = None, **_ignored: Any) -> None:
+    def include_router(
+        self,
+        router: "APIRouter",
+        prefix: str = "",
+        dependencies: list[Depends] | None = None,
+        tags: list[str] | None = None,
+        include_in_schema: bool = True,
+        deprecated: bool | None = None,
+        responses: dict[Any, Any] | None = None,
+        **_ignored: Any,
+    ) -> None:
         if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
             raise WebAppError(f"an include prefix must start with '/' and not end with '/': {prefix!r}")
         for r in router.routes:
+            doc = dict(r.doc)
+            doc["tags"] = _merge_tags(self.tags, tags, r.doc.get("tags"))
+            if not include_in_schema:
+                doc["include_in_schema"] = False
+            if deprecated is not None and "deprecated" not in r.doc:
+                doc["deprecated"] = deprecated
+            if responses:
+                doc["responses"] = {**responses, **(r.doc.get("responses") or {})}
             self.routes.append(
                 Route(
                     self.prefix + prefix + r.path,
@@ -595,12 +619,23 @@ class APIRouter:
                     r.response_class,
                     r.name,
                     r.response_model,
+                    doc,
                 )
             )
         for w in router.ws_routes:
             self.ws_routes.append(
                 WebSocketRoute(self.prefix + prefix + w.path, w.endpoint, w.name, self.dependencies + list(dependencies or []) + w.dependencies, w.subprotocols, w.max_message)
             )
+
+
+def _merge_tags(*groups: list[str] | None) -> list[str]:
+    """Router tags, then include tags, then the route's own, each once (FastAPI's order)."""
+    out: list[str] = []
+    for g in groups:
+        for t in g or ():
+            if t not in out:
+                out.append(t)
+    return out
 
 
 class App(APIRouter):
@@ -624,11 +659,27 @@ class App(APIRouter):
         lifespan: Callable[["App"], Any] | None = None,
         on_startup: list[Callable[[], Any]] | None = None,
         on_shutdown: list[Callable[[], Any]] | None = None,
+        description: str = "",
+        summary: str | None = None,
+        openapi_url: str | None = "/openapi.json",
+        docs_url: str | None = "/docs",
+        openapi_tags: list[dict[str, Any]] | None = None,
+        servers: list[dict[str, Any]] | None = None,
         **_ignored: Any,
     ) -> None:
         super().__init__("", dependencies)
         self.title = title
         self.version = version
+        # OpenAPI (openapi.py): None for openapi_url serves neither the document nor /docs.
+        self.description = description
+        self.summary = summary
+        self.openapi_url = openapi_url
+        self.docs_url = docs_url
+        self.openapi_tags = openapi_tags
+        self.servers = servers
+        self.openapi_schema: dict[str, Any] | None = None
+        self._openapi_body: bytes | None = None
+        self._doc_routes: list[Route] | None = None
         self.debug = debug
         self.lifespan = lifespan
         self.on_startup = list(on_startup or [])
@@ -666,7 +717,40 @@ class App(APIRouter):
         return [[m, r.c_path, 0] for r, m in self.route_rows()]
 
     def route_rows(self) -> list[tuple[Route, str]]:
-        return [(r, m) for r in self.routes for m in r.methods]
+        return [(r, m) for r in self.routes + self.doc_routes() for m in r.methods]
+
+    def openapi(self) -> dict[str, Any]:
+        """The OpenAPI 3.1 document of the routes, built once (FastAPI's app.openapi(); assign
+        app.openapi_schema or replace this method to change it)."""
+        if self.openapi_schema is None:
+            from .openapi import get_openapi
+
+            self.openapi_schema = get_openapi(self)
+        return self.openapi_schema
+
+    def doc_routes(self) -> list[Route]:
+        """GET openapi_url and docs_url, after the app's own routes (a route of the app at the
+        same path wins), built at the first call: the same in every interpreter."""
+        if self._doc_routes is None:
+            taken = {r.path for r in self.routes if "GET" in r.methods}
+            made: list[Route] = []
+            url = self.openapi_url
+            if url and url not in taken:
+                made.append(Route(url, self._openapi_endpoint, ["GET"], name="openapi", doc={"include_in_schema": False}))
+                if self.docs_url and self.docs_url not in taken:
+                    made.append(Route(self.docs_url, self._docs_endpoint, ["GET"], name="swagger_ui_html", doc={"include_in_schema": False}))
+            self._doc_routes = made
+        return self._doc_routes
+
+    def _openapi_endpoint(self) -> Response:
+        if self._openapi_body is None:
+            self._openapi_body = json_bytes(self.openapi())
+        return Response(self._openapi_body, media_type=_JSON_TYPE)
+
+    def _docs_endpoint(self) -> Response:
+        from .docs import docs_html
+
+        return HTMLResponse(docs_html(self.title, self.openapi_url or ""))
 
     def ws_table(self) -> list[list[Any]]:
         """The WebSocket rows the host appends to the route table, in ws_routes order: ["WS",

@@ -145,7 +145,7 @@ class TestClient:
             rh = ([("content-type", ctype)] if ctype else []) + extra_headers
             return TestResponse(status, rh, b"" if method == "HEAD" else out)
         if allowed:
-            return TestResponse(405, [("allow", ", ".join(sorted(set(allowed))))], b"405 Method Not Allowed\n")
+            return TestResponse(405, [("content-type", "application/json"), ("allow", ", ".join(sorted(set(allowed))))], b'{"detail":"Method Not Allowed"}')
         return TestResponse(404, [("content-type", "application/json")], b'{"detail":"Not Found"}')
 
     def get(self, url: str, **kw: Any) -> TestResponse:
