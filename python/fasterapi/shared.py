@@ -129,6 +129,19 @@ def backend() -> Any:
         return _backend
 
 
+def worker_id() -> int:
+    """Which worker runs this code: inside the host, the pool worker's index, 0..workers-1 (the
+    early worker that serves during an own-GIL pool's start-up is `workers`); elsewhere (tests,
+    uvicorn, the host's main interpreter importing the app) the thread's `threading.get_ident()`.
+
+    For state kept per worker, e.g. `per_worker[str(worker_id())] = taken`, to see that every
+    worker served. A plain `def` handler runs to its end before its worker starts another, so a
+    worker's own entry needs no lock; `async def` handlers of one worker interleave at awaits."""
+    get = getattr(backend(), "worker_id", None)
+    wid = get() if get is not None else None
+    return threading.get_ident() if wid is None else int(wid)
+
+
 def _check_name(name: str) -> str:
     if not isinstance(name, str) or not name:
         raise TypeError("a shared object's name must be a non-empty str")
@@ -252,4 +265,4 @@ class Map(MutableMapping[str, Any]):
         return f"shared.Map({self.name!r}, len={len(self)})"
 
 
-__all__ = ["Counter", "Set", "Map", "encode", "backend"]
+__all__ = ["Counter", "Set", "Map", "encode", "backend", "worker_id"]
