@@ -15,6 +15,7 @@ import inspect
 import json
 import re
 import typing
+import weakref
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 from .errors import ValidationError
@@ -247,6 +248,21 @@ def _generic(value: Any, tp: Any, origin: Any, args: tuple[Any, ...], lax: bool,
     return value
 
 
+# object_fields(tp) per class. Resolving a class's type hints (typing.get_type_hints) costs
+# more than converting a small object, and a class's fields are fixed once it is defined: a
+# dataclass body is converted on every request. Weak keys: a class made at run time is not
+# kept alive by having been converted once.
+_fields_cache: weakref.WeakKeyDictionary[type, list[Any]] = weakref.WeakKeyDictionary()
+
+
+def _fields(tp: type) -> list[Any]:
+    fields = _fields_cache.get(tp)
+    if fields is None:
+        fields = object_fields(tp)
+        _fields_cache[tp] = fields
+    return fields
+
+
 def _class(value: Any, tp: type, lax: bool, where: str) -> Any:
     if tp is bool:
         if isinstance(value, bool):
@@ -306,7 +322,7 @@ def _class(value: Any, tp: type, lax: bool, where: str) -> Any:
     if is_namedtuple(tp):
         if lax:
             value = _lax_json(value, (list, dict))  # type: ignore[arg-type]
-        fields = object_fields(tp)
+        fields = _fields(tp)
         if isinstance(value, list):
             return tp(*(convert(v, f.type, lax, f"{where}.{f.name}") for v, f in zip(value, fields)))
         if isinstance(value, dict):
@@ -328,7 +344,7 @@ def _class(value: Any, tp: type, lax: bool, where: str) -> Any:
             return value
         if not isinstance(value, dict):
             raise _fail(where, f"an object ({tp.__name__})", value)
-        fields = object_fields(tp)
+        fields = _fields(tp)
         if is_typeddict(tp):
             return _object_kwargs(value, fields, lax, where)
         kwargs = _object_kwargs(value, [f for f in fields if f.init], lax, where)
