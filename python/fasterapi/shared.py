@@ -32,9 +32,15 @@ from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 
+# One encoder, made once: json.dumps with any non-default option builds a new JSONEncoder per
+# call, which cost more than encoding a short key (2.0 against 0.2 us for "user-123" on 3.13).
+# encode() keeps no state between calls, so threads may share it.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
 def encode(value: Any) -> str:
     """The canonical JSON text of a value (TypeError/ValueError when it is not JSON-able)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(value)
 
 
 class _LocalBackend:
