@@ -119,6 +119,21 @@ class OneMRC(unittest.TestCase):
         finally:
             self.assertEqual(srv.stop(), 0, srv.stderr())
 
+    def test_shared_gil_mode(self) -> None:
+        """--shared-gil: every worker is a thread of the main interpreter (one module, one
+        threading.local per thread); the totals and the per-worker keys must hold as well."""
+        n = 4000
+        srv = WebServer("unused", cmd=[FASTERAPI, "run", APP, "--http", "127.0.0.1:0", "--workers", str(WORKERS),
+                                       "--shared-gil"])
+        try:
+            run = load.send_events("127.0.0.1", srv.port, n, 16, 2, 100)
+            self.assertEqual(run["statuses"], {"200": n}, run["bad_bodies"])
+            stats = load.get_stats("127.0.0.1", srv.port)
+            self.assertEqual(load.check(stats, load.expected_totals(n, 100), n, WORKERS), [], stats)
+        finally:
+            self.assertEqual(srv.stop(), 0, srv.stderr())
+        self.assertIn("shared GIL", srv.stderr())
+
     def test_bad_inputs_match_fastapi(self) -> None:
         srv = WebServer("unused", cmd=[FASTERAPI, "run", APP, "--http", "127.0.0.1:0", "--workers", "1"])
         try:
