@@ -15,6 +15,7 @@ import inspect
 import json
 import re
 import typing
+import weakref
 from typing import Annotated, Any, Literal, get_args, get_origin
 
 from .errors import ValidationError
@@ -247,6 +248,56 @@ def _generic(value: Any, tp: Any, origin: Any, args: tuple[Any, ...], lax: bool,
     return value
 
 
+# Per class: object_fields(tp) (NamedTuple) and how an object class is built (dataclass,
+# TypedDict, annotated class). Resolving a class's type hints (typing.get_type_hints) and telling
+# its kind cost more than converting a small object, and both are fixed once the class is
+# defined: a dataclass body is converted on every request. Weak keys: a class made at run time
+# is not kept alive by having been converted once.
+_fields_cache: weakref.WeakKeyDictionary[type, list[Any]] = weakref.WeakKeyDictionary()
+_objects: weakref.WeakKeyDictionary[type, tuple[str, list[Any]]] = weakref.WeakKeyDictionary()
+
+
+def _fields(tp: type) -> list[Any]:
+    fields = _fields_cache.get(tp)
+    if fields is None:
+        fields = object_fields(tp)
+        _fields_cache[tp] = fields
+    return fields
+
+
+def _object_shape(tp: type) -> tuple[str, list[Any]]:
+    """("typeddict", fields) | ("dataclass", init fields) | ("class", init fields)."""
+    shape = _objects.get(tp)
+    if shape is None:
+        if is_typeddict(tp):
+            shape = ("typeddict", object_fields(tp))
+        else:
+            kind = "dataclass" if dataclasses.is_dataclass(tp) else "class"
+            shape = (kind, [f for f in object_fields(tp) if f.init])
+        _objects[tp] = shape
+    return shape
+
+
+def _object(value: Any, tp: type, shape: tuple[str, list[Any]], lax: bool, where: str) -> Any:
+    kind, fields = shape
+    if lax:
+        value = _lax_json(value, dict)
+    if kind != "typeddict" and isinstance(value, tp):
+        return value
+    if not isinstance(value, dict):
+        raise _fail(where, f"an object ({tp.__name__})", value)
+    kwargs = _object_kwargs(value, fields, lax, where)
+    if kind != "class":
+        return kwargs if kind == "typeddict" else tp(**kwargs)
+    try:
+        return tp(**kwargs)
+    except TypeError:
+        obj = object.__new__(tp)
+        for k, v in kwargs.items():
+            setattr(obj, k, v)
+        return obj
+
+
 def _class(value: Any, tp: type, lax: bool, where: str) -> Any:
     if tp is bool:
         if isinstance(value, bool):
@@ -291,6 +342,9 @@ def _class(value: Any, tp: type, lax: bool, where: str) -> Any:
         if isinstance(value, (bytes, bytearray)):
             return tp(value)
         raise _fail(where, "a string", value)
+    shape = _objects.get(tp)
+    if shape is not None:  # an object class converted before
+        return _object(value, tp, shape, lax, where)
     kind = special_kind(tp)
     if kind is not None:
         return _special(value, tp, kind, where)
@@ -306,7 +360,7 @@ def _class(value: Any, tp: type, lax: bool, where: str) -> Any:
     if is_namedtuple(tp):
         if lax:
             value = _lax_json(value, (list, dict))  # type: ignore[arg-type]
-        fields = object_fields(tp)
+        fields = _fields(tp)
         if isinstance(value, list):
             return tp(*(convert(v, f.type, lax, f"{where}.{f.name}") for v, f in zip(value, fields)))
         if isinstance(value, dict):
@@ -322,25 +376,7 @@ def _class(value: Any, tp: type, lax: bool, where: str) -> Any:
     if tp in _MAPPINGS:
         return _generic(value, tp, tp, (), lax, where)
     if dataclasses.is_dataclass(tp) or is_typeddict(tp) or is_object_class(tp):
-        if lax:
-            value = _lax_json(value, dict)
-        if not is_typeddict(tp) and isinstance(value, tp):
-            return value
-        if not isinstance(value, dict):
-            raise _fail(where, f"an object ({tp.__name__})", value)
-        fields = object_fields(tp)
-        if is_typeddict(tp):
-            return _object_kwargs(value, fields, lax, where)
-        kwargs = _object_kwargs(value, [f for f in fields if f.init], lax, where)
-        if dataclasses.is_dataclass(tp):
-            return tp(**kwargs)
-        try:
-            return tp(**kwargs)
-        except TypeError:
-            obj = object.__new__(tp)
-            for k, v in kwargs.items():
-                setattr(obj, k, v)
-            return obj
+        return _object(value, tp, _object_shape(tp), lax, where)
     for base in (bool, int, float, str):  # subclasses of primitives
         if issubclass(tp, base):
             return tp(_class(value, base, lax, where))  # type: ignore[call-arg]

@@ -32,9 +32,15 @@ from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 
+# One encoder, made once: json.dumps with any non-default option builds a new JSONEncoder per
+# call, which cost more than encoding a short key (2.0 against 0.2 us for "user-123" on 3.13).
+# encode() keeps no state between calls, so threads may share it.
+_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
 def encode(value: Any) -> str:
     """The canonical JSON text of a value (TypeError/ValueError when it is not JSON-able)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(value)
 
 
 class _LocalBackend:
@@ -127,6 +133,19 @@ def backend() -> Any:
             else:
                 _backend = _LocalBackend()
         return _backend
+
+
+def worker_id() -> int:
+    """Which worker runs this code: inside the host, the pool worker's index, 0..workers-1 (the
+    early worker that serves during an own-GIL pool's start-up is `workers`); elsewhere (tests,
+    uvicorn, the host's main interpreter importing the app) the thread's `threading.get_ident()`.
+
+    For state kept per worker, e.g. `per_worker[str(worker_id())] = taken`, to see that every
+    worker served. A plain `def` handler runs to its end before its worker starts another, so a
+    worker's own entry needs no lock; `async def` handlers of one worker interleave at awaits."""
+    get = getattr(backend(), "worker_id", None)
+    wid = get() if get is not None else None
+    return threading.get_ident() if wid is None else int(wid)
 
 
 def _check_name(name: str) -> str:
@@ -252,4 +271,4 @@ class Map(MutableMapping[str, Any]):
         return f"shared.Map({self.name!r}, len={len(self)})"
 
 
-__all__ = ["Counter", "Set", "Map", "encode", "backend"]
+__all__ = ["Counter", "Set", "Map", "encode", "backend", "worker_id"]

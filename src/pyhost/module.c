@@ -469,11 +469,26 @@ static PyObject *mod_hosted(PyObject *self, PyObject *unused) {
     Py_RETURN_TRUE;
 }
 
+/* worker_id(): the index of the pool worker running this code, 0..workers-1 (the early worker of
+ * an own-GIL pool, which serves only during start-up, is `workers`), or None outside a worker
+ * (the main interpreter importing the app). Lets shared state be keyed per worker, e.g. to see
+ * that every worker took requests: an interpreter id cannot, since in the shared-GIL mode every
+ * worker runs in the main interpreter. */
+static PyObject *mod_worker_id(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    fa__pyworker_t *w = fa__pyworker_current();
+    if (!w)
+        Py_RETURN_NONE;
+    return PyLong_FromLong(w->index);
+}
+
 static PyMethodDef mod_methods[] = {
     {"_on_wake", mod_on_wake, METH_NOARGS, "run queued calls (the worker's eventfd callback)"},
     {"_bind_loop", mod_bind_loop, METH_O, "tell the host which asyncio loop this worker runs"},
     {"hosted", mod_hosted, METH_NOARGS, "True: running inside the FasterAPI host"},
     {"_write_stderr", mod_write_stderr, METH_O, "write whole lines to stderr at once"},
+    {"worker_id", mod_worker_id, METH_NOARGS, "the index of the worker running this code"},
     {NULL, NULL, 0, NULL}};
 
 /* The worker's loop. _start(dispatcher) makes it and runs the app's lifespan up to its yield

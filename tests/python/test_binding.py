@@ -152,6 +152,36 @@ class Convert(unittest.TestCase):
         self.assertIsNone(convert("", Optional[int], lax=True))
 
 
+class ConvertCached(unittest.TestCase):
+    """A class's fields and kind are cached after its first conversion: later ones must give
+    the same results and errors, and a class made at run time must not be kept alive."""
+
+    def test_second_conversion_same_as_first(self) -> None:
+        for _ in range(3):
+            p = convert({"x": 1, "y": 2}, Point)
+            self.assertEqual((type(p), p.x, p.y), (Point, 1, 2))
+            self.assertIs(convert(p, Point), p)
+            with self.assertRaises(BindError):
+                convert({"x": "no", "y": 2}, Point)
+            with self.assertRaises(BindError):
+                convert([1, 2], Point)
+            self.assertEqual(convert({"title": "t", "year": 1999}, Movie), {"title": "t", "year": 1999})
+            with self.assertRaises(BindError):
+                convert({"year": 1999}, Movie)
+
+    def test_run_time_class_is_not_kept(self) -> None:
+        import gc
+        import weakref
+        from dataclasses import make_dataclass
+
+        tp = make_dataclass("Tmp", [("a", int)])
+        self.assertEqual(convert({"a": 1}, tp).a, 1)
+        ref = weakref.ref(tp)
+        del tp
+        gc.collect()
+        self.assertIsNone(ref())
+
+
 class Bind(unittest.TestCase):
     def test_kwargs_defaults_and_context(self) -> None:
         def f(a: int, b: str = "x", *, c: Point, ctx: Context) -> None: ...

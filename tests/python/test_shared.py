@@ -98,6 +98,15 @@ class Fallback(unittest.TestCase):
         self.assertEqual(dict(m.items()), {"a": {"n": 1}, "d": 4})
         self.assertEqual(shared.Map("cache")["d"], 4)
 
+    def test_worker_id_outside_the_host_is_the_thread(self) -> None:
+        self.assertEqual(shared.worker_id(), threading.get_ident())
+        seen: list[int] = []
+        t = threading.Thread(target=lambda: seen.append(shared.worker_id()))
+        t.start()
+        t.join()
+        self.assertEqual(seen, [t.ident])
+        self.assertNotEqual(seen[0], shared.worker_id())
+
     def test_encode_is_canonical(self) -> None:
         self.assertEqual(shared.encode({"b": [1, 2], "a": "é"}), '{"a":"\\u00e9","b":[1,2]}')
 
@@ -126,6 +135,20 @@ class HostModule(unittest.TestCase):
             del sys.modules["_fasterapi"]
             shared._backend = None
         self.assertEqual(calls, [("add", ("x", 1)), ("set_add", ("s", '{"k":[1]}'))])
+
+    def test_worker_id_from_the_host(self) -> None:
+        fake = types.ModuleType("_fasterapi")
+        answers: list[Any] = [3, None]
+        fake.shared_counter_add = lambda name, delta: 0  # type: ignore[attr-defined]
+        fake.worker_id = lambda: answers.pop(0)  # type: ignore[attr-defined]
+        sys.modules["_fasterapi"] = fake
+        shared._backend = None
+        try:
+            self.assertEqual(shared.worker_id(), 3)  # a pool worker: its index
+            self.assertEqual(shared.worker_id(), threading.get_ident())  # not in a worker
+        finally:
+            del sys.modules["_fasterapi"]
+            shared._backend = None
 
 
 if __name__ == "__main__":

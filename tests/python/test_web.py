@@ -201,6 +201,10 @@ class BodyTest(unittest.TestCase):
         r = self.c.post("/raw", json=[1, 2])
         self.assertEqual(r.status_code, 422)
         self.assertEqual(self.c.post("/opt").json(), {"none": True})
+        # Not JSON text at all, or nested past the parser: 400, as FastAPI answers them.
+        for raw in (b'\xff\xfe{"name"', b"[" * 100000):
+            r = self.c.post("/items", content=raw)
+            self.assertEqual((r.status_code, r.json()), (400, {"detail": "There was an error parsing the body"}))
 
     def test_form_and_raw_bodies(self) -> None:
         r = self.c.post("/form", data={"user": "ann b", "age": "3"})

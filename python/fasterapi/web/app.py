@@ -843,9 +843,13 @@ class _Ctx:
                 return MISSING
             try:
                 self._json = json.loads(raw)
-            except (ValueError, UnicodeDecodeError) as e:
-                pos = getattr(e, "pos", 0)
-                self._json_err = {"type": "json_invalid", "loc": ["body", pos], "msg": "JSON decode error", "input": {}, "ctx": {"error": getattr(e, "msg", str(e))}}
+            except json.JSONDecodeError as e:
+                self._json_err = {"type": "json_invalid", "loc": ["body", e.pos], "msg": "JSON decode error", "input": {}, "ctx": {"error": e.msg}}
+            except (ValueError, RecursionError) as e:
+                # Not text in any JSON encoding (UnicodeDecodeError), or nested past the
+                # parser's depth: FastAPI answers these 400, not 422 (its request handler turns
+                # every body error but a JSONDecodeError into this HTTPException).
+                raise HTTPException(400, "There was an error parsing the body") from e
         return self._json
 
 
