@@ -180,7 +180,8 @@ START_TEST(test_connections_run_on_the_workers) {
     pthread_mutex_init(&r.lock, NULL);
     pthread_cond_init(&r.cond, NULL);
     ck_assert_int_eq(fa__pyhost_open(&r.host, &ho), 0);
-    ck_assert_uint_eq(json_array_size(fa__pyhost_web_table(r.host)), 4);
+    /* 1 HTTP route, /openapi.json and /docs, then the 3 WebSocket rows. */
+    ck_assert_uint_eq(json_array_size(fa__pyhost_web_table(r.host)), 6);
     fa_server_options_t so;
     fa_server_options_init(&so);
     fa_server_t *srv;

@@ -272,7 +272,7 @@ class WebSocketTest(unittest.TestCase):
         self.assertEqual(h.host.app.ws_table()[0][3], {"subprotocols": ["v2", "v1"], "max_message": 0})
 
     def test_route_definition_errors_and_router(self) -> None:
-        app = App()
+        app = App(openapi_url=None)  # no /openapi.json, /docs rows
         with self.assertRaises(WebAppError):
 
             @app.websocket("/sync")
@@ -298,7 +298,7 @@ class WebSocketTest(unittest.TestCase):
 
         from fasterapi import _runtime
 
-        app = App()
+        app = App(openapi_url=None)  # no /openapi.json, /docs rows
 
         @app.websocket("/ws")
         async def w(ws: WebSocket):
