@@ -947,6 +947,8 @@ def _render(route: Route, ctx: _Ctx, result: Any) -> Answer:
         if more:
             headers = (headers or []) + more
     body = b"" if _no_body(code) else resp.body
+    if hasattr(resp, "_fa_start"):
+        body = resp  # streamed (streaming.py): WebHost._send starts it
     return (code, resp.content_type, headers, body)
 
 
@@ -1112,11 +1114,18 @@ class WebHost:
             elif not self._custom_error(left, route, ctx):
                 creq.respond(*_error_answer(left, route, creq, self.debug))
             return
-        creq.respond(*answer)
+        self._send(creq, answer)
         if ctx.exits:
             left = _finish_sync(ctx, None)
             if left is not None:
                 _error_answer(left, route, creq, self.debug)  # logged; the answer is gone
+
+    def _send(self, creq: Any, answer: Answer) -> None:
+        body = answer[3]
+        if hasattr(body, "_fa_start"):
+            body._fa_start(self, creq, answer)  # StreamingResponse, SSE (streaming.py, sse.py)
+        else:
+            creq.respond(*answer)
 
     def _spawn(self, route: Route, creq: Any) -> None:
         self._track(self._run(route, creq))
@@ -1161,7 +1170,7 @@ class WebHost:
             elif not self._custom_error(left, route, ctx):
                 creq.respond(*_error_answer(left, route, creq, self.debug))
             return
-        creq.respond(*answer)
+        self._send(creq, answer)
         if ctx.exits:
             left = await _finish_async(ctx, None)
             if left is not None:
