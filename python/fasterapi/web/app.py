@@ -1123,7 +1123,10 @@ class WebHost:
     def _send(self, creq: Any, answer: Answer) -> None:
         body = answer[3]
         if hasattr(body, "_fa_start"):
-            body._fa_start(self, creq, answer)  # StreamingResponse, SSE (streaming.py, sse.py)
+            try:
+                body._fa_start(self, creq, answer)  # StreamingResponse, SSE (streaming.py, sse.py)
+            except Exception as e:  # noqa: BLE001 - refused before the request was taken
+                creq.respond(*_error_answer(e, None, creq, self.debug))
         else:
             creq.respond(*answer)
 
