@@ -192,6 +192,10 @@ class _Subscription(StreamingResponse):
         self.channel = channel
 
     def _fa_start(self, host: Any, creq: Any, answer: tuple) -> None:
+        from .streaming import head_only
+
+        if head_only(creq, answer, None):
+            return
         ch = self.channel
         creq.sse_subscribe(ch.name, int(ch.ping * 1000), -1 if ch.retry is None else int(ch.retry))
 

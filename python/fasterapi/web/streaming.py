@@ -47,11 +47,26 @@ class StreamingResponse(Response):
     def _fa_start(self, host: Any, creq: Any, answer: tuple) -> None:
         """Starts the stream (the request is answered by it from now on) and its pump task."""
         status, ctype, headers, _ = answer
+        if head_only(creq, answer, self.body_iterator):
+            return
         stream = creq.stream(status, ctype, headers, int(self.keepalive_ms))
         start_pump(host, stream, self._chunks())
 
     def _chunks(self) -> Any:
         return self.body_iterator
+
+
+def head_only(creq: Any, answer: tuple, content: Any) -> bool:
+    """HEAD gets the head a GET would get and no body (RFC 9110 §9.3.2): the generator is not
+    run (closed at once)."""
+    if creq.method != "HEAD":
+        return False
+    status, ctype, headers, _ = answer
+    creq.respond(status, ctype, headers, b"")
+    close = getattr(content, "close", None)
+    if close is not None:
+        close()
+    return True
 
 
 def start_pump(host: Any, stream: Any, content: Any) -> None:

@@ -101,6 +101,13 @@ class Stream(unittest.TestCase):
         self.assertEqual(h["transfer-encoding"], "chunked")
         self.assertEqual(body, b"".join(f"chunk {i}\n".encode() for i in range(5)))
 
+    def test_head_gets_no_body(self) -> None:
+        for path in ("/sync?n=3", "/news", "/sse/gen"):
+            status, h, body = self.srv.request("HEAD", path)
+            self.assertEqual((status, body), (200, b""), path)
+            self.assertNotIn("transfer-encoding", h, path)
+        self.assertEqual(self.srv.request("GET", "/sync?n=1&size=1")[2], b"0")
+
     def test_empty_stream(self) -> None:
         status, _, body = self.srv.request("GET", "/sync?n=0")
         self.assertEqual(status, 200)
