@@ -165,6 +165,7 @@ int fa__pyweb_mount(fa__pyweb_t **out, fa__pypool_t *pool, fa_http_server_t *htt
         fa__pyweb_free(web);
         return rc;
     }
+    fa__pyweb_channels_bind(http);
     *out = web;
     return 0;
 }
@@ -173,6 +174,7 @@ void fa__pyweb_free(fa__pyweb_t *web) {
     fa__pyws_free(web ? web->ws : NULL); /* the groups too, with or without routes */
     if (!web)
         return;
+    fa__pyweb_channels_free();
     free(web->routes);
     free(web);
 }
@@ -396,6 +398,34 @@ static PyObject *req_respond(PyObject *self, PyObject *const *args, Py_ssize_t n
     Py_RETURN_NONE;
 }
 
+/* Hands the deferred request over to a stream (web_stream.c); the job is spent either way. */
+static PyObject *req_take(PyObject *self, PyObject *const *args, Py_ssize_t nargs, int sse) {
+    webreq_t *o = (webreq_t *)self;
+    if (!live_req(o))
+        return NULL;
+    fa_http_deferred_t *d = o->job->d;
+    PyObject *r;
+    if (sse) {
+        r = fa__pyweb_sse_subscribe(&d, args, nargs);
+    } else {
+        PyObject *mod = PyType_GetModule(Py_TYPE(self));
+        r = mod ? fa__pyweb_stream_open(mod, &d, args, nargs) : NULL;
+    }
+    if (!d) { /* taken */
+        free(o->job);
+        o->job = NULL;
+    }
+    return r;
+}
+
+static PyObject *req_stream(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    return req_take(self, args, nargs, 0);
+}
+
+static PyObject *req_sse_subscribe(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
+    return req_take(self, args, nargs, 1);
+}
+
 static void req_dealloc(PyObject *self) {
     webreq_t *o = (webreq_t *)self;
     PyTypeObject *tp = Py_TYPE(self);
@@ -423,6 +453,10 @@ static PyMethodDef req_methods[] = {
     {"body", req_body, METH_NOARGS, "the body as bytes"},
     {"respond", (PyCFunction)(void (*)(void))req_respond, METH_FASTCALL,
      "respond(status, content_type, headers, body): answers the request (once)"},
+    {"stream", (PyCFunction)(void (*)(void))req_stream, METH_FASTCALL,
+     "stream(status, content_type, headers, keepalive_ms) -> HttpStream: answers by streaming"},
+    {"sse_subscribe", (PyCFunction)(void (*)(void))req_sse_subscribe, METH_FASTCALL,
+     "sse_subscribe(channel, keepalive_ms, retry_ms): answers with the channel's event stream"},
     {NULL, NULL, 0, NULL}};
 
 static PyType_Slot req_slots[] = {{Py_tp_dealloc, req_dealloc},
@@ -440,7 +474,7 @@ int fa__pyweb_add_type(PyObject *module) {
         return -1;
     int rc = PyModule_AddObjectRef(module, "HttpRequest", tp);
     Py_DECREF(tp);
-    return rc;
+    return rc == 0 ? fa__pyweb_stream_add_type(module) : rc;
 }
 
 /* ---- the worker side (its GIL held) ---- */

@@ -37,4 +37,22 @@ int fa__pyws_add(fa__pyws_t **ws, struct fa__pypool_s *pool, fa_http_server_t *h
 /* After the HTTP server and the pool are gone; also frees the broadcast groups. */
 void fa__pyws_free(fa__pyws_t *ws);
 
+/* ---- streaming answers and SSE channels (web_stream.c) ---- */
+
+#ifdef Py_PYTHON_H /* the Python parts, for the files that include Python.h (first) */
+/* creq.stream(status, content_type, headers, keepalive_ms) -> `_fasterapi.HttpStream`: takes the
+ * deferred request (*dp is set to NULL once taken) and starts a chunked response. NULL with a
+ * Python error (the request is then still the caller's). */
+PyObject *fa__pyweb_stream_open(PyObject *module, fa_http_deferred_t **dp, PyObject *const *args,
+                                Py_ssize_t nargs);
+/* creq.sse_subscribe(channel, keepalive_ms, retry_ms): answers the request with an event stream
+ * subscribed to the named channel (replay after Last-Event-ID first). Same ownership rule. */
+PyObject *fa__pyweb_sse_subscribe(fa_http_deferred_t **dp, PyObject *const *args, Py_ssize_t nargs);
+/* Adds `HttpStream`, sse_publish and sse_subscribers to a module (per interpreter). */
+int fa__pyweb_stream_add_type(PyObject *module);
+#endif
+/* The server channels are made on (at mount), and their end (after the server has been freed). */
+void fa__pyweb_channels_bind(fa_http_server_t *srv);
+void fa__pyweb_channels_free(void);
+
 #endif

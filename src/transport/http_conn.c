@@ -303,6 +303,7 @@ void fa__http_req_release(fa__http_loop_t *loop, fa_http_req_t *r) {
     r->close_on_eof = 0;
     r->ka_ms = 0;
     r->stream_close = NULL;
+    r->stream_drain = NULL;
     if (loop->req_pool_len >= 64 || loop->stopping) {
         req_free(r);
         return;
@@ -703,6 +704,7 @@ static void dispatch(fa__http_conn_t *c, fa_http_req_t *req) {
     req->loop = loop;
     req->answered = req->deferred = req->streaming = req->answered_by_reply = req->held = 0;
     req->close_on_eof = 0;
+    req->stream_drain = NULL;
     req->res_headers.len = 0;
     req->is_head = req->h.method == FA_HTTP_HEAD;
     req->keep_alive = req->h.keep_alive && !loop->stopping;
@@ -1195,6 +1197,9 @@ void fa__http_conn_flush(fa__http_conn_t *c) {
         c->resume_pending = 1;
         arm_timer(c, uv_now(c->loop->uv));
     }
+    fa_http_req_t *p = c->pend_head;
+    if (p && p->streaming && p->stream_drain && !c->closing)
+        p->stream_drain((fa__http_stream_t *)p, p->stream_ctx);
 }
 
 int fa__http_res_send_file(fa_http_req_t *req, int status, const char *content_type, int fd,
@@ -1947,4 +1952,36 @@ int fa__http_held_stream(fa__http_stream_t *s, int status, const char *content_t
     if (!c->in_callbacks)
         fa__http_conn_flush(c);
     return 0;
+}
+
+/* ---- deferred requests that stream (http_internal.h (5)) ---- */
+
+fa__http_stream_t *fa__http_deferred_hold(fa_http_deferred_t *d, fa__http_stream_close_cb on_close,
+                                          void *ctx) {
+    fa_http_req_t *req = (fa_http_req_t *)d;
+    fa__http_loop_t *loop = req->loop;
+    fa__http_conn_t *c = req->conn;
+    fa_http_server_t *srv = loop->srv;
+    /* The responding thread lets go of the request here, as fa__http_deferred_arrived does. */
+    req->answered_by_reply = 1;
+    if (!c || req->answered || c->closing) {
+        if (!c)
+            fa__http_req_release(loop, req);
+        /* else answered 504 by the handler timeout and still linked: advance_pending frees it */
+        fa__http_server_unref(srv);
+        return NULL;
+    }
+    req->deferred = 0;
+    req->answered_by_reply = 0;
+    req->streaming = 1;
+    req->held = 1;
+    req->close_on_eof = 1;
+    req->stream_close = on_close;
+    req->stream_ctx = ctx;
+    fa__http_server_unref(srv); /* the connection's loop owns it now, as any stream */
+    return (fa__http_stream_t *)req;
+}
+
+void fa__http_stream_on_drain(fa__http_stream_t *s, fa__http_stream_close_cb on_drain) {
+    ((fa_http_req_t *)s)->stream_drain = on_drain;
 }

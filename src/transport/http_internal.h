@@ -186,6 +186,23 @@ int fa__http_held_respond(fa__http_stream_t *s, int status, const char *content_
 int fa__http_held_stream(fa__http_stream_t *s, int status, const char *content_type,
                          const char *headers);
 
+/* ---- (5) deferred requests that stream (a Python worker's StreamingResponse or SSE) ----
+ * A deferred request (fa_http_req_defer) whose responding thread decides to stream instead of
+ * answering with fa_http_respond posts a message to the request's loop (req->loop->index, slot
+ * FA__HTTP_NO_SLOT) whose callback calls fa__http_deferred_hold: the request becomes a held
+ * request of its connection (section (4): fa__http_held_stream / _held_respond, then
+ * fa__http_stream_write / _end), owned by the loop from then on, with no handler timeout. NULL
+ * when it cannot be answered any more: the client left (the request is released) or the handler
+ * timeout answered 504 already. Either way the responding thread's hold on the request (and on
+ * the server) is over: it must not touch the request again. */
+fa__http_stream_t *fa__http_deferred_hold(fa_http_deferred_t *d, fa__http_stream_close_cb on_close,
+                                          void *ctx);
+/* on_drain (loop thread, with the stream's ctx) runs after each flush of the connection while the
+ * stream is first in line and the connection is open: how a producer on another thread learns
+ * that the bytes it queued have gone to the kernel (fa__http_conn_queued went down). It must not
+ * write, end or close anything. */
+void fa__http_stream_on_drain(fa__http_stream_t *s, fa__http_stream_close_cb on_drain);
+
 /* Serves HTTP on an already connected stream socket (TCP or Unix; socket activation, tests,
  * fuzzing), on loop `loop_index`'s thread. The fd belongs to the server from then on if this
  * succeeds. 0, FA_ELIMIT (max_connections), FA_ESTATE (stopping), FA_EINVAL, FA_ENOMEM or a libuv
@@ -271,6 +288,7 @@ struct fa_http_req_s {
     int reply_status;   /* deferred: its status and whether it said "Connection: close"; */
     int reply_close;    /* applied to status/keep_alive on the loop when the reply arrives */
     fa__http_stream_close_cb stream_close;
+    fa__http_stream_close_cb stream_drain; /* fa__http_stream_on_drain */
     void *stream_ctx;
     /* A file body (static files): sent after the head, see http_conn.c pump_file. */
     int has_file, file_sendfile, file_fd;

@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "fasterapi/sse.h"
 
 /* Bytes of formatted events a replay ring keeps by default: 256 KiB holds about a thousand
  * typical JSON events of 200 bytes, a few minutes of a busy feed, and bounds the memory a
@@ -116,5 +117,17 @@ int fa__sse_replay_after(const fa__sse_replay_t *r, uint64_t seq, fa__sse_replay
 
 int fa__sse_replay_since(const fa__sse_replay_t *r, const char *last_id, size_t last_id_len,
                          fa__sse_replay_cb cb, void *ud);
+
+/* ---- SSE on a held request (sse_stream.c) ---- */
+
+/* Loop thread: fa_sse_open for a request held with fa__http_hold or fa__http_deferred_hold (a
+ * Python worker's SSE route): the stream takes the held request over (the holder's close
+ * callback is dropped: on success the request belongs to the SSE stream, on error to nobody it
+ * can reach). The request's Last-Event-ID header is read from its (deferred) copy. 0, FA_ESTATE
+ * (not a held request), FA_EPIPE (the connection is going away), FA_EINVAL (a channel of another
+ * server), FA_ELIMIT, FA_ENOMEM. */
+struct fa__http_stream_s;
+int fa__sse_open_held(struct fa__http_stream_s *held, const fa_sse_options_t *o,
+                      fa_sse_stream_t *out);
 
 #endif

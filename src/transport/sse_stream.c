@@ -438,10 +438,22 @@ void fa_sse_options_init(fa_sse_options_t *o) {
     o->retry_ms = -1;
 }
 
-int fa_sse_open(fa_http_req_t *req, const fa_sse_options_t *o, fa_sse_stream_t *out) {
-    fa__http_conn_t *c = fa__http_req_conn(req);
-    if (!c || req->answered || req->deferred || req->streaming)
-        return FA_ESTATE;
+/* A stream that cannot open before its head is sent: a held request is answered 503 here (a
+ * fresh one is answered by the server, as its handler did not answer). */
+static int held_failed(fa__http_stream_t *held, int rc) {
+    if (held) {
+        fa__http_stream_t *h = held;
+        ((fa_http_req_t *)h)->stream_close = NULL;
+        fa__http_held_respond(h, 503, "text/plain; charset=utf-8", NULL,
+                              "503 Service Unavailable: cannot open the event stream\n", 54);
+    }
+    return rc;
+}
+
+/* fa_sse_open on a fresh request (held NULL), or on a held one (fa__sse_open_held). */
+static int open_stream(fa_http_req_t *req, fa__http_stream_t *held, const fa_sse_options_t *o,
+                       fa_sse_stream_t *out) {
+    fa__http_conn_t *c = req->conn;
     fa__http_loop_t *loop = fa__http_conn_loop(c);
     fa_sse_options_t defaults;
     if (!o) {
@@ -449,10 +461,10 @@ int fa_sse_open(fa_http_req_t *req, const fa_sse_options_t *o, fa_sse_stream_t *
         o = &defaults;
     }
     if (o->channel && loop->index >= o->channel->nloops)
-        return FA_EINVAL; /* a channel of another server */
+        return held_failed(held, FA_EINVAL); /* a channel of another server */
     if (out)
         out->id = out->gen = 0;
-    if (req->is_head) {
+    if (req->is_head && !held) {
         /* HEAD: the head a GET would get, and no stream (RFC 9110 §9.3.2: no content). */
         int rc = fa_http_res_header(req, "Cache-Control", "no-cache");
         if (rc == 0)
@@ -461,20 +473,37 @@ int fa_sse_open(fa_http_req_t *req, const fa_sse_options_t *o, fa_sse_stream_t *
     }
     sse_t *s = calloc(1, sizeof *s);
     if (!s)
-        return FA_ENOMEM;
+        return held_failed(held, FA_ENOMEM);
     s->loop = loop;
     s->on_close = o->on_close;
     s->data = o->data;
     int rc = slot_alloc(s, loop->srv, loop->index, &s->h);
     if (rc) {
         free(s);
-        return rc;
+        return held_failed(held, rc);
     }
-    s->hs = fa__http_stream_start(req, 200, "text/event-stream", SSE_HEADERS, http_closed, s);
-    if (!s->hs) {
-        slot_release(s->h);
-        free(s);
-        return FA_ENOMEM; /* answered 500 by the server */
+    if (held) {
+        /* The holder hands the stream over: its close callback is dropped, and ours is set only
+         * once the head is queued (a failure closes the connection, and finish() must not run
+         * before the keep-alive timer exists). */
+        req->stream_close = NULL;
+        req->stream_drain = NULL;
+        rc = fa__http_held_stream(held, 200, "text/event-stream", SSE_HEADERS);
+        if (rc) {
+            slot_release(s->h);
+            free(s);
+            return rc;
+        }
+        req->stream_close = http_closed;
+        req->stream_ctx = s;
+        s->hs = held;
+    } else {
+        s->hs = fa__http_stream_start(req, 200, "text/event-stream", SSE_HEADERS, http_closed, s);
+        if (!s->hs) {
+            slot_release(s->h);
+            free(s);
+            return FA_ENOMEM; /* answered 500 by the server */
+        }
     }
     uint64_t ka = o->keepalive_ms ? o->keepalive_ms : FA_SSE_KEEPALIVE_MS;
     uv_timer_init(loop->uv, &s->timer);
@@ -511,6 +540,20 @@ int fa_sse_open(fa_http_req_t *req, const fa_sse_options_t *o, fa_sse_stream_t *
     if (out)
         *out = s->h;
     return 0;
+}
+
+int fa_sse_open(fa_http_req_t *req, const fa_sse_options_t *o, fa_sse_stream_t *out) {
+    fa__http_conn_t *c = fa__http_req_conn(req);
+    if (!c || req->answered || req->deferred || req->streaming)
+        return FA_ESTATE;
+    return open_stream(req, NULL, o, out);
+}
+
+int fa__sse_open_held(fa__http_stream_t *held, const fa_sse_options_t *o, fa_sse_stream_t *out) {
+    fa_http_req_t *req = (fa_http_req_t *)held;
+    if (!req->conn || !req->streaming || !req->held || req->answered)
+        return FA_ESTATE;
+    return open_stream(req, held, o, out);
 }
 
 static void msg_cb(fa__http_loop_t *loop, fa__http_conn_t *conn, fa__http_msg_t *m) {

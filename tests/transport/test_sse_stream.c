@@ -18,6 +18,8 @@
 #include "fasterapi/error.h"
 #include "fasterapi/http.h"
 #include "fasterapi/sse.h"
+#include "transport/http_internal.h"
+#include "transport/sse.h"
 
 static fa_http_server_t *srv;
 static fa_sse_channel_t *chan, *chan_big;
@@ -59,6 +61,79 @@ static void plain_cb(fa_http_req_t *req, void *data) {
     atomic_store(&plain_handle, (uint64_t)h.id << 32 | h.gen);
 }
 
+/* A request deferred to another thread (as a Python worker's are), parked until the test thread
+ * turns it into a stream with a message to the loop (web_stream.c does the same). */
+static fa_http_deferred_t *_Atomic parked;
+
+static void defer_cb(fa_http_req_t *req, void *data) {
+    (void)data;
+    fa_http_deferred_t *d = fa_http_req_defer(req);
+    ck_assert_ptr_nonnull(d);
+    atomic_store(&parked, d);
+}
+
+static fa_http_deferred_t *wait_parked(void) {
+    for (int i = 0; i < 2000 && !atomic_load(&parked); i++)
+        usleep(1000);
+    fa_http_deferred_t *d = atomic_exchange(&parked, NULL);
+    ck_assert_ptr_nonnull(d);
+    return d;
+}
+
+typedef struct {
+    fa__http_msg_t msg; /* first */
+    fa_http_deferred_t *d;
+    int mode; /* 0: SSE on chan, 1: a plain chunked stream, 2: expect the hold to fail */
+} hold_msg_t;
+
+static _Atomic int holds_failed, drains, stream_closes;
+
+static void hold_drain(fa__http_stream_t *s, void *ctx) {
+    (void)s;
+    (void)ctx;
+    atomic_fetch_add(&drains, 1);
+}
+
+static void hold_close(fa__http_stream_t *s, void *ctx) {
+    (void)s;
+    (void)ctx;
+    atomic_fetch_add(&stream_closes, 1);
+}
+
+static void hold_cb(fa__http_loop_t *l, fa__http_conn_t *conn, fa__http_msg_t *m) {
+    (void)l;
+    (void)conn;
+    hold_msg_t *hm = (hold_msg_t *)m;
+    fa__http_stream_t *hs = fa__http_deferred_hold(hm->d, hold_close, NULL);
+    if (!hs) {
+        atomic_fetch_add(&holds_failed, 1);
+    } else if (hm->mode == 2) {
+        ck_abort_msg("held a request whose connection is gone");
+    } else if (hm->mode == 0) {
+        fa_sse_options_t o;
+        fa_sse_options_init(&o);
+        o.channel = chan;
+        o.on_close = on_close;
+        ck_assert_int_eq(fa__sse_open_held(hs, &o, NULL), 0);
+    } else {
+        ck_assert_int_eq(fa__http_held_stream(hs, 201, "text/plain", "X-A: b\r\n"), 0);
+        fa__http_stream_on_drain(hs, hold_drain);
+        ck_assert_int_eq(fa__http_stream_write(hs, "hello", 5), 0);
+        fa__http_stream_end(hs);
+    }
+    free(hm);
+}
+
+static void post_hold(fa_http_deferred_t *d, int mode) {
+    hold_msg_t *m = calloc(1, sizeof *m);
+    m->msg.cb = hold_cb;
+    m->msg.to.loop = 0;
+    m->msg.to.slot = FA__HTTP_NO_SLOT;
+    m->d = d;
+    m->mode = mode;
+    ck_assert_int_eq(fa__http_post(srv, &m->msg), 0);
+}
+
 /* Blocks the loop for a while, so that publishers can outrun it deterministically. */
 static _Atomic int blocking;
 
@@ -87,6 +162,10 @@ static void setup(void) {
     atomic_store(&last_reason, 0);
     atomic_store(&plain_handle, 0);
     atomic_store(&blocking, 0);
+    atomic_store(&parked, NULL);
+    atomic_store(&holds_failed, 0);
+    atomic_store(&drains, 0);
+    atomic_store(&stream_closes, 0);
     ck_assert_int_eq(uv_loop_init(&loop), 0);
     fa_http_options_t opts;
     fa_http_options_init(&opts);
@@ -99,6 +178,7 @@ static void setup(void) {
     ck_assert_int_eq(fa_http_route(srv, "GET", "/big", chan_cb, chan_big), 0);
     ck_assert_int_eq(fa_http_route(srv, "GET", "/plain", plain_cb, NULL), 0);
     ck_assert_int_eq(fa_http_route(srv, "GET", "/block", block_cb, NULL), 0);
+    ck_assert_int_eq(fa_http_route(srv, "GET", "/deferred", defer_cb, NULL), 0);
     ck_assert_int_eq(fa_http_server_start(srv, &loop), 0);
     port = fa_http_server_port(srv);
     ck_assert_int_gt(port, 0);
@@ -362,6 +442,63 @@ START_TEST(test_concurrent_publishers) {
 }
 END_TEST
 
+START_TEST(test_deferred_request_becomes_sse) {
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(fa_sse_channel_publish(chan, NULL, NULL, "x", 1, NULL), 0);
+    client_t *c = malloc(sizeof *c);
+    client_open(c, "/deferred", "Last-Event-ID: 2\r\n");
+    post_hold(wait_parked(), 0); /* from this thread, as a worker would */
+    /* The replay after id 2 (read from the deferred request's copy), then live events. */
+    ck_assert(client_wait(c, "id: 3\ndata: x\n\n", 2000));
+    ck_assert_ptr_null(strstr(c->buf, "id: 2\n"));
+    ck_assert_ptr_nonnull(strstr(c->buf, "Content-Type: text/event-stream\r\n"));
+    ck_assert_int_eq(fa_sse_channel_subscribers(chan), 1);
+    ck_assert_int_eq(fa_sse_channel_publish(chan, NULL, NULL, "live", 4, NULL), 0);
+    ck_assert(client_wait(c, "id: 4\ndata: live\n\n", 2000));
+    client_close(c);
+    ck_assert(wait_int(&closes, 1, 2000));
+    ck_assert_int_eq(atomic_load(&stream_closes), 0); /* the holder's callback was handed over */
+    ck_assert_int_eq(fa_sse_channel_subscribers(chan), 0);
+    free(c);
+}
+END_TEST
+
+START_TEST(test_deferred_request_becomes_chunked_stream) {
+    client_t *c = malloc(sizeof *c);
+    client_open(c, "/deferred", NULL);
+    post_hold(wait_parked(), 1);
+    ck_assert(client_wait(c, "5\r\nhello\r\n0\r\n\r\n", 2000));
+    ck_assert_ptr_nonnull(strstr(c->buf, "HTTP/1.1 201 Created\r\n"));
+    ck_assert_ptr_nonnull(strstr(c->buf, "X-A: b\r\n"));
+    ck_assert_ptr_nonnull(strstr(c->buf, "Transfer-Encoding: chunked\r\n"));
+    ck_assert_int_ge(atomic_load(&drains), 1);        /* the chunk's flush told the producer */
+    ck_assert_int_eq(atomic_load(&stream_closes), 0); /* ended, not closed under it */
+    /* The connection serves the next request. */
+    c->len = 0;
+    ck_assert_int_eq(write(c->fd, "GET /block HTTP/1.1\r\nHost: x\r\n\r\n", 33), 33);
+    ck_assert(client_wait(c, "\r\n\r\nok", 2000));
+    client_close(c);
+    free(c);
+}
+END_TEST
+
+START_TEST(test_deferred_hold_after_client_left) {
+    client_t *c = malloc(sizeof *c);
+    client_open(c, "/deferred", NULL);
+    fa_http_deferred_t *d = wait_parked();
+    /* A reset (not a half-close, which leaves the connection waiting for its answers): the
+     * connection is gone and the deferred request is orphaned. */
+    struct linger lg = {1, 0};
+    ck_assert_int_eq(setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg), 0);
+    client_close(c);
+    usleep(100 * 1000);
+    post_hold(d, 2);
+    ck_assert(wait_int(&holds_failed, 1, 2000)); /* released there (ASan: no leak) */
+    ck_assert_int_eq(atomic_load(&stream_closes), 0);
+    free(c);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("transport/sse_stream");
     TCase *tc = tcase_create("sse_stream");
@@ -375,6 +512,9 @@ int main(void) {
     tcase_add_test(tc, test_send_close_and_stale_handle);
     tcase_add_test(tc, test_concurrent_publishers);
     tcase_add_test(tc, test_server_shutdown_ends_streams);
+    tcase_add_test(tc, test_deferred_request_becomes_sse);
+    tcase_add_test(tc, test_deferred_request_becomes_chunked_stream);
+    tcase_add_test(tc, test_deferred_hold_after_client_left);
     suite_add_tcase(s, tc);
     return fa_test_run(s);
 }

@@ -18,12 +18,13 @@ from .params import Body, Cookie, Depends, Form, Header, Path, Query
 from .request import Request
 from .websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from .responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
+from .streaming import StreamingResponse
 
 FastAPI = App  # `from fasterapi import FastAPI` keeps a FastAPI app's code as it is
 
 __all__ = [
     "App", "FastAPI", "APIRouter", "Route", "WebHost", "Request", "Response", "JSONResponse",
-    "PlainTextResponse", "HTMLResponse", "RedirectResponse", "FileResponse", "HTTPException",
+    "PlainTextResponse", "HTMLResponse", "StreamingResponse", "RedirectResponse", "FileResponse", "HTTPException",
     "RequestValidationError", "WebAppError", "Depends", "Query", "Path", "Header", "Cookie", "Body",
     "Form", "Headers", "QueryParams", "URL", "Address", "WebSocket", "WebSocketDisconnect",
     "WebSocketState",

@@ -1111,6 +1111,8 @@ def _render(route: Route, ctx: _Ctx, result: Any) -> Answer:
         if more:
             headers = (headers or []) + more
     body = b"" if _no_body(code) else resp.body
+    if hasattr(resp, "_fa_start"):
+        body = resp  # streamed (streaming.py): WebHost._send starts it
     return (code, resp.content_type, headers, body)
 
 
@@ -1277,11 +1279,21 @@ class WebHost:
             elif not self._custom_error(left, route, ctx):
                 creq.respond(*_error_answer(left, route, creq, self.debug))
             return
-        creq.respond(*answer)
+        self._send(creq, answer)
         if ctx.exits:
             left = _finish_sync(ctx, None)
             if left is not None:
                 _error_answer(left, route, creq, self.debug)  # logged; the answer is gone
+
+    def _send(self, creq: Any, answer: Answer) -> None:
+        body = answer[3]
+        if hasattr(body, "_fa_start"):
+            try:
+                body._fa_start(self, creq, answer)  # StreamingResponse, SSE (streaming.py, sse.py)
+            except Exception as e:  # noqa: BLE001 - refused before the request was taken
+                creq.respond(*_error_answer(e, None, creq, self.debug))
+        else:
+            creq.respond(*answer)
 
     def _spawn(self, route: Route, creq: Any) -> None:
         self._track(self._run(route, creq))
@@ -1326,7 +1338,7 @@ class WebHost:
             elif not self._custom_error(left, route, ctx):
                 creq.respond(*_error_answer(left, route, creq, self.debug))
             return
-        creq.respond(*answer)
+        self._send(creq, answer)
         if ctx.exits:
             left = await _finish_async(ctx, None)
             if left is not None:

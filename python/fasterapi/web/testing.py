@@ -53,6 +53,52 @@ class _FakeRequest:
             body = body.encode("utf-8")
         self.answer = (status, content_type, list(headers or []), bytes(body))
 
+    def stream(self, status: int, content_type: str | None, headers: Any, keepalive_ms: int) -> _FakeStream:
+        if self.answer is not None:
+            raise RuntimeError("answered twice")
+        return _FakeStream(self, status, content_type, headers)
+
+    def sse_subscribe(self, channel: str, keepalive_ms: int, retry_ms: int) -> None:
+        raise RuntimeError("SSE channels need the server (fasterapi run --http); TestClient has none")
+
+
+class _FakeStream:
+    """`_fasterapi.HttpStream` in pure Python: the chunks are collected, and the whole body is
+    the request's answer when the stream ends (TestClient has no streaming reads)."""
+
+    def __init__(self, creq: _FakeRequest, status: int, ctype: str | None, headers: Any) -> None:
+        import os
+
+        self._creq = creq
+        self._head = (status, ctype, list(headers or []))
+        self._chunks: list[bytes] = []
+        self._fd = os.eventfd(0, os.EFD_NONBLOCK | os.EFD_CLOEXEC)
+        self.closed = False
+        self.pending = 0
+        self.limit = 1 << 30
+
+    def write(self, data: Any) -> bool:
+        self._chunks.append(data.encode("utf-8") if isinstance(data, str) else bytes(data))
+        return True
+
+    def arm(self) -> bool:
+        return False
+
+    def ack(self) -> None:
+        pass
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def end(self) -> None:
+        if not self.closed:
+            import os
+
+            self.closed = True
+            os.close(self._fd)
+            status, ctype, headers = self._head
+            self._creq.answer = (status, ctype, headers, b"".join(self._chunks))
+
 
 class TestResponse:
     def __init__(self, status: int, headers: list[tuple[str, str]], content: bytes) -> None:
