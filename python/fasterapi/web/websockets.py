@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 import json
 from collections import deque
+from types import SimpleNamespace
 from typing import Any, AsyncIterator
 
 from .datastructures import URL, Address, Headers, QueryParams
@@ -64,7 +65,7 @@ class WebSocket:
         offered = conn.header("sec-websocket-protocol") or ""
         self.scope: dict[str, Any] = {"type": "websocket", "path": conn.path, "subprotocols": [p.strip() for p in offered.split(",") if p.strip()]}
         self._route_protocols: list[str] = []  # the route's subprotocols (WebHost.ws_open)
-        self.state = type("State", (), {})()
+        self.state = SimpleNamespace()  # (a class made per object cost ~10 us)
 
     # the upgrade request ------------------------------------------------------------------------
 
