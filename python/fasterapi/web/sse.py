@@ -117,8 +117,7 @@ class SSEConnection(StreamingResponse):
             h.setdefault("Cache-Control", "no-cache")
             h.setdefault("X-Accel-Buffering", "no")  # nginx: do not buffer the stream
         else:  # nothing to keep: no lookups
-            h.append("Cache-Control", "no-cache")
-            h.append("X-Accel-Buffering", "no")
+            h._items = [("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]
         self.keepalive_ms = int((PING if ping is None else float(ping)) * 1000)
         if self.keepalive_ms <= 0:
             raise ValueError("ping must be > 0 seconds")
