@@ -36,6 +36,7 @@ import re
 from collections import deque
 from typing import Any, AsyncIterable, Iterable, Mapping
 
+from .responses import MutableHeaders
 from .streaming import StreamingResponse
 
 # Events an SSEConnection without a generator keeps for its client before send() refuses: a
@@ -103,25 +104,51 @@ class SSEConnection(StreamingResponse):
         ping: float | None = None,
         retry: int | None = None,
     ) -> None:
-        # send()'s events: a deque and one future the stream waits on (an asyncio.Queue per
-        # connection costs more to create than the rest of the object, bench/objects).
-        self._queue: deque[Any] | None = None
-        self._waiter: asyncio.Future[None] | None = None
-        self._closed = False
+        # Made once per client, so kept to a few attribute stores (bench/objects): the defaults
+        # are class attributes, the headers are built when first used, and send()'s events go
+        # to a deque and one future (an asyncio.Queue costs more than the rest of the object).
         if content is None:
             self._queue = deque()
             content = self._from_queue()
-        super().__init__(content, status_code, headers, "text/event-stream")
-        h = self.headers
+        elif not (hasattr(content, "__aiter__") or hasattr(content, "__iter__")) or isinstance(content, (str, bytes, bytearray)):
+            raise TypeError("SSEConnection content is an iterator or async iterator of events")
+        self.body_iterator = content
+        self.status_code = status_code if type(status_code) is int else int(status_code)
         if headers:
-            h.setdefault("Cache-Control", "no-cache")
-            h.setdefault("X-Accel-Buffering", "no")  # nginx: do not buffer the stream
-        else:  # nothing to keep: no lookups
-            h._items = [("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]
-        self.keepalive_ms = int((PING if ping is None else float(ping)) * 1000)
-        if self.keepalive_ms <= 0:
-            raise ValueError("ping must be > 0 seconds")
-        self.retry = retry
+            self._init_headers = headers
+        if ping is not None:
+            ms = int(float(ping) * 1000)
+            if ms <= 0:
+                raise ValueError("ping must be > 0 seconds")
+            self.keepalive_ms = ms
+        if retry is not None:
+            self.retry = retry
+
+    keepalive_ms = int(PING * 1000)
+    retry: int | None = None
+    body = b""
+    _queue: deque[Any] | None = None
+    _waiter: asyncio.Future[None] | None = None
+    _closed = False
+    _init_headers: Mapping[str, str] | None = None
+    _headers: MutableHeaders | None = None
+
+    @property  # type: ignore[override]
+    def headers(self) -> MutableHeaders:
+        h = self._headers
+        if h is None:
+            init = self._init_headers
+            h = self._headers = MutableHeaders(init)
+            if init:
+                h.setdefault("Cache-Control", "no-cache")
+                h.setdefault("X-Accel-Buffering", "no")  # nginx: do not buffer the stream
+            else:
+                h._items = [("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]
+        return h
+
+    @headers.setter
+    def headers(self, value: MutableHeaders) -> None:
+        self._headers = value
 
     @property
     def content_type(self) -> str | None:
