@@ -129,8 +129,10 @@ def main() -> None:
     print("\nTargets (issue 8): Python /json >= 10x uvicorn: %s; >= 50%% of the C /json: %s"
           % (bl.verdict(py / uv >= 10 if py and uv else None), bl.verdict(py / c >= 0.5 if py and c else None)))
     if len(WORKERS) > 1:
-        lo, hi = med("python-%d" % min(WORKERS), "/json"), py
-        print("Scaling %d -> %d workers: %s" % (min(WORKERS), best, bl.fmt(hi / lo if hi and lo else None, "%.2fx")))
+        for path in ("/json", "/plaintext"):
+            lo, hi = med("python-%d" % min(WORKERS), path), med("python-%d" % best, path)
+            print("Scaling %d -> %d workers, %s: %s" % (min(WORKERS), best, path,
+                                                        bl.fmt(hi / lo if hi and lo else None, "%.2fx")))
     print("(the load generator shares the %d CPUs with the server)" % (os.cpu_count() or 0))
     path = bl.write_result("python-web", {"meta": meta, "runs": RUNS})
     print("Raw results: %s" % path)

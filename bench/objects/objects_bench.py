@@ -9,11 +9,11 @@ Each round measures objects_cost.measure() twice, in fresh processes:
 and the table shows the median over rounds of each environment's best-of-5 timeit figure.
 
 The seed project's numbers (research/perf_anchors.md, its BENCHMARK_RESULTS.md: macOS Apple
-Silicon, Python 3.13.7, -O3 -mcpu=native -flto) are for different objects: App() is a web
-application object built through Cython into C++, WebSocket()/SSEConnection() are connection
-objects. There is no web App, WebSocket or SSEConnection in FasterAPI yet; the closest things are
-FastMCP() (the app object a user builds once) and Context (the per-request object the host builds
-for every call). The comparison is of "what creating our API object costs", not like for like.
+Silicon, Python 3.13.7, -O3 -mcpu=native -flto) are for its web App(), WebSocket() and
+SSEConnection(), set against ours: fasterapi.web.App(), the WebSocket object an @app.websocket
+handler gets (built as the host builds it, over a stand-in connection: objects_cost.py) and
+SSEConnection() (fed by send()) / SSEConnection(gen). The MCP objects (FastMCP(), Context) are
+extra rows. Different machines: the seed's figures are from an Apple Silicon laptop.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 SEED = {"App()": 1510.0, "WebSocket()": 1567.0, "SSEConnection()": 496.0}
 # (our row, the seed row it is set against)
-PAIRS = [("FastMCP()", "App()"), ("FastMCP(name, instructions=...)", "App()"),
-         ("Context(handle, mcp, dispatcher)", "SSEConnection()"),
-         ("Context(handle, mcp, dispatcher)", "WebSocket()")]
-EXTRA = ["Context()", "Dispatcher.call_tool(echo)", "@mcp.tool() registration"]
+PAIRS = [("App()", "App()"), ("WebSocket(conn, loop)", "WebSocket()"),
+         ("SSEConnection()", "SSEConnection()"), ("SSEConnection(gen)", "SSEConnection()")]
+EXTRA = ["FastMCP()", "FastMCP(name, instructions=...)", "Context(handle, mcp, dispatcher)", "Context()",
+         "Dispatcher.call_tool(echo)", "@mcp.tool() registration"]
 
 
 def embedded_python() -> str:
@@ -111,10 +111,9 @@ def main() -> None:
         rows.append([ours, "%.0f" % med["python"][ours], "%.0f" % med["subinterp"][ours], "", "", ""])
     bl.table(["object", "python3", "subinterp", "seed figure", "seed/ours", "target >=2x"], rows, 34)
     print("(seed/ours uses the slower of our two columns; the last rows have no seed counterpart)")
-    print("Not like for like: FastMCP() is an MCP app object (a few dicts and a settings namespace), "
-          "App() the seed's\nweb app (Cython into C++); Context is our per-request object, "
-          "WebSocket()/SSEConnection() the seed's\nper-connection objects. FasterAPI has no web "
-          "App, WebSocket or SSEConnection yet. Different machines too.")
+    print("WebSocket(conn, loop) is built over a stand-in connection (the host's C WebSocketConn "
+          "exists only for a live\nconnection); the seed's figures are from another machine "
+          "(Apple Silicon). Load average: %s -> %s" % (meta["loadavg_before"], meta["loadavg_after"]))
     print("raw results: %s" % path)
 
 

@@ -1,10 +1,10 @@
 #!/bin/sh
-# bench/objects/run.sh: what FasterAPI's Python API objects cost to create (FastMCP(), Context,
-# plus tool registration and the Python side of one echo call), in ns per object, measured with
-# timeit in the Python FasterAPI embeds (PYTHONPATH=python) and inside `fasterapi run` (a
-# worker's isolated subinterpreter), next to the seed project's App() 1,510 ns, WebSocket()
-# 1,567 ns and SSEConnection() 496 ns. Target: >= 2x faster. The objects are not the same ones
-# (there is no web App/WebSocket/SSEConnection yet): objects_bench.py says how they are paired.
+# bench/objects/run.sh: what FasterAPI's Python API objects cost to create (the web App(),
+# WebSocket(), SSEConnection(); FastMCP(), Context, tool registration and the Python side of one
+# echo call), in ns per object, measured with timeit in the Python FasterAPI embeds
+# (PYTHONPATH=python) and inside `fasterapi run` (a worker's isolated subinterpreter), next to
+# the seed project's App() 1,510 ns, WebSocket() 1,567 ns and SSEConnection() 496 ns. Target:
+# >= 2x faster. objects_bench.py says how they are paired.
 #
 #   bench/objects/run.sh               # needs build/release (cmake --preset release)
 #   ROUNDS=5 bench/objects/run.sh

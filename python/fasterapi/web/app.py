@@ -18,6 +18,7 @@ import sys
 import traceback
 import typing
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any, Callable, Literal, get_args, get_origin
 
 from ..binding import BindError, _check_field, convert
@@ -684,7 +685,7 @@ class App(APIRouter):
         self.lifespan = lifespan
         self.on_startup = list(on_startup or [])
         self.on_shutdown = list(on_shutdown or [])
-        self.state = type("State", (), {})()
+        self.state = SimpleNamespace()  # attributes of the app; not a class made per App()
         # exception class or HTTP status -> handler(request, exc) returning a Response (or an
         # awaitable of one), as FastAPI's @app.exception_handler.
         self.exception_handlers: dict[Any, Callable[[Request, Exception], Any]] = {}

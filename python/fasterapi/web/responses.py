@@ -44,6 +44,15 @@ class MutableHeaders(MutableMapping[str, str]):
     def append(self, key: str, value: str) -> None:
         self._items.append((key, str(value)))
 
+    def setdefault(self, key: str, default: str = "") -> str:  # type: ignore[override]
+        # MutableMapping's version goes through a KeyError per missing name (~1 us each).
+        low = key.lower()
+        for k, v in self._items:
+            if k.lower() == low:
+                return v
+        self._items.append((key, str(default)))
+        return str(default)
+
     def __iter__(self) -> Iterator[str]:
         return iter([k for k, _ in self._items])
 

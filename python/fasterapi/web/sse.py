@@ -33,8 +33,10 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+from collections import deque
 from typing import Any, AsyncIterable, Iterable, Mapping
 
+from .responses import MutableHeaders
 from .streaming import StreamingResponse
 
 # Events an SSEConnection without a generator keeps for its client before send() refuses: a
@@ -102,18 +104,51 @@ class SSEConnection(StreamingResponse):
         ping: float | None = None,
         retry: int | None = None,
     ) -> None:
-        self._queue: asyncio.Queue[Any] | None = None
-        self._closed = False
+        # Made once per client, so kept to a few attribute stores (bench/objects): the defaults
+        # are class attributes, the headers are built when first used, and send()'s events go
+        # to a deque and one future (an asyncio.Queue costs more than the rest of the object).
         if content is None:
-            self._queue = asyncio.Queue(MAX_QUEUED_EVENTS)
+            self._queue = deque()
             content = self._from_queue()
-        super().__init__(content, status_code, headers, "text/event-stream")
-        self.headers.setdefault("Cache-Control", "no-cache")
-        self.headers.setdefault("X-Accel-Buffering", "no")  # nginx: do not buffer the stream
-        self.keepalive_ms = int((PING if ping is None else float(ping)) * 1000)
-        if self.keepalive_ms <= 0:
-            raise ValueError("ping must be > 0 seconds")
-        self.retry = retry
+        elif not (hasattr(content, "__aiter__") or hasattr(content, "__iter__")) or isinstance(content, (str, bytes, bytearray)):
+            raise TypeError("SSEConnection content is an iterator or async iterator of events")
+        self.body_iterator = content
+        self.status_code = status_code if type(status_code) is int else int(status_code)
+        if headers:
+            self._init_headers = headers
+        if ping is not None:
+            ms = int(float(ping) * 1000)
+            if ms <= 0:
+                raise ValueError("ping must be > 0 seconds")
+            self.keepalive_ms = ms
+        if retry is not None:
+            self.retry = retry
+
+    keepalive_ms = int(PING * 1000)
+    retry: int | None = None
+    body = b""
+    _queue: deque[Any] | None = None
+    _waiter: asyncio.Future[None] | None = None
+    _closed = False
+    _init_headers: Mapping[str, str] | None = None
+    _headers: MutableHeaders | None = None
+
+    @property  # type: ignore[override]
+    def headers(self) -> MutableHeaders:
+        h = self._headers
+        if h is None:
+            init = self._init_headers
+            h = self._headers = MutableHeaders(init)
+            if init:
+                h.setdefault("Cache-Control", "no-cache")
+                h.setdefault("X-Accel-Buffering", "no")  # nginx: do not buffer the stream
+            else:
+                h._items = [("Cache-Control", "no-cache"), ("X-Accel-Buffering", "no")]
+        return h
+
+    @headers.setter
+    def headers(self, value: MutableHeaders) -> None:
+        self._headers = value
 
     @property
     def content_type(self) -> str | None:
@@ -149,15 +184,29 @@ class SSEConnection(StreamingResponse):
                 close()  # GeneratorExit reaches the application's generator too
 
     async def _from_queue(self) -> Any:
-        assert self._queue is not None
+        q = self._queue
+        assert q is not None
         try:
             while True:
-                item = await self._queue.get()
+                while not q:
+                    self._waiter = asyncio.get_running_loop().create_future()
+                    try:
+                        await self._waiter
+                    finally:
+                        self._waiter = None
+                item = q.popleft()
                 if item is _CLOSE:
                     return
                 yield item
         finally:
             self._closed = True  # the client left or close(): send() says so from now on
+
+    def _put(self, item: Any) -> None:
+        assert self._queue is not None
+        self._queue.append(item)
+        w = self._waiter
+        if w is not None and not w.done():
+            w.set_result(None)
 
     def send(self, data: Any, event: str | None = None, id: str | None = None, retry: int | None = None) -> bool:
         """Queues one event (this worker's loop thread: any handler). False when the client has
@@ -166,22 +215,18 @@ class SSEConnection(StreamingResponse):
             raise RuntimeError("this SSEConnection is fed by its generator, not send()")
         if self._closed:
             return False
-        item = format_event(data, event, id, retry)
-        try:
-            self._queue.put_nowait(item)
-        except asyncio.QueueFull:
+        if len(self._queue) >= MAX_QUEUED_EVENTS:
             return False
+        self._put(format_event(data, event, id, retry))
         return True
 
     def close(self) -> None:
         """Ends the stream after the events already sent."""
         if self._queue is not None and not self._closed:
             self._closed = True
-            try:
-                self._queue.put_nowait(_CLOSE)
-            except asyncio.QueueFull:
-                self._queue.get_nowait()  # drop the oldest: the close must get through
-                self._queue.put_nowait(_CLOSE)
+            if len(self._queue) >= MAX_QUEUED_EVENTS:
+                self._queue.popleft()  # drop the oldest: the close must get through
+            self._put(_CLOSE)
 
 
 class _Subscription(StreamingResponse):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 import json
 from collections import deque
+from types import SimpleNamespace
 from typing import Any, AsyncIterator
 
 from .datastructures import URL, Address, Headers, QueryParams
@@ -47,24 +48,27 @@ class WebSocketState(enum.Enum):
 class WebSocket:
     """One WebSocket connection, given to the handler of an `@app.websocket(path)` route."""
 
+    # Defaults as class attributes: one is set on the object only when it changes (the host
+    # builds a WebSocket per connection; bench/objects measures it).
+    _waiter: Any = None
+    _close_code: int | None = None  # the client left (or the close handshake ended)
+    _close_reason = ""
+    _task: Any = None  # the handler's task (WebHost.ws_open)
+    _headers: Headers | None = None
+    _query: QueryParams | None = None
+    client_state = WebSocketState.CONNECTED  # the C core answered 101 already
+    _route_protocols: list[str] = []  # the route's subprotocols (WebHost.ws_open assigns, never mutated)
+
     def __init__(self, conn: Any, loop: Any = None) -> None:
         self._conn = conn
         self._loop = loop
         self._inbox: deque[Any] = deque()
-        self._waiter: Any = None
-        self._close_code: int | None = None  # the client left (or the close handshake ended)
-        self._close_reason = ""
         self._groups: set[str] = set()
-        self._task: Any = None  # the handler's task (WebHost.ws_open)
-        self._headers: Headers | None = None
-        self._query: QueryParams | None = None
-        self.client_state = WebSocketState.CONNECTED  # the C core answered 101 already
         self.application_state = WebSocketState.CONNECTING
         self.path_params: dict[str, Any] = dict(conn.params())
-        offered = conn.header("sec-websocket-protocol") or ""
-        self.scope: dict[str, Any] = {"type": "websocket", "path": conn.path, "subprotocols": [p.strip() for p in offered.split(",") if p.strip()]}
-        self._route_protocols: list[str] = []  # the route's subprotocols (WebHost.ws_open)
-        self.state = type("State", (), {})()
+        offered = conn.header("sec-websocket-protocol")
+        self.scope: dict[str, Any] = {"type": "websocket", "path": conn.path, "subprotocols": [p.strip() for p in offered.split(",") if p.strip()] if offered else []}
+        self.state = SimpleNamespace()  # (a class made per object cost ~10 us)
 
     # the upgrade request ------------------------------------------------------------------------
 
