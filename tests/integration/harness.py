@@ -42,6 +42,9 @@ _EOF = object()
 
 # "address" when the server under test is built with ASan (+ LeakSanitizer, UBSan): see above.
 SANITIZER = os.environ.get("FA_SANITIZER", "")
+# Time bounds a test puts on the server scale by this: under ASan everything is slower, and exit
+# includes LeakSanitizer's scan of the heap.
+TIME_FACTOR = 2.0 if SANITIZER else 1.0
 # How long cleanup waits for a server to exit by itself after EOF before killing it (a server
 # killed by SIGKILL is not leak-checked). The default shutdown deadline is 5 s.
 SANITIZED_EXIT_TIMEOUT = 15.0
