@@ -1,6 +1,7 @@
 #!/bin/sh
 # Builds and runs every test: the main suite in the `ci` preset (-Werror, all labels: unit,
-# fuzz corpus replay, integration, lint), then the unit tests and fuzz corpora under ASan+UBSan
+# fuzz corpus replay, integration, lint), then the unit tests, fuzz corpora and the integration
+# suites labelled leakcheck (tests/integration/CMakeLists.txt: LeakSanitizer on) under ASan+UBSan,
 # and the unit tests under TSan, then the Python host's tests (unit, package, integration) on
 # every other Python the host supports that is installed: Debian's 3.11 (the shared-GIL fallback
 # mode, DESIGN.md §4) and the newest 3.12 (preset py311 with FASTERAPI_PYTHON overridden), when

@@ -18,7 +18,9 @@
  * the gate (gate_users) and checks gate_closed. The loop closes the gate and waits for the users
  * to leave before closing the wake-up, so no thread can write to a closed eventfd. Calls still
  * inside tools at that point are "abandoned": their threads are left running and their memory
- * (and the pool's) is never freed, since those threads still reference it.
+ * (the server's, its call slots' and the pool's) is never freed, since those threads still
+ * reference it; it is marked for LeakSanitizer as kept on purpose (core/lsan.h). The completion
+ * queue is freed all the same: past the closed gate no thread touches it.
  *
  * Output backpressure: a session whose transport says its output is blocked (ops->blocked) has
  * its finished calls and notifications held in order and delivered when the transport calls
@@ -34,6 +36,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/lsan.h"
 #include "fasterapi/error.h"
 #include "fasterapi/version.h"
 #include "mcp/jsonrpc.h"
@@ -122,6 +125,8 @@ void fa_server_free(fa_server_t *srv) {
         /* Worker threads are still inside tools and reference the server: leak it rather than
          * free memory under them (the process is normally about to exit). */
         FA_WARN("server not freed: %zu tool call(s) never returned", srv->abandoned);
+        /* Kept on purpose, with everything it points to (call slots, tools): not a leak. */
+        FA_LSAN_KEEP(srv);
         return;
     }
     if (srv->endpoint_free)
@@ -720,31 +725,33 @@ static void maybe_closed(fa_server_t *srv) {
     if (srv->own_executor)
         memset(&srv->executor, 0, sizeof srv->executor);
     if (srv->abandoned) {
-        /* Leave the pool and queue behind: worker threads inside tools still use them. */
-        srv->workers = NULL;
-        srv->completions = NULL;
-    } else {
+        /* Leave the pool behind: worker threads inside tools still use it. Kept on purpose. */
+        if (srv->workers)
+            FA_LSAN_KEEP(srv->workers);
+    } else if (srv->own_executor) {
         /* The default pool is joined here; an installed executor is stopped by its owner, who
          * must have drained it before (nothing is outstanding, or we would be abandoning). */
-        if (srv->own_executor)
-            fa__workers_free(srv->workers);
-        srv->workers = NULL;
-        /* Items finished between the last drain and the join carry nothing to deliver. */
-        void *item;
-        while ((item = fa_mpsc_pop(srv->completions)) != NULL) {
-            if (*(int *)item == FA__ITEM_CALL) {
-                fa__call_free(item);
-            } else if (*(int *)item == FA__ITEM_REQUEST) {
-                fa__outreq_answer(item, FA_RPC_SHUTTING_DOWN, "Server shutting down");
-            } else {
-                free(((fa__notify_t *)item)->text);
-                free(((fa__notify_t *)item)->sub_uri);
-                free(item);
-            }
-        }
-        fa_mpsc_free(srv->completions);
-        srv->completions = NULL;
+        fa__workers_free(srv->workers);
     }
+    srv->workers = NULL;
+    /* Items finished between the last drain and the join (or the gate's closing) carry nothing
+     * to deliver. Abandoned calls do not hold the queue: finish_shutdown closed the gate and
+     * waited for every thread inside fa__server_post to leave, and a post that finds the gate
+     * closed does not touch the queue, so it is freed in both cases. */
+    void *item;
+    while ((item = fa_mpsc_pop(srv->completions)) != NULL) {
+        if (*(int *)item == FA__ITEM_CALL) {
+            fa__call_free(item);
+        } else if (*(int *)item == FA__ITEM_REQUEST) {
+            fa__outreq_answer(item, FA_RPC_SHUTTING_DOWN, "Server shutting down");
+        } else {
+            free(((fa__notify_t *)item)->text);
+            free(((fa__notify_t *)item)->sub_uri);
+            free(item);
+        }
+    }
+    fa_mpsc_free(srv->completions);
+    srv->completions = NULL;
     srv->outstanding = srv->queued = 0;
     fa_server_close_cb cb = srv->close_cb;
     srv->close_cb = NULL;

@@ -10,6 +10,11 @@ reaches stdout (MCP basic/transports, stdio). A line that is not UTF-8 is still 
 
 Waits are bounded (DEFAULT_TIMEOUT per read) so a hang fails a test instead of blocking ctest.
 Standard library only.
+
+Under the asan preset ctest sets FA_SANITIZER=address (tests/integration/CMakeLists.txt): every
+server is then ended by closing its stdin rather than killed, so LeakSanitizer runs at its exit,
+and a sanitizer report in its stderr fails the test even when the test did not look at the exit
+status (sanitizer_report).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import tempfile
@@ -33,6 +39,24 @@ VERSIONS = ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"]
 INVALID_UTF8 = "__invalid_utf8__"  # the key of the stand-in for a stdout line that is not UTF-8
 
 _EOF = object()
+
+# "address" when the server under test is built with ASan (+ LeakSanitizer, UBSan): see above.
+SANITIZER = os.environ.get("FA_SANITIZER", "")
+# Time bounds a test puts on the server scale by this: under ASan everything is slower, and exit
+# includes LeakSanitizer's scan of the heap.
+TIME_FACTOR = 2.0 if SANITIZER else 1.0
+# How long cleanup waits for a server to exit by itself after EOF before killing it (a server
+# killed by SIGKILL is not leak-checked). The default shutdown deadline is 5 s.
+SANITIZED_EXIT_TIMEOUT = 15.0
+# The first line of an ASan, LeakSanitizer or UBSan report (UBSan aborts: -fno-sanitize-recover).
+_SANITIZER_REPORT = re.compile(r"^==\d+==ERROR: \w+Sanitizer|^SUMMARY: UndefinedBehaviorSanitizer|"
+                               r"^\S+:\d+:\d+: runtime error: ", re.M)
+
+
+def sanitizer_report(stderr: str) -> str:
+    """The sanitizer report in a server's stderr, from its first line on, or ""."""
+    m = _SANITIZER_REPORT.search(stderr)
+    return stderr[m.start():] if m else ""
 
 
 def dumps(obj: Any) -> bytes:
@@ -372,14 +396,24 @@ class Server:
             self.proc.kill()
             self.proc.wait(10)
 
-    def cleanup(self) -> None:
+    def cleanup(self) -> str:
+        """Ends the server and returns its sanitizer report ("" when none, or not sanitized).
+        Sanitized, a server still running is first asked to exit (EOF) so its leaks are checked."""
+        if SANITIZER and self.proc.poll() is None:
+            self.close_stdin()
+            try:
+                self.proc.wait(SANITIZED_EXIT_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                pass
         self.kill()
         self.close_stdin()
         if self.reader is not None:
             self.reader.join(10)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
+        report = sanitizer_report(self.logs()) if SANITIZER else ""
         self.stderr.close()
+        return report
 
 
 class ServerTestCase(unittest.TestCase):
@@ -392,14 +426,21 @@ class ServerTestCase(unittest.TestCase):
 
     def tearDown(self) -> None:
         failed = self._outcome_failed()
+        problems = []  # every server is reaped before any of them fails the test
         for srv in self.servers:
             if failed:
                 logs = srv.logs()
                 print("\n---- server %s stderr (last 4000 chars) ----\n%s"
                       % (" ".join(srv.args[1:]), logs[-4000:]))
             bad = list(srv.bad)
-            srv.cleanup()
-            self.assertEqual(bad, [], "stdout must carry only JSON-RPC lines")
+            report = srv.cleanup()
+            if bad:
+                problems.append("stdout must carry only JSON-RPC lines: %r" % (bad,))
+            if report:
+                problems.append("sanitizer report from server %s:\n%s"
+                                % (" ".join(srv.args[1:]), report[:6000]))
+        if problems:
+            self.fail("\n".join(problems))
 
     def _outcome_failed(self) -> bool:
         # Python 3.11+ records failures on the result as they happen (tearDown runs in a fresh

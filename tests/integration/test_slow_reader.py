@@ -8,9 +8,13 @@ reads again everything is delivered, exactly once.
 import threading
 import time
 
-from harness import ServerTestCase, call, dumps, main, result, text_result
+from harness import SANITIZER, ServerTestCase, call, dumps, main, result, text_result
 
 MIB = 1024
+# Under ASan the RSS says little about our buffering: freed blocks sit in ASan's quarantine (up to
+# 256 MiB) and every block carries redzones. The bounds are checked in the other presets; under
+# ASan these tests still check delivery, exactly once, and that nothing leaks.
+CHECK_RSS = SANITIZER != "address"
 
 
 class SlowReader(ServerTestCase):
@@ -49,13 +53,15 @@ class SlowReader(ServerTestCase):
     def test_memory_stays_bounded_while_output_is_blocked(self) -> None:
         # 1000 results of 100 kB = 100 MB of output the client does not read for 1.5 s.
         blocked, peak = self.run_blocked(["--max-pending-output", "65536"], 1000, 100_000, 1.5)
-        self.assertLess(blocked, 200 * MIB, "RSS while the client was not reading")
-        self.assertLess(peak, 200 * MIB, "peak RSS (VmHWM)")
+        if CHECK_RSS:
+            self.assertLess(blocked, 200 * MIB, "RSS while the client was not reading")
+            self.assertLess(peak, 200 * MIB, "peak RSS (VmHWM)")
 
     def test_small_inflight_limit_and_slow_reader(self) -> None:
         blocked, peak = self.run_blocked(["--max-pending-output", "16384", "--max-inflight", "8"],
                                          300, 50_000, 0.8)
-        self.assertLess(peak, 120 * MIB)
+        if CHECK_RSS:
+            self.assertLess(peak, 120 * MIB)
 
     def test_pings_while_output_is_blocked(self) -> None:
         """Synchronous answers (ping) queue behind the blocked output, bounded the same way."""
@@ -70,7 +76,8 @@ class SlowReader(ServerTestCase):
         ids = [srv.recv()["id"] for _ in range(n)]
         writer.join(10)
         self.assertEqual(ids, list(range(n)))
-        self.assertLess(rss, 100 * MIB)
+        if CHECK_RSS:
+            self.assertLess(rss, 100 * MIB)
         self.assertEqual(self.assertClean(srv), [])
 
 

@@ -65,7 +65,13 @@ def run_once(args: list[str], stdin: bytes = b"", timeout: float = 20.0,
                               timeout=timeout, env=env)
         out.seek(0)
         err.seek(0)
-        return proc.returncode, out.read(), err.read().decode("utf-8", "replace")
+        text = err.read().decode("utf-8", "replace")
+        # Sanitized (harness.SANITIZER), a report fails the test whatever status it expected.
+        report = harness.sanitizer_report(text) if harness.SANITIZER else ""
+        if report:
+            raise AssertionError("sanitizer report from fasterapi %s:\n%s"
+                                 % (" ".join(args), report[:6000]))
+        return proc.returncode, out.read(), text
 
 
 class PyServerTestCase(ServerTestCase):

@@ -19,8 +19,10 @@ import subprocess
 import sys
 import time
 
-from pyharness import (FASTERAPI, PyServerTestCase, call, error, initialize_params, main,
-                       request, responses, result, text_of)
+from pyharness import (FASTERAPI, PyServerTestCase, call, error, harness, initialize_params,
+                       main, request, responses, result, text_of)
+
+SLOW = harness.TIME_FACTOR  # the time bounds below, scaled under ASan
 
 DEADLINE_MS = 5000
 
@@ -80,7 +82,7 @@ class ShutdownPython(PyServerTestCase):
                 self.assertTrue(k.startswith("e"), "%s was not answered" % k)
                 del expected[k]
         self.assertJson(got, expected)
-        self.assertLess(elapsed, 3.0)
+        self.assertLess(elapsed, 3.0 * SLOW)
 
     def test_eof_right_after_the_requests(self) -> None:
         """initialize, calls and EOF in one write: every request is answered."""
@@ -103,7 +105,8 @@ class ShutdownPython(PyServerTestCase):
         started = time.monotonic()
         srv.signal(signal.SIGTERM)
         self.assertExit0(srv, 10)
-        self.assertLess(time.monotonic() - started, 2.0, "exit should follow the last answer")
+        self.assertLess(time.monotonic() - started, 2.0 * SLOW,
+                        "exit should follow the last answer")
         got = by_id(srv.drain_all())
         self.assertJson(got, {1: ok_text(1, "napped 0.4"), 2: ok_text(2, "blocked 0.4"),
                               3: ok_text(3, "x")})
@@ -124,7 +127,7 @@ class ShutdownPython(PyServerTestCase):
         got = by_id(srv.drain_all())
         self.assertJson(got, {"stuck": deadline_error("stuck"), 2: ok_text(2, "napped 0.1")})
         self.assertGreater(elapsed, DEADLINE_MS / 1000 - 0.5)
-        self.assertLess(elapsed, DEADLINE_MS / 1000 + 2.0, "the process must not hang")
+        self.assertLess(elapsed, DEADLINE_MS / 1000 + 2.0 * SLOW, "the process must not hang")
         self.assertIn("exiting without finalising Python", srv.logs())
 
     def test_stuck_call_under_load_then_eof(self) -> None:
@@ -146,7 +149,7 @@ class ShutdownPython(PyServerTestCase):
                 self.assertEqual(got[i]["result"]["structuredContent"]["total"], i + 1)
             else:
                 self.assertEqual(text_of(got[i]), str(i), got[i])
-        self.assertLess(elapsed, DEADLINE_MS / 1000 + 2.0, "the process must not hang")
+        self.assertLess(elapsed, DEADLINE_MS / 1000 + 2.0 * SLOW, "the process must not hang")
 
     def test_busy_loop_at_eof(self) -> None:
         """A plain def looping forever in Python (interruptible, unlike a C call): answered with
@@ -157,7 +160,7 @@ class ShutdownPython(PyServerTestCase):
         srv.close_stdin()
         elapsed = self.assertExit0(srv, DEADLINE_MS / 1000 + 5)
         self.assertJson(by_id(srv.drain_all()), {"loop": deadline_error("loop")})
-        self.assertLess(elapsed, DEADLINE_MS / 1000 + 2.0)
+        self.assertLess(elapsed, DEADLINE_MS / 1000 + 2.0 * SLOW)
 
     def test_second_sigterm_skips_the_wait(self) -> None:
         srv = self.serve("kitchen", "--workers", "2")
@@ -168,7 +171,7 @@ class ShutdownPython(PyServerTestCase):
         time.sleep(0.2)
         srv.signal(signal.SIGTERM)
         self.assertExit0(srv, 10)
-        self.assertLess(time.monotonic() - started, 2.0)
+        self.assertLess(time.monotonic() - started, 2.0 * SLOW)
         self.assertJson(by_id(srv.drain_all()), {"stuck": deadline_error("stuck"),
                                                  "napping": deadline_error("napping")})
 
@@ -183,8 +186,8 @@ class ShutdownPython(PyServerTestCase):
         got = by_id(srv.drain_all())
         self.assertEqual(list(got), [1])
         self.assertIn("error", got[1], got[1])
-        self.assertLess(elapsed, 2.0, "a tool waiting for a client that left should not hold "
-                                      "the shutdown until the deadline")
+        self.assertLess(elapsed, 2.0 * SLOW, "a tool waiting for a client that left should not "
+                                             "hold the shutdown until the deadline")
 
 
 if __name__ == "__main__":
