@@ -325,8 +325,7 @@ class Dispatcher:
         # What the app's lifespan yielded (ctx.request_context.lifespan_context); {} without one,
         # as the python-sdk's default lifespan gives.
         self.lifespan_context: Any = {}
-        self.lifespan_task: Any = None
-        self._lifespan_stop: Any = None
+        self.lifespan_task: Any = None  # the HeldLifespan while it is entered
 
     # The app's lifespan, once per worker ---------------------------------------------------------
 
@@ -340,45 +339,26 @@ class Dispatcher:
         factory = self.mcp.lifespan
         if factory is None:
             return
-        import asyncio
+        from ._lifespan import HeldLifespan
 
-        started = loop.create_future()
-        self._lifespan_stop = asyncio.Event()
-
-        async def hold() -> None:
-            manager = factory(self.mcp)
-            if hasattr(manager, "__aenter__"):
-                async with manager as state:
-                    started.set_result(state)
-                    await self._lifespan_stop.wait()
-            else:
-                with manager as state:
-                    started.set_result(state)
-                    await self._lifespan_stop.wait()
-
-        self.lifespan_task = loop.create_task(hold())
-        loop.run_until_complete(asyncio.wait([started, self.lifespan_task], return_when=asyncio.FIRST_COMPLETED))
-        if not started.done():
-            try:
-                self.lifespan_task.result()
-                raise RuntimeError("the lifespan returned without yielding")
-            except BaseException as e:
-                self.lifespan_task = None
-                if hasattr(e, "add_note"):
-                    e.add_note(f"(raised by the lifespan of {self.mcp.name!r} at start-up: the server cannot start)")
-                raise
-        self.lifespan_context = started.result()
+        held = HeldLifespan(factory, self.mcp)
+        try:
+            self.lifespan_context = held.enter(loop)
+        except BaseException as e:
+            if hasattr(e, "add_note"):
+                e.add_note(f"(raised by the lifespan of {self.mcp.name!r} at start-up: the server cannot start)")
+            raise
+        self.lifespan_task = held
 
     def stop(self, loop: Any) -> None:
         """Leaves the lifespan (its teardown), at shutdown. Errors are printed, not raised."""
         if self.web is not None:
             self.web.stop(loop)
-        task, self.lifespan_task = self.lifespan_task, None
-        if task is None:
+        held, self.lifespan_task = self.lifespan_task, None
+        if held is None:
             return
-        self._lifespan_stop.set()
         try:
-            loop.run_until_complete(task)
+            held.leave(loop)
         except BaseException:  # noqa: BLE001 - shutdown goes on; the user sees what failed
             import traceback
 

@@ -1162,8 +1162,7 @@ class WebHost:
         self.ws_rows = list(app.ws_routes)
         self.loop: Any = None
         self.tasks: set[Any] = set()
-        self._lifespan_stop: Any = None
-        self._lifespan_task: Any = None
+        self._lifespan: Any = None  # the HeldLifespan while it is entered
         for r in self.rows + self.ws_rows:
             r.dependant  # noqa: B018 - analysed before the first request
 
@@ -1171,8 +1170,6 @@ class WebHost:
 
     def start(self, loop: Any) -> None:
         """Runs the startup hooks and enters the lifespan, as a failing start-up: raises."""
-        import asyncio
-
         self.loop = loop
         for fn in self.app.on_startup:
             r = fn()
@@ -1181,35 +1178,20 @@ class WebHost:
         factory = self.app.lifespan
         if factory is None:
             return
-        started = loop.create_future()
-        self._lifespan_stop = asyncio.Event()
+        from .._lifespan import HeldLifespan
 
-        async def hold() -> None:
-            manager = factory(self.app)
-            if hasattr(manager, "__aenter__"):
-                async with manager as state:
-                    started.set_result(state)
-                    await self._lifespan_stop.wait()
-            else:
-                with manager as state:
-                    started.set_result(state)
-                    await self._lifespan_stop.wait()
-
-        self._lifespan_task = loop.create_task(hold())
-        loop.run_until_complete(asyncio.wait([started, self._lifespan_task], return_when=asyncio.FIRST_COMPLETED))
-        if not started.done():
-            self._lifespan_task.result()
-            raise RuntimeError("the App's lifespan returned without yielding")
-        state = started.result()
+        held = HeldLifespan(factory, self.app)
+        state = held.enter(loop)
+        self._lifespan = held
         if isinstance(state, dict):
             for k, v in state.items():
                 setattr(self.app.state, k, v)
 
     def stop(self, loop: Any) -> None:
-        if self._lifespan_task is not None and not self._lifespan_task.done():
-            self._lifespan_stop.set()
+        held, self._lifespan = self._lifespan, None
+        if held is not None:
             try:
-                loop.run_until_complete(self._lifespan_task)
+                held.leave(loop)
             except BaseException as e:  # noqa: BLE001
                 sys.stderr.write(f"fasterapi: the App's lifespan raised at shutdown: {e!r}\n")
         for fn in self.app.on_shutdown:
