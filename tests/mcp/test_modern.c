@@ -12,6 +12,8 @@
 #include "mcp/modern.h"
 #include "mcp/server_internal.h"
 
+#include "capture.h"
+
 #define META_CAPS(caps)                                                                            \
     "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","                       \
     "\"io.modelcontextprotocol/clientCapabilities\":" caps "}"
@@ -84,31 +86,6 @@ static void progress_cb(fa_call_t *call, const json_t *args, void *data) {
 
 static uv_loop_t loop;
 static fa_server_t *srv;
-static json_t *lines; /* every message the capture session wrote */
-static fa__buf_t cap_buf;
-static fa__session_t *cap;
-
-static fa__buf_t *cap_out(fa__session_t *s, const fa__out_info_t *info) {
-    (void)s;
-    (void)info;
-    cap_buf.len = 0;
-    return &cap_buf;
-}
-static void cap_commit(fa__session_t *s) {
-    (void)s;
-    json_t *v = json_loadb(cap_buf.data, cap_buf.len, 0, NULL);
-    ck_assert_msg(v != NULL, "not JSON: %.*s", (int)cap_buf.len, cap_buf.data);
-    json_array_append_new(lines, v);
-}
-static void cap_nop(fa__session_t *s) {
-    (void)s;
-}
-static void cap_close(fa__session_t *s) {
-    fa__session_close(s);
-    cap = NULL;
-}
-static const fa__session_ops_t cap_ops = {cap_out, cap_commit, cap_nop,   cap_nop,
-                                          NULL,    NULL,       cap_close, NULL};
 
 static int closed;
 
