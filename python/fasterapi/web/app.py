@@ -956,25 +956,31 @@ def _body(p: _Param, ctx: _Ctx, errors: list[dict[str, Any]]) -> Any:
     return value
 
 
+def _plain_arg(p: Any, ctx: _Ctx, errors: list[dict[str, Any]]) -> Any:
+    """A parameter that is not a dependency: the body, the request/response/websocket objects, or
+    a path/query/header/cookie value (the same for sync and async handlers)."""
+    k = p.kind
+    if k == "body":
+        return _body(p, ctx, errors)
+    if k == "request":
+        return ctx.get_request()
+    if k == "response":
+        return ctx.get_response()
+    if k == "websocket":
+        return ctx.websocket
+    return _leaf(p, ctx, errors)
+
+
 def _solve(dep: _Dependant, ctx: _Ctx, errors: list[dict[str, Any]]) -> dict[str, Any]:
     """The keyword arguments for `dep.call` (sync dependencies only)."""
     kw: dict[str, Any] = {}
     for p in dep.params:
-        k = p.kind
-        if k == "depends":
+        if p.kind == "depends":
             value = _run_dep(p.dep, ctx, errors)  # type: ignore[arg-type]
             if not p.hidden:
                 kw[p.name] = value
-        elif k == "body":
-            kw[p.name] = _body(p, ctx, errors)
-        elif k == "request":
-            kw[p.name] = ctx.get_request()
-        elif k == "response":
-            kw[p.name] = ctx.get_response()
-        elif k == "websocket":
-            kw[p.name] = ctx.websocket
         else:
-            kw[p.name] = _leaf(p, ctx, errors)
+            kw[p.name] = _plain_arg(p, ctx, errors)
     return kw
 
 
@@ -998,21 +1004,12 @@ def _run_dep(d: _Dependant, ctx: _Ctx, errors: list[dict[str, Any]]) -> Any:
 async def _solve_async(dep: _Dependant, ctx: _Ctx, errors: list[dict[str, Any]]) -> dict[str, Any]:
     kw: dict[str, Any] = {}
     for p in dep.params:
-        k = p.kind
-        if k == "depends":
+        if p.kind == "depends":
             value = await _run_dep_async(p.dep, ctx, errors)  # type: ignore[arg-type]
             if not p.hidden:
                 kw[p.name] = value
-        elif k == "body":
-            kw[p.name] = _body(p, ctx, errors)
-        elif k == "request":
-            kw[p.name] = ctx.get_request()
-        elif k == "response":
-            kw[p.name] = ctx.get_response()
-        elif k == "websocket":
-            kw[p.name] = ctx.websocket
         else:
-            kw[p.name] = _leaf(p, ctx, errors)
+            kw[p.name] = _plain_arg(p, ctx, errors)
     return kw
 
 
