@@ -18,6 +18,8 @@
 #include "pyhost/host.h"
 #include "pyhost/web.h"
 
+#include "web_run.h"
+
 #define APP FA_FIXTURES_DIR "/python/web_ws_app.py"
 
 START_TEST(test_mount_checks_ws_rows) {
@@ -136,44 +138,6 @@ static unsigned close_code(const char *payload) {
 
 /* ---- the server ---- */
 
-typedef struct {
-    fa__pyhost_t *host;
-    fa_http_server_t *http;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    int port;
-    int rc;
-} run_t;
-
-static void on_listen(fa_http_server_t *srv, void *data) {
-    run_t *r = data;
-    pthread_mutex_lock(&r->lock);
-    r->port = fa_http_server_port(srv);
-    pthread_cond_signal(&r->cond);
-    pthread_mutex_unlock(&r->lock);
-}
-
-static void *serve_thread(void *arg) {
-    run_t *r = arg;
-    fa_http_options_t o;
-    fa_http_options_init(&o);
-    o.port = 0;
-    o.on_listen = on_listen;
-    o.on_listen_data = r;
-    int rc = fa_http_server_new(&r->http, &o);
-    if (rc == 0)
-        rc = fa__pyhost_mount_web(r->host, r->http);
-    if (rc == 0)
-        rc = fa_http_server_run(r->http);
-    pthread_mutex_lock(&r->lock);
-    r->rc = rc;
-    if (r->port == 0)
-        r->port = -1;
-    pthread_cond_signal(&r->cond);
-    pthread_mutex_unlock(&r->lock);
-    return NULL;
-}
-
 START_TEST(test_connections_run_on_the_workers) {
     fa__pyhost_options_t ho = {APP, NULL, 2, 0, 0, NULL, NULL, 5.0};
     run_t r = {0};
@@ -182,18 +146,9 @@ START_TEST(test_connections_run_on_the_workers) {
     ck_assert_int_eq(fa__pyhost_open(&r.host, &ho), 0);
     /* 1 HTTP route, /openapi.json and /docs, then the 3 WebSocket rows. */
     ck_assert_uint_eq(json_array_size(fa__pyhost_web_table(r.host)), 6);
-    fa_server_options_t so;
-    fa_server_options_init(&so);
     fa_server_t *srv;
-    ck_assert_int_eq(fa_server_new(&srv, &so), 0);
-    ck_assert_int_eq(fa__pyhost_serve(r.host, srv), 0);
     pthread_t t;
-    ck_assert_int_eq(pthread_create(&t, NULL, serve_thread, &r), 0);
-    pthread_mutex_lock(&r.lock);
-    while (r.port == 0)
-        pthread_cond_wait(&r.cond, &r.lock);
-    pthread_mutex_unlock(&r.lock);
-    ck_assert_int_gt(r.port, 0);
+    web_run_start(&r, &srv, &t);
     char buf[8192];
 
     /* Echo, with the path parameter and the negotiated subprotocol. */
