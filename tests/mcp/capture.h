@@ -6,6 +6,7 @@
 #define FASTERAPI_TESTS_MCP_CAPTURE_H
 
 #include <jansson.h>
+#include <uv.h>
 
 #include "fa_test.h"
 #include "mcp/server_internal.h"
@@ -35,5 +36,37 @@ static void cap_close(fa__session_t *s) {
 }
 static const fa__session_ops_t cap_ops = {cap_out, cap_commit, cap_nop,   cap_nop,
                                           NULL,    NULL,       cap_close, NULL};
+
+static uv_loop_t loop;
+static fa_server_t *srv;
+static int closed; /* fa_server_close's callback ran */
+
+static void on_closed(fa_server_t *s) {
+    (void)s;
+    closed = 1;
+}
+
+/* Closes the server (unless the test did), its loop, and the capture. */
+static void capture_teardown(void) {
+    if (!closed) {
+        fa_server_close(srv, on_closed);
+        while (!closed)
+            uv_run(&loop, UV_RUN_ONCE);
+    }
+    ck_assert_int_eq(uv_loop_close(&loop), 0);
+    fa_server_free(srv);
+    json_decref(lines);
+    fa__buf_free(&cap_buf);
+}
+
+/* Runs the loop until `n` messages were captured (10 s at most). */
+static void wait_lines(size_t n) {
+    uint64_t start = uv_hrtime();
+    while (json_array_size(lines) < n) {
+        ck_assert_msg(uv_hrtime() - start < 10000000000ull, "timed out waiting for %zu lines", n);
+        uv_run(&loop, UV_RUN_NOWAIT);
+        uv_sleep(1);
+    }
+}
 
 #endif

@@ -84,11 +84,6 @@ static void progress_cb(fa_call_t *call, const json_t *args, void *data) {
 
 /* ---- harness ---- */
 
-static uv_loop_t loop;
-static fa_server_t *srv;
-
-static int closed;
-
 static void setup(void) {
     closed = 0;
     ck_assert_int_eq(uv_loop_init(&loop), 0);
@@ -117,33 +112,6 @@ static void setup(void) {
     ck_assert_int_eq(fa_server_start(srv, &loop), 0);
     lines = json_array();
     ck_assert_int_eq(fa__session_open(srv, &cap_ops, NULL, &cap), 0);
-}
-
-static void on_closed(fa_server_t *s) {
-    (void)s;
-    closed = 1;
-}
-
-static void teardown(void) {
-    if (!closed) { /* a test may have closed the server already */
-        fa_server_close(srv, on_closed);
-        while (!closed)
-            uv_run(&loop, UV_RUN_ONCE);
-    }
-    ck_assert_int_eq(uv_loop_close(&loop), 0);
-    fa_server_free(srv);
-    json_decref(lines);
-    fa__buf_free(&cap_buf);
-}
-
-/* Runs the loop until `n` messages were captured (10 s at most). */
-static void wait_lines(size_t n) {
-    uint64_t start = uv_hrtime();
-    while (json_array_size(lines) < n) {
-        ck_assert_msg(uv_hrtime() - start < 10000000000ull, "timed out waiting for %zu lines", n);
-        uv_run(&loop, UV_RUN_NOWAIT);
-        uv_sleep(1);
-    }
 }
 
 /* Sends one line on the capture session and returns the next message (borrowed). */
@@ -514,7 +482,7 @@ int main(void) {
     fa_log_set_level(FA_LOG_ERROR);
     Suite *s = suite_create("mcp/modern");
     TCase *tc = tcase_create("modern");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, capture_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_mrtr_round_trip);
     tcase_add_test(tc, test_http_exchange);

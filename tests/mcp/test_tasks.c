@@ -71,10 +71,6 @@ static void sleeper_cb(fa_call_t *call, const json_t *args, void *data) {
 
 /* ---- harness (as tests/mcp/test_modern.c) ---- */
 
-static uv_loop_t loop;
-static fa_server_t *srv;
-static int closed;
-
 static void setup(void) {
     closed = 0;
     saw_cancel = sleeping = 0;
@@ -104,32 +100,6 @@ static void setup(void) {
     ck_assert_int_eq(fa_server_start(srv, &loop), 0);
     lines = json_array();
     ck_assert_int_eq(fa__session_open(srv, &cap_ops, NULL, &cap), 0);
-}
-
-static void on_closed(fa_server_t *s) {
-    (void)s;
-    closed = 1;
-}
-
-static void teardown(void) {
-    if (!closed) {
-        fa_server_close(srv, on_closed);
-        while (!closed)
-            uv_run(&loop, UV_RUN_ONCE);
-    }
-    ck_assert_int_eq(uv_loop_close(&loop), 0);
-    fa_server_free(srv);
-    json_decref(lines);
-    fa__buf_free(&cap_buf);
-}
-
-static void wait_lines(size_t n) {
-    uint64_t start = uv_hrtime();
-    while (json_array_size(lines) < n) {
-        ck_assert_msg(uv_hrtime() - start < 10000000000ull, "timed out waiting for %zu lines", n);
-        uv_run(&loop, UV_RUN_NOWAIT);
-        uv_sleep(1);
-    }
 }
 
 static int next_id = 1;
@@ -433,7 +403,7 @@ END_TEST
 int main(void) {
     Suite *s = suite_create("mcp/tasks");
     TCase *tc = tcase_create("tasks");
-    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_checked_fixture(tc, setup, capture_teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_task_completes);
     tcase_add_test(tc, test_capability_gate);
