@@ -44,32 +44,7 @@ from .resources import (
 )
 from .schema import Field
 from .server import FastMCP
-from .skills import Skill, SkillError
 from .tools import Tool
-from .web import (
-    URL,
-    APIRouter,
-    App,
-    Body,
-    Cookie,
-    Depends,
-    FastAPI,
-    FileResponse,
-    Form,
-    Header,
-    HTMLResponse,
-    HTTPException,
-    JSONResponse,
-    Path,
-    PlainTextResponse,
-    Query,
-    RedirectResponse,
-    Request,
-    RequestValidationError,
-    Response,
-    WebSocket,
-    WebSocketDisconnect,
-)
 from .types import (
     Annotations,
     AudioContent,
@@ -103,7 +78,24 @@ __all__ = [
 ]
 
 
+# Loaded on first use, so that an MCP server does not import the web App (and asyncio) or the
+# skills loader at every interpreter's start (the cold start, bench/README.md).
+_LAZY = {
+    **{n: ".skills" for n in ("Skill", "SkillError")},
+    **{n: ".web" for n in ("App", "FastAPI", "APIRouter", "Request", "Response", "WebSocket",
+                           "WebSocketDisconnect", "JSONResponse", "PlainTextResponse", "HTMLResponse",
+                           "RedirectResponse", "FileResponse", "HTTPException", "RequestValidationError",
+                           "Depends", "Query", "Path", "Header", "Cookie", "Body", "Form", "URL")},
+}
+
+
 def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+        globals()[name] = value
+        return value
     # The protocol objects fasterapi.types creates on first use (its _RARE): looked up there,
     # so `from fasterapi import Completion` works without creating them at every start.
     if name in __all__:

@@ -117,9 +117,8 @@ def load_app(path: str | os.PathLike[str], name: str | None = None) -> FastMCP:
     if len(found) == 1:
         return next(iter(found.values()))[1]
     if not found:
-        from .web.app import App
-
-        if any(isinstance(v, App) for v in vars(module).values()):
+        App = sys.modules["fasterapi.web.app"].App if _web_loaded() else None
+        if App is not None and any(isinstance(v, App) for v in vars(module).values()):
             # A web app without an MCP server: an empty FastMCP keeps the host's one shape
             # (the CLI serves no /mcp for it, see has_mcp).
             placeholder = FastMCP(os.path.splitext(os.path.basename(path))[0])
@@ -244,6 +243,13 @@ def startup_report(mcp: FastMCP) -> dict[str, Any]:
     return {"warnings": list(getattr(mcp, "_startup_warnings", [])), "module_state": module_state()}
 
 
+def _web_loaded() -> bool:
+    """Whether an App can exist at all: only if its module was imported (`from fasterapi import
+    App` imports it on first use). An MCP-only server never imports the web package (and its
+    asyncio), which every interpreter's start would otherwise pay."""
+    return "fasterapi.web.app" in sys.modules
+
+
 def has_mcp(mcp: FastMCP) -> bool:
     """Whether the file defined an MCP server (not only a web app)."""
     return not getattr(mcp, "_fa_placeholder", False)
@@ -253,14 +259,18 @@ def web_table(name: str | None = None) -> list[list[Any]] | None:
     """The App's route table for the C router (main interpreter, after load_app), or None when
     the file has no App: [[method, pattern, flags], ...], row i being WebHost row i in every
     worker. flags: 1 = a handler reads Request.client (the I/O thread then looks the peer up)."""
-    from .web.app import find_app, needs_request
+    app = None
+    if APP_MODULE is not None and _web_loaded():
+        from .web.app import find_app
 
-    app = find_app(APP_MODULE, name) if APP_MODULE is not None else None
+        app = find_app(APP_MODULE, name)
     if app is None:
         if name:
             raise LookupError(f"no App named {name!r}")
         return None
     # WebSocket rows come last: HTTP row i stays WebHost row i (web.c numbers the "WS" rows apart).
+    from .web.app import needs_request
+
     return [[m, r.c_path, 1 if needs_request(r) else 0] for r, m in app.route_rows()] + app.ws_table()
 
 
@@ -317,10 +327,17 @@ class Dispatcher:
         self.debug = bool(debug)
         # The file's web App, run by a WebHost in this interpreter; web_handle(row, creq) is what
         # the host calls for a web request (None: no App in the file).
-        from .web.app import WebHost, find_app
+        app = None
+        if APP_MODULE is not None and _web_loaded():
+            from .web.app import find_app
 
-        app = find_app(APP_MODULE, web_name) if APP_MODULE is not None else None
-        self.web = WebHost(app, self.debug, web_timeout) if app is not None else None
+            app = find_app(APP_MODULE, web_name)
+        if app is not None:
+            from .web.app import WebHost
+
+            self.web: Any = WebHost(app, self.debug, web_timeout)
+        else:
+            self.web = None
         self.web_handle = self.web.handle if self.web is not None else None
         # What the app's lifespan yielded (ctx.request_context.lifespan_context); {} without one,
         # as the python-sdk's default lifespan gives.

@@ -13,16 +13,18 @@ import os
 import sys
 import warnings
 from types import SimpleNamespace
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from ._version import __version__
 from .context import Context, get_context
 from .errors import InvalidSignature
 from .prompts import Prompt
 from .resources import FunctionResource, Resource, ResourceTemplate, UriTemplate
-from .skills import MAX_SKILL_BYTES, MAX_SKILL_FILES, Skill, SkillError, load_skill
 from .tools import NotSet, Tool
 from .types import ToolAnnotations
+
+if TYPE_CHECKING:
+    from .skills import Skill
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -219,14 +221,19 @@ class FastMCP:
 
     # Skills (io.modelcontextprotocol/skills, SEP-2640) ---------------------------------------
 
-    def add_skill(self, path: str | os.PathLike[str], *, max_files: int = MAX_SKILL_FILES,
-                  max_bytes: int = MAX_SKILL_BYTES) -> Skill:
+    def add_skill(self, path: str | os.PathLike[str], *, max_files: int | None = None,
+                  max_bytes: int | None = None) -> Skill:
         """Serves the skill in directory `path` (its root holds SKILL.md; the directory's name is
         the skill's name): its files become resources `skill://<name>/<path>`, and the server
         declares the skills extension and answers skills/list, skills/get and
         resources/directory/read. The files are read now, once; a malformed SKILL.md, a bad name
-        or a skill over the limits raises SkillError (a ValueError) naming the file and line."""
-        skill = load_skill(path, max_files=max_files, max_bytes=max_bytes)
+        or a skill over the limits raises SkillError (a ValueError) naming the file and line.
+        The limits default to MAX_SKILL_FILES (512) and MAX_SKILL_BYTES (16 MiB) of skills.py,
+        which is imported here, on first use."""
+        from .skills import MAX_SKILL_BYTES, MAX_SKILL_FILES, SkillError, load_skill
+
+        skill = load_skill(path, max_files=MAX_SKILL_FILES if max_files is None else max_files,
+                           max_bytes=MAX_SKILL_BYTES if max_bytes is None else max_bytes)
         if skill.name in self._skills:
             raise SkillError(f"{skill.path}: a skill named {skill.name!r} is already served "
                              f"(from {self._skills[skill.name].path})")
