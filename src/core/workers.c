@@ -52,6 +52,7 @@ struct fa__workers_s {
     _Atomic int stopping;
     int spin;         /* FA_WORKER_SPIN, or 0 on a single CPU */
     uint64_t poll_ns; /* FA_WORKER_POLL_US after a job, or 0 on a single CPU */
+    int sched;        /* fa__worker_sched_policy, applied by each worker to itself */
 };
 
 static inline void cpu_relax(void) {
@@ -115,8 +116,40 @@ static void *poll_after_job(fa__workers_t *w) {
     return job;
 }
 
+/* Why SCHED_BATCH (sched(7)): the loop thread hands every call to a worker and wakes it; a
+ * woken SCHED_OTHER thread usually preempts the waker on a busy CPU, so on a small box the loop
+ * thread (the bottleneck: it reads, parses, answers and writes every request) lost its CPU once
+ * per batch of calls. The perf profile of bench/mcp_http showed ~27 % of the loop thread's
+ * samples in the context switch that follows the worker's eventfd write. A SCHED_BATCH thread
+ * does not preempt on wake-up: it runs on an idle CPU at once, or when the loop thread next
+ * blocks or its slice ends. Its share of the CPU (nice 0 weight) is unchanged. No privilege is
+ * needed to move between SCHED_OTHER and SCHED_BATCH. */
+int fa__worker_sched_policy(void) {
+#ifdef SCHED_BATCH
+    const char *v = getenv("FASTERAPI_WORKER_SCHED");
+    if (!v || !*v || strcmp(v, "batch") == 0)
+        return SCHED_BATCH;
+    if (strcmp(v, "normal") == 0)
+        return SCHED_OTHER;
+    FA_WARN("FASTERAPI_WORKER_SCHED=%s is not batch or normal; using batch", v);
+    return SCHED_BATCH;
+#else
+    return SCHED_OTHER;
+#endif
+}
+
+void fa__worker_sched_apply(int policy) {
+    if (policy == SCHED_OTHER)
+        return;
+    struct sched_param sp = {.sched_priority = 0};
+    int e = pthread_setschedparam(pthread_self(), policy, &sp);
+    if (e)
+        FA_DEBUG("worker scheduling policy %d refused: %s", policy, strerror(e));
+}
+
 static void *worker_main(void *arg) {
     fa__workers_t *w = arg;
+    fa__worker_sched_apply(w->sched);
     int ran = 0;
     for (;;) {
         void *job = fa_mpmc_pop(w->queue);
@@ -208,6 +241,7 @@ int fa__workers_new(fa__workers_t **out, int n, size_t capacity, fa__job_fn fn, 
     w->ctx = ctx;
     w->spin = fa__cpu_count() > 1 ? FA_WORKER_SPIN : 0;
     w->poll_ns = fa__spin_window_ns("FASTERAPI_WORKER_SPIN_US", FA_WORKER_POLL_US);
+    w->sched = fa__worker_sched_policy();
     int rc = fa_mpmc_new(&w->queue, capacity);
     if (rc) {
         free(w);

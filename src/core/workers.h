@@ -55,4 +55,14 @@ uint64_t fa__spin_window_ns(const char *env, unsigned default_us);
  * (ours or not); or, with FASTERAPI_SPIN_YIELD=0 (for measurements), a pause instruction. */
 void fa__spin_pause(void);
 
+/* Worker scheduling class: SCHED_BATCH by default, or the environment's FASTERAPI_WORKER_SCHED
+ * ("batch" or "normal"; anything else is reported and ignored). Read once when a pool starts;
+ * each worker thread then applies it to itself with fa__worker_sched_apply. Returns the policy
+ * (SCHED_BATCH or SCHED_OTHER). */
+int fa__worker_sched_policy(void);
+
+/* Puts the calling thread in `policy` (from fa__worker_sched_policy). Best effort: a refusal
+ * (seccomp, an unusual kernel) is logged at debug level and the thread stays as it was. */
+void fa__worker_sched_apply(int policy);
+
 #endif

@@ -479,6 +479,9 @@ static void *worker_main(void *arg) {
     char name[16];
     snprintf(name, sizeof name, "fa-python-%u", (unsigned)w->index % 1000u);
     pthread_setname_np(pthread_self(), name);
+    /* SCHED_BATCH: waking a worker must not take the CPU from the loop thread (core/workers.c
+     * fa__worker_sched_policy). */
+    fa__worker_sched_apply(w->pool->sched);
     if (!w->in_main && w->pool->early >= 0)
         wait_gate(w->pool);
     int ok = attach_interpreter(w) == 0;
@@ -852,6 +855,7 @@ int fa__pypool_start(fa__pypool_t **out, fa__py_mode_t mode, int n, size_t capac
     p->mode = mode;
     p->app = *app;
     p->spin_ns = fa__spin_window_ns("FASTERAPI_WORKER_SPIN_US", FA_PY_SPIN_US);
+    p->sched = fa__worker_sched_policy();
     p->hold_ns = hold_window_ns();
     p->shared_mcp = shared_mcp;
     p->on_ready = on_ready;

@@ -155,6 +155,7 @@ struct fa__pypool_s {
     _Atomic unsigned ws_next; /* round robin of new WebSocket connections over the workers */
     fa__pyapp_t app;
     uint64_t spin_ns;     /* how long an idle worker polls the queue (spin_pop in pool.c) */
+    int sched;            /* fa__worker_sched_policy (core/workers.h): set by each worker */
     PyObject *shared_mcp; /* SHARED_GIL: the main interpreter's FastMCP instance (borrowed) */
     _Alignas(64) _Atomic uint64_t idle; /* bit i: worker i waits in its loop for calls */
     _Atomic int spinning;               /* workers polling the queue (pool.c spin_pop) */

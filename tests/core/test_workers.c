@@ -1,6 +1,7 @@
 /* Tests for src/core/workers.c: every job runs exactly once, idle workers park and wake, and
  * freeing the pool runs what is still queued. Runs under TSan too (label unit). */
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -115,6 +116,40 @@ START_TEST(test_full_queue_refuses) {
 }
 END_TEST
 
+static _Atomic int seen_policy = -1;
+
+static void record_policy(void *job, void *ctx) {
+    (void)job;
+    (void)ctx;
+    atomic_store(&seen_policy, sched_getscheduler(0));
+}
+
+/* The policy a worker thread runs under, seen from inside a job. */
+static int policy_in_worker(void) {
+    atomic_store(&seen_policy, -1);
+    fa__workers_t *w;
+    ck_assert_int_eq(fa__workers_new(&w, 1, 4, record_policy, NULL), 0);
+    ck_assert_int_eq(fa__workers_submit(w, (void *)1), 0);
+    fa__workers_free(w); /* runs the job if the worker has not yet */
+    return atomic_load(&seen_policy);
+}
+
+/* Workers are SCHED_BATCH unless FASTERAPI_WORKER_SCHED=normal: waking one must not preempt the
+ * loop thread (workers.c fa__worker_sched_policy). The submitting thread keeps its own policy. */
+START_TEST(test_workers_run_sched_batch) {
+    unsetenv("FASTERAPI_WORKER_SCHED");
+    ck_assert_int_eq(fa__worker_sched_policy(), SCHED_BATCH);
+    ck_assert_int_eq(policy_in_worker(), SCHED_BATCH);
+    ck_assert_int_eq(sched_getscheduler(0), SCHED_OTHER);
+    setenv("FASTERAPI_WORKER_SCHED", "normal", 1);
+    ck_assert_int_eq(fa__worker_sched_policy(), SCHED_OTHER);
+    ck_assert_int_eq(policy_in_worker(), SCHED_OTHER);
+    setenv("FASTERAPI_WORKER_SCHED", "bogus", 1); /* warned about, the default kept */
+    ck_assert_int_eq(fa__worker_sched_policy(), SCHED_BATCH);
+    unsetenv("FASTERAPI_WORKER_SCHED");
+}
+END_TEST
+
 START_TEST(test_invalid_arguments) {
     fa__workers_t *w;
     ck_assert_int_eq(fa__workers_new(&w, 0, 4, count_job, NULL), FA_EINVAL);
@@ -131,6 +166,7 @@ int main(void) {
     tcase_add_test(tc, test_idle_workers_park_and_wake);
     tcase_add_test(tc, test_full_queue_refuses);
     tcase_add_test(tc, test_invalid_arguments);
+    tcase_add_test(tc, test_workers_run_sched_batch);
     suite_add_tcase(s, tc);
     return fa_test_run(s);
 }
