@@ -86,6 +86,7 @@ typedef struct {
     char *wbuf;
     size_t woff, wlen, wcap;
     bool want_out;
+    bool reconnecting; /* reopened after the server's Connection: close: calls resume at once */
     char sid[MCP_LOAD_MAX_SID + 1];
     uint64_t seq;     /* calls sent on this connection */
     uint64_t sent_ns; /* when the call in flight was sent */
@@ -117,6 +118,8 @@ static unsigned g_ready;    /* connections past connect (and handshake) */
 static bool g_measuring;    /* latencies go into the histogram */
 static bool g_stopping;     /* no new calls */
 static uint64_t g_last_answer;
+static uint64_t g_reconnects; /* connections reopened after the server's Connection: close */
+static struct sockaddr_in g_sa;
 
 static uint64_t now_ns(void) {
     struct timespec ts;
@@ -447,9 +450,11 @@ static void on_answer(conn_t *c, int status, const char *head, const char *body,
         return;
     }
     /* Closed loop: the connection's next call goes out as soon as its answer is in. */
-    if (!g_stopping)
+    if (!g_stopping && !c->reconnecting)
         send_call(c, t);
 }
+
+static void reopen(conn_t *c);
 
 /* Parses complete responses out of the read buffer. */
 static void parse(conn_t *c, uint64_t t) {
@@ -523,12 +528,21 @@ static void parse(conn_t *c, uint64_t t) {
             return;
         }
         dec[blen] = '\0';
+        if (closes && c->state != ST_CALL) {
+            hend[2] = save;
+            fail("the server closed the connection during the handshake (Connection: close)");
+            return;
+        }
+        c->reconnecting = closes; /* the next call waits for the new connection */
         on_answer(c, status, c->rbuf, body, blen, t);
         hend[2] = save;
         memmove(c->rbuf, c->rbuf + total, c->rlen - total);
         c->rlen -= total;
         if (closes && !g_error) {
-            fail("the server closed a keep-alive connection (Connection: close)");
+            /* A proxy ends a client connection after its request quota (nginx
+             * keepalive_requests, 1000 by default); a client opens a new one, as undici and
+             * the SDKs do. The session (legacy) is not tied to the connection. */
+            reopen(c);
             return;
         }
         if (g_error)
@@ -586,6 +600,13 @@ static void on_writable(conn_t *c, uint64_t t) {
             return;
         }
         arm(c, false);
+        if (c->reconnecting) {
+            c->reconnecting = false;
+            c->state = ST_IDLE;
+            if (!g_stopping)
+                send_call(c, t);
+            return;
+        }
         if (g_o.mode == MODE_LEGACY) {
             send_initialize(c);
         } else {
@@ -618,6 +639,23 @@ static void open_conn(conn_t *c, unsigned idx, const struct sockaddr_in *sa) {
         fail("connect: %s", strerror(errno));
     if (epoll_ctl(g_ep, EPOLL_CTL_ADD, c->fd, &ev) < 0)
         die("epoll_ctl ADD");
+}
+
+static void reopen(conn_t *c) {
+    epoll_ctl(g_ep, EPOLL_CTL_DEL, c->fd, NULL);
+    close(c->fd);
+    free(c->rbuf);
+    c->rbuf = NULL;
+    c->rlen = 0;
+    c->woff = c->wlen = 0;
+    g_reconnects++;
+    if (g_stopping) {
+        c->fd = -1;
+        c->state = ST_CLOSED;
+        return;
+    }
+    open_conn(c, c->idx, &g_sa);
+    c->reconnecting = true;
 }
 
 static double hist_pct(uint64_t total, double q) {
@@ -726,8 +764,8 @@ int main(int argc, char **argv) {
     g_conns = calloc(g_o.conns, sizeof *g_conns);
     if (!g_hist || !g_conns)
         die("out of memory");
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)g_o.port)};
-    if (inet_pton(AF_INET, g_o.host, &sa.sin_addr) != 1)
+    g_sa = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = htons((uint16_t)g_o.port)};
+    if (inet_pton(AF_INET, g_o.host, &g_sa.sin_addr) != 1)
         die("host must be an IPv4 address");
     g_ep = epoll_create1(EPOLL_CLOEXEC);
     if (g_ep < 0)
@@ -735,7 +773,7 @@ int main(int argc, char **argv) {
 
     uint64_t t_start = now_ns();
     for (unsigned i = 0; i < g_o.conns; i++)
-        open_conn(&g_conns[i], i, &sa);
+        open_conn(&g_conns[i], i, &g_sa);
 
     enum { PH_CONNECT, PH_WARMUP, PH_MEASURE, PH_DRAIN } phase = PH_CONNECT;
     uint64_t t_phase = t_start, t_measure = 0, t_end = 0;
@@ -817,15 +855,20 @@ int main(int argc, char **argv) {
                "\"calls\":%llu,\"calls_per_s\":%.1f,\"lat_p50_us\":%.0f,\"lat_p99_us\":%.0f,"
                "\"errors\":%llu,\"errors_measured\":%llu,\"first_bad\":\"%s\","
                "\"server_cpu_s\":%.3f,\"server_cpu_us_per_call\":%.1f,"
-               "\"client_cpu_us_per_call\":%.2f,\"valid\":%s,\"error\":\"%s\"}\n",
+               "\"client_cpu_us_per_call\":%.2f,\"reconnects\":%llu,\"valid\":%s,"
+               "\"error\":\"%s\"}\n",
                g_o.label, mode, g_o.conns, secs, (unsigned long long)calls, rate, p50, p99,
                (unsigned long long)g_bad, (unsigned long long)g_bad_measured, g_first_bad, scpu_s,
-               s_us, c_us, valid ? "true" : "false", g_error ? g_error : "");
+               s_us, c_us, (unsigned long long)g_reconnects, valid ? "true" : "false",
+               g_error ? g_error : "");
     } else {
         printf("%s: %s, %u conns, %.2f s: %.0f calls/s, p50 %.0f us p99 %.0f us, %llu bad "
                "answers, server CPU %.1f us/call, client CPU %.2f us/call\n",
                g_o.label, mode, g_o.conns, secs, rate, p50, p99, (unsigned long long)g_bad, s_us,
                c_us);
+        if (g_reconnects)
+            printf("  %llu connections reopened after the server's Connection: close\n",
+                   (unsigned long long)g_reconnects);
         if (g_first_bad[0])
             printf("  first bad answer: %s\n", g_first_bad);
     }
