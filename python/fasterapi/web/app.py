@@ -230,6 +230,9 @@ class _Param:
     dep: "_Dependant | None" = None
     embed: bool = False
     hidden: bool = False  # a route/router-level dependency: run, but not passed to the handler
+    # A body parameter's converter for the common case (_fast_object), or None: made once per
+    # route so a request does not walk binding.convert's type analysis for a flat dataclass.
+    fast: Callable[[Any], Any] | None = None
 
     @property
     def required(self) -> bool:
@@ -389,6 +392,51 @@ def _model_filter(model: Any) -> Callable[[Any], Any] | None:
     return cut
 
 
+_SLOW = object()  # _fast_object's "not the common case": binding.convert decides
+_FLAT = (str, int, float, bool)
+
+
+def _fast_object(tp: Any) -> Callable[[Any], Any] | None:
+    """For a dataclass whose init fields are all str, int, float or bool (the usual request body:
+    `Event(userId: str, value: float)`), a function from the parsed JSON to the instance that
+    handles only what needs no decision: a dict whose fields have exactly their JSON types (an int
+    for a float field becomes a float, as binding.convert does). Anything else (a missing or
+    mistyped field, a non-dict) returns _SLOW and binding.convert runs as before, so errors and
+    edge cases stay its own. None when `tp` is not such a dataclass."""
+    import dataclasses
+
+    from ..schema import object_fields
+
+    if not (isinstance(tp, type) and dataclasses.is_dataclass(tp)) or hasattr(tp, "model_validate"):
+        return None
+    try:
+        fields = [f for f in object_fields(tp) if f.init]
+    except Exception:  # noqa: BLE001 - unresolved hints: binding.convert reports them per request
+        return None
+    if any(f.type not in _FLAT for f in fields):
+        return None
+    plan = tuple((f.name, f.type, f.required) for f in fields)
+
+    def fast(data: Any) -> Any:
+        if type(data) is not dict:
+            return _SLOW
+        kw = {}
+        for name, ftp, required in plan:
+            v = data.get(name, _SLOW)
+            t = type(v)
+            if t is ftp:
+                kw[name] = v
+            elif ftp is float and t is int:
+                kw[name] = float(v)
+            elif v is _SLOW and not required:
+                continue
+            else:
+                return _SLOW
+        return tp(**kw)
+
+    return fast
+
+
 # ---------------------------------------------------------------------------------------------
 # Routes
 
@@ -454,6 +502,9 @@ class Route:
                 d.params.insert(0, _Param("", "depends", "", Any, dep=sub, hidden=True))
             d.needs_async = d.is_coroutine or d.is_agen or any(q.dep is not None and q.dep.needs_async for q in d.params)
             self._bodies = _body_params(d, [])
+            for b in self._bodies:
+                if b.tp is not bytes:
+                    b.fast = _fast_object(b.tp)
             self._dependant = d
         return self._dependant
 
@@ -843,7 +894,7 @@ class _Ctx:
             if not raw:
                 return MISSING
             try:
-                self._json = json.loads(raw)
+                self._json = _loads(raw)
             except json.JSONDecodeError as e:
                 self._json_err = {"type": "json_invalid", "loc": ["body", e.pos], "msg": "JSON decode error", "input": {}, "ctx": {"error": e.msg}}
             except (ValueError, RecursionError) as e:
@@ -852,6 +903,25 @@ class _Ctx:
                 # every body error but a JSONDecodeError into this HTTPException).
                 raise HTTPException(400, "There was an error parsing the body") from e
         return self._json
+
+
+_scan = json.JSONDecoder().scan_once  # the C scanner json.loads ends in (its memo is per call)
+
+
+def _loads(raw: bytes) -> Any:
+    """json.loads(raw), without its Python layers for the usual body: an object or array in UTF-8
+    (json.detect_encoding answers utf-8 when the first byte is `{` or `[` and the second is not
+    NUL), with nothing after it. Everything else, errors included, goes to json.loads itself, so
+    results and exceptions are json.loads' own."""
+    if raw[:1] in (b"{", b"[") and raw[1:2] != b"\x00":
+        try:
+            text = raw.decode("utf-8")
+            value, end = _scan(text, 0)
+            if end == len(text):
+                return value
+        except Exception:  # noqa: BLE001 - json.loads below raises the real error
+            pass
+    return json.loads(raw)
 
 
 def _missing(loc: str, name: str) -> dict[str, Any]:
@@ -945,7 +1015,9 @@ def _body(p: _Param, ctx: _Ctx, errors: list[dict[str, Any]]) -> Any:
             return None
         return p.default_value()
     try:
-        value = convert(data, p.tp, False, "body")
+        value = _SLOW if p.fast is None else p.fast(data)
+        if value is _SLOW:
+            value = convert(data, p.tp, False, "body")
     except BindError as e:
         errors.append(_bind_error(e, loc, data))
         return None

@@ -1,0 +1,229 @@
+"""The request path's shortcuts (issue 8, performance) give exactly what the general code gives:
+the JSON body decoder against json.loads, the flat-dataclass body converter against
+binding.convert, the response encoder and shared.encode against their JSONEncoder, and the
+answers of a route through TestClient for good and bad bodies."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import unittest
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from fasterapi import App, shared
+from fasterapi.binding import BindError, convert
+from fasterapi.web import app as webapp
+from fasterapi.web import responses
+from fasterapi.web.testing import TestClient
+
+
+@dataclass
+class Event:
+    userId: str
+    value: float
+
+
+@dataclass
+class Flags:
+    name: str
+    count: int = 3
+    on: bool = False
+    extra: list[str] = field(default_factory=list)  # not flat: no shortcut
+
+
+@dataclass
+class Defaults:
+    name: str
+    count: int = 3
+    on: bool = False
+    ratio: float = 1.5
+
+
+def outcome(fn: Any, *args: Any) -> Any:
+    """(result) or (exception type, message): comparable across the two paths."""
+    try:
+        return ("ok", fn(*args))
+    except Exception as e:  # noqa: BLE001
+        return ("raise", type(e).__name__, str(e))
+
+
+class LoadsTest(unittest.TestCase):
+    BODIES = [
+        b'{"userId":"u1","value":1.5}',
+        b'[1, 2.5, "x", null, true]',
+        b'{"a": {"b": [1, {"c": NaN}]}, "d": Infinity}',
+        b'{"a": 1}  \r\n\t',  # trailing JSON whitespace
+        b'{"a": 1}\x0c',  # not JSON whitespace: Extra data
+        b'{"a": 1} {"b": 2}',
+        b'  {"a": 1}',
+        b'{"a": 1, "a": 2}',
+        b'{"a": "\\ud83d\\ude00 \xc3\xa9"}',
+        b'{"a": 1',
+        b"{",
+        b"[",
+        b"{}",
+        b"[]",
+        b'{"a": "\xff"}',  # not UTF-8
+        b'{"a": "\xed\xa0\x80"}',  # an encoded surrogate: json.loads' surrogatepass
+        '{"a": "é"}'.encode("utf-16-le"),
+        '{"a": "é"}'.encode("utf-16"),
+        '{"a": 1}'.encode("utf-32"),
+        b'\xef\xbb\xbf{"a": 1}',
+        b'"just a string"',
+        b"12.5",
+        b"[" * 100000 + b"]" * 100000,  # past the recursion limit
+    ]
+
+    def test_same_as_json_loads(self) -> None:
+        for body in self.BODIES:
+            with self.subTest(body=body[:40]):
+                want = outcome(json.loads, body)
+                got = outcome(webapp._loads, body)
+                if want[0] == "ok":
+                    self.assertEqual(json.dumps(got[1]), json.dumps(want[1]))
+                else:
+                    self.assertEqual(got, want)
+
+    def test_fast_path_taken(self) -> None:
+        # The decoder really answers without json.loads for the usual body.
+        real = json.loads
+        try:
+            json.loads = None  # type: ignore[assignment]
+            self.assertEqual(webapp._loads(b'{"x": [1, 2]}'), {"x": [1, 2]})
+        finally:
+            json.loads = real
+
+
+class FastObjectTest(unittest.TestCase):
+    def test_only_flat_dataclasses(self) -> None:
+        self.assertIsNotNone(webapp._fast_object(Event))
+        self.assertIsNotNone(webapp._fast_object(Defaults))
+        self.assertIsNone(webapp._fast_object(Flags))
+        self.assertIsNone(webapp._fast_object(dict))
+        self.assertIsNone(webapp._fast_object(Optional[Event]))
+
+    def test_same_as_convert(self) -> None:
+        values: list[Any] = [
+            {"userId": "a", "value": 1.5},
+            {"userId": "a", "value": 2},  # int for float: a float
+            {"userId": "a", "value": True},  # bool is not a number here
+            {"userId": "a", "value": "1.5"},
+            {"userId": "a"},
+            {"value": 1.0},
+            {"userId": 5, "value": 1.0},
+            {"userId": "a", "value": 1.0, "other": 1},
+            {"userId": None, "value": 1.0},
+            [1, 2],
+            "x",
+            None,
+            {"name": "n"},
+            {"name": "n", "count": 2.0},  # an integral float for an int: convert decides
+            {"name": "n", "count": 2, "on": 1},
+            {"name": "n", "count": 2, "on": True, "ratio": 7},
+        ]
+        for tp in (Event, Defaults):
+            fast = webapp._fast_object(tp)
+            assert fast is not None
+            for v in values:
+                with self.subTest(tp=tp.__name__, value=v):
+                    want = outcome(convert, v, tp, False, "body")
+                    r = fast(v)
+                    got = outcome(convert, v, tp, False, "body") if r is webapp._SLOW else ("ok", r)
+                    self.assertEqual(got, want)
+                    if want[0] == "ok":
+                        got_types = [type(getattr(got[1], f.name)) for f in dataclasses.fields(tp)]
+                        want_types = [type(getattr(want[1], f.name)) for f in dataclasses.fields(tp)]
+                        self.assertEqual(got_types, want_types)
+            self.assertIsNot(fast({"userId": "a", "value": 1.5, "name": "n"}), webapp._SLOW)
+
+    def test_convert_still_decides_errors(self) -> None:
+        with self.assertRaises(BindError):
+            convert({"userId": "a"}, Event, False, "body")
+        fast = webapp._fast_object(Event)
+        assert fast is not None
+        self.assertIs(fast({"userId": "a"}), webapp._SLOW)
+
+
+class RouteAnswersTest(unittest.TestCase):
+    """A route with a flat dataclass body answers as FastAPI does, valid or not."""
+
+    def setUp(self) -> None:
+        app = App()
+
+        @app.post("/event")
+        def event(ev: Event) -> dict[str, Any]:
+            return {"user": ev.userId, "value": ev.value, "type": type(ev.value).__name__}
+
+        self.c = TestClient(app)
+
+    def test_answers(self) -> None:
+        r = self.c.post("/event", content=b'{"userId": "u", "value": 3}', headers={"content-type": "application/json"})
+        self.assertEqual((r.status_code, r.json()), (200, {"user": "u", "value": 3.0, "type": "float"}))
+        r = self.c.post("/event", content=b'{"userId": "u", "value": NaN}')
+        self.assertEqual(r.status_code, 200)
+        self.assertEqual(r.json()["value"], None)  # NaN out: JSON has none (FastAPI: null)
+        r = self.c.post("/event", content=b'{"userId": "u"}')
+        self.assertEqual(r.status_code, 422)
+        self.assertEqual(r.json()["detail"][0]["type"], "missing")
+        self.assertEqual(r.json()["detail"][0]["loc"], ["body", "value"])
+        r = self.c.post("/event", content=b'{"userId": "u", "value": "x"}')
+        self.assertEqual(r.status_code, 422)
+        self.assertEqual(r.json()["detail"][0]["loc"], ["body", "value"])
+        r = self.c.post("/event", content=b'{"userId": "u", "value": 1} x')
+        self.assertEqual(r.status_code, 422)
+        self.assertEqual(r.json()["detail"][0]["type"], "json_invalid")
+        r = self.c.post("/event", content=b"[" * 100000)
+        self.assertIn(r.status_code, (400, 422))
+        r = self.c.post("/event", content=b'{"userId": "\xff", "value": 1}')
+        self.assertEqual(r.status_code, 400)
+
+
+class EncodersTest(unittest.TestCase):
+    VALUES: list[Any] = [
+        {"ok": True},
+        {"b": [1, 2.5, None], "a": "é\u2028\n\"", "c": {"z": 1, "y": -0.0}},
+        [1e300, 1e-300, 0.1, 12345678901234567890],
+        "plain",
+        "é",
+        5,
+        None,
+        {1: "int key", 2.5: "float key", True: "bool key", None: "null key"},
+        {"n": float("nan")},
+        {"i": float("inf")},
+        {"s": {1, 2}},
+        {"t": (1, 2)},
+        {("tuple",): 1},
+        {"o": object()},
+        {"a": 1, 2: "mixed keys"},
+    ]
+
+    def test_shared_encode_same_as_encoder(self) -> None:
+        for v in self.VALUES:
+            with self.subTest(value=repr(v)[:40]):
+                self.assertEqual(outcome(shared.encode, v), outcome(shared._ENCODER.encode, v))
+        cyc: list[Any] = []
+        cyc.append(cyc)
+        self.assertEqual(outcome(shared.encode, cyc), ("raise", "ValueError", "Circular reference detected"))
+
+    def test_json_bytes_same_as_encoder(self) -> None:
+        def reference(v: Any) -> bytes:
+            try:
+                return responses._encode(v).encode("utf-8")
+            except ValueError:
+                return responses._encode(responses._finite(json.loads(json.dumps(v, default=responses._default)))).encode("utf-8")
+
+        for v in self.VALUES + [Event("u", 1.0), {"e": Event("u", float("nan"))}]:
+            with self.subTest(value=repr(v)[:40]):
+                got, want = outcome(responses.json_bytes, v), outcome(reference, v)
+                if want[0] == "ok" and "object at" in want[1].decode():
+                    self.assertEqual(got[0], "ok")  # str(object()) differs per object
+                else:
+                    self.assertEqual(got, want)
+        cyc: dict[str, Any] = {}
+        cyc["me"] = cyc
+        self.assertEqual(outcome(responses.json_bytes, cyc)[:2], ("raise", "ValueError"))
+
+
+if __name__ == "__main__":
+    unittest.main()
