@@ -15,6 +15,7 @@ from fasterapi import App, shared
 from fasterapi.binding import BindError, convert
 from fasterapi.web import app as webapp
 from fasterapi.web import responses
+from fasterapi.web.sse import MAX_QUEUED_EVENTS, SSEConnection
 from fasterapi.web.testing import TestClient
 
 
@@ -223,6 +224,72 @@ class EncodersTest(unittest.TestCase):
         cyc: dict[str, Any] = {}
         cyc["me"] = cyc
         self.assertEqual(outcome(responses.json_bytes, cyc)[:2], ("raise", "ValueError"))
+
+
+class LazySSEConnectionTest(unittest.TestCase):
+    """SSEConnection() makes its queue and generator late; what send()/close() do is unchanged."""
+
+    @staticmethod
+    def events(conn: SSEConnection) -> list[bytes]:
+        chunks = conn._chunks()
+        if not hasattr(chunks, "__aiter__"):
+            return list(chunks)  # a sync generator's events stay sync (streaming.py's thread)
+
+        async def run() -> list[bytes]:
+            return [e async for e in chunks]
+
+        import asyncio
+
+        return asyncio.run(run())
+
+    def test_send_then_close_before_the_stream_starts(self) -> None:
+        conn = SSEConnection(retry=100)
+        self.assertTrue(conn.send("a", event="e"))
+        self.assertTrue(conn.send({"x": 1}, id="7"))
+        conn.close()
+        self.assertFalse(conn.send("late"))
+        self.assertEqual(self.events(conn), [b": \nretry: 100\n\n", b"event: e\ndata: a\n\n", b'id: 7\ndata: {"x":1}\n\n'])
+
+    def test_close_alone_and_queue_bound(self) -> None:
+        conn = SSEConnection()
+        conn.close()
+        self.assertEqual(self.events(conn), [])
+        conn = SSEConnection()
+        for i in range(MAX_QUEUED_EVENTS):
+            self.assertTrue(conn.send(str(i)))
+        self.assertFalse(conn.send("over"))
+        conn.close()  # drops the oldest so the close gets through
+        got = self.events(conn)
+        self.assertEqual(len(got), MAX_QUEUED_EVENTS - 1)
+        self.assertEqual(got[0], b"data: 1\n\n")
+
+    def test_stream_started_before_send(self) -> None:
+        conn = SSEConnection()
+        it = conn.body_iterator
+        self.assertIs(conn.body_iterator, it)
+        self.assertTrue(hasattr(it, "__aiter__"))
+        conn.send("b")
+        conn.close()
+        self.assertEqual(self.events(conn), [b"data: b\n\n"])
+
+    def test_generator_content(self) -> None:
+        def gen() -> Any:
+            yield "g"
+
+        g = gen()
+        conn = SSEConnection(g, status_code="201")  # type: ignore[arg-type]
+        self.assertIs(conn.body_iterator, g)
+        self.assertEqual(conn.status_code, 201)
+        self.assertEqual(SSEConnection().status_code, 200)
+        with self.assertRaises(RuntimeError):
+            conn.send("x")
+        conn.close()  # nothing to close: the generator feeds it
+        self.assertEqual(self.events(conn), [b"data: g\n\n"])
+        for bad in ("text", b"bytes", 5):
+            with self.assertRaises(TypeError):
+                SSEConnection(bad)  # type: ignore[arg-type]
+        self.assertEqual(self.events(SSEConnection(iter(["i"]))), [b"data: i\n\n"])
+        self.assertEqual(conn.headers["cache-control"], "no-cache")
 
 
 if __name__ == "__main__":
