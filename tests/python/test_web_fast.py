@@ -292,5 +292,49 @@ class LazySSEConnectionTest(unittest.TestCase):
         self.assertEqual(conn.headers["cache-control"], "no-cache")
 
 
+class LazyAppTest(unittest.TestCase):
+    """App() keeps its defaults on the class and makes its lists on first use: each App still has
+    its own, and every setting reads as before."""
+
+    def test_defaults_and_independence(self) -> None:
+        from fasterapi import APIRouter
+
+        a, b = App(), App()
+        self.assertEqual((a.title, a.version, a.description, a.summary, a.debug, a.lifespan), ("FasterAPI", "0.1.0", "", None, False, None))
+        self.assertEqual((a.openapi_url, a.docs_url, a.openapi_tags, a.servers, a.openapi_schema), ("/openapi.json", "/docs", None, None, None))
+        self.assertEqual((a.routes, a.ws_routes, a.dependencies, a.tags, a.on_startup, a.on_shutdown, a.exception_handlers), ([], [], [], [], [], [], {}))
+        for name in ("routes", "ws_routes", "dependencies", "tags", "on_startup", "on_shutdown", "exception_handlers", "state"):
+            self.assertIsNot(getattr(a, name), getattr(b, name), name)
+        a.state.x = 1
+        self.assertFalse(hasattr(b.state, "x"))
+
+        @a.get("/x")
+        def x() -> str:
+            return "x"
+
+        self.assertEqual(len(a.routes), 1)
+        self.assertEqual(b.routes, [])
+        self.assertEqual(App().prefix, "")
+        r1, r2 = APIRouter(), APIRouter(prefix="/p", tags=["t"])
+        self.assertEqual((r1.prefix, r1.tags, r2.prefix, r2.tags), ("", [], "/p", ["t"]))
+        self.assertIsNot(r1.routes, APIRouter().routes)
+        with self.assertRaises(AttributeError) as cm:
+            a.no_such_thing  # noqa: B018
+        self.assertEqual(cm.exception.name, "no_such_thing")
+        self.assertFalse(hasattr(a, "no_such_thing"))
+
+    def test_given_settings(self) -> None:
+        def hook() -> None:
+            pass
+
+        app = App(title="T", version="2", debug=True, on_startup=[hook], on_shutdown=(hook,), description="d", summary="s", openapi_url=None, docs_url=None, openapi_tags=[{"name": "t"}], servers=[{"url": "/"}])
+        self.assertEqual((app.title, app.version, app.debug, app.description, app.summary), ("T", "2", True, "d", "s"))
+        self.assertEqual((app.openapi_url, app.docs_url, app.openapi_tags, app.servers), (None, None, [{"name": "t"}], [{"url": "/"}]))
+        self.assertEqual((app.on_startup, app.on_shutdown), ([hook], [hook]))
+        self.assertEqual(app.doc_routes(), [])
+        self.assertEqual(len(App().doc_routes()), 2)
+        self.assertEqual(App(docs_url=None).doc_routes()[0].path, "/openapi.json")
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -547,13 +547,33 @@ class APIRouter:
     `include_router`."""
 
     def __init__(self, prefix: str = "", dependencies: list[Depends] | None = None, tags: list[str] | None = None, **_ignored: Any) -> None:
-        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
-            raise WebAppError(f"a router prefix must start with '/' and not end with '/': {prefix!r}")
-        self.prefix = prefix
-        self.dependencies = list(dependencies or [])
-        self.tags = list(tags or [])
-        self.routes: list[Route] = []
-        self.ws_routes: list[WebSocketRoute] = []
+        if prefix:
+            if not prefix.startswith("/") or prefix.endswith("/"):
+                raise WebAppError(f"a router prefix must start with '/' and not end with '/': {prefix!r}")
+            self.prefix = prefix
+        if dependencies:
+            self.dependencies = list(dependencies)
+        if tags:
+            self.tags = list(tags)
+
+    # Defaults: an App or router is made with few of its settings, so those left alone are class
+    # attributes, and the lists and dicts are made on first use (__getattr__), not per object
+    # (bench/objects: App()).
+    prefix = ""
+    routes: list[Route]
+    ws_routes: list[WebSocketRoute]
+    dependencies: list[Depends]
+    tags: list[str]
+    _LAZY: dict[str, Callable[[], Any]] = {"routes": list, "ws_routes": list, "dependencies": list, "tags": list}
+
+    def __getattr__(self, name: str) -> Any:
+        """Only for attributes not set yet: makes a lazy default (an empty list, dict, ...)."""
+        make = type(self)._LAZY.get(name)
+        if make is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}", name=name, obj=self)
+        value = make()
+        setattr(self, name, value)
+        return value
 
     def add_api_route(
         self,
@@ -690,6 +710,10 @@ def _merge_tags(*groups: list[str] | None) -> list[str]:
     return out
 
 
+# App()'s keyword defaults, in the order App.__init__ compares them.
+_APP_DEFAULTS = ("FasterAPI", "0.1.0", False, None, None, None, "", None, "/openapi.json", "/docs", None, None)
+
+
 class App(APIRouter):
     """A web application: routes, routers, and start-up/shutdown hooks that run in every worker.
 
@@ -719,27 +743,49 @@ class App(APIRouter):
         servers: list[dict[str, Any]] | None = None,
         **_ignored: Any,
     ) -> None:
-        super().__init__("", dependencies)
-        self.title = title
-        self.version = version
-        # OpenAPI (openapi.py): None for openapi_url serves neither the document nor /docs.
-        self.description = description
-        self.summary = summary
-        self.openapi_url = openapi_url
-        self.docs_url = docs_url
-        self.openapi_tags = openapi_tags
-        self.servers = servers
-        self.openapi_schema: dict[str, Any] | None = None
-        self._openapi_body: bytes | None = None
-        self._doc_routes: list[Route] | None = None
-        self.debug = debug
-        self.lifespan = lifespan
-        self.on_startup = list(on_startup or [])
-        self.on_shutdown = list(on_shutdown or [])
-        self.state = SimpleNamespace()  # attributes of the app; not a class made per App()
-        # exception class or HTTP status -> handler(request, exc) returning a Response (or an
-        # awaitable of one), as FastAPI's @app.exception_handler.
-        self.exception_handlers: dict[Any, Callable[[Request, Exception], Any]] = {}
+        if dependencies:
+            self.dependencies = list(dependencies)
+        # Only what differs from the class defaults below is stored (one tuple comparison when
+        # nothing is given).
+        given = (title, version, debug, lifespan, on_startup, on_shutdown, description, summary, openapi_url, docs_url, openapi_tags, servers)
+        if given != _APP_DEFAULTS:
+            self.title = title
+            self.version = version
+            # OpenAPI (openapi.py): None for openapi_url serves neither the document nor /docs.
+            self.description = description
+            self.summary = summary
+            self.openapi_url = openapi_url
+            self.docs_url = docs_url
+            self.openapi_tags = openapi_tags
+            self.servers = servers
+            self.debug = debug
+            self.lifespan = lifespan
+            if on_startup:
+                self.on_startup = list(on_startup)
+            if on_shutdown:
+                self.on_shutdown = list(on_shutdown)
+
+    title = "FasterAPI"
+    version = "0.1.0"
+    description = ""
+    summary: str | None = None
+    openapi_url: str | None = "/openapi.json"
+    docs_url: str | None = "/docs"
+    openapi_tags: list[dict[str, Any]] | None = None
+    servers: list[dict[str, Any]] | None = None
+    openapi_schema: dict[str, Any] | None = None
+    _openapi_body: bytes | None = None
+    _doc_routes: list[Route] | None = None
+    debug = False
+    lifespan: Callable[["App"], Any] | None = None
+    on_startup: list[Callable[[], Any]]
+    on_shutdown: list[Callable[[], Any]]
+    # Attributes of the app (app.state.x = ...); a SimpleNamespace, not a class made per App().
+    state: SimpleNamespace
+    # exception class or HTTP status -> handler(request, exc) returning a Response (or an
+    # awaitable of one), as FastAPI's @app.exception_handler.
+    exception_handlers: dict[Any, Callable[[Request, Exception], Any]]
+    _LAZY = {**APIRouter._LAZY, "on_startup": list, "on_shutdown": list, "state": SimpleNamespace, "exception_handlers": dict}
 
     def exception_handler(self, key: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
