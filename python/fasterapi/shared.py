@@ -38,8 +38,36 @@ from typing import Any
 _ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"), allow_nan=False)
 
 
+def _one_shot() -> Any:
+    """_ENCODER's C encoder, made once and without circular-reference markers (encode() builds
+    both per call: for a short list that was most of its cost). A cycle then ends in
+    RecursionError, and encode() asks _ENCODER for the real error. None without _json."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    esc = getattr(json.encoder, "c_encode_basestring_ascii", None)
+    if make is None or esc is None:
+        return None
+    try:
+        enc = make(None, _ENCODER.default, esc, None, ":", ",", True, False, False)
+        if "".join(enc({"b": [1, 0.5], "a": "\u00e9"}, 0)) != _ENCODER.encode({"b": [1, 0.5], "a": "\u00e9"}):
+            return None
+    except Exception:  # noqa: BLE001 - another signature: encode() keeps _ENCODER
+        return None
+    return enc
+
+
+_FAST = _one_shot()
+_ESCAPE = getattr(json.encoder, "c_encode_basestring_ascii", None) or json.encoder.py_encode_basestring_ascii
+
+
 def encode(value: Any) -> str:
     """The canonical JSON text of a value (TypeError/ValueError when it is not JSON-able)."""
+    if type(value) is str:  # what JSONEncoder.encode does first for a str
+        return _ESCAPE(value)
+    if _FAST is not None:
+        try:
+            return "".join(_FAST(value, 0))
+        except Exception:  # noqa: BLE001 - _ENCODER raises the real error (a cycle: ValueError)
+            pass
     return _ENCODER.encode(value)
 
 
@@ -162,9 +190,9 @@ class Counter:
 
     def add(self, n: int = 1) -> int:
         """Adds n (may be negative) and returns the new value."""
-        if isinstance(n, bool) or not isinstance(n, int):
+        if type(n) is not int and (isinstance(n, bool) or not isinstance(n, int)):
             raise TypeError("Counter.add() takes an int")
-        return int(backend().shared_counter_add(self.name, n))
+        return int((_backend or backend()).shared_counter_add(self.name, n))
 
     def incr(self) -> int:
         return self.add(1)
@@ -191,7 +219,7 @@ class Set:
 
     def add(self, value: Any) -> bool:
         """Adds a value; True if it was not there yet."""
-        return bool(backend().shared_set_add(self.name, encode(value)))
+        return bool((_backend or backend()).shared_set_add(self.name, encode(value)))
 
     def discard(self, value: Any) -> bool:
         """Removes a value if present; True if it was there."""
@@ -243,7 +271,9 @@ class Map(MutableMapping[str, Any]):
         return default if text is None else json.loads(text)
 
     def __setitem__(self, key: str, value: Any) -> None:
-        backend().shared_map_set(self.name, self._key(key), encode(value))
+        if type(key) is not str:
+            self._key(key)
+        (_backend or backend()).shared_map_set(self.name, key, encode(value))
 
     def __delitem__(self, key: str) -> None:
         if not backend().shared_map_delete(self.name, self._key(key)):

@@ -230,6 +230,9 @@ class _Param:
     dep: "_Dependant | None" = None
     embed: bool = False
     hidden: bool = False  # a route/router-level dependency: run, but not passed to the handler
+    # A body parameter's converter for the common case (_fast_object), or None: made once per
+    # route so a request does not walk binding.convert's type analysis for a flat dataclass.
+    fast: Callable[[Any], Any] | None = None
 
     @property
     def required(self) -> bool:
@@ -389,6 +392,51 @@ def _model_filter(model: Any) -> Callable[[Any], Any] | None:
     return cut
 
 
+_SLOW = object()  # _fast_object's "not the common case": binding.convert decides
+_FLAT = (str, int, float, bool)
+
+
+def _fast_object(tp: Any) -> Callable[[Any], Any] | None:
+    """For a dataclass whose init fields are all str, int, float or bool (the usual request body:
+    `Event(userId: str, value: float)`), a function from the parsed JSON to the instance that
+    handles only what needs no decision: a dict whose fields have exactly their JSON types (an int
+    for a float field becomes a float, as binding.convert does). Anything else (a missing or
+    mistyped field, a non-dict) returns _SLOW and binding.convert runs as before, so errors and
+    edge cases stay its own. None when `tp` is not such a dataclass."""
+    import dataclasses
+
+    from ..schema import object_fields
+
+    if not (isinstance(tp, type) and dataclasses.is_dataclass(tp)) or hasattr(tp, "model_validate"):
+        return None
+    try:
+        fields = [f for f in object_fields(tp) if f.init]
+    except Exception:  # noqa: BLE001 - unresolved hints: binding.convert reports them per request
+        return None
+    if any(f.type not in _FLAT for f in fields):
+        return None
+    plan = tuple((f.name, f.type, f.required) for f in fields)
+
+    def fast(data: Any) -> Any:
+        if type(data) is not dict:
+            return _SLOW
+        kw = {}
+        for name, ftp, required in plan:
+            v = data.get(name, _SLOW)
+            t = type(v)
+            if t is ftp:
+                kw[name] = v
+            elif ftp is float and t is int:
+                kw[name] = float(v)
+            elif v is _SLOW and not required:
+                continue
+            else:
+                return _SLOW
+        return tp(**kw)
+
+    return fast
+
+
 # ---------------------------------------------------------------------------------------------
 # Routes
 
@@ -454,6 +502,9 @@ class Route:
                 d.params.insert(0, _Param("", "depends", "", Any, dep=sub, hidden=True))
             d.needs_async = d.is_coroutine or d.is_agen or any(q.dep is not None and q.dep.needs_async for q in d.params)
             self._bodies = _body_params(d, [])
+            for b in self._bodies:
+                if b.tp is not bytes:
+                    b.fast = _fast_object(b.tp)
             self._dependant = d
         return self._dependant
 
@@ -496,13 +547,33 @@ class APIRouter:
     `include_router`."""
 
     def __init__(self, prefix: str = "", dependencies: list[Depends] | None = None, tags: list[str] | None = None, **_ignored: Any) -> None:
-        if prefix and (not prefix.startswith("/") or prefix.endswith("/")):
-            raise WebAppError(f"a router prefix must start with '/' and not end with '/': {prefix!r}")
-        self.prefix = prefix
-        self.dependencies = list(dependencies or [])
-        self.tags = list(tags or [])
-        self.routes: list[Route] = []
-        self.ws_routes: list[WebSocketRoute] = []
+        if prefix:
+            if not prefix.startswith("/") or prefix.endswith("/"):
+                raise WebAppError(f"a router prefix must start with '/' and not end with '/': {prefix!r}")
+            self.prefix = prefix
+        if dependencies:
+            self.dependencies = list(dependencies)
+        if tags:
+            self.tags = list(tags)
+
+    # Defaults: an App or router is made with few of its settings, so those left alone are class
+    # attributes, and the lists and dicts are made on first use (__getattr__), not per object
+    # (bench/objects: App()).
+    prefix = ""
+    routes: list[Route]
+    ws_routes: list[WebSocketRoute]
+    dependencies: list[Depends]
+    tags: list[str]
+    _LAZY: dict[str, Callable[[], Any]] = {"routes": list, "ws_routes": list, "dependencies": list, "tags": list}
+
+    def __getattr__(self, name: str) -> Any:
+        """Only for attributes not set yet: makes a lazy default (an empty list, dict, ...)."""
+        make = type(self)._LAZY.get(name)
+        if make is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}", name=name, obj=self)
+        value = make()
+        setattr(self, name, value)
+        return value
 
     def add_api_route(
         self,
@@ -639,6 +710,10 @@ def _merge_tags(*groups: list[str] | None) -> list[str]:
     return out
 
 
+# App()'s keyword defaults, in the order App.__init__ compares them.
+_APP_DEFAULTS = ("FasterAPI", "0.1.0", False, None, None, None, "", None, "/openapi.json", "/docs", None, None)
+
+
 class App(APIRouter):
     """A web application: routes, routers, and start-up/shutdown hooks that run in every worker.
 
@@ -668,27 +743,49 @@ class App(APIRouter):
         servers: list[dict[str, Any]] | None = None,
         **_ignored: Any,
     ) -> None:
-        super().__init__("", dependencies)
-        self.title = title
-        self.version = version
-        # OpenAPI (openapi.py): None for openapi_url serves neither the document nor /docs.
-        self.description = description
-        self.summary = summary
-        self.openapi_url = openapi_url
-        self.docs_url = docs_url
-        self.openapi_tags = openapi_tags
-        self.servers = servers
-        self.openapi_schema: dict[str, Any] | None = None
-        self._openapi_body: bytes | None = None
-        self._doc_routes: list[Route] | None = None
-        self.debug = debug
-        self.lifespan = lifespan
-        self.on_startup = list(on_startup or [])
-        self.on_shutdown = list(on_shutdown or [])
-        self.state = SimpleNamespace()  # attributes of the app; not a class made per App()
-        # exception class or HTTP status -> handler(request, exc) returning a Response (or an
-        # awaitable of one), as FastAPI's @app.exception_handler.
-        self.exception_handlers: dict[Any, Callable[[Request, Exception], Any]] = {}
+        if dependencies:
+            self.dependencies = list(dependencies)
+        # Only what differs from the class defaults below is stored (one tuple comparison when
+        # nothing is given).
+        given = (title, version, debug, lifespan, on_startup, on_shutdown, description, summary, openapi_url, docs_url, openapi_tags, servers)
+        if given != _APP_DEFAULTS:
+            self.title = title
+            self.version = version
+            # OpenAPI (openapi.py): None for openapi_url serves neither the document nor /docs.
+            self.description = description
+            self.summary = summary
+            self.openapi_url = openapi_url
+            self.docs_url = docs_url
+            self.openapi_tags = openapi_tags
+            self.servers = servers
+            self.debug = debug
+            self.lifespan = lifespan
+            if on_startup:
+                self.on_startup = list(on_startup)
+            if on_shutdown:
+                self.on_shutdown = list(on_shutdown)
+
+    title = "FasterAPI"
+    version = "0.1.0"
+    description = ""
+    summary: str | None = None
+    openapi_url: str | None = "/openapi.json"
+    docs_url: str | None = "/docs"
+    openapi_tags: list[dict[str, Any]] | None = None
+    servers: list[dict[str, Any]] | None = None
+    openapi_schema: dict[str, Any] | None = None
+    _openapi_body: bytes | None = None
+    _doc_routes: list[Route] | None = None
+    debug = False
+    lifespan: Callable[["App"], Any] | None = None
+    on_startup: list[Callable[[], Any]]
+    on_shutdown: list[Callable[[], Any]]
+    # Attributes of the app (app.state.x = ...); a SimpleNamespace, not a class made per App().
+    state: SimpleNamespace
+    # exception class or HTTP status -> handler(request, exc) returning a Response (or an
+    # awaitable of one), as FastAPI's @app.exception_handler.
+    exception_handlers: dict[Any, Callable[[Request, Exception], Any]]
+    _LAZY = {**APIRouter._LAZY, "on_startup": list, "on_shutdown": list, "state": SimpleNamespace, "exception_handlers": dict}
 
     def exception_handler(self, key: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -843,7 +940,7 @@ class _Ctx:
             if not raw:
                 return MISSING
             try:
-                self._json = json.loads(raw)
+                self._json = _loads(raw)
             except json.JSONDecodeError as e:
                 self._json_err = {"type": "json_invalid", "loc": ["body", e.pos], "msg": "JSON decode error", "input": {}, "ctx": {"error": e.msg}}
             except (ValueError, RecursionError) as e:
@@ -852,6 +949,25 @@ class _Ctx:
                 # every body error but a JSONDecodeError into this HTTPException).
                 raise HTTPException(400, "There was an error parsing the body") from e
         return self._json
+
+
+_scan = json.JSONDecoder().scan_once  # the C scanner json.loads ends in (its memo is per call)
+
+
+def _loads(raw: bytes) -> Any:
+    """json.loads(raw), without its Python layers for the usual body: an object or array in UTF-8
+    (json.detect_encoding answers utf-8 when the first byte is `{` or `[` and the second is not
+    NUL), with nothing after it. Everything else, errors included, goes to json.loads itself, so
+    results and exceptions are json.loads' own."""
+    if raw[:1] in (b"{", b"[") and raw[1:2] != b"\x00":
+        try:
+            text = raw.decode("utf-8")
+            value, end = _scan(text, 0)
+            if end == len(text):
+                return value
+        except Exception:  # noqa: BLE001 - json.loads below raises the real error
+            pass
+    return json.loads(raw)
 
 
 def _missing(loc: str, name: str) -> dict[str, Any]:
@@ -945,7 +1061,9 @@ def _body(p: _Param, ctx: _Ctx, errors: list[dict[str, Any]]) -> Any:
             return None
         return p.default_value()
     try:
-        value = convert(data, p.tp, False, "body")
+        value = _SLOW if p.fast is None else p.fast(data)
+        if value is _SLOW:
+            value = convert(data, p.tp, False, "body")
     except BindError as e:
         errors.append(_bind_error(e, loc, data))
         return None
@@ -1145,6 +1263,42 @@ def _error_answer(e: BaseException, route: Route | None, creq: Any, debug: bool)
     return (500, _TEXT_TYPE, None, body.encode("utf-8", "replace"))
 
 
+def _plan(route: Route) -> tuple[list[tuple[_Param, Callable[..., Any]]], int] | None:
+    """How WebHost.handle runs a plain route: ([(param, getter)], status of a dict answer sent as
+    JSON directly, or 0), or None for the general path (dependencies, a Response parameter,
+    async). A getter is _plain_arg, or _body_fast for the usual JSON body."""
+    dep = route._dependant
+    if dep is None or dep.needs_async or dep.is_gen or any(p.kind in ("depends", "response", "websocket") for p in dep.params):
+        return None
+    getters = []
+    for p in dep.params:
+        simple_body = p.kind == "body" and p.fast is not None and p.info is None and not p.embed and len(route._bodies) == 1
+        getters.append((p, _body_fast if simple_body else _plain_arg))
+    status = route.status_code or 200
+    plain_json = route.filter is None and route.response_class is None and not _no_body(status)
+    return getters, status if plain_json else 0
+
+
+def _body_fast(p: _Param, ctx: _Ctx, errors: list[dict[str, Any]]) -> Any:
+    """_body for a route's only body parameter, a flat dataclass (_fast_object) without
+    constraints: a JSON object in UTF-8 decoded by the C scanner and converted in one pass;
+    anything else (including every error) goes through _body."""
+    raw = ctx.creq.body()
+    if raw[:1] == b"{" and raw[1:2] != b"\x00":
+        try:
+            text = raw.decode("utf-8")
+            data, end = _scan(text, 0)
+            ok = end == len(text)
+        except Exception:  # noqa: BLE001 - _body reports it
+            ok = False
+        if ok:
+            ctx._json = data
+            value = p.fast(data)  # type: ignore[misc]
+            if value is not _SLOW:
+                return value
+    return _body(p, ctx, errors)
+
+
 class WebHost:
     """Runs an App's routes in one interpreter: `handle(index, creq)` answers through
     `creq.respond(status, content_type, headers, body)` exactly once, now (plain routes) or from
@@ -1162,6 +1316,7 @@ class WebHost:
         self._lifespan: Any = None  # the HeldLifespan while it is entered
         for r in self.rows + self.ws_rows:
             r.dependant  # noqa: B018 - analysed before the first request
+        self._plans = [_plan(r) for r in self.rows]
 
     # start-up / shutdown, on the worker's loop ---------------------------------------------------
 
@@ -1240,7 +1395,35 @@ class WebHost:
         return True
 
     def handle(self, index: int, creq: Any) -> None:
+        plan = self._plans[index]
+        if plan is None:
+            self._handle(self.rows[index], creq)
+            return
+        # A plain route (_plan): no dependencies, so no teardown and nothing cached to share;
+        # the same steps as _handle with the branches it cannot take left out.
+        getters, json_status = plan
         route = self.rows[index]
+        ctx = _Ctx(creq, route)
+        try:
+            errors: list[dict[str, Any]] = []
+            kw = {p.name: get(p, ctx, errors) for p, get in getters}
+            if errors:
+                raise RequestValidationError(errors)
+            result = route.endpoint(**kw)
+            if json_status and type(result) is dict:
+                answer: Answer = (json_status, _JSON_TYPE, None, json_bytes(result))
+            else:
+                answer = _render(route, ctx, result)
+        except Exception as e:  # noqa: BLE001
+            if not self._custom_error(e, route, ctx):
+                creq.respond(*_error_answer(e, route, creq, self.debug))
+            return
+        if type(answer[3]) is bytes:
+            creq.respond(*answer)
+        else:
+            self._send(creq, answer)
+
+    def _handle(self, route: Route, creq: Any) -> None:
         dep = route._dependant
         if dep.needs_async:  # type: ignore[union-attr]
             self._spawn(route, creq)

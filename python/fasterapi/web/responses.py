@@ -184,7 +184,33 @@ def _finite(value: Any) -> Any:
     return value
 
 
+def _one_shot_encoder() -> Any:
+    """_encode's C encoder made once, without the circular-reference markers: JSONEncoder.encode
+    builds a new one per call (and its markers dict), which cost more than encoding a small
+    answer. Without markers a cycle ends in RecursionError instead of ValueError; json_bytes then
+    takes _encode's path, so what a caller sees is unchanged. None without the C accelerator."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    esc = getattr(json.encoder, "c_encode_basestring", None)
+    if make is None or esc is None:
+        return None
+    try:
+        enc = make(None, _default, esc, None, ":", ",", False, False, False)
+        if "".join(enc({"a": [1, 0.5, "\u00e9", None]}, 0)) != '{"a":[1,0.5,"\u00e9",null]}':
+            return None
+    except Exception:  # noqa: BLE001 - another signature: keep the plain encoder
+        return None
+    return enc
+
+
+_fast_encode = _one_shot_encoder()
+
+
 def json_bytes(content: Any) -> bytes:
+    if _fast_encode is not None:
+        try:
+            return "".join(_fast_encode(content, 0)).encode("utf-8")
+        except (ValueError, RecursionError):
+            pass  # NaN/infinity, or a cycle: the exact path below
     try:
         return _encode(content).encode("utf-8")
     except ValueError:

@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import types
 from collections import deque
 from typing import Any, AsyncIterable, Iterable, Mapping
 
@@ -48,6 +49,9 @@ PING = 15.0
 
 _LINES = re.compile(r"\r\n|\r|\n")
 _CLOSE = object()
+_FED = object()
+# Iterator types that need no duck-typing check (a generator is the usual SSE content).
+_ITERATORS = frozenset((types.GeneratorType, types.AsyncGeneratorType))
 
 
 def _field(name: str, value: Any) -> str:
@@ -104,16 +108,18 @@ class SSEConnection(StreamingResponse):
         ping: float | None = None,
         retry: int | None = None,
     ) -> None:
-        # Made once per client, so kept to a few attribute stores (bench/objects): the defaults
-        # are class attributes, the headers are built when first used, and send()'s events go
-        # to a deque and one future (an asyncio.Queue costs more than the rest of the object).
-        if content is None:
-            self._queue = deque()
-            content = self._from_queue()
-        elif not (hasattr(content, "__aiter__") or hasattr(content, "__iter__")) or isinstance(content, (str, bytes, bytearray)):
-            raise TypeError("SSEConnection content is an iterator or async iterator of events")
-        self.body_iterator = content
-        self.status_code = status_code if type(status_code) is int else int(status_code)
+        # Made once per client, so kept to what the arguments change (bench/objects): the
+        # defaults are class attributes, the headers are built when first used, and a stream fed
+        # by send() makes its deque and generator at the first send() or when the stream starts
+        # (body_iterator), whichever comes first.
+        if content is not None:
+            if type(content) not in _ITERATORS and (
+                not (hasattr(content, "__aiter__") or hasattr(content, "__iter__")) or isinstance(content, (str, bytes, bytearray))
+            ):
+                raise TypeError("SSEConnection content is an iterator or async iterator of events")
+            self._content = content
+        if status_code != 200 or type(status_code) is not int:
+            self.status_code = int(status_code)
         if headers:
             self._init_headers = headers
         if ping is not None:
@@ -124,14 +130,34 @@ class SSEConnection(StreamingResponse):
         if retry is not None:
             self.retry = retry
 
+    status_code = 200
     keepalive_ms = int(PING * 1000)
     retry: int | None = None
     body = b""
+    _content: Any = _FED  # the events' source; _FED: send() feeds a queue (not made yet)
     _queue: deque[Any] | None = None
     _waiter: asyncio.Future[None] | None = None
     _closed = False
     _init_headers: Mapping[str, str] | None = None
     _headers: MutableHeaders | None = None
+
+    @property
+    def body_iterator(self) -> Any:
+        """The events' iterator: the content given, or the generator over send()'s queue."""
+        c = self._content
+        if c is _FED:
+            if self._queue is None:
+                self._queue = deque()
+            c = self._content = self._from_queue()
+        return c
+
+    @body_iterator.setter
+    def body_iterator(self, value: Any) -> None:
+        self._content = value
+
+    def _fed(self) -> bool:
+        """Whether send() feeds this stream (no content was given)."""
+        return self._content is _FED or self._queue is not None
 
     @property  # type: ignore[override]
     def headers(self) -> MutableHeaders:
@@ -211,18 +237,23 @@ class SSEConnection(StreamingResponse):
     def send(self, data: Any, event: str | None = None, id: str | None = None, retry: int | None = None) -> bool:
         """Queues one event (this worker's loop thread: any handler). False when the client has
         MAX_QUEUED_EVENTS events unsent (the event is dropped) or the connection is closed."""
-        if self._queue is None:
-            raise RuntimeError("this SSEConnection is fed by its generator, not send()")
+        q = self._queue
+        if q is None:
+            if self._content is not _FED:
+                raise RuntimeError("this SSEConnection is fed by its generator, not send()")
+            q = self._queue = deque()
         if self._closed:
             return False
-        if len(self._queue) >= MAX_QUEUED_EVENTS:
+        if len(q) >= MAX_QUEUED_EVENTS:
             return False
         self._put(format_event(data, event, id, retry))
         return True
 
     def close(self) -> None:
         """Ends the stream after the events already sent."""
-        if self._queue is not None and not self._closed:
+        if self._fed() and not self._closed:
+            if self._queue is None:
+                self._queue = deque()
             self._closed = True
             if len(self._queue) >= MAX_QUEUED_EVENTS:
                 self._queue.popleft()  # drop the oldest: the close must get through
