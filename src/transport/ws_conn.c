@@ -206,9 +206,10 @@ static int out_bytes(fa_ws_t *ws, const void *a, size_t alen, const void *b, siz
     fa__buf_append(out, a, alen);
     if (blen)
         fa__buf_append(out, b, blen);
-    /* Inside a read batch or the upgrade handler the server writes once at the end. */
+    /* Inside a read batch or the upgrade handler the server writes once at the end; frames
+     * posted from other threads are written once the loop's inbox is drained. */
     if (!ws->in_read && !ws->opening)
-        fa__http_conn_flush(ws->c);
+        fa__http_conn_flush_soon(ws->c);
     return 0;
 }
 
