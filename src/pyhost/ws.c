@@ -205,13 +205,17 @@ static int post(fa__pypool_t *pool, conn_t *c, int kind, int arg, const void *da
     atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
     fa__pyworker_t *w = &pool->workers[c->worker];
     pthread_mutex_lock(&w->ws_lock);
+    int was_empty = w->ws_head == NULL;
     if (w->ws_tail)
         w->ws_tail->next = ev;
     else
         w->ws_head = ev;
     w->ws_tail = ev;
     pthread_mutex_unlock(&w->ws_lock);
-    worker_signal(w->efd);
+    /* Only the first event of a burst wakes the worker: until fa__pyws_deliver takes the list
+     * (under the lock, after reading its eventfd) the wake-up already sent covers the rest. */
+    if (was_empty)
+        worker_signal(w->efd);
     return 0;
 }
 
@@ -681,9 +685,19 @@ static int setup(fa__pyworker_t *w) {
             FA_ERROR("python websocket: no web App in this worker");
         return -1;
     }
+    PyObject *names = Py_BuildValue("(NN)", PyUnicode_InternFromString("_on_messages"),
+                                    PyUnicode_InternFromString("_on_close"));
+    if (!names) {
+        Py_DECREF(open);
+        Py_DECREF(tp);
+        Py_DECREF(conns);
+        log_python("setup");
+        return -1;
+    }
     w->ws_open = open;
     w->ws_type = tp;
     w->ws_conns = conns;
+    w->ws_names = names;
     return 0;
 }
 
@@ -710,58 +724,163 @@ static void run_open(fa__pyworker_t *w, conn_t *c, PyObject *key) {
     Py_XDECREF(py);
 }
 
-static void run_event(fa__pyworker_t *w, fa__pyws_ev_t *ev) {
-    conn_t *c = ev->conn;
-    PyObject *key = PyLong_FromUnsignedLongLong(((uint64_t)c->h.id << 32) | c->h.gen);
-    if (!key) {
-        PyErr_Clear();
-        return;
-    }
-    if (ev->kind == EV_OPEN) {
-        run_open(w, c, key);
-        Py_DECREF(key);
-        return;
-    }
-    PyObject *py = w->ws_conns ? PyDict_GetItemWithError(w->ws_conns, key) : NULL; /* borrowed */
-    if (!py) {
-        /* The handler is gone (it failed to start): keep the flow count right. */
-        if (ev->kind == EV_MSG)
-            atomic_fetch_sub_explicit(&c->inbound, 1u, memory_order_acq_rel);
-        PyErr_Clear();
-        Py_DECREF(key);
-        return;
-    }
-    Py_INCREF(py);
-    PyObject *r;
-    if (ev->kind == EV_MSG) {
-        PyObject *msg = ev->arg == FA_WS_TEXT
-                            ? PyUnicode_DecodeUTF8(ev->data, (Py_ssize_t)ev->len, "replace")
-                            : PyBytes_FromStringAndSize(ev->data, (Py_ssize_t)ev->len);
-        r = msg ? PyObject_CallMethod(py, "_on_message", "N", msg) : NULL;
-    } else {
-        PyDict_DelItem(w->ws_conns, key);
-        PyObject *reason = PyUnicode_DecodeUTF8(ev->data, (Py_ssize_t)ev->len, "replace");
-        r = reason ? PyObject_CallMethod(py, "_on_close", "iN", ev->arg, reason) : NULL;
-    }
-    if (!r)
-        log_python(ev->kind == EV_MSG ? "message delivery" : "close delivery");
-    Py_XDECREF(r);
-    Py_DECREF(py);
-    Py_DECREF(key);
+static PyObject *conn_key(const conn_t *c) {
+    return PyLong_FromUnsignedLongLong(((uint64_t)c->h.id << 32) | c->h.gen);
 }
 
+/* The Python WebSocket of c (borrowed), or NULL: its handler never started or has gone. */
+static PyObject *lookup(fa__pyworker_t *w, const conn_t *c, PyObject **key) {
+    *key = conn_key(c);
+    PyObject *py = *key && w->ws_conns ? PyDict_GetItemWithError(w->ws_conns, *key) : NULL;
+    if (!py)
+        PyErr_Clear();
+    return py;
+}
+
+/* The messages of one connection gathered from a burst, handed over in one call. */
+typedef struct {
+    conn_t *c; /* holds the reference of its first event */
+    PyObject *msgs;
+} batch_t;
+
+/* Connections whose messages one burst gathers before it hands them over: more in one burst
+ * hand over in several rounds (order per connection is kept either way). */
+#define FA_PYWS_BATCHES 64
+
+static void run_batch(fa__pyworker_t *w, batch_t *b) {
+    PyObject *key;
+    PyObject *py = b->msgs ? lookup(w, b->c, &key) : (key = NULL);
+    Py_XDECREF(key);
+    if (py) {
+        PyObject *args[2] = {py, b->msgs};
+        Py_INCREF(py);
+        PyObject *r = PyObject_VectorcallMethod(PyTuple_GET_ITEM(w->ws_names, 0), args,
+                                                2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        Py_DECREF(py);
+        if (r)
+            Py_DECREF(r);
+        else
+            log_python("message delivery");
+    } else if (b->msgs) {
+        /* The handler is gone (it failed to start): keep the flow count right. */
+        atomic_fetch_sub_explicit(&b->c->inbound, (uint32_t)PyList_GET_SIZE(b->msgs),
+                                  memory_order_acq_rel);
+    }
+    Py_XDECREF(b->msgs);
+    conn_unref(b->c);
+}
+
+static void run_close(fa__pyworker_t *w, fa__pyws_ev_t *ev) {
+    PyObject *key;
+    PyObject *py = lookup(w, ev->conn, &key);
+    if (py) {
+        Py_INCREF(py);
+        PyDict_DelItem(w->ws_conns, key);
+        PyObject *code = PyLong_FromLong(ev->arg);
+        PyObject *reason = PyUnicode_DecodeUTF8(ev->data, (Py_ssize_t)ev->len, "replace");
+        PyObject *args[3] = {py, code, reason};
+        PyObject *r = code && reason
+                          ? PyObject_VectorcallMethod(PyTuple_GET_ITEM(w->ws_names, 1), args,
+                                                      3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL)
+                          : NULL;
+        Py_XDECREF(code);
+        Py_XDECREF(reason);
+        if (r)
+            Py_DECREF(r);
+        else
+            log_python("close delivery");
+        Py_DECREF(py);
+    }
+    Py_XDECREF(key);
+}
+
+/* Adds a message to its connection's batch (taking the event's conn reference for the first). */
+static void gather(fa__pyworker_t *w, batch_t *b, size_t *nb, fa__pyws_ev_t *ev) {
+    conn_t *c = ev->conn;
+    size_t i = 0;
+    while (i < *nb && b[i].c != c)
+        i++;
+    if (i == *nb) {
+        if (*nb == FA_PYWS_BATCHES) {
+            for (size_t k = 0; k < *nb; k++)
+                run_batch(w, &b[k]);
+            *nb = i = 0;
+        }
+        b[i].c = c;
+        b[i].msgs = PyList_New(0);
+        if (!b[i].msgs)
+            PyErr_Clear();
+        (*nb)++;
+        ev->conn = NULL; /* the batch holds its reference now */
+    }
+    PyObject *msg = ev->arg == FA_WS_TEXT
+                        ? PyUnicode_DecodeUTF8(ev->data, (Py_ssize_t)ev->len, "replace")
+                        : PyBytes_FromStringAndSize(ev->data, (Py_ssize_t)ev->len);
+    if (!msg || !b[i].msgs || PyList_Append(b[i].msgs, msg) < 0) {
+        /* Out of memory: the message is lost; its flow count is not. */
+        PyErr_Clear();
+        atomic_fetch_sub_explicit(&c->inbound, 1u, memory_order_acq_rel);
+        FA_ERROR("python websocket: out of memory, a message is dropped");
+    }
+    Py_XDECREF(msg);
+}
+
+/* Runs the batch of c, if any, before an open or close event of c (its order). */
+static void run_batch_of(fa__pyworker_t *w, batch_t *b, size_t *nb, const conn_t *c) {
+    for (size_t i = 0; i < *nb; i++)
+        if (b[i].c == c) {
+            run_batch(w, &b[i]);
+            b[i] = b[--*nb];
+            return;
+        }
+}
+
+/* One burst: the messages of each connection are gathered and handed over together (one call
+ * and at most one wake-up of its handler instead of one each). Only the order per connection
+ * matters, and it is kept: a connection's open and close run after its earlier messages. The
+ * handlers themselves run later, from the loop's ready queue, so nothing can observe the order
+ * between connections within a burst. */
 void fa__pyws_deliver(fa__pyworker_t *w) {
     pthread_mutex_lock(&w->ws_lock);
     fa__pyws_ev_t *ev = w->ws_head;
     w->ws_head = w->ws_tail = NULL;
     pthread_mutex_unlock(&w->ws_lock);
+    if (!ev)
+        return;
+    batch_t b[FA_PYWS_BATCHES];
+    size_t nb = 0;
     while (ev) {
         fa__pyws_ev_t *next = ev->next;
-        run_event(w, ev);
+        if (ev->kind == EV_MSG && w->ws_conns) {
+            gather(w, b, &nb, ev);
+        } else if (ev->kind == EV_MSG) {
+            atomic_fetch_sub_explicit(&ev->conn->inbound, 1u, memory_order_acq_rel);
+        } else {
+            run_batch_of(w, b, &nb, ev->conn);
+            if (ev->kind == EV_OPEN) {
+                PyObject *key = conn_key(ev->conn);
+                if (key)
+                    run_open(w, ev->conn, key);
+                else
+                    PyErr_Clear();
+                Py_XDECREF(key);
+            } else {
+                run_close(w, ev);
+            }
+        }
         conn_unref(ev->conn);
         free(ev);
         ev = next;
     }
+    for (size_t i = 0; i < nb; i++)
+        run_batch(w, &b[i]);
+}
+
+void fa__pyws_worker_clear(fa__pyworker_t *w) {
+    Py_CLEAR(w->ws_conns);
+    Py_CLEAR(w->ws_open);
+    Py_CLEAR(w->ws_type);
+    Py_CLEAR(w->ws_names);
 }
 
 void fa__pyws_drop_events(fa__pyws_ev_t *ev) {
