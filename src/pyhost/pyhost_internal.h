@@ -116,8 +116,8 @@ typedef struct {
     PyObject *ws_conns; /* (worker) dict: connection key -> the Python WebSocket */
     PyObject *ws_open;  /* (worker) WebHost.ws_open, looked up at the first connection */
     PyObject *ws_type;  /* (worker) _fasterapi.WebSocketConn of this interpreter */
-    PyObject *ws_names; /* (worker) tuple of the interned method names ws.c calls */
-    _Atomic int stop;   /* (any) */
+    struct fa__pyws_worker_s *ws_state; /* (worker) ws.c's: method names, unsent frames */
+    _Atomic int stop;                   /* (any) */
     /* Start-up report, under pool->lock. */
     int ready, failed, isolation_refused;
     char error[4096];

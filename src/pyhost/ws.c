@@ -39,6 +39,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/utf8.h"
 #include "fasterapi/error.h"
 #include "fasterapi/ws.h"
 #include "pyhost/pyhost_internal.h"
@@ -54,6 +55,10 @@
 #define FA_PYWS_MAX_INBOUND 256u
 /* Subprotocols one route may offer: more is a mistake in the app (browsers send a handful). */
 #define FA_PYWS_MAX_PROTOCOLS 16
+/* Bytes of frames one connection gathers in a turn of its worker's loop before they are posted
+ * at once: bounds the memory of a handler that sends much without yielding to the loop (an
+ * `await ws.send_text()` does not yield), and a message this large gains nothing from company. */
+#define FA_PYWS_OUT_GATHER (64u * 1024u)
 
 enum { EV_OPEN, EV_MSG, EV_CLOSE };
 
@@ -78,7 +83,23 @@ typedef struct fa__pyws_conn_s {
     int client_port; /* -1: unknown */
     char client_host[INET6_ADDRSTRLEN];
     char *blob;
+    /* Frames its handler sent this turn, not yet posted to the loop (the worker's thread, GIL
+     * held): */
+    fa__pyworker_t *w;
+    char *out;
+    size_t out_len, out_cap;
+    struct fa__pyws_conn_s *out_next; /* in the worker's list of connections with frames */
+    int out_listed;
 } conn_t;
+
+/* The worker side of ws.c, made at the worker's first connection. */
+struct fa__pyws_worker_s {
+    PyObject *on_messages, *on_close; /* interned method names */
+    PyObject *flush;                  /* ws_flush_cb, as a Python callable */
+    PyObject *call_soon;              /* the loop's call_soon */
+    conn_t *out_head;                 /* connections with unsent frames (a reference each) */
+    int flush_scheduled;
+};
 
 struct fa__pyws_ev_s {
     struct fa__pyws_ev_s *next;
@@ -103,6 +124,7 @@ struct fa__pyws_s {
 
 static void conn_unref(conn_t *c) {
     if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
+        free(c->out);
         free(c->blob);
         free(c);
     }
@@ -239,6 +261,7 @@ static void on_open(fa_ws_t *ws, fa_http_req_t *req, void *data) {
     c->h = fa_ws_handle(ws);
     c->row = r->row;
     c->worker = pick_worker(r->pool);
+    c->w = &r->pool->workers[c->worker];
     peer(req, c);
     if (post(r->pool, c, EV_OPEN, 0, NULL, 0) != 0) {
         conn_unref(c);
@@ -475,10 +498,105 @@ static PyObject *body_none(PyObject *self, PyObject *unused) {
     return PyBytes_FromStringAndSize("", 0);
 }
 
+/* ---- sends: gathered per connection, posted once per turn of the worker's loop ----
+ *
+ * A handler's send appends the frame to its connection's buffer; the first one of a turn
+ * schedules ws_flush_cb with the loop's call_soon, which runs after every handler that was ready
+ * in this turn has run and posts each connection's frames as one message (fa__ws_send_frames_to):
+ * one hand-off to the loop and one write per connection per turn instead of one each. Order is
+ * kept: a connection's close and a group broadcast post the gathered frames first. Sends from
+ * another thread than the worker's (a thread the app started) post directly, as before. */
+
+/* Posts c's gathered frames (the worker's thread, GIL held: fa__http_post waits only while the
+ * loop's inbox is full, and the loop never needs this GIL). */
+static int post_out(conn_t *c) {
+    if (!c->out_len)
+        return 0;
+    int rc = fa__ws_send_frames_to(c->h, c->out, c->out_len);
+    c->out_len = 0;
+    if (c->out_cap > FA_PYWS_OUT_GATHER) {
+        /* A big message passed: do not keep its buffer for the life of the connection. */
+        free(c->out);
+        c->out = NULL;
+        c->out_cap = 0;
+    }
+    return rc;
+}
+
+/* Posts every gathered frame of the worker's connections. */
+static void flush_all(struct fa__pyws_worker_s *ws) {
+    ws->flush_scheduled = 0;
+    while (ws->out_head) {
+        conn_t *c = ws->out_head;
+        ws->out_head = c->out_next;
+        c->out_next = NULL;
+        c->out_listed = 0;
+        (void)post_out(c); /* FA_ESTATE: closed meanwhile, as a late direct send */
+        conn_unref(c);     /* the list's reference */
+    }
+}
+
+static PyObject *ws_flush_cb(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    fa__pyworker_t *w = fa__pyworker_current();
+    if (w && w->ws_state)
+        flush_all(w->ws_state);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef flush_def = {"_ws_flush", ws_flush_cb, METH_NOARGS,
+                                "posts the WebSocket frames gathered in this turn"};
+
+/* The gathering state of the worker running this thread, or NULL (another thread). */
+static struct fa__pyws_worker_s *gathering(const conn_t *c) {
+    fa__pyworker_t *w = c->w;
+    return w && w->ws_state && w->ws_state->call_soon && fa__pyworker_current() == w ? w->ws_state
+                                                                                     : NULL;
+}
+
+/* Appends one frame to c's buffer and lists c for the flush. */
+static int gather_out(struct fa__pyws_worker_s *ws, conn_t *c, int type, const char *data,
+                      size_t len) {
+    if (len > SIZE_MAX / 2 - FA_WS_MAX_HEADER - c->out_len)
+        return FA_ENOMEM;
+    size_t need = c->out_len + FA_WS_MAX_HEADER + len;
+    if (need > c->out_cap) {
+        size_t cap = c->out_cap ? c->out_cap : 512;
+        while (cap < need)
+            cap *= 2;
+        char *n = realloc(c->out, cap);
+        if (!n)
+            return FA_ENOMEM;
+        c->out = n;
+        c->out_cap = cap;
+    }
+    size_t hl = fa__ws_frame_header((unsigned char *)c->out + c->out_len, type, 1, len);
+    if (len)
+        memcpy(c->out + c->out_len + hl, data, len);
+    c->out_len += hl + len;
+    if (!c->out_listed) {
+        if (!ws->flush_scheduled) {
+            PyObject *r = PyObject_CallOneArg(ws->call_soon, ws->flush);
+            if (!r) {
+                c->out_len -= hl + len;
+                return -1; /* a Python error (the loop is closed) */
+            }
+            Py_DECREF(r);
+            ws->flush_scheduled = 1;
+        }
+        atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+        c->out_listed = 1;
+        c->out_next = ws->out_head;
+        ws->out_head = c;
+    }
+    return c->out_len >= FA_PYWS_OUT_GATHER ? post_out(c) : 0;
+}
+
 /* send(type, data: str | bytes) -> 0, or a negative FA_E* code (FA_ESTATE: the connection has
- * closed). The GIL is released: a full loop inbox makes fa__http_post wait (push-back). */
+ * closed; FA_EINVAL: not a message type, or text that is not UTF-8). */
 static PyObject *ws_send(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    const conn_t *c = ((wsobj_t *)self)->c;
+    conn_t *c = ((wsobj_t *)self)->c;
     if (nargs != 2) {
         PyErr_SetString(PyExc_TypeError, "send(type, data)");
         return NULL;
@@ -488,25 +606,40 @@ static PyObject *ws_send(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         return NULL;
     const char *data;
     Py_ssize_t len;
+    int utf8 = 0; /* a str's UTF-8 is valid by construction */
     if (PyBytes_Check(args[1])) {
         data = PyBytes_AS_STRING(args[1]);
         len = PyBytes_GET_SIZE(args[1]);
     } else if (PyUnicode_Check(args[1])) {
         if (!(data = PyUnicode_AsUTF8AndSize(args[1], &len)))
             return NULL;
+        utf8 = 1;
     } else {
         PyErr_SetString(PyExc_TypeError, "a message is str or bytes");
         return NULL;
     }
+    struct fa__pyws_worker_s *ws = gathering(c);
     int rc;
-    Py_BEGIN_ALLOW_THREADS rc = fa_ws_send_to(c->h, (int)type, data, (size_t)len);
-    Py_END_ALLOW_THREADS if (rc == FA_ENOMEM) return PyErr_NoMemory();
+    if (!ws) {
+        Py_BEGIN_ALLOW_THREADS rc = fa_ws_send_to(c->h, (int)type, data, (size_t)len);
+        Py_END_ALLOW_THREADS
+    } else if (type != FA_WS_TEXT && type != FA_WS_BINARY) {
+        rc = FA_EINVAL;
+    } else if (type == FA_WS_TEXT && !utf8 && !fa__utf8_valid(data, (size_t)len)) {
+        rc = FA_EINVAL; /* RFC 6455 §5.6: text is UTF-8 */
+    } else if (!fa_ws_alive(c->h)) {
+        rc = FA_ESTATE;
+    } else if ((rc = gather_out(ws, c, (int)type, data, (size_t)len)) == -1) {
+        return NULL;
+    }
+    if (rc == FA_ENOMEM)
+        return PyErr_NoMemory();
     return PyLong_FromLong(rc);
 }
 
 /* close(code, reason) -> 0 or a negative FA_E* code. */
 static PyObject *ws_close(PyObject *self, PyObject *args) {
-    const conn_t *c = ((wsobj_t *)self)->c;
+    conn_t *c = ((wsobj_t *)self)->c;
     unsigned code;
     const char *reason;
     if (!PyArg_ParseTuple(args, "Is", &code, &reason))
@@ -515,6 +648,8 @@ static PyObject *ws_close(PyObject *self, PyObject *args) {
         PyErr_Format(PyExc_ValueError, "invalid WebSocket close code %u (RFC 6455 §7.4)", code);
         return NULL;
     }
+    /* The frames sent before the close go first. */
+    (void)post_out(c);
     /* Read again first (messages from one thread reach the loop in order): a paused connection
      * would never see the peer's answer to our close frame and wait out the close timeout. */
     (void)fa__ws_resume_reading_to(c->h);
@@ -629,6 +764,10 @@ static PyObject *mod_group_send(PyObject *self, PyObject *args) {
     fa_ws_set_t *set = group_set(name);
     if (!set)
         return PyErr_NoMemory();
+    /* What this worker's handlers sent before the broadcast goes first. */
+    fa__pyworker_t *w = fa__pyworker_current();
+    if (w && w->ws_state)
+        flush_all(w->ws_state);
     int rc;
     Py_BEGIN_ALLOW_THREADS rc = fa_ws_broadcast(set, type, p, (size_t)len);
     Py_END_ALLOW_THREADS if (rc == FA_ENOMEM) return PyErr_NoMemory();
@@ -685,19 +824,30 @@ static int setup(fa__pyworker_t *w) {
             FA_ERROR("python websocket: no web App in this worker");
         return -1;
     }
-    PyObject *names = Py_BuildValue("(NN)", PyUnicode_InternFromString("_on_messages"),
-                                    PyUnicode_InternFromString("_on_close"));
-    if (!names) {
+    struct fa__pyws_worker_s *ws = calloc(1, sizeof *ws);
+    if (ws) {
+        ws->on_messages = PyUnicode_InternFromString("_on_messages");
+        ws->on_close = PyUnicode_InternFromString("_on_close");
+        ws->flush = PyCFunction_New(&flush_def, NULL);
+        /* Without a loop (not the host's worker loop) sends are posted one by one. */
+        ws->call_soon = w->loop ? PyObject_GetAttrString(w->loop, "call_soon") : NULL;
+    }
+    if (!ws || !ws->on_messages || !ws->on_close || !ws->flush || (w->loop && !ws->call_soon)) {
+        w->ws_state = ws;
+        fa__pyws_worker_clear(w);
         Py_DECREF(open);
         Py_DECREF(tp);
         Py_DECREF(conns);
-        log_python("setup");
+        if (PyErr_Occurred())
+            log_python("setup");
+        else
+            FA_ERROR("python websocket: out of memory");
         return -1;
     }
     w->ws_open = open;
     w->ws_type = tp;
     w->ws_conns = conns;
-    w->ws_names = names;
+    w->ws_state = ws;
     return 0;
 }
 
@@ -754,7 +904,7 @@ static void run_batch(fa__pyworker_t *w, batch_t *b) {
     if (py) {
         PyObject *args[2] = {py, b->msgs};
         Py_INCREF(py);
-        PyObject *r = PyObject_VectorcallMethod(PyTuple_GET_ITEM(w->ws_names, 0), args,
+        PyObject *r = PyObject_VectorcallMethod(w->ws_state->on_messages, args,
                                                 2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
         Py_DECREF(py);
         if (r)
@@ -780,7 +930,7 @@ static void run_close(fa__pyworker_t *w, fa__pyws_ev_t *ev) {
         PyObject *reason = PyUnicode_DecodeUTF8(ev->data, (Py_ssize_t)ev->len, "replace");
         PyObject *args[3] = {py, code, reason};
         PyObject *r = code && reason
-                          ? PyObject_VectorcallMethod(PyTuple_GET_ITEM(w->ws_names, 1), args,
+                          ? PyObject_VectorcallMethod(w->ws_state->on_close, args,
                                                       3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL)
                           : NULL;
         Py_XDECREF(code);
@@ -877,10 +1027,26 @@ void fa__pyws_deliver(fa__pyworker_t *w) {
 }
 
 void fa__pyws_worker_clear(fa__pyworker_t *w) {
+    struct fa__pyws_worker_s *ws = w->ws_state;
+    if (ws) {
+        /* Unsent frames are dropped: the interpreter (and its loop) is ending. */
+        while (ws->out_head) {
+            conn_t *c = ws->out_head;
+            ws->out_head = c->out_next;
+            c->out_len = 0;
+            c->out_listed = 0;
+            conn_unref(c);
+        }
+        Py_XDECREF(ws->on_messages);
+        Py_XDECREF(ws->on_close);
+        Py_XDECREF(ws->flush);
+        Py_XDECREF(ws->call_soon);
+        free(ws);
+        w->ws_state = NULL;
+    }
     Py_CLEAR(w->ws_conns);
     Py_CLEAR(w->ws_open);
     Py_CLEAR(w->ws_type);
-    Py_CLEAR(w->ws_names);
 }
 
 void fa__pyws_drop_events(fa__pyws_ev_t *ev) {

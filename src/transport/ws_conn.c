@@ -717,6 +717,20 @@ int fa_ws_send_to(fa_ws_handle_t h, int type, const void *data, size_t len) {
     return dispatch(h, m);
 }
 
+int fa__ws_send_frames_to(fa_ws_handle_t h, const void *frames, size_t len) {
+    if (len > SIZE_MAX - sizeof(ws_msg_t))
+        return FA_ENOMEM;
+    ws_msg_t *m = malloc(sizeof *m + len);
+    if (!m)
+        return FA_ENOMEM;
+    memset(m, 0, sizeof *m);
+    m->kind = M_FRAME;
+    if (len)
+        memcpy(m->bytes, frames, len);
+    m->len = len;
+    return dispatch(h, m);
+}
+
 int fa_ws_close_to(fa_ws_handle_t h, unsigned code, const char *reason) {
     if (code && !fa__ws_close_code_valid(code))
         return FA_EINVAL;
