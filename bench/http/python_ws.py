@@ -8,6 +8,7 @@ with the target of issue 8 (the Python handler's CPU per message <= 1/2 of ws's)
     cmake --preset release && cmake --build build/release -j2
     PARTS=ws bench/http/run.sh --help >/dev/null 2>&1 || true   # (installs npm ws; or npm ci)
     python3 bench/http/python_ws.py      # ROUNDS=3 DURATION=5 WORKERS="1" WS_MODES="text:32 binary:1024"
+    FA_CLI_BASE=/other/build/release/fasterapi python3 bench/http/python_ws.py   # A/B in the same rounds
 
 Method: ws_load (C, this folder) keeps WS_CONNS connections with WS_WINDOW messages in flight
 each, after WARMUP seconds, for DURATION seconds; the server's CPU time is read from /proc for

@@ -10,9 +10,11 @@
  * task on that worker's asyncio loop and its messages must reach that task in order. The loop
  * thread turns each callback into an event (open with a copy of the upgrade request, message
  * with a copy of its bytes, close with the code) on the worker's own queue and writes the
- * worker's eventfd; the worker (its GIL held, pool.c on_wake) hands them to Python. Nothing
- * Python crosses threads or interpreters: a connection is named by its fa_ws_handle_t, and sends
- * go from the worker through fa_ws_send_to (thread-safe by handle).
+ * worker's eventfd when the queue was empty; the worker (its GIL held, pool.c on_wake) hands them
+ * to Python, a connection's messages of one burst in one `_on_messages` call. Nothing Python
+ * crosses threads or interpreters: a connection is named by its fa_ws_handle_t, and the frames a
+ * worker's handlers send in one turn of its loop are gathered per connection and posted once
+ * (fa__ws_send_frames_to, thread-safe by handle; see "sends" below).
  *
  * Push-back (DESIGN.md §2). `inbound` counts the messages handed to the worker that the handler
  * has not received yet. At FA_PYWS_MAX_INBOUND the loop stops reading the socket; when the
@@ -580,7 +582,7 @@ static int gather_out(struct fa__pyws_worker_s *ws, conn_t *c, int type, const c
             PyObject *r = PyObject_CallOneArg(ws->call_soon, ws->flush);
             if (!r) {
                 c->out_len -= hl + len;
-                return -1; /* a Python error (the loop is closed) */
+                return FA_EPYTHON; /* the loop is closed: its exception is set */
             }
             Py_DECREF(r);
             ws->flush_scheduled = 1;
@@ -620,7 +622,11 @@ static PyObject *ws_send(PyObject *self, PyObject *const *args, Py_ssize_t nargs
     }
     struct fa__pyws_worker_s *ws = gathering(c);
     int rc;
-    if (!ws) {
+    if (!ws || (size_t)len >= FA_PYWS_OUT_GATHER) {
+        /* Another thread, or a message too big to gain from company (and not worth a second
+         * copy): what was gathered goes first, then this one directly. */
+        if (ws)
+            (void)post_out(c);
         Py_BEGIN_ALLOW_THREADS rc = fa_ws_send_to(c->h, (int)type, data, (size_t)len);
         Py_END_ALLOW_THREADS
     } else if (type != FA_WS_TEXT && type != FA_WS_BINARY) {
@@ -629,7 +635,7 @@ static PyObject *ws_send(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         rc = FA_EINVAL; /* RFC 6455 §5.6: text is UTF-8 */
     } else if (!fa_ws_alive(c->h)) {
         rc = FA_ESTATE;
-    } else if ((rc = gather_out(ws, c, (int)type, data, (size_t)len)) == -1) {
+    } else if ((rc = gather_out(ws, c, (int)type, data, (size_t)len)) == FA_EPYTHON) {
         return NULL;
     }
     if (rc == FA_ENOMEM)

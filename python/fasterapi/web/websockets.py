@@ -3,8 +3,9 @@
 Under the host the C core owns the connection: it has done the opening handshake (101, the
 subprotocol chosen from the route's `subprotocols`) before the handler starts, answers pings,
 enforces the message size (1009) and runs the close handshake. One worker serves a connection for
-its whole life: its messages arrive in order on this interpreter's loop through `_on_message`, the
-client's departure through `_on_close`, and sends go straight to the C core (thread-safe).
+its whole life: its messages arrive in order on this interpreter's loop through `_on_messages` (a
+burst at a time), the client's departure through `_on_close`, and sends go to the C core, which
+posts what a turn of the loop sent in one piece (thread-safe).
 
 `conn` is `_fasterapi.WebSocketConn` (or a test double) with: path, query, subprotocol, client,
 id, param(name), params(), header(name), headers(), body(), send(type, data) -> 0 | negative
