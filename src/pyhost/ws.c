@@ -61,6 +61,11 @@
  * at once: bounds the memory of a handler that sends much without yielding to the loop (an
  * `await ws.send_text()` does not yield), and a message this large gains nothing from company. */
 #define FA_PYWS_OUT_GATHER (64u * 1024u)
+/* Messages up to this size are appended to their connection's last queued event when there is
+ * room (the copy is made under the worker's queue lock, so it stays short); an event made for one
+ * has room for FA_PYWS_EV_ROOM bytes of them. Larger messages get an event of their own. */
+#define FA_PYWS_EV_SHARE 512u
+#define FA_PYWS_EV_ROOM 4096u
 
 enum { EV_OPEN, EV_MSG, EV_CLOSE };
 
@@ -107,10 +112,18 @@ struct fa__pyws_ev_s {
     struct fa__pyws_ev_s *next;
     conn_t *conn;
     int kind;
-    int arg; /* EV_MSG: the message type; EV_CLOSE: the close code */
-    size_t len;
-    char data[]; /* EV_MSG: the message; EV_CLOSE: the reason */
+    int arg;     /* EV_CLOSE: the close code */
+    size_t len;  /* bytes used in data */
+    size_t cap;  /* EV_MSG: bytes data holds */
+    char data[]; /* EV_MSG: records (rec_t, then the message); EV_CLOSE: the reason */
 };
+
+/* One message in an EV_MSG event: consecutive small messages of a connection share one event
+ * (one allocation and one list append for a burst of them). */
+typedef struct {
+    uint32_t len;
+    uint32_t type;
+} rec_t;
 
 struct pyws_route_s {
     fa_ws_options_t o;
@@ -213,21 +226,10 @@ static void worker_signal(int fd) {
     /* EAGAIN: the counter is saturated with unread wake-ups; the worker runs anyway. */
 }
 
-/* Queues an event for the conn's worker (takes a conn reference for it). */
-static int post(fa__pypool_t *pool, conn_t *c, int kind, int arg, const void *data, size_t len) {
-    fa__pyws_ev_t *ev = malloc(sizeof *ev + len + 1);
-    if (!ev)
-        return FA_ENOMEM;
-    ev->next = NULL;
-    ev->conn = c;
-    ev->kind = kind;
-    ev->arg = arg;
-    ev->len = len;
-    if (len)
-        memcpy(ev->data, data, len);
-    ev->data[len] = '\0';
-    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
-    fa__pyworker_t *w = &pool->workers[c->worker];
+/* Appends ev to the worker's queue; the first event of a burst wakes the worker: until
+ * fa__pyws_deliver takes the queue (under the lock, after reading its eventfd) the wake-up
+ * already sent covers the rest. */
+static void enqueue(fa__pyworker_t *w, fa__pyws_ev_t *ev) {
     pthread_mutex_lock(&w->ws_lock);
     int was_empty = w->ws_head == NULL;
     if (w->ws_tail)
@@ -236,10 +238,69 @@ static int post(fa__pypool_t *pool, conn_t *c, int kind, int arg, const void *da
         w->ws_head = ev;
     w->ws_tail = ev;
     pthread_mutex_unlock(&w->ws_lock);
-    /* Only the first event of a burst wakes the worker: until fa__pyws_deliver takes the list
-     * (under the lock, after reading its eventfd) the wake-up already sent covers the rest. */
     if (was_empty)
         worker_signal(w->efd);
+}
+
+static fa__pyws_ev_t *ev_new(conn_t *c, int kind, size_t cap) {
+    fa__pyws_ev_t *ev = malloc(sizeof *ev + cap + 1);
+    if (!ev)
+        return NULL;
+    ev->next = NULL;
+    ev->conn = c;
+    ev->kind = kind;
+    ev->arg = 0;
+    ev->len = 0;
+    ev->cap = cap;
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+    return ev;
+}
+
+static void put_rec(fa__pyws_ev_t *ev, int type, const void *data, size_t len) {
+    rec_t r = {(uint32_t)len, (uint32_t)type};
+    memcpy(ev->data + ev->len, &r, sizeof r);
+    if (len)
+        memcpy(ev->data + ev->len + sizeof r, data, len);
+    ev->len += sizeof r + len;
+}
+
+/* Queues an open or close event for the conn's worker (with a conn reference). */
+static int post(fa__pypool_t *pool, conn_t *c, int kind, int arg, const void *data, size_t len) {
+    fa__pyws_ev_t *ev = ev_new(c, kind, len);
+    if (!ev)
+        return FA_ENOMEM;
+    ev->arg = arg;
+    ev->len = len;
+    if (len)
+        memcpy(ev->data, data, len);
+    ev->data[len] = '\0';
+    enqueue(&pool->workers[c->worker], ev);
+    return 0;
+}
+
+/* Queues a message: into the conn's last queued event when it is small and fits, else in a new
+ * event. */
+static int post_msg(fa__pypool_t *pool, conn_t *c, int type, const void *data, size_t len) {
+    fa__pyworker_t *w = &pool->workers[c->worker];
+    if (len > UINT32_MAX)
+        return FA_ENOMEM; /* (max_message is far below) */
+    if (len <= FA_PYWS_EV_SHARE) {
+        pthread_mutex_lock(&w->ws_lock);
+        fa__pyws_ev_t *t = w->ws_tail;
+        int fits = t && t->kind == EV_MSG && t->conn == c && t->cap - t->len >= sizeof(rec_t) + len;
+        if (fits)
+            put_rec(t, type, data, len);
+        pthread_mutex_unlock(&w->ws_lock);
+        if (fits)
+            return 0; /* the queue was not empty: the worker is woken already */
+    }
+    size_t need = sizeof(rec_t) + len;
+    fa__pyws_ev_t *ev = ev_new(
+        c, EV_MSG, len <= FA_PYWS_EV_SHARE && need < FA_PYWS_EV_ROOM ? FA_PYWS_EV_ROOM : need);
+    if (!ev)
+        return FA_ENOMEM;
+    put_rec(ev, type, data, len);
+    enqueue(w, ev);
     return 0;
 }
 
@@ -280,7 +341,7 @@ static void on_message(fa_ws_t *ws, int type, const char *msg, size_t len, void 
         return;
     /* Counted before it is posted, so the worker's decrement never runs ahead of it. */
     uint32_t n = atomic_fetch_add_explicit(&c->inbound, 1u, memory_order_acq_rel) + 1;
-    if (post(r->pool, c, EV_MSG, type, msg, len) != 0) {
+    if (post_msg(r->pool, c, type, msg, len) != 0) {
         atomic_fetch_sub_explicit(&c->inbound, 1u, memory_order_acq_rel);
         fa_ws_close(ws, FA_WS_CLOSE_INTERNAL, "out of memory");
         return;
@@ -950,9 +1011,9 @@ static void run_close(fa__pyworker_t *w, fa__pyws_ev_t *ev) {
     Py_XDECREF(key);
 }
 
-/* Adds a message to its connection's batch (taking the event's conn reference for the first). */
-static void gather(fa__pyworker_t *w, batch_t *b, size_t *nb, fa__pyws_ev_t *ev) {
-    conn_t *c = ev->conn;
+/* Adds a message to its connection's batch (which holds a reference to the connection). */
+static void gather(fa__pyworker_t *w, batch_t *b, size_t *nb, conn_t *c, uint32_t type,
+                   const char *data, size_t len) {
     size_t i = 0;
     while (i < *nb && b[i].c != c)
         i++;
@@ -962,16 +1023,15 @@ static void gather(fa__pyworker_t *w, batch_t *b, size_t *nb, fa__pyws_ev_t *ev)
                 run_batch(w, &b[k]);
             *nb = i = 0;
         }
+        atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
         b[i].c = c;
         b[i].msgs = PyList_New(0);
         if (!b[i].msgs)
             PyErr_Clear();
         (*nb)++;
-        ev->conn = NULL; /* the batch holds its reference now */
     }
-    PyObject *msg = ev->arg == FA_WS_TEXT
-                        ? PyUnicode_DecodeUTF8(ev->data, (Py_ssize_t)ev->len, "replace")
-                        : PyBytes_FromStringAndSize(ev->data, (Py_ssize_t)ev->len);
+    PyObject *msg = type == FA_WS_TEXT ? PyUnicode_DecodeUTF8(data, (Py_ssize_t)len, "replace")
+                                       : PyBytes_FromStringAndSize(data, (Py_ssize_t)len);
     if (!msg || !b[i].msgs || PyList_Append(b[i].msgs, msg) < 0) {
         /* Out of memory: the message is lost; its flow count is not. */
         PyErr_Clear();
@@ -979,6 +1039,19 @@ static void gather(fa__pyworker_t *w, batch_t *b, size_t *nb, fa__pyws_ev_t *ev)
         FA_ERROR("python websocket: out of memory, a message is dropped");
     }
     Py_XDECREF(msg);
+}
+
+/* Each message of an EV_MSG event, to its batch (or, without handlers, only counted). */
+static void gather_event(fa__pyworker_t *w, batch_t *b, size_t *nb, fa__pyws_ev_t *ev) {
+    for (size_t at = 0; at < ev->len;) {
+        rec_t r;
+        memcpy(&r, ev->data + at, sizeof r);
+        if (w->ws_conns)
+            gather(w, b, nb, ev->conn, r.type, ev->data + at + sizeof r, r.len);
+        else
+            atomic_fetch_sub_explicit(&ev->conn->inbound, 1u, memory_order_acq_rel);
+        at += sizeof r + r.len;
+    }
 }
 
 /* Runs the batch of c, if any, before an open or close event of c (its order). */
@@ -1007,10 +1080,8 @@ void fa__pyws_deliver(fa__pyworker_t *w) {
     size_t nb = 0;
     while (ev) {
         fa__pyws_ev_t *next = ev->next;
-        if (ev->kind == EV_MSG && w->ws_conns) {
-            gather(w, b, &nb, ev);
-        } else if (ev->kind == EV_MSG) {
-            atomic_fetch_sub_explicit(&ev->conn->inbound, 1u, memory_order_acq_rel);
+        if (ev->kind == EV_MSG) {
+            gather_event(w, b, &nb, ev);
         } else {
             run_batch_of(w, b, &nb, ev->conn);
             if (ev->kind == EV_OPEN) {
