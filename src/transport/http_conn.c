@@ -1182,7 +1182,8 @@ static int pump_file(fa__http_conn_t *c, fa_http_req_t *p) {
 
 void fa__http_conn_flush_soon(fa__http_conn_t *c) {
     fa__http_loop_t *loop = c->loop;
-    if (!loop->draining || loop->nsoon == FA_HTTP_FLUSH_SOON) {
+    if (!loop->draining || loop->nsoon == FA_HTTP_FLUSH_SOON ||
+        c->out.len >= FA_HTTP_FLUSH_SOON_BYTES) {
         fa__http_conn_flush(c);
         return;
     }

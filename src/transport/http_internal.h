@@ -75,6 +75,9 @@
 /* Connections whose write an inbox drain defers (fa__http_conn_flush_soon): a burst to more
  * connections than this flushes the rest at once, as before (2 KiB per loop). */
 #define FA_HTTP_FLUSH_SOON 256u
+/* ...and a connection with this much output waiting is written at once: deferring more gains
+ * nothing, and output held back would count against max_output as if the client did not read. */
+#define FA_HTTP_FLUSH_SOON_BYTES (64u * 1024u)
 /* Lingering close: after the last response of a connection we close, keep reading (and dropping)
  * for up to 2 s so unread request bytes do not turn the close into a RST that destroys the response
  * in the client's receive buffer (nginx's lingering_close does the same). */
