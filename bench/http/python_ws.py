@@ -8,6 +8,7 @@ with the target of issue 8 (the Python handler's CPU per message <= 1/2 of ws's)
     cmake --preset release && cmake --build build/release -j2
     PARTS=ws bench/http/run.sh --help >/dev/null 2>&1 || true   # (installs npm ws; or npm ci)
     python3 bench/http/python_ws.py      # ROUNDS=3 DURATION=5 WORKERS="1" WS_MODES="text:32 binary:1024"
+    FA_CLI_BASE=/other/build/release/fasterapi python3 bench/http/python_ws.py   # A/B in the same rounds
 
 Method: ws_load (C, this folder) keeps WS_CONNS connections with WS_WINDOW messages in flight
 each, after WARMUP seconds, for DURATION seconds; the server's CPU time is read from /proc for
@@ -36,14 +37,18 @@ bl = hb.bl
 FA_CLI = os.environ.get("FA_CLI") or os.path.join(bl.BUILD, "fasterapi")
 APP = os.path.join(HERE, "py_ws_echo.py")
 WORKERS = [int(w) for w in (os.environ.get("WORKERS") or "1").split()]
+# FA_CLI_BASE: another build's CLI (e.g. main's) measured in the same rounds, for an A/B that
+# does not depend on how busy the box was in another sitting.
+FA_CLI_BASE = os.environ.get("FA_CLI_BASE")
 
 RUNS: List[Dict[str, Any]] = []
 
 
-def start_python(workers: int) -> hb.Server:
+def start_python(workers: int, cli: str = FA_CLI, tag: str = "python") -> hb.Server:
     port = hb.free_port()
-    return hb.Server("python-%d" % workers, "FasterAPI Python handler, %d worker%s" % (workers, "s" if workers > 1 else ""),
-                     [FA_CLI, "run", APP, "--http", "127.0.0.1:%d" % port, "--workers", str(workers),
+    return hb.Server("%s-%d" % (tag, workers), "FasterAPI Python handler%s, %d worker%s" % (
+                         " (%s)" % cli if tag != "python" else "", workers, "s" if workers > 1 else ""),
+                     [cli, "run", APP, "--http", "127.0.0.1:%d" % port, "--workers", str(workers),
                       "--io-threads", str(hb.WS_IO_THREADS), "--log-level", "warn"], port)
 
 
@@ -74,6 +79,8 @@ def main() -> None:
     servers: List[hb.Server] = []
     try:
         servers = [start_python(w) for w in WORKERS] + [hb.start_node_ws()]
+        if FA_CLI_BASE:
+            servers += [start_python(w, FA_CLI_BASE, "base") for w in WORKERS]
         if os.access(hb.FA_WEB, os.X_OK):
             c = hb.start_fa_web()
             c.key, c.name = "c", "FasterAPI C handler (embed_c web_server)"
@@ -115,7 +122,7 @@ def main() -> None:
             cpu = med(key, mode, "server_cpu_us_per_msg")
             rc = paired(key, mode, "server_cpu_us_per_msg") if key != "ws" else None
             target = ""
-            if key.startswith("python"):
+            if key.startswith(("python", "base")):
                 ok = None if rc is None else rc <= 0.5
                 verdicts.append((key, mode, ok))
                 target = bl.verdict(ok)

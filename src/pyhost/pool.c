@@ -462,9 +462,7 @@ static void clear_objects(fa__pyworker_t *w) {
     Py_CLEAR(w->dispatcher);
     Py_CLEAR(w->web);
     Py_CLEAR(w->web_req_type);
-    Py_CLEAR(w->ws_conns);
-    Py_CLEAR(w->ws_open);
-    Py_CLEAR(w->ws_type);
+    fa__pyws_worker_clear(w);
     Py_CLEAR(w->tasks);
     Py_CLEAR(w->futures);
     Py_CLEAR(w->cancelled_error);

@@ -116,7 +116,8 @@ typedef struct {
     PyObject *ws_conns; /* (worker) dict: connection key -> the Python WebSocket */
     PyObject *ws_open;  /* (worker) WebHost.ws_open, looked up at the first connection */
     PyObject *ws_type;  /* (worker) _fasterapi.WebSocketConn of this interpreter */
-    _Atomic int stop;   /* (any) */
+    struct fa__pyws_worker_s *ws_state; /* (worker) ws.c's: method names, unsent frames */
+    _Atomic int stop;                   /* (any) */
     /* Start-up report, under pool->lock. */
     int ready, failed, isolation_refused;
     char error[4096];
@@ -247,6 +248,8 @@ typedef struct fa__pyws_ev_s fa__pyws_ev_t;
 void fa__pyws_deliver(fa__pyworker_t *w);
 /* Frees events nobody will run (the pool is stopping). */
 void fa__pyws_drop_events(fa__pyws_ev_t *ev);
+/* Drops the worker's WebSocket objects (its interpreter is ending, GIL held). */
+void fa__pyws_worker_clear(fa__pyworker_t *w);
 /* Adds `_fasterapi.WebSocketConn` and the group functions to a module (per interpreter). */
 int fa__pyws_add_type(PyObject *module);
 

@@ -10,9 +10,11 @@
  * task on that worker's asyncio loop and its messages must reach that task in order. The loop
  * thread turns each callback into an event (open with a copy of the upgrade request, message
  * with a copy of its bytes, close with the code) on the worker's own queue and writes the
- * worker's eventfd; the worker (its GIL held, pool.c on_wake) hands them to Python. Nothing
- * Python crosses threads or interpreters: a connection is named by its fa_ws_handle_t, and sends
- * go from the worker through fa_ws_send_to (thread-safe by handle).
+ * worker's eventfd when the queue was empty; the worker (its GIL held, pool.c on_wake) hands them
+ * to Python, a connection's messages of one burst in one `_on_messages` call. Nothing Python
+ * crosses threads or interpreters: a connection is named by its fa_ws_handle_t, and the frames a
+ * worker's handlers send in one turn of its loop are gathered per connection and posted once
+ * (fa__ws_send_frames_to, thread-safe by handle; see "sends" below).
  *
  * Push-back (DESIGN.md §2). `inbound` counts the messages handed to the worker that the handler
  * has not received yet. At FA_PYWS_MAX_INBOUND the loop stops reading the socket; when the
@@ -39,6 +41,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/utf8.h"
 #include "fasterapi/error.h"
 #include "fasterapi/ws.h"
 #include "pyhost/pyhost_internal.h"
@@ -54,6 +57,15 @@
 #define FA_PYWS_MAX_INBOUND 256u
 /* Subprotocols one route may offer: more is a mistake in the app (browsers send a handful). */
 #define FA_PYWS_MAX_PROTOCOLS 16
+/* Bytes of frames one connection gathers in a turn of its worker's loop before they are posted
+ * at once: bounds the memory of a handler that sends much without yielding to the loop (an
+ * `await ws.send_text()` does not yield), and a message this large gains nothing from company. */
+#define FA_PYWS_OUT_GATHER (64u * 1024u)
+/* Messages up to this size are appended to their connection's last queued event when there is
+ * room (the copy is made under the worker's queue lock, so it stays short); an event made for one
+ * has room for FA_PYWS_EV_ROOM bytes of them. Larger messages get an event of their own. */
+#define FA_PYWS_EV_SHARE 512u
+#define FA_PYWS_EV_ROOM 4096u
 
 enum { EV_OPEN, EV_MSG, EV_CLOSE };
 
@@ -78,16 +90,40 @@ typedef struct fa__pyws_conn_s {
     int client_port; /* -1: unknown */
     char client_host[INET6_ADDRSTRLEN];
     char *blob;
+    /* Frames its handler sent this turn, not yet posted to the loop (the worker's thread, GIL
+     * held): */
+    fa__pyworker_t *w;
+    char *out;
+    size_t out_len, out_cap;
+    struct fa__pyws_conn_s *out_next; /* in the worker's list of connections with frames */
+    int out_listed;
 } conn_t;
+
+/* The worker side of ws.c, made at the worker's first connection. */
+struct fa__pyws_worker_s {
+    PyObject *on_messages, *on_close; /* interned method names */
+    PyObject *flush;                  /* ws_flush_cb, as a Python callable */
+    PyObject *call_soon;              /* the loop's call_soon */
+    conn_t *out_head;                 /* connections with unsent frames (a reference each) */
+    int flush_scheduled;
+};
 
 struct fa__pyws_ev_s {
     struct fa__pyws_ev_s *next;
     conn_t *conn;
     int kind;
-    int arg; /* EV_MSG: the message type; EV_CLOSE: the close code */
-    size_t len;
-    char data[]; /* EV_MSG: the message; EV_CLOSE: the reason */
+    int arg;     /* EV_CLOSE: the close code */
+    size_t len;  /* bytes used in data */
+    size_t cap;  /* EV_MSG: bytes data holds */
+    char data[]; /* EV_MSG: records (rec_t, then the message); EV_CLOSE: the reason */
 };
+
+/* One message in an EV_MSG event: consecutive small messages of a connection share one event
+ * (one allocation and one list append for a burst of them). */
+typedef struct {
+    uint32_t len;
+    uint32_t type;
+} rec_t;
 
 struct pyws_route_s {
     fa_ws_options_t o;
@@ -103,6 +139,7 @@ struct fa__pyws_s {
 
 static void conn_unref(conn_t *c) {
     if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
+        free(c->out);
         free(c->blob);
         free(c);
     }
@@ -189,29 +226,81 @@ static void worker_signal(int fd) {
     /* EAGAIN: the counter is saturated with unread wake-ups; the worker runs anyway. */
 }
 
-/* Queues an event for the conn's worker (takes a conn reference for it). */
-static int post(fa__pypool_t *pool, conn_t *c, int kind, int arg, const void *data, size_t len) {
-    fa__pyws_ev_t *ev = malloc(sizeof *ev + len + 1);
-    if (!ev)
-        return FA_ENOMEM;
-    ev->next = NULL;
-    ev->conn = c;
-    ev->kind = kind;
-    ev->arg = arg;
-    ev->len = len;
-    if (len)
-        memcpy(ev->data, data, len);
-    ev->data[len] = '\0';
-    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
-    fa__pyworker_t *w = &pool->workers[c->worker];
+/* Appends ev to the worker's queue; the first event of a burst wakes the worker: until
+ * fa__pyws_deliver takes the queue (under the lock, after reading its eventfd) the wake-up
+ * already sent covers the rest. */
+static void enqueue(fa__pyworker_t *w, fa__pyws_ev_t *ev) {
     pthread_mutex_lock(&w->ws_lock);
+    int was_empty = w->ws_head == NULL;
     if (w->ws_tail)
         w->ws_tail->next = ev;
     else
         w->ws_head = ev;
     w->ws_tail = ev;
     pthread_mutex_unlock(&w->ws_lock);
-    worker_signal(w->efd);
+    if (was_empty)
+        worker_signal(w->efd);
+}
+
+static fa__pyws_ev_t *ev_new(conn_t *c, int kind, size_t cap) {
+    fa__pyws_ev_t *ev = malloc(sizeof *ev + cap + 1);
+    if (!ev)
+        return NULL;
+    ev->next = NULL;
+    ev->conn = c;
+    ev->kind = kind;
+    ev->arg = 0;
+    ev->len = 0;
+    ev->cap = cap;
+    atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+    return ev;
+}
+
+static void put_rec(fa__pyws_ev_t *ev, int type, const void *data, size_t len) {
+    rec_t r = {(uint32_t)len, (uint32_t)type};
+    memcpy(ev->data + ev->len, &r, sizeof r);
+    if (len)
+        memcpy(ev->data + ev->len + sizeof r, data, len);
+    ev->len += sizeof r + len;
+}
+
+/* Queues an open or close event for the conn's worker (with a conn reference). */
+static int post(fa__pypool_t *pool, conn_t *c, int kind, int arg, const void *data, size_t len) {
+    fa__pyws_ev_t *ev = ev_new(c, kind, len);
+    if (!ev)
+        return FA_ENOMEM;
+    ev->arg = arg;
+    ev->len = len;
+    if (len)
+        memcpy(ev->data, data, len);
+    ev->data[len] = '\0';
+    enqueue(&pool->workers[c->worker], ev);
+    return 0;
+}
+
+/* Queues a message: into the conn's last queued event when it is small and fits, else in a new
+ * event. */
+static int post_msg(fa__pypool_t *pool, conn_t *c, int type, const void *data, size_t len) {
+    fa__pyworker_t *w = &pool->workers[c->worker];
+    if (len > UINT32_MAX)
+        return FA_ENOMEM; /* (max_message is far below) */
+    if (len <= FA_PYWS_EV_SHARE) {
+        pthread_mutex_lock(&w->ws_lock);
+        fa__pyws_ev_t *t = w->ws_tail;
+        int fits = t && t->kind == EV_MSG && t->conn == c && t->cap - t->len >= sizeof(rec_t) + len;
+        if (fits)
+            put_rec(t, type, data, len);
+        pthread_mutex_unlock(&w->ws_lock);
+        if (fits)
+            return 0; /* the queue was not empty: the worker is woken already */
+    }
+    size_t need = sizeof(rec_t) + len;
+    fa__pyws_ev_t *ev = ev_new(
+        c, EV_MSG, len <= FA_PYWS_EV_SHARE && need < FA_PYWS_EV_ROOM ? FA_PYWS_EV_ROOM : need);
+    if (!ev)
+        return FA_ENOMEM;
+    put_rec(ev, type, data, len);
+    enqueue(w, ev);
     return 0;
 }
 
@@ -235,6 +324,7 @@ static void on_open(fa_ws_t *ws, fa_http_req_t *req, void *data) {
     c->h = fa_ws_handle(ws);
     c->row = r->row;
     c->worker = pick_worker(r->pool);
+    c->w = &r->pool->workers[c->worker];
     peer(req, c);
     if (post(r->pool, c, EV_OPEN, 0, NULL, 0) != 0) {
         conn_unref(c);
@@ -251,7 +341,7 @@ static void on_message(fa_ws_t *ws, int type, const char *msg, size_t len, void 
         return;
     /* Counted before it is posted, so the worker's decrement never runs ahead of it. */
     uint32_t n = atomic_fetch_add_explicit(&c->inbound, 1u, memory_order_acq_rel) + 1;
-    if (post(r->pool, c, EV_MSG, type, msg, len) != 0) {
+    if (post_msg(r->pool, c, type, msg, len) != 0) {
         atomic_fetch_sub_explicit(&c->inbound, 1u, memory_order_acq_rel);
         fa_ws_close(ws, FA_WS_CLOSE_INTERNAL, "out of memory");
         return;
@@ -471,10 +561,105 @@ static PyObject *body_none(PyObject *self, PyObject *unused) {
     return PyBytes_FromStringAndSize("", 0);
 }
 
+/* ---- sends: gathered per connection, posted once per turn of the worker's loop ----
+ *
+ * A handler's send appends the frame to its connection's buffer; the first one of a turn
+ * schedules ws_flush_cb with the loop's call_soon, which runs after every handler that was ready
+ * in this turn has run and posts each connection's frames as one message (fa__ws_send_frames_to):
+ * one hand-off to the loop and one write per connection per turn instead of one each. Order is
+ * kept: a connection's close and a group broadcast post the gathered frames first. Sends from
+ * another thread than the worker's (a thread the app started) post directly, as before. */
+
+/* Posts c's gathered frames (the worker's thread, GIL held: fa__http_post waits only while the
+ * loop's inbox is full, and the loop never needs this GIL). */
+static int post_out(conn_t *c) {
+    if (!c->out_len)
+        return 0;
+    int rc = fa__ws_send_frames_to(c->h, c->out, c->out_len);
+    c->out_len = 0;
+    if (c->out_cap > FA_PYWS_OUT_GATHER) {
+        /* A big message passed: do not keep its buffer for the life of the connection. */
+        free(c->out);
+        c->out = NULL;
+        c->out_cap = 0;
+    }
+    return rc;
+}
+
+/* Posts every gathered frame of the worker's connections. */
+static void flush_all(struct fa__pyws_worker_s *ws) {
+    ws->flush_scheduled = 0;
+    while (ws->out_head) {
+        conn_t *c = ws->out_head;
+        ws->out_head = c->out_next;
+        c->out_next = NULL;
+        c->out_listed = 0;
+        (void)post_out(c); /* FA_ESTATE: closed meanwhile, as a late direct send */
+        conn_unref(c);     /* the list's reference */
+    }
+}
+
+static PyObject *ws_flush_cb(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    fa__pyworker_t *w = fa__pyworker_current();
+    if (w && w->ws_state)
+        flush_all(w->ws_state);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef flush_def = {"_ws_flush", ws_flush_cb, METH_NOARGS,
+                                "posts the WebSocket frames gathered in this turn"};
+
+/* The gathering state of the worker running this thread, or NULL (another thread). */
+static struct fa__pyws_worker_s *gathering(const conn_t *c) {
+    fa__pyworker_t *w = c->w;
+    return w && w->ws_state && w->ws_state->call_soon && fa__pyworker_current() == w ? w->ws_state
+                                                                                     : NULL;
+}
+
+/* Appends one frame to c's buffer and lists c for the flush. */
+static int gather_out(struct fa__pyws_worker_s *ws, conn_t *c, int type, const char *data,
+                      size_t len) {
+    if (len > SIZE_MAX / 2 - FA_WS_MAX_HEADER - c->out_len)
+        return FA_ENOMEM;
+    size_t need = c->out_len + FA_WS_MAX_HEADER + len;
+    if (need > c->out_cap) {
+        size_t cap = c->out_cap ? c->out_cap : 512;
+        while (cap < need)
+            cap *= 2;
+        char *n = realloc(c->out, cap);
+        if (!n)
+            return FA_ENOMEM;
+        c->out = n;
+        c->out_cap = cap;
+    }
+    size_t hl = fa__ws_frame_header((unsigned char *)c->out + c->out_len, type, 1, len);
+    if (len)
+        memcpy(c->out + c->out_len + hl, data, len);
+    c->out_len += hl + len;
+    if (!c->out_listed) {
+        if (!ws->flush_scheduled) {
+            PyObject *r = PyObject_CallOneArg(ws->call_soon, ws->flush);
+            if (!r) {
+                c->out_len -= hl + len;
+                return FA_EPYTHON; /* the loop is closed: its exception is set */
+            }
+            Py_DECREF(r);
+            ws->flush_scheduled = 1;
+        }
+        atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+        c->out_listed = 1;
+        c->out_next = ws->out_head;
+        ws->out_head = c;
+    }
+    return c->out_len >= FA_PYWS_OUT_GATHER ? post_out(c) : 0;
+}
+
 /* send(type, data: str | bytes) -> 0, or a negative FA_E* code (FA_ESTATE: the connection has
- * closed). The GIL is released: a full loop inbox makes fa__http_post wait (push-back). */
+ * closed; FA_EINVAL: not a message type, or text that is not UTF-8). */
 static PyObject *ws_send(PyObject *self, PyObject *const *args, Py_ssize_t nargs) {
-    const conn_t *c = ((wsobj_t *)self)->c;
+    conn_t *c = ((wsobj_t *)self)->c;
     if (nargs != 2) {
         PyErr_SetString(PyExc_TypeError, "send(type, data)");
         return NULL;
@@ -484,25 +669,44 @@ static PyObject *ws_send(PyObject *self, PyObject *const *args, Py_ssize_t nargs
         return NULL;
     const char *data;
     Py_ssize_t len;
+    int utf8 = 0; /* a str's UTF-8 is valid by construction */
     if (PyBytes_Check(args[1])) {
         data = PyBytes_AS_STRING(args[1]);
         len = PyBytes_GET_SIZE(args[1]);
     } else if (PyUnicode_Check(args[1])) {
         if (!(data = PyUnicode_AsUTF8AndSize(args[1], &len)))
             return NULL;
+        utf8 = 1;
     } else {
         PyErr_SetString(PyExc_TypeError, "a message is str or bytes");
         return NULL;
     }
+    struct fa__pyws_worker_s *ws = gathering(c);
     int rc;
-    Py_BEGIN_ALLOW_THREADS rc = fa_ws_send_to(c->h, (int)type, data, (size_t)len);
-    Py_END_ALLOW_THREADS if (rc == FA_ENOMEM) return PyErr_NoMemory();
+    if (!ws || (size_t)len >= FA_PYWS_OUT_GATHER) {
+        /* Another thread, or a message too big to gain from company (and not worth a second
+         * copy): what was gathered goes first, then this one directly. */
+        if (ws)
+            (void)post_out(c);
+        Py_BEGIN_ALLOW_THREADS rc = fa_ws_send_to(c->h, (int)type, data, (size_t)len);
+        Py_END_ALLOW_THREADS
+    } else if (type != FA_WS_TEXT && type != FA_WS_BINARY) {
+        rc = FA_EINVAL;
+    } else if (type == FA_WS_TEXT && !utf8 && !fa__utf8_valid(data, (size_t)len)) {
+        rc = FA_EINVAL; /* RFC 6455 §5.6: text is UTF-8 */
+    } else if (!fa_ws_alive(c->h)) {
+        rc = FA_ESTATE;
+    } else if ((rc = gather_out(ws, c, (int)type, data, (size_t)len)) == FA_EPYTHON) {
+        return NULL;
+    }
+    if (rc == FA_ENOMEM)
+        return PyErr_NoMemory();
     return PyLong_FromLong(rc);
 }
 
 /* close(code, reason) -> 0 or a negative FA_E* code. */
 static PyObject *ws_close(PyObject *self, PyObject *args) {
-    const conn_t *c = ((wsobj_t *)self)->c;
+    conn_t *c = ((wsobj_t *)self)->c;
     unsigned code;
     const char *reason;
     if (!PyArg_ParseTuple(args, "Is", &code, &reason))
@@ -511,6 +715,8 @@ static PyObject *ws_close(PyObject *self, PyObject *args) {
         PyErr_Format(PyExc_ValueError, "invalid WebSocket close code %u (RFC 6455 §7.4)", code);
         return NULL;
     }
+    /* The frames sent before the close go first. */
+    (void)post_out(c);
     /* Read again first (messages from one thread reach the loop in order): a paused connection
      * would never see the peer's answer to our close frame and wait out the close timeout. */
     (void)fa__ws_resume_reading_to(c->h);
@@ -625,6 +831,10 @@ static PyObject *mod_group_send(PyObject *self, PyObject *args) {
     fa_ws_set_t *set = group_set(name);
     if (!set)
         return PyErr_NoMemory();
+    /* What this worker's handlers sent before the broadcast goes first. */
+    fa__pyworker_t *w = fa__pyworker_current();
+    if (w && w->ws_state)
+        flush_all(w->ws_state);
     int rc;
     Py_BEGIN_ALLOW_THREADS rc = fa_ws_broadcast(set, type, p, (size_t)len);
     Py_END_ALLOW_THREADS if (rc == FA_ENOMEM) return PyErr_NoMemory();
@@ -681,9 +891,30 @@ static int setup(fa__pyworker_t *w) {
             FA_ERROR("python websocket: no web App in this worker");
         return -1;
     }
+    struct fa__pyws_worker_s *ws = calloc(1, sizeof *ws);
+    if (ws) {
+        ws->on_messages = PyUnicode_InternFromString("_on_messages");
+        ws->on_close = PyUnicode_InternFromString("_on_close");
+        ws->flush = PyCFunction_New(&flush_def, NULL);
+        /* Without a loop (not the host's worker loop) sends are posted one by one. */
+        ws->call_soon = w->loop ? PyObject_GetAttrString(w->loop, "call_soon") : NULL;
+    }
+    if (!ws || !ws->on_messages || !ws->on_close || !ws->flush || (w->loop && !ws->call_soon)) {
+        w->ws_state = ws;
+        fa__pyws_worker_clear(w);
+        Py_DECREF(open);
+        Py_DECREF(tp);
+        Py_DECREF(conns);
+        if (PyErr_Occurred())
+            log_python("setup");
+        else
+            FA_ERROR("python websocket: out of memory");
+        return -1;
+    }
     w->ws_open = open;
     w->ws_type = tp;
     w->ws_conns = conns;
+    w->ws_state = ws;
     return 0;
 }
 
@@ -710,58 +941,189 @@ static void run_open(fa__pyworker_t *w, conn_t *c, PyObject *key) {
     Py_XDECREF(py);
 }
 
-static void run_event(fa__pyworker_t *w, fa__pyws_ev_t *ev) {
-    conn_t *c = ev->conn;
-    PyObject *key = PyLong_FromUnsignedLongLong(((uint64_t)c->h.id << 32) | c->h.gen);
-    if (!key) {
-        PyErr_Clear();
-        return;
-    }
-    if (ev->kind == EV_OPEN) {
-        run_open(w, c, key);
-        Py_DECREF(key);
-        return;
-    }
-    PyObject *py = w->ws_conns ? PyDict_GetItemWithError(w->ws_conns, key) : NULL; /* borrowed */
-    if (!py) {
-        /* The handler is gone (it failed to start): keep the flow count right. */
-        if (ev->kind == EV_MSG)
-            atomic_fetch_sub_explicit(&c->inbound, 1u, memory_order_acq_rel);
-        PyErr_Clear();
-        Py_DECREF(key);
-        return;
-    }
-    Py_INCREF(py);
-    PyObject *r;
-    if (ev->kind == EV_MSG) {
-        PyObject *msg = ev->arg == FA_WS_TEXT
-                            ? PyUnicode_DecodeUTF8(ev->data, (Py_ssize_t)ev->len, "replace")
-                            : PyBytes_FromStringAndSize(ev->data, (Py_ssize_t)ev->len);
-        r = msg ? PyObject_CallMethod(py, "_on_message", "N", msg) : NULL;
-    } else {
-        PyDict_DelItem(w->ws_conns, key);
-        PyObject *reason = PyUnicode_DecodeUTF8(ev->data, (Py_ssize_t)ev->len, "replace");
-        r = reason ? PyObject_CallMethod(py, "_on_close", "iN", ev->arg, reason) : NULL;
-    }
-    if (!r)
-        log_python(ev->kind == EV_MSG ? "message delivery" : "close delivery");
-    Py_XDECREF(r);
-    Py_DECREF(py);
-    Py_DECREF(key);
+static PyObject *conn_key(const conn_t *c) {
+    return PyLong_FromUnsignedLongLong(((uint64_t)c->h.id << 32) | c->h.gen);
 }
 
+/* The Python WebSocket of c (borrowed), or NULL: its handler never started or has gone. */
+static PyObject *lookup(fa__pyworker_t *w, const conn_t *c, PyObject **key) {
+    *key = conn_key(c);
+    PyObject *py = *key && w->ws_conns ? PyDict_GetItemWithError(w->ws_conns, *key) : NULL;
+    if (!py)
+        PyErr_Clear();
+    return py;
+}
+
+/* The messages of one connection gathered from a burst, handed over in one call. */
+typedef struct {
+    conn_t *c; /* holds the reference of its first event */
+    PyObject *msgs;
+} batch_t;
+
+/* Connections whose messages one burst gathers before it hands them over: more in one burst
+ * hand over in several rounds (order per connection is kept either way). */
+#define FA_PYWS_BATCHES 64
+
+static void run_batch(fa__pyworker_t *w, batch_t *b) {
+    PyObject *key;
+    PyObject *py = b->msgs ? lookup(w, b->c, &key) : (key = NULL);
+    Py_XDECREF(key);
+    if (py) {
+        PyObject *args[2] = {py, b->msgs};
+        Py_INCREF(py);
+        PyObject *r = PyObject_VectorcallMethod(w->ws_state->on_messages, args,
+                                                2 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL);
+        Py_DECREF(py);
+        if (r)
+            Py_DECREF(r);
+        else
+            log_python("message delivery");
+    } else if (b->msgs) {
+        /* The handler is gone (it failed to start): keep the flow count right. */
+        atomic_fetch_sub_explicit(&b->c->inbound, (uint32_t)PyList_GET_SIZE(b->msgs),
+                                  memory_order_acq_rel);
+    }
+    Py_XDECREF(b->msgs);
+    conn_unref(b->c);
+}
+
+static void run_close(fa__pyworker_t *w, fa__pyws_ev_t *ev) {
+    PyObject *key;
+    PyObject *py = lookup(w, ev->conn, &key);
+    if (py) {
+        Py_INCREF(py);
+        PyDict_DelItem(w->ws_conns, key);
+        PyObject *code = PyLong_FromLong(ev->arg);
+        PyObject *reason = PyUnicode_DecodeUTF8(ev->data, (Py_ssize_t)ev->len, "replace");
+        PyObject *args[3] = {py, code, reason};
+        PyObject *r = code && reason
+                          ? PyObject_VectorcallMethod(w->ws_state->on_close, args,
+                                                      3 | PY_VECTORCALL_ARGUMENTS_OFFSET, NULL)
+                          : NULL;
+        Py_XDECREF(code);
+        Py_XDECREF(reason);
+        if (r)
+            Py_DECREF(r);
+        else
+            log_python("close delivery");
+        Py_DECREF(py);
+    }
+    Py_XDECREF(key);
+}
+
+/* Adds a message to its connection's batch (which holds a reference to the connection). */
+static void gather(fa__pyworker_t *w, batch_t *b, size_t *nb, conn_t *c, uint32_t type,
+                   const char *data, size_t len) {
+    size_t i = 0;
+    while (i < *nb && b[i].c != c)
+        i++;
+    if (i == *nb) {
+        if (*nb == FA_PYWS_BATCHES) {
+            for (size_t k = 0; k < *nb; k++)
+                run_batch(w, &b[k]);
+            *nb = i = 0;
+        }
+        atomic_fetch_add_explicit(&c->refs, 1, memory_order_relaxed);
+        b[i].c = c;
+        b[i].msgs = PyList_New(0);
+        if (!b[i].msgs)
+            PyErr_Clear();
+        (*nb)++;
+    }
+    PyObject *msg = type == FA_WS_TEXT ? PyUnicode_DecodeUTF8(data, (Py_ssize_t)len, "replace")
+                                       : PyBytes_FromStringAndSize(data, (Py_ssize_t)len);
+    if (!msg || !b[i].msgs || PyList_Append(b[i].msgs, msg) < 0) {
+        /* Out of memory: the message is lost; its flow count is not. */
+        PyErr_Clear();
+        atomic_fetch_sub_explicit(&c->inbound, 1u, memory_order_acq_rel);
+        FA_ERROR("python websocket: out of memory, a message is dropped");
+    }
+    Py_XDECREF(msg);
+}
+
+/* Each message of an EV_MSG event, to its batch (or, without handlers, only counted). */
+static void gather_event(fa__pyworker_t *w, batch_t *b, size_t *nb, fa__pyws_ev_t *ev) {
+    for (size_t at = 0; at < ev->len;) {
+        rec_t r;
+        memcpy(&r, ev->data + at, sizeof r);
+        if (w->ws_conns)
+            gather(w, b, nb, ev->conn, r.type, ev->data + at + sizeof r, r.len);
+        else
+            atomic_fetch_sub_explicit(&ev->conn->inbound, 1u, memory_order_acq_rel);
+        at += sizeof r + r.len;
+    }
+}
+
+/* Runs the batch of c, if any, before an open or close event of c (its order). */
+static void run_batch_of(fa__pyworker_t *w, batch_t *b, size_t *nb, const conn_t *c) {
+    for (size_t i = 0; i < *nb; i++)
+        if (b[i].c == c) {
+            run_batch(w, &b[i]);
+            b[i] = b[--*nb];
+            return;
+        }
+}
+
+/* One burst: the messages of each connection are gathered and handed over together (one call
+ * and at most one wake-up of its handler instead of one each). Only the order per connection
+ * matters, and it is kept: a connection's open and close run after its earlier messages. The
+ * handlers themselves run later, from the loop's ready queue, so nothing can observe the order
+ * between connections within a burst. */
 void fa__pyws_deliver(fa__pyworker_t *w) {
     pthread_mutex_lock(&w->ws_lock);
     fa__pyws_ev_t *ev = w->ws_head;
     w->ws_head = w->ws_tail = NULL;
     pthread_mutex_unlock(&w->ws_lock);
+    if (!ev)
+        return;
+    batch_t b[FA_PYWS_BATCHES];
+    size_t nb = 0;
     while (ev) {
         fa__pyws_ev_t *next = ev->next;
-        run_event(w, ev);
+        if (ev->kind == EV_MSG) {
+            gather_event(w, b, &nb, ev);
+        } else {
+            run_batch_of(w, b, &nb, ev->conn);
+            if (ev->kind == EV_OPEN) {
+                PyObject *key = conn_key(ev->conn);
+                if (key)
+                    run_open(w, ev->conn, key);
+                else
+                    PyErr_Clear();
+                Py_XDECREF(key);
+            } else {
+                run_close(w, ev);
+            }
+        }
         conn_unref(ev->conn);
         free(ev);
         ev = next;
     }
+    for (size_t i = 0; i < nb; i++)
+        run_batch(w, &b[i]);
+}
+
+void fa__pyws_worker_clear(fa__pyworker_t *w) {
+    struct fa__pyws_worker_s *ws = w->ws_state;
+    if (ws) {
+        /* Unsent frames are dropped: the interpreter (and its loop) is ending. */
+        while (ws->out_head) {
+            conn_t *c = ws->out_head;
+            ws->out_head = c->out_next;
+            c->out_len = 0;
+            c->out_listed = 0;
+            conn_unref(c);
+        }
+        Py_XDECREF(ws->on_messages);
+        Py_XDECREF(ws->on_close);
+        Py_XDECREF(ws->flush);
+        Py_XDECREF(ws->call_soon);
+        free(ws);
+        w->ws_state = NULL;
+    }
+    Py_CLEAR(w->ws_conns);
+    Py_CLEAR(w->ws_open);
+    Py_CLEAR(w->ws_type);
 }
 
 void fa__pyws_drop_events(fa__pyws_ev_t *ev) {

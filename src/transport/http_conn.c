@@ -1188,6 +1188,23 @@ static int pump_file(fa__http_conn_t *c, fa_http_req_t *p) {
     return 1;
 }
 
+void fa__http_conn_flush_soon(fa__http_conn_t *c) {
+    fa__http_loop_t *loop = c->loop;
+    if (!loop->draining || loop->nsoon == FA_HTTP_FLUSH_SOON ||
+        c->out.len >= FA_HTTP_FLUSH_SOON_BYTES) {
+        fa__http_conn_flush(c);
+        return;
+    }
+    /* Consecutive messages are mostly for the same connection; a duplicate further back costs
+     * one empty flush. */
+    if (loop->nsoon && loop->soon[loop->nsoon - 1].slot == c->slot &&
+        loop->soon[loop->nsoon - 1].gen == c->gen)
+        return;
+    loop->soon[loop->nsoon].slot = c->slot;
+    loop->soon[loop->nsoon].gen = c->gen;
+    loop->nsoon++;
+}
+
 void fa__http_conn_flush(fa__http_conn_t *c) {
     for (;;) {
         flush_out(c);

@@ -72,6 +72,12 @@
 #define FA_HTTP_RBUF_POOL 256u
 /* Messages waiting in one loop's inbox; a producer that finds it full waits (backpressure). */
 #define FA_HTTP_INBOX 65536u
+/* Connections whose write an inbox drain defers (fa__http_conn_flush_soon): a burst to more
+ * connections than this flushes the rest at once, as before (2 KiB per loop). */
+#define FA_HTTP_FLUSH_SOON 256u
+/* ...and a connection with this much output waiting is written at once: deferring more gains
+ * nothing, and output held back would count against max_output as if the client did not read. */
+#define FA_HTTP_FLUSH_SOON_BYTES (64u * 1024u)
 /* Lingering close: after the last response of a connection we close, keep reading (and dropping)
  * for up to 2 s so unread request bytes do not turn the close into a RST that destroys the response
  * in the client's receive buffer (nginx's lingering_close does the same). */
@@ -129,6 +135,10 @@ fa__buf_t *fa__http_conn_out(fa__http_conn_t *c);
 /* Writes what is queued (uv_try_write, then uv_write for the rest); closes the connection when the
  * output limit is exceeded. */
 void fa__http_conn_flush(fa__http_conn_t *c);
+/* As fa__http_conn_flush, except inside the callback of a cross-thread message (fa__http_post):
+ * there the write waits until the loop has handled every message its inbox holds, so a burst of
+ * frames posted for one connection leaves in one write instead of one write each. */
+void fa__http_conn_flush_soon(fa__http_conn_t *c);
 void fa__http_conn_pause_reading(fa__http_conn_t *c);
 void fa__http_conn_resume_reading(fa__http_conn_t *c);
 /* Bytes queued (not yet accepted by the kernel). */
@@ -312,6 +322,13 @@ struct fa__http_loop_s {
     int listening;
     fa__wakeup_t wake;
     fa_mpsc_t *inbox;
+    /* Connections to flush once the inbox is drained (fa__http_conn_flush_soon), by slot and
+     * generation: one may close meanwhile. */
+    int draining;
+    size_t nsoon;
+    struct {
+        uint32_t slot, gen;
+    } soon[FA_HTTP_FLUSH_SOON];
     /* gate: posters count themselves in; the loop closes it before closing the wake-up. */
     _Alignas(64) _Atomic int gate_users;
     _Atomic int gate_closed;

@@ -295,9 +295,20 @@ static void deliver(fa__http_loop_t *loop, fa__http_msg_t *m) {
 static void drain_inbox(fa__http_loop_t *loop) {
     void *items[64];
     size_t n;
+    loop->draining = 1;
     while ((n = fa_mpsc_pop_batch(loop->inbox, items, 64)) > 0)
         for (size_t i = 0; i < n; i++)
             deliver(loop, items[i]);
+    loop->draining = 0;
+    /* One write per connection for what the messages queued (fa__http_conn_flush_soon). */
+    for (size_t i = 0; i < loop->nsoon; i++) {
+        uint32_t slot = loop->soon[i].slot;
+        fa__http_conn_t *c =
+            slot < loop->nslots && loop->gens[slot] == loop->soon[i].gen ? loop->slots[slot] : NULL;
+        if (c && !c->closing)
+            fa__http_conn_flush(c);
+    }
+    loop->nsoon = 0;
 }
 
 static void wake_cb(fa__wakeup_t *w) {

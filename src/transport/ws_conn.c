@@ -206,9 +206,10 @@ static int out_bytes(fa_ws_t *ws, const void *a, size_t alen, const void *b, siz
     fa__buf_append(out, a, alen);
     if (blen)
         fa__buf_append(out, b, blen);
-    /* Inside a read batch or the upgrade handler the server writes once at the end. */
+    /* Inside a read batch or the upgrade handler the server writes once at the end; frames
+     * posted from other threads are written once the loop's inbox is drained. */
     if (!ws->in_read && !ws->opening)
-        fa__http_conn_flush(ws->c);
+        fa__http_conn_flush_soon(ws->c);
     return 0;
 }
 
@@ -713,6 +714,20 @@ int fa_ws_send_to(fa_ws_handle_t h, int type, const void *data, size_t len) {
     if (len)
         memcpy(m->bytes + hl, data, len);
     m->len = hl + len;
+    return dispatch(h, m);
+}
+
+int fa__ws_send_frames_to(fa_ws_handle_t h, const void *frames, size_t len) {
+    if (len > SIZE_MAX - sizeof(ws_msg_t))
+        return FA_ENOMEM;
+    ws_msg_t *m = malloc(sizeof *m + len);
+    if (!m)
+        return FA_ENOMEM;
+    memset(m, 0, sizeof *m);
+    m->kind = M_FRAME;
+    if (len)
+        memcpy(m->bytes, frames, len);
+    m->len = len;
     return dispatch(h, m);
 }
 

@@ -144,8 +144,8 @@ START_TEST(test_connections_run_on_the_workers) {
     pthread_mutex_init(&r.lock, NULL);
     pthread_cond_init(&r.cond, NULL);
     ck_assert_int_eq(fa__pyhost_open(&r.host, &ho), 0);
-    /* 1 HTTP route, /openapi.json and /docs, then the 3 WebSocket rows. */
-    ck_assert_uint_eq(json_array_size(fa__pyhost_web_table(r.host)), 6);
+    /* 1 HTTP route, /openapi.json and /docs, then the 4 WebSocket rows. */
+    ck_assert_uint_eq(json_array_size(fa__pyhost_web_table(r.host)), 7);
     fa_server_t *srv;
     pthread_t t;
     web_run_start(&r, &srv, &t);
@@ -156,9 +156,49 @@ START_TEST(test_connections_run_on_the_workers) {
     ws_send(fd, 1, "hello", 5);
     ck_assert_int_eq(ws_recv(fd, buf, sizeof buf), 1);
     ck_assert_str_eq(buf, "t1:p1:hello");
+    /* A burst (one write, so one read on the server): one hand-over to the handler, answers in
+     * order. */
+    char burst[5 * 16];
+    size_t blen = 0;
+    for (int i = 0; i < 5; i++) {
+        unsigned char *f = (unsigned char *)burst + blen;
+        f[0] = 0x81;
+        f[1] = 0x80 | 2;
+        memset(f + 2, 0, 4); /* mask key 0 */
+        f[6] = 'm';
+        f[7] = (unsigned char)('0' + i);
+        blen += 8;
+    }
+    ck_assert_int_eq(write(fd, burst, blen), (ssize_t)blen);
+    for (int i = 0; i < 5; i++) {
+        char want[16];
+        snprintf(want, sizeof want, "t1:p1:m%d", i);
+        ck_assert_int_eq(ws_recv(fd, buf, sizeof buf), 1);
+        ck_assert_str_eq(buf, want);
+    }
     ws_send(fd, 8, "\x03\xe8", 2); /* close 1000 */
     ck_assert_int_eq(ws_recv(fd, buf, sizeof buf), 8);
     ck_assert_uint_eq(close_code(buf), 1000);
+    close(fd);
+
+    /* The order of a handler's sends (40 x 2 KB: more than one turn gathers), a broadcast to a
+     * group it is in, one more send and its close. */
+    fd = ws_connect(r.port, "/order", NULL);
+    ws_send(fd, 1, "40", 2);
+    for (int i = 0; i < 40; i++) {
+        char want[16];
+        snprintf(want, sizeof want, "%d:yyy", i);
+        ck_assert_int_eq(ws_recv(fd, buf, sizeof buf), 1);
+        ck_assert_uint_eq(strlen(buf), strlen(want) - 3 + 2000);
+        ck_assert_msg(strncmp(buf, want, strlen(want)) == 0, "message %d: %.10s", i, buf);
+    }
+    ck_assert_int_eq(ws_recv(fd, buf, sizeof buf), 1);
+    ck_assert_str_eq(buf, "broadcast");
+    ck_assert_int_eq(ws_recv(fd, buf, sizeof buf), 1);
+    ck_assert_str_eq(buf, "last");
+    ck_assert_int_eq(ws_recv(fd, buf, sizeof buf), 8);
+    ck_assert_uint_eq(close_code(buf), 4000);
+    ck_assert_str_eq(buf + 2, "done");
     close(fd);
 
     /* A broadcast group: three members, one message from one of them reaches all. */

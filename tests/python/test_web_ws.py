@@ -140,6 +140,60 @@ class WebSocketTest(unittest.TestCase):
         self.assertIsNone(conn.closed, "no close frame to a client that left")
         self.assertEqual(len(h.host.tasks), 0)
 
+    def test_a_burst_reaches_the_handler_in_order_and_mixed(self) -> None:
+        """_on_messages (the host's hand-over of a burst) keeps the order, text and binary mixed,
+        and a burst arriving while messages still wait is appended after them."""
+        app = App()
+
+        @app.websocket("/ws")
+        async def echo(ws: WebSocket):
+            await ws.accept()
+            async for msg in _messages(ws):
+                if isinstance(msg, str):
+                    await ws.send_text(msg)
+                else:
+                    await ws.send_bytes(msg)
+
+        async def _messages(ws: WebSocket):
+            while True:
+                m = await ws.receive()
+                if m["type"] == "websocket.disconnect":
+                    return
+                yield m.get("text", m.get("bytes"))
+
+        h = self.harness(app)
+        ws, conn = h.open()
+        ws._on_messages(["a", b"b", "c"])
+        ws._on_messages(["d"])
+        h.run()
+        ws._on_messages([b"e", "f"])
+        h.run()
+        self.assertEqual(conn.sent, [(1, "a"), (2, b"b"), (1, "c"), (1, "d"), (2, b"e"), (1, "f")])
+        self.assertEqual(conn.consumed_n, 6)
+        ws._on_close(1000)
+        h.run()
+
+    def test_attributes_made_on_first_use(self) -> None:
+        """path_params, scope, state and the group set are built when read (WebSocket() builds
+        nothing else), once, and can be assigned like plain attributes."""
+        conn = FakeConn("/ws/lobby", params=[("room", "lobby")],
+                        headers=[("host", "t"), ("sec-websocket-protocol", "a, b")])
+        ws = WebSocket(conn)
+        self.assertNotIn("path_params", ws.__dict__)
+        self.assertEqual(ws.path_params, {"room": "lobby"})
+        self.assertIs(ws.path_params, ws.path_params)
+        self.assertEqual(ws.scope["path"], "/ws/lobby")
+        self.assertEqual(ws.scope["subprotocols"], ["a", "b"])
+        self.assertEqual(ws.scope["path_params"], {"room": "lobby"})
+        ws.state.user = "ann"
+        self.assertEqual(ws.state.user, "ann")
+        ws.path_params = {"room": "other"}
+        self.assertEqual(ws.path_params, {"room": "other"})
+        other = WebSocket(FakeConn())
+        self.assertFalse(hasattr(other.state, "user"), "state is per connection")
+        self.assertEqual(other._groups, set())
+        self.assertIsNot(other._groups, WebSocket(FakeConn())._groups)
+
     def test_return_closes_1000_and_raise_closes_1011(self) -> None:
         app = App()
 

@@ -679,6 +679,38 @@ START_TEST(test_output_limit_drops_a_client_that_does_not_read) {
 }
 END_TEST
 
+/* Frames posted from another thread wait for the end of the loop's inbox drain to be written
+ * together, but a connection's waiting output is written once it reaches 64 KiB: a burst larger
+ * than max_output to a client that reads must not look like output piling up unread. */
+START_TEST(test_a_burst_from_another_thread_beyond_max_output) {
+    setup_options();
+    wsopts.max_output = 128 * 1024;
+    server_t *s = server_start();
+    frame_t *f = malloc(sizeof *f);
+    client_t *c = ws_connect(s->port);
+    wait_for(&opened, 1);
+    static char big[16 * 1024];
+    for (int i = 0; i < 12; i++) { /* 192 KiB */
+        memset(big, 'a' + i, sizeof big);
+        ck_assert_int_eq(fa_ws_send_to(handles[0], FA_WS_BINARY, big, sizeof big), 0);
+    }
+    for (int i = 0; i < 12; i++) {
+        ck_assert_int_eq(ws_read(c, f), 1);
+        ck_assert_int_eq(f->opcode, FA_WS_OP_BINARY);
+        ck_assert_uint_eq(f->len, sizeof big);
+        ck_assert_int_eq(f->data[0], 'a' + i);
+        ck_assert_int_eq(f->data[sizeof big - 1], 'a' + i);
+    }
+    pthread_mutex_lock(&ev_mu);
+    int gone = closed_n;
+    pthread_mutex_unlock(&ev_mu);
+    ck_assert_int_eq(gone, 0);
+    client_close(c);
+    free(f);
+    server_stop(s);
+}
+END_TEST
+
 START_TEST(test_message_size_limit) {
     setup_options();
     wsopts.max_message = 1000;
@@ -716,6 +748,7 @@ int main(void) {
     tcase_add_test(tc, test_sends_racing_with_close);
     tcase_add_test(tc, test_output_limit_drops_a_client_that_does_not_read);
     tcase_add_test(tc, test_message_size_limit);
+    tcase_add_test(tc, test_a_burst_from_another_thread_beyond_max_output);
     suite_add_tcase(s, tc);
     return fa_test_run(s);
 }

@@ -3,8 +3,9 @@
 Under the host the C core owns the connection: it has done the opening handshake (101, the
 subprotocol chosen from the route's `subprotocols`) before the handler starts, answers pings,
 enforces the message size (1009) and runs the close handshake. One worker serves a connection for
-its whole life: its messages arrive in order on this interpreter's loop through `_on_message`, the
-client's departure through `_on_close`, and sends go straight to the C core (thread-safe).
+its whole life: its messages arrive in order on this interpreter's loop through `_on_messages` (a
+burst at a time), the client's departure through `_on_close`, and sends go to the C core, which
+posts what a turn of the loop sent in one piece (thread-safe).
 
 `conn` is `_fasterapi.WebSocketConn` (or a test double) with: path, query, subprotocol, client,
 id, param(name), params(), header(name), headers(), body(), send(type, data) -> 0 | negative
@@ -45,6 +46,28 @@ class WebSocketState(enum.Enum):
     DISCONNECTED = 2
 
 
+_CONNECTING = WebSocketState.CONNECTING
+_CONNECTED = WebSocketState.CONNECTED
+
+
+class _lazy:
+    """A per-object attribute computed on first read, then stored on the object (a non-data
+    descriptor: the instance's own value wins from then on, and assigning it works as for a
+    plain attribute). functools.cached_property takes a lock per first read on 3.11."""
+
+    __slots__ = ("fn", "name")
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+
+    def __get__(self, obj: Any, owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.fn(obj)
+        return value
+
+
 class WebSocket:
     """One WebSocket connection, given to the handler of an `@app.websocket(path)` route."""
 
@@ -59,16 +82,32 @@ class WebSocket:
     client_state = WebSocketState.CONNECTED  # the C core answered 101 already
     _route_protocols: list[str] = []  # the route's subprotocols (WebHost.ws_open assigns, never mutated)
 
+    application_state = WebSocketState.CONNECTING
+    _inbox: Any = ()  # a deque once a message arrived (_on_message): empty, falsy, never popped
+
     def __init__(self, conn: Any, loop: Any = None) -> None:
+        # Only what every connection needs; path_params, scope, state and the group set are made
+        # on first use (_lazy below): most handlers never read them.
         self._conn = conn
         self._loop = loop
-        self._inbox: deque[Any] = deque()
-        self._groups: set[str] = set()
-        self.application_state = WebSocketState.CONNECTING
-        self.path_params: dict[str, Any] = dict(conn.params())
-        offered = conn.header("sec-websocket-protocol")
-        self.scope: dict[str, Any] = {"type": "websocket", "path": conn.path, "subprotocols": [p.strip() for p in offered.split(",") if p.strip()] if offered else []}
-        self.state = SimpleNamespace()  # (a class made per object cost ~10 us)
+
+    @_lazy
+    def path_params(self) -> dict[str, Any]:
+        return dict(self._conn.params())
+
+    @_lazy
+    def scope(self) -> dict[str, Any]:
+        offered = self._conn.header("sec-websocket-protocol")
+        return {"type": "websocket", "path": self._conn.path, "path_params": self.path_params,
+                "subprotocols": [p.strip() for p in offered.split(",") if p.strip()] if offered else []}
+
+    @_lazy
+    def state(self) -> SimpleNamespace:
+        return SimpleNamespace()  # (a class made per object cost ~10 us)
+
+    @_lazy
+    def _groups(self) -> set[str]:
+        return set()
 
     # the upgrade request ------------------------------------------------------------------------
 
@@ -112,8 +151,19 @@ class WebSocket:
             w.set_result(None)
 
     def _on_message(self, data: str | bytes) -> None:
-        self._inbox.append(data)
-        self._wake()
+        self._on_messages((data,))
+
+    def _on_messages(self, batch: Any) -> None:
+        """Messages that arrived together, in order (the host hands a worker's whole burst for
+        this connection in one call). Wakes the handler only if it waits."""
+        inbox = self._inbox
+        if not inbox:
+            inbox = self._inbox = deque(batch)
+        else:
+            inbox.extend(batch)
+        w = self._waiter
+        if w is not None and not w.done():
+            w.set_result(None)
 
     def _on_close(self, code: int, reason: str = "") -> None:
         if self._close_code is None:
@@ -124,10 +174,11 @@ class WebSocket:
         self._wake()
 
     def _leave_groups(self) -> None:
-        if self._groups:
+        groups = self.__dict__.get("_groups")
+        if groups:
             from .broadcast import Group
 
-            for name in list(self._groups):
+            for name in list(groups):
                 Group(name).discard(self)
 
     # the handler's API ---------------------------------------------------------------------------
@@ -171,17 +222,28 @@ class WebSocket:
     async def receive(self) -> dict[str, Any]:
         """The next event as an ASGI message: {"type": "websocket.receive", "text" | "bytes"}
         or {"type": "websocket.disconnect", "code"} (once)."""
-        try:
-            msg = await self._next()
-        except WebSocketDisconnect as e:
-            return {"type": "websocket.disconnect", "code": e.code, "reason": e.reason}
-        if isinstance(msg, str):
+        inbox = self._inbox
+        if inbox and self.application_state is not _CONNECTING:
+            # Fast path (a message is waiting): what _next does, without a second coroutine.
+            msg = inbox.popleft()
+            self._conn.consumed()
+        else:
+            try:
+                msg = await self._next()
+            except WebSocketDisconnect as e:
+                return {"type": "websocket.disconnect", "code": e.code, "reason": e.reason}
+        if type(msg) is str:
             return {"type": "websocket.receive", "text": msg}
         return {"type": "websocket.receive", "bytes": msg}
 
     async def receive_text(self) -> str:
-        msg = await self._next()
-        if not isinstance(msg, str):
+        inbox = self._inbox
+        if inbox and self.application_state is not _CONNECTING:
+            msg = inbox.popleft()
+            self._conn.consumed()
+        else:
+            msg = await self._next()
+        if type(msg) is not str:
             raise TypeError("expected a text message, got a binary one")
         return msg
 
@@ -231,12 +293,23 @@ class WebSocket:
     async def send_text(self, data: str) -> None:
         if not isinstance(data, str):
             raise TypeError(f"send_text needs a str, not {type(data).__name__}")
+        if self.application_state is _CONNECTED and self._close_code is None:
+            # Fast path (open both ways): what _send checks, without the calls.
+            if self._conn.send(TEXT, data) != 0:
+                raise WebSocketDisconnect(1006)
+            return
         self._send(TEXT, data)
 
     async def send_bytes(self, data: bytes) -> None:
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError(f"send_bytes needs bytes, not {type(data).__name__}")
-        self._send(BINARY, bytes(data))
+        if type(data) is not bytes:
+            data = bytes(data)
+        if self.application_state is _CONNECTED and self._close_code is None:
+            if self._conn.send(BINARY, data) != 0:
+                raise WebSocketDisconnect(1006)
+            return
+        self._send(BINARY, data)
 
     async def send_json(self, data: Any, mode: str = "text") -> None:
         text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
