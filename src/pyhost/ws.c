@@ -576,6 +576,13 @@ static int post_out(conn_t *c) {
     if (!c->out_len)
         return 0;
     int rc = fa__ws_send_frames_to(c->h, c->out, c->out_len);
+    if (rc == FA_ENOMEM) {
+        /* Frames the handler was told were sent cannot leave: never a silent gap in the
+         * stream. The peer gets 1011 (its close is small; if even that cannot be allocated,
+         * the log says what was lost). */
+        if (fa_ws_close_to(c->h, FA_WS_CLOSE_INTERNAL, "out of memory") == FA_ENOMEM)
+            FA_ERROR("ws: out of memory: %zu bytes of WebSocket frames lost", c->out_len);
+    }
     c->out_len = 0;
     if (c->out_cap > FA_PYWS_OUT_GATHER) {
         /* A big message passed: do not keep its buffer for the life of the connection. */
@@ -594,7 +601,8 @@ static void flush_all(struct fa__pyws_worker_s *ws) {
         ws->out_head = c->out_next;
         c->out_next = NULL;
         c->out_listed = 0;
-        (void)post_out(c); /* FA_ESTATE: closed meanwhile, as a late direct send */
+        (void)post_out(c); /* FA_ESTATE: closed meanwhile, as a late direct send; FA_ENOMEM
+                            * closed it with 1011 */
         conn_unref(c);     /* the list's reference */
     }
 }
@@ -1106,14 +1114,9 @@ void fa__pyws_deliver(fa__pyworker_t *w) {
 void fa__pyws_worker_clear(fa__pyworker_t *w) {
     struct fa__pyws_worker_s *ws = w->ws_state;
     if (ws) {
-        /* Unsent frames are dropped: the interpreter (and its loop) is ending. */
-        while (ws->out_head) {
-            conn_t *c = ws->out_head;
-            ws->out_head = c->out_next;
-            c->out_len = 0;
-            c->out_listed = 0;
-            conn_unref(c);
-        }
+        /* The interpreter (and its loop) is ending before the turn's flush ran: what the
+         * handlers sent still leaves (a connection or loop that is gone refuses the post). */
+        flush_all(ws);
         Py_XDECREF(ws->on_messages);
         Py_XDECREF(ws->on_close);
         Py_XDECREF(ws->flush);
