@@ -271,7 +271,9 @@ def web_table(name: str | None = None) -> list[list[Any]] | None:
     # WebSocket rows come last: HTTP row i stays WebHost row i (web.c numbers the "WS" rows apart).
     from .web.app import needs_request
 
-    return [[m, r.c_path, 1 if needs_request(r) else 0] for r, m in app.route_rows()] + app.ws_table()
+    # With middleware any request may have its Request.client read (by the middleware).
+    mw = 1 if app.user_middleware else 0
+    return [[m, r.c_path, 1 if mw or needs_request(r) else 0] for r, m in app.route_rows()] + app.ws_table()
 
 
 def export(mcp: FastMCP) -> dict[str, Any]:

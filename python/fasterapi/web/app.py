@@ -27,6 +27,7 @@ from .exceptions import HTTPException, RequestValidationError, WebAppError
 from .params import Depends, ParamInfo
 from .request import Request, parse_cookies
 from .responses import HTMLResponse, JSONResponse, PlainTextResponse, Response, json_bytes
+from .middleware import Capture
 from .websockets import WebSocket, WebSocketDisconnect
 
 HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
@@ -745,6 +746,10 @@ class App(APIRouter):
     ) -> None:
         if dependencies:
             self.dependencies = list(dependencies)
+        if _ignored.get("middleware"):
+            for m in reversed(list(_ignored["middleware"])):  # the first listed is the outermost
+                cls, args, kwargs = m
+                self.add_middleware(cls, *args, **kwargs)
         # Only what differs from the class defaults below is stored (one tuple comparison when
         # nothing is given).
         given = (title, version, debug, lifespan, on_startup, on_shutdown, description, summary, openapi_url, docs_url, openapi_tags, servers)
@@ -785,7 +790,36 @@ class App(APIRouter):
     # exception class or HTTP status -> handler(request, exc) returning a Response (or an
     # awaitable of one), as FastAPI's @app.exception_handler.
     exception_handlers: dict[Any, Callable[[Request, Exception], Any]]
-    _LAZY = {**APIRouter._LAZY, "on_startup": list, "on_shutdown": list, "state": SimpleNamespace, "exception_handlers": dict}
+    # Middleware (middleware.py), outermost first: [(cls, args, kwargs)]. Empty: no middleware
+    # code runs at all (WebHost.handle stays the plain path).
+    user_middleware: list[tuple[Any, tuple[Any, ...], dict[str, Any]]]
+    _options_rows: dict[str, Route] | None = None
+    _LAZY = {
+        **APIRouter._LAZY, "on_startup": list, "on_shutdown": list, "state": SimpleNamespace, "exception_handlers": dict,
+        "user_middleware": list,
+    }
+
+    def middleware(self, kind: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """`@app.middleware("http")` on `async def mw(request, call_next)`: the last added runs
+        outermost (FastAPI's order)."""
+        if kind != "http":
+            raise WebAppError(f"middleware kind {kind!r}: only 'http' is supported")
+
+        def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+            from .middleware import BaseHTTPMiddleware
+
+            self.add_middleware(BaseHTTPMiddleware, dispatch=fn)
+            return fn
+
+        return deco
+
+    def add_middleware(self, cls: Any, *args: Any, **kwargs: Any) -> None:
+        """`app.add_middleware(CORSMiddleware, allow_origins=[...])`: the last added runs
+        outermost. Checked now (a class that cannot run here fails at import)."""
+        from .middleware import make
+
+        make(cls, args, kwargs)
+        self.user_middleware.insert(0, (cls, args, kwargs))
 
     def exception_handler(self, key: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -815,7 +849,30 @@ class App(APIRouter):
         return [[m, r.c_path, 0] for r, m in self.route_rows()]
 
     def route_rows(self) -> list[tuple[Route, str]]:
-        return [(r, m) for r in self.routes + self.doc_routes() for m in r.methods]
+        rows = [(r, m) for r in self.routes + self.doc_routes() for m in r.methods]
+        if self.user_middleware:
+            rows += self._options_for(rows)
+        return rows
+
+    def _options_for(self, rows: list[tuple[Route, str]]) -> list[tuple[Route, str]]:
+        """With middleware, OPTIONS of every route path that has no OPTIONS route: a row whose
+        route answers 405 as the C core would, so that middleware (a CORS preflight) sees the
+        request first, as in FastAPI. Same rows, same order, in every interpreter."""
+        made = self._options_rows
+        if made is None:
+            made = self._options_rows = {}
+        have = {r.c_path for r, m in rows if m == "OPTIONS"}
+        allowed: dict[str, list[str]] = {}
+        for r, m in rows:
+            if r.c_path not in have:
+                allowed.setdefault(r.c_path, []).append(m)
+        out = []
+        for c_path, methods in allowed.items():
+            route = made.get(c_path)
+            if route is None:
+                route = made[c_path] = _options_route(c_path, ", ".join(sorted(set(methods + ["HEAD"] if "GET" in methods else methods))))
+            out.append((route, "OPTIONS"))
+        return out
 
     def openapi(self) -> dict[str, Any]:
         """The OpenAPI 3.1 document of the routes, built once (FastAPI's app.openapi(); assign
@@ -887,6 +944,14 @@ class App(APIRouter):
 # Running a route
 
 
+def _options_route(c_path: str, allow: str) -> Route:
+    def options_not_allowed() -> None:
+        raise HTTPException(405, "Method Not Allowed", headers={"Allow": allow})
+
+    # The C pattern is a valid route path ({name} and {name:path} only).
+    return Route(c_path, options_not_allowed, ["OPTIONS"], name="options_not_allowed", doc={"include_in_schema": False})
+
+
 class _Ctx:
     """One request's state while its parameters are solved and its handler runs."""
 
@@ -924,6 +989,8 @@ class _Ctx:
     def get_request(self) -> Request:
         if self.request is None:
             self.request = Request(self.creq)
+            if type(self.creq) is Capture:  # under middleware: request.state is shared with it
+                self.request.state = self.creq.request.state
         return self.request
 
     def get_response(self) -> Response:
@@ -1317,6 +1384,11 @@ class WebHost:
         for r in self.rows + self.ws_rows:
             r.dependant  # noqa: B018 - analysed before the first request
         self._plans = [_plan(r) for r in self.rows]
+        if app.user_middleware:
+            from .middleware import make
+
+            self._middleware = [make(cls, args, kwargs) for cls, args, kwargs in app.user_middleware]
+            self.handle = self._handle_mw  # type: ignore[method-assign]
 
     # start-up / shutdown, on the worker's loop ---------------------------------------------------
 
@@ -1451,12 +1523,54 @@ class WebHost:
     def _send(self, creq: Any, answer: Answer) -> None:
         body = answer[3]
         if hasattr(body, "_fa_start"):
+            if type(creq) is Capture:  # under middleware: started when the outermost answer is sent
+                creq.respond(*answer)
+                return
             try:
                 body._fa_start(self, creq, answer)  # StreamingResponse, SSE (streaming.py, sse.py)
             except Exception as e:  # noqa: BLE001 - refused before the request was taken
                 creq.respond(*_error_answer(e, None, creq, self.debug))
         else:
             creq.respond(*answer)
+
+    # middleware (middleware.py) -------------------------------------------------------------
+
+    def _handle_mw(self, index: int, creq: Any) -> None:
+        self._track(self._run_mw(index, creq))
+
+    async def _run_mw(self, index: int, creq: Any) -> None:
+        import asyncio
+
+        route = self.rows[index]
+        loop = asyncio.get_running_loop()
+        request = Request(creq)
+        chain = self._middleware
+
+        def call_at(depth: int) -> Callable[[Request], Any]:
+            async def call_next(req: Request) -> Response:
+                if depth < len(chain):
+                    return await chain[depth](req, call_at(depth + 1))
+                cap = Capture(creq, loop.create_future(), req)
+                WebHost.handle(self, index, cap)  # the route as without middleware
+                return await cap.future
+
+            return call_next
+
+        try:
+            resp = await call_at(0)(request)
+            if not isinstance(resp, Response):
+                raise TypeError(f"a middleware returned {type(resp).__name__}, not a Response")
+        except asyncio.CancelledError:
+            creq.respond(504, _TEXT_TYPE, None, b"504 Gateway Timeout\n")
+            raise
+        except Exception as e:  # noqa: BLE001
+            ctx = _Ctx(creq, route)
+            ctx.request = request
+            if not self._custom_error(e, route, ctx):
+                creq.respond(*_error_answer(e, route, creq, self.debug))
+            return
+        body = resp if hasattr(resp, "_fa_start") else (b"" if _no_body(resp.status_code) else resp.body)
+        self._send(creq, (resp.status_code, resp.content_type, resp.headers.raw() or None, body))
 
     def _spawn(self, route: Route, creq: Any) -> None:
         self._track(self._run(route, creq))

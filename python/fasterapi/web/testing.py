@@ -159,7 +159,8 @@ class TestClient:
         if params:
             extra = urlencode(list(params.items()) if isinstance(params, Mapping) else params, doseq=True)
             query = f"{query}&{extra}" if query else extra
-        hdrs = [("host", "testserver")] + list((headers or {}).items())
+        given = list((headers or {}).items())
+        hdrs = ([] if any(k.lower() == "host" for k, _ in given) else [("host", "testserver")]) + given
         body = b""
         if json is not None:
             body = _json.dumps(json).encode()
