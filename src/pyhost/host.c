@@ -180,9 +180,9 @@ static int init_python(const fa__pyhost_options_t *o) {
 static int load_main(fa__pyhost_t *h) {
     /* Imported in the main interpreter before any subinterpreter exists: the main instance of
      * these static-type modules must exist first (3.12.1/3.13.0 crash at exit otherwise).
-     * _datetime costs under a millisecond; _asyncio (which imports all of asyncio, ~50 ms) is
-     * imported by the first isolated worker before it creates its interpreter (pool.c
-     * attach_interpreter), off the path to the first answer. */
+     * _datetime costs under a millisecond; _asyncio (~50 ms: it comes with all of asyncio) is
+     * imported, through asyncio, by the first isolated worker before it creates its interpreter
+     * (pool.c attach_interpreter), off the path to the first answer. */
     PyObject *m = PyImport_ImportModule("_datetime");
     if (!m)
         PyErr_Clear(); /* a build without it has nothing to work around */

@@ -184,8 +184,16 @@ static int attach_interpreter(fa__pyworker_t *w) {
     if (!p->preloaded) {
         /* _asyncio's main instance must exist before any subinterpreter imports it (host.c
          * load_main, with _datetime). Imported here rather than at start-up: the early worker
-         * needs no asyncio, and the first answer does not wait ~50 ms for it. */
-        PyObject *m = PyImport_ImportModule("_asyncio");
+         * needs no asyncio, and the first answer does not wait ~50 ms for it.
+         * Through the package, never `_asyncio` directly: the early worker (another thread of
+         * the main interpreter) may be importing asyncio for its first async call right now.
+         * _asyncio's module init imports asyncio.events, and asyncio.events ends by importing
+         * _asyncio; two threads entering that cycle from its two ends deadlock on the module
+         * locks, and CPython breaks the deadlock by handing one of them the half-initialised
+         * module: its get_event_loop then calls a NULL policy getter (ASan saw that SEGV in
+         * integration/python-host, single-phase fallback, once in about five runs). Both
+         * threads importing `asyncio` first queue on the package's one lock instead. */
+        PyObject *m = PyImport_ImportModule("asyncio");
         if (!m)
             PyErr_Clear(); /* a build without it has nothing to work around */
         Py_XDECREF(m);
