@@ -118,14 +118,7 @@ START_TEST(test_requests_run_on_the_workers) {
     ck_assert_msg(p1 && p2 && p3 && p1 < p2 && p2 < p3, "%s", a);
     free(a);
 
-    ck_assert_int_eq(fa_http_server_stop(r.http), 0);
-    pthread_join(t, NULL);
-    ck_assert_int_eq(r.rc, 0);
-    fa_http_server_free(r.http);
-    ck_assert_int_eq(fa__pyhost_close(r.host), 0);
-    fa_server_free(srv);
-    pthread_mutex_destroy(&r.lock);
-    pthread_cond_destroy(&r.cond);
+    web_run_stop(&r, srv, t);
 }
 END_TEST
 

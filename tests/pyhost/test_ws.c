@@ -239,15 +239,8 @@ START_TEST(test_connections_run_on_the_workers) {
     ck_assert_str_eq(buf, "alone");
     /* Left open: the server's shutdown closes it (1001) and the worker's handler is cancelled. */
 
-    ck_assert_int_eq(fa_http_server_stop(r.http), 0);
-    pthread_join(t, NULL);
-    ck_assert_int_eq(r.rc, 0);
-    fa_http_server_free(r.http);
+    web_run_stop(&r, srv, t);
     close(m[1]);
-    ck_assert_int_eq(fa__pyhost_close(r.host), 0);
-    fa_server_free(srv);
-    pthread_mutex_destroy(&r.lock);
-    pthread_cond_destroy(&r.cond);
 }
 END_TEST
 

@@ -64,4 +64,16 @@ static void web_run_start(run_t *r, fa_server_t **srv, pthread_t *t) {
     ck_assert_int_gt(r->port, 0);
 }
 
+/* Ends what web_run_start began: stops and frees the HTTP server, closes the host, frees srv. */
+static void web_run_stop(run_t *r, fa_server_t *srv, pthread_t t) {
+    ck_assert_int_eq(fa_http_server_stop(r->http), 0);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(r->rc, 0);
+    fa_http_server_free(r->http);
+    ck_assert_int_eq(fa__pyhost_close(r->host), 0);
+    fa_server_free(srv);
+    pthread_mutex_destroy(&r->lock);
+    pthread_cond_destroy(&r->cond);
+}
+
 #endif
